@@ -1,0 +1,1 @@
+//! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.

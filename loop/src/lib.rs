@@ -1,0 +1,1 @@
+//! eddy-loop: a libuv-style single-threaded event loop over epoll.

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+//!
+//! The facade crate: it re-exports the three layers under one name.
+
+pub use eddy_http as http;
+pub use eddy_loop as event_loop;
+pub use eddy_net as net;
+
+
