@@ -6,4 +6,4 @@ pub use eddy_http as http;
 pub use eddy_loop as event_loop;
 pub use eddy_net as net;
 
-
+pub use eddy_loop::{Handle, Loop, RunMode};

@@ -1,0 +1,274 @@
+//! The loop: owns every handle's state, and runs the phases of an iteration
+//! in libuv's order.
+
+use std::any::{Any, TypeId};
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use slab::Slab;
+
+use crate::error::{Error, Result};
+use crate::handle::{HandleEntry, HandleId};
+use crate::poll::{token, Poller, WAKE_INDEX};
+use crate::sys;
+use crate::timer_heap::TimerHeap;
+use crate::wake::LoopShared;
+use crate::work::WorkEntry;
+
+/// How long `run` goes on, as libuv's `uv_run_mode`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RunMode {
+    /// Until no active, referenced handle or request is left, or `stop`.
+    Default,
+    /// One iteration, blocking for I/O if there is nothing else to do.
+    Once,
+    /// One iteration that never blocks.
+    NoWait,
+}
+
+pub(crate) type PendingCb = Box<dyn FnOnce(&mut Loop)>;
+
+/// A single-threaded event loop over epoll.
+pub struct Loop {
+    pub(crate) handles: Slab<HandleEntry>,
+    pub(crate) next_gen: u32,
+    /// Handles that are active, referenced and not closing.
+    pub(crate) active_handles: usize,
+    /// Requests in flight (queued work), each keeping the loop alive.
+    pub(crate) active_reqs: usize,
+    pub(crate) now_ms: u64,
+    pub(crate) stop_flag: bool,
+    running: bool,
+
+    pub(crate) timers: TimerHeap,
+    pub(crate) next_timer_seq: u64,
+    pub(crate) due_timers: Vec<(u32, u64)>,
+
+    pub(crate) pending: VecDeque<PendingCb>,
+    pending_spare: VecDeque<PendingCb>,
+    /// Started idle, prepare and check handles, by `Phase`.
+    pub(crate) phases: [Vec<HandleId>; 3],
+    pub(crate) phase_scratch: Vec<HandleId>,
+    pub(crate) closing: Vec<HandleId>,
+    pub(crate) closing_spare: Vec<HandleId>,
+
+    pub(crate) poller: Poller,
+    pub(crate) next_io_epoch: u32,
+    pub(crate) shared: Arc<LoopShared>,
+    pub(crate) asyncs: Vec<HandleId>,
+    pub(crate) async_scratch: Vec<HandleId>,
+    pub(crate) signal_handles: Vec<HandleId>,
+    pub(crate) works: Slab<WorkEntry>,
+    extensions: Vec<(TypeId, Box<dyn Any>)>,
+}
+
+impl Loop {
+    pub fn new() -> Result<Loop> {
+        let poller = Poller::new().map_err(|e| Error::os("epoll_create1", e))?;
+        let shared = Arc::new(LoopShared::new().map_err(|e| Error::os("eventfd", e))?);
+        poller
+            .ctl(
+                libc::EPOLL_CTL_ADD,
+                shared.wake_fd(),
+                libc::EPOLLIN as u32,
+                token(WAKE_INDEX, 0),
+            )
+            .map_err(|e| Error::os("epoll_ctl add wake-up eventfd", e))?;
+        let mut lp = Loop {
+            handles: Slab::new(),
+            next_gen: 0,
+            active_handles: 0,
+            active_reqs: 0,
+            now_ms: 0,
+            stop_flag: false,
+            running: false,
+            timers: TimerHeap::default(),
+            next_timer_seq: 0,
+            due_timers: Vec::new(),
+            pending: VecDeque::new(),
+            pending_spare: VecDeque::new(),
+            phases: Default::default(),
+            phase_scratch: Vec::new(),
+            closing: Vec::new(),
+            closing_spare: Vec::new(),
+            poller,
+            next_io_epoch: 0,
+            shared,
+            asyncs: Vec::new(),
+            async_scratch: Vec::new(),
+            signal_handles: Vec::new(),
+            works: Slab::new(),
+            extensions: Vec::new(),
+        };
+        lp.update_time();
+        Ok(lp)
+    }
+
+    /// Runs the loop. Returns whether it is still alive (something would
+    /// keep a `Default` run going). A `run` from inside a callback returns
+    /// at once: the loop is not re-entrant.
+    pub fn run(&mut self, mode: RunMode) -> bool {
+        if self.running {
+            return self.alive();
+        }
+        self.running = true;
+        let mut alive = self.alive();
+        if !alive {
+            self.update_time();
+        }
+        while alive && !self.stop_flag {
+            // One iteration, in libuv's order:
+            self.update_time();
+            // 1. timers that are due
+            self.run_timers();
+            // 2. pending callbacks (write and connect completions, cancels)
+            let ran_pending = self.run_pending();
+            // 3. idle, 4. prepare
+            self.run_phase(crate::phase::Phase::Idle);
+            self.run_phase(crate::phase::Phase::Prepare);
+            // 5. poll for I/O; blocks only as long as backend_timeout allows
+            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && !ran_pending) {
+                self.backend_timeout()
+            } else {
+                0
+            };
+            self.poll_io(timeout);
+            // 6. check
+            self.run_phase(crate::phase::Phase::Check);
+            // 7. close callbacks
+            self.run_closing();
+            if mode == RunMode::Once {
+                // Once promises progress: a timer that came due while
+                // polling runs now.
+                self.update_time();
+                self.run_timers();
+            }
+            alive = self.alive();
+            if mode != RunMode::Default {
+                break;
+            }
+        }
+        self.stop_flag = false;
+        self.running = false;
+        alive
+    }
+
+    /// Makes `run` return after the current iteration.
+    pub fn stop(&mut self) {
+        self.stop_flag = true;
+    }
+
+    /// libuv's rule: alive while there are active referenced handles,
+    /// active requests, pending callbacks or closing handles.
+    pub fn alive(&self) -> bool {
+        self.active_handles > 0
+            || self.active_reqs > 0
+            || !self.pending.is_empty()
+            || !self.closing.is_empty()
+    }
+
+    /// Loop time in milliseconds, cached at the start of each iteration
+    /// and after polling. Timer deadlines are in this clock.
+    pub fn now(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Refreshes `now()` from the monotonic clock.
+    pub fn update_time(&mut self) {
+        self.now_ms = sys::monotonic_ns() / 1_000_000;
+    }
+
+    /// The monotonic clock in nanoseconds (same clock as `now()`).
+    pub fn hrtime() -> u64 {
+        sys::monotonic_ns()
+    }
+
+    /// The epoll fd, for embedding this loop in another one.
+    pub fn backend_fd(&self) -> RawFd {
+        self.poller.raw_fd()
+    }
+
+    /// Queues `cb` for the next pending phase. Layers above use this to
+    /// deliver completions (a write, a connect) outside the call that
+    /// started them. Callbacks queued from the pending phase run in the next
+    /// iteration.
+    pub fn queue_pending(&mut self, cb: impl FnOnce(&mut Loop) + 'static) {
+        self.pending.push_back(Box::new(cb));
+    }
+
+    /// Pending phase; true if anything ran.
+    fn run_pending(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
+        let mut queue = std::mem::take(&mut self.pending_spare);
+        std::mem::swap(&mut queue, &mut self.pending);
+        while let Some(cb) = queue.pop_front() {
+            cb(self);
+        }
+        self.pending_spare = queue;
+        true
+    }
+
+    /// The wake-up eventfd fired: finished work, caught signals, asyncs.
+    pub(crate) fn on_wake(&mut self) {
+        self.shared.drain();
+        self.run_work_done();
+        self.run_signals();
+        self.run_asyncs();
+    }
+
+    /// Shared state a layer above keeps in the loop (e.g. `eddy-net`'s
+    /// stream table), one value per type.
+    pub fn extension<T: 'static>(&self) -> Option<&T> {
+        self.extensions
+            .iter()
+            .find(|(t, _)| *t == TypeId::of::<T>())
+            .and_then(|(_, v)| v.downcast_ref())
+    }
+
+    pub fn extension_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.extensions
+            .iter_mut()
+            .find(|(t, _)| *t == TypeId::of::<T>())
+            .and_then(|(_, v)| v.downcast_mut())
+    }
+
+    /// The extension of type `T`, made with `init` the first time.
+    pub fn extension_or_insert_with<T: 'static>(&mut self, init: impl FnOnce() -> T) -> &mut T {
+        let pos = match self
+            .extensions
+            .iter()
+            .position(|(t, _)| *t == TypeId::of::<T>())
+        {
+            Some(pos) => pos,
+            None => {
+                self.extensions.push((TypeId::of::<T>(), Box::new(init())));
+                self.extensions.len() - 1
+            }
+        };
+        self.extensions[pos]
+            .1
+            .downcast_mut()
+            .expect("extension stored under its own TypeId")
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        self.drop_signals();
+    }
+}
+
+impl std::fmt::Debug for Loop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loop")
+            .field("handles", &self.handles.len())
+            .field("active_handles", &self.active_handles)
+            .field("active_reqs", &self.active_reqs)
+            .field("timers", &self.timers.len())
+            .field("now", &self.now_ms)
+            .finish()
+    }
+}

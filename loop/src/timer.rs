@@ -1,0 +1,236 @@
+//! Timer handles and the timer phase.
+//!
+//! Deadlines are in loop time (`Loop::now`, milliseconds). Timers fire in
+//! (deadline, start sequence) order. The phase first collects every timer
+//! that is due, then fires them: a 0 ms timer re-armed from its own callback
+//! is due again at once, but was not collected, so it fires in the next
+//! iteration instead of spinning this one.
+
+use crate::error::{Error, Result};
+use crate::handle::{handle_type, Handle, HandleId, HandleKind};
+use crate::Loop;
+
+handle_type!(
+    /// A one-shot or repeating timer, like libuv's `uv_timer_t`.
+    Timer,
+    "timer"
+);
+
+pub(crate) type TimerCb = Box<dyn FnMut(&mut Loop, Timer)>;
+
+pub(crate) struct TimerState {
+    cb: Option<TimerCb>,
+    deadline: u64,
+    repeat: u64,
+    /// Start sequence of the current arming; orders equal deadlines and
+    /// identifies the arming a collected entry belongs to.
+    seq: u64,
+    /// Collected as due by the running timer phase, not yet fired.
+    due: bool,
+    started_once: bool,
+}
+
+fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<TimerCb>> {
+    match kind {
+        HandleKind::Timer(t) => Some(&mut t.cb),
+        _ => None,
+    }
+}
+
+fn state(lp: &mut Loop, id: HandleId) -> Result<&mut TimerState> {
+    match &mut lp.live_mut(id, Timer::KIND)?.kind {
+        HandleKind::Timer(t) => Ok(t),
+        _ => Err(Error::Closed(Timer::KIND)),
+    }
+}
+
+impl Timer {
+    pub fn new(lp: &mut Loop) -> Timer {
+        Timer(lp.insert_handle(HandleKind::Timer(TimerState {
+            cb: None,
+            deadline: 0,
+            repeat: 0,
+            seq: 0,
+            due: false,
+            started_once: false,
+        })))
+    }
+
+    /// Arms the timer to fire `timeout_ms` after the loop's `now()`, then
+    /// every `repeat_ms` if that is non-zero. Restarts an armed timer.
+    pub fn start(
+        self,
+        lp: &mut Loop,
+        timeout_ms: u64,
+        repeat_ms: u64,
+        cb: impl FnMut(&mut Loop, Timer) + 'static,
+    ) -> Result<()> {
+        let t = state(lp, self.0)?;
+        t.cb = Some(Box::new(cb));
+        t.repeat = repeat_ms;
+        t.started_once = true;
+        lp.timer_arm(self.0, timeout_ms);
+        Ok(())
+    }
+
+    /// Stops the timer; its callback is kept for `again`.
+    pub fn stop(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self.0)?;
+        lp.timer_stop(self.0);
+        Ok(())
+    }
+
+    /// libuv's `uv_timer_again`: if the timer repeats, re-arms it `repeat`
+    /// from now (the idiom for an idle timeout pushed back on every read);
+    /// if it does not repeat, does nothing.
+    pub fn again(self, lp: &mut Loop) -> Result<()> {
+        let t = state(lp, self.0)?;
+        if !t.started_once {
+            return Err(Error::TimerNotStarted);
+        }
+        let repeat = t.repeat;
+        if repeat > 0 {
+            lp.timer_arm(self.0, repeat);
+        }
+        Ok(())
+    }
+
+    /// Re-arms the timer to fire `timeout_ms` from now with the callback it
+    /// was started with (say, from inside that callback, or to push back an
+    /// idle timeout). Keeps the repeat interval.
+    pub fn rearm(self, lp: &mut Loop, timeout_ms: u64) -> Result<()> {
+        if !state(lp, self.0)?.started_once {
+            return Err(Error::TimerNotStarted);
+        }
+        lp.timer_arm(self.0, timeout_ms);
+        Ok(())
+    }
+
+    /// Sets the repeat interval used from the next firing (or `again`) on.
+    pub fn set_repeat(self, lp: &mut Loop, repeat_ms: u64) -> Result<()> {
+        state(lp, self.0)?.repeat = repeat_ms;
+        Ok(())
+    }
+
+    pub fn repeat(self, lp: &mut Loop) -> Result<u64> {
+        Ok(state(lp, self.0)?.repeat)
+    }
+
+    /// Milliseconds until the timer fires (0 if due or not armed).
+    pub fn due_in(self, lp: &mut Loop) -> Result<u64> {
+        let now = lp.now();
+        let active = self.is_active(lp);
+        let t = state(lp, self.0)?;
+        Ok(if active {
+            t.deadline.saturating_sub(now)
+        } else {
+            0
+        })
+    }
+
+    /// The loop time at which the timer fires next, if it is armed.
+    pub fn deadline(self, lp: &mut Loop) -> Result<Option<u64>> {
+        let active = self.is_active(lp);
+        let t = state(lp, self.0)?;
+        Ok(active.then_some(t.deadline))
+    }
+}
+
+impl Loop {
+    fn timer_state(&mut self, index: u32) -> Option<&mut TimerState> {
+        match &mut self.handles.get_mut(index as usize)?.kind {
+            HandleKind::Timer(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Arms a live timer at `now + timeout` with a fresh start sequence.
+    fn timer_arm(&mut self, id: HandleId, timeout_ms: u64) {
+        self.timer_arm_at(id, self.now_ms.saturating_add(timeout_ms));
+    }
+
+    fn timer_arm_at(&mut self, id: HandleId, deadline: u64) {
+        self.next_timer_seq += 1;
+        let seq = self.next_timer_seq;
+        if let Some(t) = self.timer_state(id.index) {
+            t.deadline = deadline;
+            t.seq = seq;
+            t.due = false;
+        }
+        self.timers.insert(id.index, deadline, seq);
+        self.set_active(id, true);
+    }
+
+    pub(crate) fn timer_stop(&mut self, id: HandleId) {
+        if let Some(t) = self.timer_state(id.index) {
+            t.due = false;
+        }
+        self.timers.remove(id.index);
+        self.set_active(id, false);
+    }
+
+    /// The earliest armed deadline, for the poll timeout.
+    pub(crate) fn next_timer_deadline(&self) -> Option<u64> {
+        self.timers.peek().map(|e| e.deadline)
+    }
+
+    /// Timer phase: fires every timer due at the start of the phase, in
+    /// (deadline, sequence) order.
+    pub(crate) fn run_timers(&mut self) {
+        let now = self.now_ms;
+        let mut due = std::mem::take(&mut self.due_timers);
+        while let Some(top) = self.timers.peek() {
+            if top.deadline > now {
+                break;
+            }
+            let entry = *top;
+            self.timers.pop();
+            if let Some(t) = self.timer_state(entry.slot) {
+                t.due = true;
+            }
+            due.push((entry.slot, entry.seq));
+        }
+        for &(slot, seq) in &due {
+            self.fire_timer(slot, seq);
+        }
+        due.clear();
+        self.due_timers = due;
+    }
+
+    fn fire_timer(&mut self, slot: u32, seq: u64) {
+        let Some(entry) = self.handles.get_mut(slot as usize) else {
+            return;
+        };
+        let id = HandleId {
+            index: slot,
+            gen: entry.gen,
+        };
+        let HandleKind::Timer(t) = &mut entry.kind else {
+            return;
+        };
+        // Stopped, restarted or closed by an earlier callback of this phase.
+        if t.seq != seq || !t.due || entry.closing {
+            return;
+        }
+        t.due = false;
+        let (deadline, repeat) = (t.deadline, t.repeat);
+        if repeat > 0 {
+            // The next deadline follows the schedule, not the time the
+            // callback ran, so a late iteration does not make the timer
+            // drift; if a whole period was missed, restart from now.
+            let next = deadline.saturating_add(repeat);
+            let next = if next <= self.now_ms {
+                self.now_ms + repeat
+            } else {
+                next
+            };
+            self.timer_arm_at(id, next);
+        } else {
+            self.set_active(id, false);
+        }
+        if let Some(mut cb) = self.take_cb(id, cb_slot) {
+            cb(self, Timer(id));
+            self.restore_cb(id, cb_slot, cb);
+        }
+    }
+}
