@@ -13,7 +13,7 @@ use eddy_loop::{Handle, Interest, Io, Loop, Ready, RunMode};
 #[test]
 fn pipe_watcher_sees_readable_writable_and_hang_up() {
     let mut lp = Loop::new().unwrap();
-    let (mut reader, mut writer) = std::io::pipe().unwrap();
+    let (reader, mut writer) = std::io::pipe().unwrap();
 
     // Writable at once: an empty pipe has room.
     let w = Io::new(&mut lp, writer.as_raw_fd());
@@ -161,7 +161,8 @@ fn an_event_never_reaches_a_new_watcher_on_a_reused_fd_number() {
     b1.write_all(b"b").unwrap();
     let ran = Rc::new(RefCell::new(0));
     let fresh = Rc::new(RefCell::new(Vec::new()));
-    let slots: Rc<RefCell<Vec<(Io, Option<UnixStream>)>>> = Rc::default();
+    type Slots = Vec<(Io, Option<UnixStream>)>;
+    let slots: Rc<RefCell<Slots>> = Rc::default();
     for s in [a2, b2] {
         let io = Io::new(&mut lp, s.as_raw_fd());
         slots.borrow_mut().push((io, Some(s)));
