@@ -1,1 +1,3 @@
 //! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
+
+pub mod parser;

@@ -1,0 +1,313 @@
+//! Header-section states: field names (with recognition of the headers that
+//! frame the message), the line structure around values, and the end of the
+//! header section where the body framing is decided.
+
+use super::core::{event, fail, Cx, FinishState, Kind, Parser, Res, Stop};
+use super::error::ErrorKind;
+use super::flags::*;
+use super::handler::{Handler, HeadersAction};
+use super::method::{Method, NameMatch, Step};
+use super::settings::Lenient;
+use super::state::{HeaderState, Span, State};
+use super::tables::{is, TOKEN};
+
+/// Header names that change how the message is framed or kept alive.
+const SPECIAL: [&[u8]; 5] = [
+    b"connection",
+    b"content-length",
+    b"proxy-connection",
+    b"transfer-encoding",
+    b"upgrade",
+];
+const SPECIAL_STATE: [HeaderState; 5] = [
+    HeaderState::Connection,
+    HeaderState::ContentLength,
+    HeaderState::Connection,
+    HeaderState::TransferEncoding,
+    HeaderState::Upgrade,
+];
+
+impl Parser {
+    pub(super) fn s_headers_start(&mut self, data: &[u8], cx: &mut Cx) -> Res {
+        if data[cx.p] == b' ' {
+            cx.p += 1;
+            if !self.lenient(Lenient::HEADERS) {
+                return Err(fail(
+                    ErrorKind::UnexpectedSpace,
+                    cx.p,
+                    "Unexpected space after start line",
+                ));
+            }
+        }
+        self.state = State::FieldStart;
+        Ok(())
+    }
+
+    pub(super) fn s_field_start<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+        match data[cx.p] {
+            b'\r' => {
+                cx.p += 1;
+                self.state = State::HeadersCr;
+                Ok(())
+            }
+            b'\n' => {
+                cx.p += 1;
+                if !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
+                    return Err(fail(
+                        ErrorKind::InvalidHeaderToken,
+                        cx.p,
+                        "Invalid header field char",
+                    ));
+                }
+                self.end_of_headers(h, cx)
+            }
+            b':' => Err(fail(
+                ErrorKind::InvalidHeaderToken,
+                cx.p,
+                "Invalid header token",
+            )),
+            _ => {
+                self.header_count += 1;
+                if self.header_count as usize > self.settings.max_headers {
+                    return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
+                }
+                self.matcher = NameMatch::new(SPECIAL.len());
+                self.start_span(Span::HeaderField, cx);
+                self.state = State::Field;
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn s_field<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+        let mut p = cx.p;
+        while p < data.len() && is(data[p], TOKEN) {
+            if self.matcher.alive != 0
+                && self.matcher.step(&SPECIAL, data[p].to_ascii_lowercase()) != Step::More
+            {
+                self.matcher.alive = 0;
+            }
+            p += 1;
+        }
+        cx.p = p;
+        if p == data.len() {
+            return Ok(());
+        }
+        let special = self.matcher.complete(&SPECIAL);
+        match data[p] {
+            b':' => {
+                self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
+                self.field_complete(h, data, cx)
+            }
+            b' ' if special.is_some() => {
+                if !self.lenient(Lenient::HEADERS) {
+                    self.end_span(h, data, cx, p)?;
+                    return Err(fail(
+                        ErrorKind::InvalidHeaderToken,
+                        p + 1,
+                        "Invalid header field char",
+                    ));
+                }
+                self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
+                cx.p += 1;
+                self.state = State::FieldColonWs;
+                Ok(())
+            }
+            _ => Err(fail(
+                ErrorKind::InvalidHeaderToken,
+                p,
+                "Invalid header token",
+            )),
+        }
+    }
+
+    /// Lenient whitespace between a special header's name and its colon.
+    pub(super) fn s_field_colon_ws<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Res {
+        match data[cx.p] {
+            b' ' => cx.p += 1,
+            b':' => return self.field_complete(h, data, cx),
+            _ => {
+                self.header_state = HeaderState::General;
+                self.matcher.alive = 0;
+                self.state = State::Field;
+            }
+        }
+        Ok(())
+    }
+
+    /// At the colon: end the name, report it, then check framing conflicts.
+    fn field_complete<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+        self.end_span(h, data, cx, cx.p)?;
+        cx.p += 1;
+        self.state = State::FieldCheck;
+        event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
+        Ok(())
+    }
+
+    /// Content-Length and Transfer-Encoding together are a smuggling vector.
+    pub(super) fn s_field_check(&mut self, cx: &mut Cx) -> Res {
+        let lenient = self.lenient(Lenient::CHUNKED_LENGTH);
+        match self.header_state {
+            HeaderState::TransferEncoding if self.flags & CONTENT_LENGTH != 0 && !lenient => {
+                return Err(fail(
+                    ErrorKind::InvalidTransferEncoding,
+                    cx.p,
+                    "Transfer-Encoding can't be present with Content-Length",
+                ));
+            }
+            HeaderState::ContentLength if self.flags & TRANSFER_ENCODING != 0 && !lenient => {
+                return Err(fail(
+                    ErrorKind::InvalidContentLength,
+                    cx.p,
+                    "Content-Length can't be present with Transfer-Encoding",
+                ));
+            }
+            _ => {}
+        }
+        self.state = State::ValueDiscardWs;
+        Ok(())
+    }
+
+    pub(super) fn s_headers_cr<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+        if data[cx.p] == b'\n' {
+            cx.p += 1;
+        } else if !self.lenient(Lenient::OPTIONAL_LF_AFTER_CR) {
+            return Err(fail(ErrorKind::Strict, cx.p, "Expected LF after headers"));
+        }
+        self.end_of_headers(h, cx)
+    }
+
+    /// The blank line: either the trailer section ended, or the headers did.
+    fn end_of_headers<H: Handler>(&mut self, h: &mut H, cx: &mut Cx) -> Res {
+        if self.flags & TRAILING != 0 {
+            self.state = State::MessageDone;
+            event!(self, h, cx, on_chunk_complete, CbChunkComplete);
+            return Ok(());
+        }
+        self.upgrade = if self.flags & UPGRADE != 0 && self.flags & CONNECTION_UPGRADE != 0 {
+            self.kind == Kind::Request || self.status == 101
+        } else {
+            self.method == Method::Connect as u8
+        };
+        self.state = State::HeadersDone;
+        self.position = cx.p;
+        match h.on_headers_complete(self) {
+            HeadersAction::Proceed => {}
+            HeadersAction::SkipBody => self.flags |= SKIPBODY,
+            HeadersAction::Upgrade => {
+                self.upgrade = true;
+                self.flags |= SKIPBODY;
+            }
+            HeadersAction::Pause => return Err(Stop::Pause),
+            HeadersAction::Error => {
+                return Err(fail(
+                    ErrorKind::CbHeadersComplete,
+                    cx.p,
+                    "User callback error",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decide how the body is delimited (RFC 9112 section 6.3).
+    pub(super) fn s_headers_done(&mut self, cx: &mut Cx) -> Res {
+        let response = self.kind == Kind::Response;
+        let has_body = self.flags & CHUNKED != 0 || self.content_length > 0;
+        let connect = self.method == Method::Connect as u8;
+        if (self.upgrade && (connect || self.flags & SKIPBODY != 0 || !has_body))
+            || (response && self.status == 101)
+        {
+            // The rest of the connection belongs to another protocol.
+            self.upgrade = true;
+            self.state = State::MessageDone;
+            return Ok(());
+        }
+        let no_body_status = response && matches!(self.status, 100 | 102 | 103 | 204 | 304);
+        self.state = if self.flags & SKIPBODY != 0 || no_body_status {
+            State::MessageDone
+        } else if self.flags & CHUNKED != 0 {
+            State::ChunkSizeStart
+        } else if self.flags & TRANSFER_ENCODING != 0 {
+            if self.kind == Kind::Request
+                && !self.lenient(Lenient::CHUNKED_LENGTH)
+                && !self.lenient(Lenient::TRANSFER_ENCODING)
+            {
+                return Err(fail(
+                    ErrorKind::InvalidTransferEncoding,
+                    cx.p,
+                    "Request has invalid `Transfer-Encoding`",
+                ));
+            }
+            State::BodyEof
+        } else if self.flags & CONTENT_LENGTH == 0 {
+            if self.message_needs_eof() {
+                State::BodyEof
+            } else {
+                State::MessageDone
+            }
+        } else if self.content_length == 0 {
+            State::MessageDone
+        } else {
+            State::BodyIdentity
+        };
+        match self.state {
+            State::BodyEof => {
+                self.finish = FinishState::SafeWithCallback;
+                self.start_span(Span::Body, cx);
+            }
+            State::BodyIdentity => self.start_span(Span::Body, cx),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn s_message_done<H: Handler>(&mut self, h: &mut H, cx: &mut Cx) -> Res {
+        self.state = State::AfterMessageComplete;
+        event!(self, h, cx, on_message_complete, CbMessageComplete);
+        Ok(())
+    }
+
+    pub(super) fn s_after_message_complete(&mut self, _cx: &mut Cx) -> Res {
+        self.state = State::Cleanup;
+        if self.upgrade {
+            self.paused = Some(super::core::PauseReason::Upgrade);
+            return Err(Stop::Pause);
+        }
+        Ok(())
+    }
+
+    /// Between messages: keep going on a persistent connection, else refuse more data.
+    pub(super) fn s_cleanup(&mut self) {
+        let keep_alive = self.should_keep_alive();
+        self.finish = FinishState::Safe;
+        self.initial_message_completed = true;
+        self.state = if keep_alive || self.lenient(Lenient::KEEP_ALIVE) {
+            State::Start
+        } else {
+            State::Closed
+        };
+    }
+
+    pub(super) fn s_closed(&mut self, data: &[u8], cx: &mut Cx) -> Res {
+        while cx.p < data.len() && matches!(data[cx.p], b'\r' | b'\n') {
+            cx.p += 1;
+        }
+        if cx.p < data.len() {
+            if !self.lenient(Lenient::DATA_AFTER_CLOSE) {
+                return Err(fail(
+                    ErrorKind::ClosedConnection,
+                    cx.p + 1,
+                    "Data after `Connection: close`",
+                ));
+            }
+            cx.p = data.len();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! Parser settings: the opt-in lenient flags and the size limits.
+
+/// Opt-in leniencies, matching llhttp's `LENIENT_*` set. Strict is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Lenient(pub u16);
+
+impl Lenient {
+    pub const NONE: Lenient = Lenient(0);
+    /// Accept any byte in header values, obs-fold, and whitespace before the colon.
+    pub const HEADERS: Lenient = Lenient(1 << 0);
+    /// Accept `Content-Length` together with `Transfer-Encoding`.
+    pub const CHUNKED_LENGTH: Lenient = Lenient(1 << 1);
+    /// Keep parsing after a message that should close the connection.
+    pub const KEEP_ALIVE: Lenient = Lenient(1 << 2);
+    /// Accept a request whose last transfer coding is not `chunked`.
+    pub const TRANSFER_ENCODING: Lenient = Lenient(1 << 3);
+    /// Accept any `major.minor` HTTP version.
+    pub const VERSION: Lenient = Lenient(1 << 4);
+    /// Ignore bytes after a message that closes the connection.
+    pub const DATA_AFTER_CLOSE: Lenient = Lenient(1 << 5);
+    /// Accept a CR not followed by LF as a line end.
+    pub const OPTIONAL_LF_AFTER_CR: Lenient = Lenient(1 << 6);
+    /// Accept chunk data not followed by CRLF.
+    pub const OPTIONAL_CRLF_AFTER_CHUNK: Lenient = Lenient(1 << 7);
+    /// Accept a bare LF as a line end.
+    pub const OPTIONAL_CR_BEFORE_LF: Lenient = Lenient(1 << 8);
+    /// Accept spaces and tabs after a chunk size.
+    pub const SPACES_AFTER_CHUNK_SIZE: Lenient = Lenient(1 << 9);
+    /// Accept control characters (but not NUL, CR or LF) in header values.
+    pub const HEADER_VALUE_RELAXED: Lenient = Lenient(1 << 10);
+    /// Everything above.
+    pub const ALL: Lenient = Lenient((1 << 11) - 1);
+
+    #[inline(always)]
+    pub fn contains(self, other: Lenient) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Lenient {
+    type Output = Lenient;
+    fn bitor(self, rhs: Lenient) -> Lenient {
+        Lenient(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Lenient {
+    fn bitor_assign(&mut self, rhs: Lenient) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// Configuration for a [`Parser`](super::Parser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub lenient: Lenient,
+    /// Bytes of URL, status, header names and values per header section,
+    /// counted like Node's `maxHeaderSize` (default 16 KiB). Exceeding it
+    /// fails with `ErrorKind::HeaderOverflow` (431).
+    pub max_header_bytes: usize,
+    /// Header lines per header section (default 100): `ErrorKind::TooManyHeaders` (431).
+    pub max_headers: usize,
+    /// Request-target length (default 8 KiB): `ErrorKind::UrlTooLong` (414).
+    pub max_url_len: usize,
+    /// Chunk extension name and value bytes per chunk (default 16 KiB):
+    /// `ErrorKind::ChunkExtensionsTooLarge` (413).
+    pub max_chunk_extension_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lenient: Lenient::NONE,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_url_len: 8 * 1024,
+            max_chunk_extension_bytes: 16 * 1024,
+        }
+    }
+}
