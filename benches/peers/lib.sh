@@ -1,0 +1,104 @@
+# lib.sh - shell helpers shared by benches/echo_compare.sh, benches/load.sh and
+# benches/idle_memory.sh.  Source it; it expects `set -euo pipefail` callers.
+#
+#   peers_init                    temp dir + EXIT trap that kills our servers
+#   build_c NAME                  cc -O2 benches/peers/NAME.c -> $PEER_BIN/NAME
+#   start_server LABEL CPU CMD... start CMD (pinned to CPU unless CPU is "-"),
+#                                 wait for its "listening on" line; sets
+#                                 SERVER_PID.  Returns 1 if it never got ready.
+#   stop_server                   kill SERVER_PID and reap it
+#   cpu_ticks PID                 utime+stime of the whole process, in ticks
+#   rss_kb PID                    VmRSS in KiB
+
+PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
+PEER_BIN="$REPO_ROOT/target/peers"      # build output, never committed
+CLK_TCK=$(getconf CLK_TCK)
+SERVER_PID=""
+READY_TIMEOUT=${READY_TIMEOUT:-20}      # seconds to wait for "listening on"
+_PEER_PIDS=()
+
+peers_init() {
+    PEERS_TMP=$(mktemp -d /tmp/eddy-bench.XXXXXX)
+    trap peers_cleanup EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$PEER_BIN"
+}
+
+peers_cleanup() {
+    local p
+    for p in "${_PEER_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${_PEER_PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    [[ -n "${PEERS_TMP:-}" ]] && rm -rf "$PEERS_TMP"
+}
+
+build_c() {
+    local name=$1
+    cc -O2 -Wall -Wextra -o "$PEER_BIN/$name" "$PEERS_DIR/$name.c"
+}
+
+# start_server LABEL CPU CMD...
+start_server() {
+    local label=$1 cpu=$2; shift 2
+    local fifo="$PEERS_TMP/ready.$label.$$.$RANDOM" line="" fd
+    mkfifo "$fifo"
+    if [[ "$cpu" == "-" ]]; then
+        "$@" >"$fifo" 2>"$PEERS_TMP/$label.stderr" &
+    else
+        taskset -c "$cpu" "$@" >"$fifo" 2>"$PEERS_TMP/$label.stderr" &
+    fi
+    SERVER_PID=$!          # taskset execs the command, so this is the server
+    _PEER_PIDS+=("$SERVER_PID")
+    exec {fd}<"$fifo"
+    rm -f "$fifo"
+    # Synchronise on the ready line itself (read blocks until the server
+    # prints it, or gives up after READY_TIMEOUT seconds / on EOF).
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    while (( SECONDS < deadline )); do
+        if ! IFS= read -r -t "$READY_TIMEOUT" -u "$fd" line; then
+            break
+        fi
+        if [[ "$line" == *"listening on"* ]]; then
+            # keep draining stdout so later output can never block the server
+            cat <&"$fd" >>"$PEERS_TMP/$label.stdout" &
+            exec {fd}<&-
+            return 0
+        fi
+    done
+    exec {fd}<&-
+    echo "!! $label did not print 'listening on' within ${READY_TIMEOUT}s; stderr:" >&2
+    sed 's/^/   /' "$PEERS_TMP/$label.stderr" >&2 || true
+    stop_server
+    return 1
+}
+
+stop_server() {
+    [[ -z "$SERVER_PID" ]] && return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    local keep=() p
+    for p in "${_PEER_PIDS[@]}"; do [[ "$p" != "$SERVER_PID" ]] && keep+=("$p"); done
+    _PEER_PIDS=("${keep[@]+"${keep[@]}"}")
+    SERVER_PID=""
+}
+
+cpu_ticks() {
+    # /proc/PID/stat: field 2 (comm) may contain spaces, so cut after the
+    # last ')'; utime and stime are then fields 12 and 13 (14/15 overall).
+    # For the process (not a /task/ entry) they cover all of its threads.
+    local s
+    s=$(<"/proc/$1/stat")
+    s=${s##*) }
+    awk '{ print $12 + $13 }' <<<"$s"
+}
+
+rss_kb() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# Round a float for display.
+fmt() { awk -v v="$1" -v p="${2:-1}" 'BEGIN { printf "%.*f", p, v }'; }
