@@ -77,6 +77,14 @@ pub struct Parser {
     pub(super) paused: Option<PauseReason>,
     pub(super) error: Option<ParseError>,
     pub(super) upgrade: bool,
+    /// The message was accepted but is ambiguous enough (RFC 9112 section 6.1,
+    /// look-alike framing headers, a body on GET/HEAD) that the connection
+    /// must close after it.
+    pub(super) force_close: bool,
+    /// Look-alike matcher for `content-length`/`transfer-encoding` with `_` or
+    /// repeated `-`: live candidates (bits 0-1), previous byte was a dash (bit 7).
+    pub(super) alt_alive: u8,
+    pub(super) alt_len: u8,
     pub(super) initial_message_completed: bool,
     pub(super) method: u8,
     pub(super) major: u8,
@@ -116,6 +124,9 @@ impl Parser {
             paused: None,
             error: None,
             upgrade: false,
+            force_close: false,
+            alt_alive: 0,
+            alt_len: 0,
             initial_message_completed: false,
             method: NO_METHOD,
             major: 0,
@@ -313,6 +324,9 @@ impl Parser {
 
     /// Whether the connection may carry another message after this one.
     pub fn should_keep_alive(&self) -> bool {
+        if self.force_close {
+            return false;
+        }
         if self.major > 0 && self.minor > 0 {
             if self.flags & CONNECTION_CLOSE != 0 {
                 return false;
@@ -428,6 +442,7 @@ impl Parser {
         self.flags = 0;
         self.content_length = 0;
         self.upgrade = false;
+        self.force_close = false;
         self.status = 0;
         self.major = 0;
         self.minor = 0;

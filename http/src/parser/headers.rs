@@ -19,6 +19,8 @@ const SPECIAL: [&[u8]; 5] = [
     b"transfer-encoding",
     b"upgrade",
 ];
+const LOOK_ALIKE: [&[u8]; 2] = [b"content-length", b"transfer-encoding"];
+
 const SPECIAL_STATE: [HeaderState; 5] = [
     HeaderState::Connection,
     HeaderState::ContentLength,
@@ -72,6 +74,8 @@ impl Parser {
                     return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
                 }
                 self.matcher = NameMatch::new(SPECIAL.len());
+                self.alt_alive = 3;
+                self.alt_len = 0;
                 self.start_span(Span::HeaderField, cx);
                 self.state = State::Field;
                 Ok(())
@@ -81,12 +85,27 @@ impl Parser {
 
     pub(super) fn s_field<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         let mut p = cx.p;
-        while p < data.len() && is(data[p], TOKEN) {
-            if self.matcher.alive != 0
-                && self.matcher.step(&SPECIAL, data[p].to_ascii_lowercase()) != Step::More
-            {
-                self.matcher.alive = 0;
+        loop {
+            while p < data.len() && is(data[p], TOKEN) {
+                let c = data[p].to_ascii_lowercase();
+                if self.matcher.alive != 0 && self.matcher.step(&SPECIAL, c) != Step::More {
+                    self.matcher.alive = 0;
+                }
+                if self.alt_alive & 3 != 0 {
+                    self.look_alike_step(c);
+                }
+                p += 1;
             }
+            // Lenient: any byte but the colon, a line end or a special name's SP.
+            let lenient_byte = p < data.len()
+                && self.lenient(Lenient::HEADERS)
+                && !matches!(data[p], b':' | b'\r' | b'\n')
+                && !(data[p] == b' ' && self.matcher.complete(&SPECIAL).is_some());
+            if !lenient_byte {
+                break;
+            }
+            self.matcher.alive = 0;
+            self.alt_alive = 0;
             p += 1;
         }
         cx.p = p;
@@ -97,6 +116,9 @@ impl Parser {
         match data[p] {
             b':' => {
                 self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
+                if special.is_none() && self.alt_alive & 3 != 0 && self.look_alike_complete() {
+                    self.force_close = true;
+                }
                 self.field_complete(h, data, cx)
             }
             b' ' if special.is_some() => {
@@ -134,10 +156,35 @@ impl Parser {
             _ => {
                 self.header_state = HeaderState::General;
                 self.matcher.alive = 0;
+                self.alt_alive = 0;
                 self.state = State::Field;
             }
         }
         Ok(())
+    }
+
+    /// Track whether the name is `content-length` or `transfer-encoding` spelt
+    /// with `_` or repeated `-`: some intermediaries normalise those, so such a
+    /// header may frame the message for them but not for us.
+    fn look_alike_step(&mut self, c: u8) {
+        let c = if c == b'_' { b'-' } else { c };
+        let prev_dash = self.alt_alive & 0x80 != 0;
+        if c == b'-' && prev_dash {
+            return;
+        }
+        let mut alive = self.alt_alive & 3;
+        for (i, name) in LOOK_ALIKE.iter().enumerate() {
+            if alive & (1 << i) != 0 && name.get(self.alt_len as usize) != Some(&c) {
+                alive &= !(1 << i);
+            }
+        }
+        self.alt_len = self.alt_len.saturating_add(1);
+        self.alt_alive = alive | if c == b'-' { 0x80 } else { 0 };
+    }
+
+    fn look_alike_complete(&self) -> bool {
+        (0..2)
+            .any(|i| self.alt_alive & (1 << i) != 0 && LOOK_ALIKE[i].len() == self.alt_len as usize)
     }
 
     /// At the colon: end the name, report it, then check framing conflicts.
@@ -188,6 +235,15 @@ impl Parser {
             self.state = State::MessageDone;
             event!(self, h, cx, on_chunk_complete, CbChunkComplete);
             return Ok(());
+        }
+        if self.kind == Kind::Request {
+            let body = self.flags & (CHUNKED | TRANSFER_ENCODING) != 0 || self.content_length > 0;
+            // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+            let old_with_te = self.major == 0 || (self.major == 1 && self.minor == 0);
+            let bodiless = self.method == Method::Get as u8 || self.method == Method::Head as u8;
+            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || (bodiless && body) {
+                self.force_close = true;
+            }
         }
         self.upgrade = if self.flags & UPGRADE != 0 && self.flags & CONNECTION_UPGRADE != 0 {
             self.kind == Kind::Request || self.status == 101

@@ -121,6 +121,8 @@ pub(super) enum ValueState {
     /// Matching `chunked` (index in `aux`).
     TeChunked,
     TeChunkedLast,
+    /// `;params` after `chunked`.
+    TeChunkedParams,
     TeToken,
     TeTokenOws,
     Connection,

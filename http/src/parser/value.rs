@@ -248,8 +248,15 @@ impl Parser {
                         self.value_state = ValueState::TeToken;
                     }
                 }
-                ValueState::TeChunkedLast => match c {
-                    b' ' => p += 1,
+                ValueState::TeChunkedLast | ValueState::TeChunkedParams => match c {
+                    b' ' | b'\t' => p += 1,
+                    b';' => {
+                        p += 1;
+                        self.value_state = ValueState::TeChunkedParams;
+                    }
+                    _ if self.value_state == ValueState::TeChunkedParams && is_token_char(c) => {
+                        p += 1
+                    }
                     b'\r' | b'\n' => {
                         self.header_state = HeaderState::TransferEncodingChunked;
                         p = self.value_otherwise(h, data, cx, p)?;
