@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# load.sh - side-by-side HTTP/1.1 "hello" load test: eddy-server vs a minimal
+# C epoll server vs Node's `http` (issue 7).
+#
+#   benches/load.sh [--rounds N] [--duration SECS] [--warmup SECS]
+#                   [--conns N] [--depth N] [--no-build] [--port BASE]
+#
+# Servers (all answer GET / with the same 176-byte response, Date aside;
+# checked before the runs by benches/peers/resp_check.py):
+#   eddy  target/release/eddy-server --port PORT  (built with
+#         `cargo build --release --bin eddy-server` when that target exists;
+#         skipped with a message otherwise.  Override with EDDY_SERVER=path.)
+#   C     benches/peers/http_epoll.c, built into target/peers/
+#   node  benches/peers/http_node.js
+# Each server is started fresh for every run, pinned to CPU 0; wrk (installed
+# from Debian's packages if missing) runs pinned to CPU 1 with one thread and
+# 64 connections, first plain, then with 16 pipelined requests per write
+# (benches/peers/pipeline.lua).  A short warm-up run precedes each measured
+# run.  Rounds are interleaved (eddy C node, eddy C node, ...).  Reported:
+# medians of req/s and of the server's CPU time per request (utime+stime from
+# /proc/PID/stat over the measured run / requests wrk completed), with ratios
+# to the C server.  CPU per request is the figure to trust on a shared machine.
+# Defaults (3 rounds x 5 s) take about 2 minutes.
+set -euo pipefail
+source "$(dirname "$0")/peers/lib.sh"
+
+ROUNDS=3 DURATION=5 WARMUP=1 CONNS=64 DEPTH=16 BUILD=1 PORT=${PORT:-18600}
+while (($#)); do
+    case $1 in
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --duration) DURATION=$2; shift 2 ;;
+        --warmup) WARMUP=$2; shift 2 ;;
+        --conns) CONNS=$2; shift 2 ;;
+        --depth) DEPTH=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --port) PORT=$2; shift 2 ;;
+        -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+(( $(nproc) >= 2 )) || echo "warning: fewer than 2 CPUs; pinning will overlap" >&2
+
+if ! command -v wrk >/dev/null; then
+    echo "== installing wrk (apt-get install -y wrk)"
+    (apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }) >/dev/null
+fi
+
+peers_init
+echo "== building C peer into $PEER_BIN"
+build_c http_epoll
+
+SERVERS=()
+EDDY_BIN=${EDDY_SERVER:-"$REPO_ROOT/target/release/eddy-server"}
+has_eddy_server_target() {
+    [[ -f "$REPO_ROOT/src/bin/eddy-server.rs" || -f "$REPO_ROOT/src/bin/eddy-server/main.rs" ]] ||
+        grep -rqs --include=Cargo.toml 'name *= *"eddy-server"' "$REPO_ROOT" --exclude-dir=target
+}
+if [[ -n "${EDDY_SERVER:-}" ]]; then
+    :
+elif has_eddy_server_target; then
+    if (( BUILD )); then
+        echo "== cargo build --release --bin eddy-server"
+        (cd "$REPO_ROOT" && cargo build --release --bin eddy-server) ||
+            { echo "!! eddy-server failed to build; skipping eddy"; EDDY_BIN=""; }
+    fi
+else
+    echo "!! there is no eddy-server binary target yet; skipping eddy (comparing C and Node only)"
+    EDDY_BIN=""
+fi
+if [[ -n "$EDDY_BIN" ]]; then
+    if [[ -x "$EDDY_BIN" ]]; then SERVERS+=(eddy); else
+        echo "!! $EDDY_BIN not found; skipping eddy"
+    fi
+fi
+SERVERS+=(c)
+if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+
+server_cmd() { # server_cmd NAME PORT -> command words in CMD
+    case $1 in
+        eddy) CMD=("$EDDY_BIN" --port "$2") ;;
+        c) CMD=("$PEER_BIN/http_epoll" "$2") ;;
+        node) CMD=(node "$PEERS_DIR/http_node.js" "$2") ;;
+    esac
+}
+
+# Same bytes from everyone?  A server that answers differently is still
+# measured, but flagged.
+echo "== response check (GET /, two pipelined requests, Date masked)"
+for srv in "${SERVERS[@]}"; do
+    PORT=$((PORT + 1))
+    server_cmd "$srv" "$PORT"
+    if start_server "$srv" 0 "${CMD[@]}"; then
+        printf '   %-5s ' "$srv"
+        python3 "$PEERS_DIR/resp_check.py" "$PORT" || echo "!! $srv's response differs from the others'"
+        stop_server
+    fi
+done
+
+# run_wrk SECS ARGS... -> wrk output in WRK_OUT; fails if wrk fails
+run_wrk() {
+    local secs=$1; shift
+    WRK_OUT=$(timeout $((secs + 30)) taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" "$@" 2>&1)
+}
+
+# bytes in wrk's "N requests in T, X.YYMB read" -> number of bytes
+wrk_bytes_read() {
+    sed -n 's/.* requests in .*, \([0-9.]*\)\([KMGT]*B\) read.*/\1 \2/p' <<<"$1" |
+        awk '{ m = 1; if ($2 == "KB") m = 2^10; if ($2 == "MB") m = 2^20;
+               if ($2 == "GB") m = 2^30; if ($2 == "TB") m = 2^40; print $1 * m }'
+}
+
+RESULTS="$PEERS_TMP/results.tsv"
+: >"$RESULTS"
+URL_PATH=/
+echo "== ${ROUNDS} rounds x ${DURATION}s (+${WARMUP}s warm-up) x {plain, ${DEPTH}-pipelined} x {${SERVERS[*]}};" \
+     "wrk -t1 -c$CONNS on CPU 1, server on CPU 0"
+for mode in plain pipelined; do
+    if [[ $mode == plain ]]; then scen="plain"; WRK_ARGS=();
+    else scen="pipelined x$DEPTH"; WRK_ARGS=(-s "$PEERS_DIR/pipeline.lua"); fi
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for srv in "${SERVERS[@]}"; do
+            PORT=$((PORT + 1))
+            url="http://127.0.0.1:$PORT$URL_PATH"
+            tail_args=(); [[ $mode == pipelined ]] && tail_args=(-- "$DEPTH")
+            server_cmd "$srv" "$PORT"
+            start_server "$srv" 0 "${CMD[@]}" || continue
+            if (( WARMUP > 0 )) && ! run_wrk "$WARMUP" "${WRK_ARGS[@]}" "$url" "${tail_args[@]}"; then
+                echo "!! warm-up against $srv failed: $WRK_OUT"; stop_server; continue
+            fi
+            t0=$(cpu_ticks "$SERVER_PID")
+            if ! run_wrk "$DURATION" "${WRK_ARGS[@]}" "$url" "${tail_args[@]}"; then
+                echo "!! wrk against $srv failed (round $round, $scen): $WRK_OUT"; stop_server; continue
+            fi
+            t1=$(cpu_ticks "$SERVER_PID")
+            stop_server
+            reqs=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' <<<"$WRK_OUT")
+            rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$WRK_OUT")
+            if [[ -z "$reqs" || -z "$rps" || "$reqs" == 0 ]]; then
+                echo "!! could not parse wrk's output for $srv:"; echo "$WRK_OUT"; continue
+            fi
+            # wrk counts parsed responses; cross-check with bytes read / 176.
+            per=$(awk -v b="$(wrk_bytes_read "$WRK_OUT")" -v r="$reqs" 'BEGIN { printf "%.0f", b / r }')
+            note=""
+            grep -q 'Socket errors\|Non-2xx' <<<"$WRK_OUT" &&
+                note=" [$(grep -o 'Socket errors.*\|Non-2xx.*' <<<"$WRK_OUT" | tr '\n' ' ')]"
+            (( per < 170 || per > 182 )) && note+=" [bytes read per request = $per, expected 176]"
+            us=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+                'BEGIN { printf "%.3f", (t / hz) / n * 1e6 }')
+            printf '%s\t%s\t%s\t%s\t%s\n' "$scen" "$srv" "$round" "$rps" "$us" >>"$RESULTS"
+            printf '   %-15s %-5s round %d: %10.0f req/s  %7.3f CPU us/req%s\n' \
+                "$scen" "$srv" "$round" "$rps" "$us" "$note"
+        done
+    done
+done
+
+echo
+echo "== HTTP GET /, wrk -t1 -c$CONNS, ${DURATION}s runs, medians of $ROUNDS rounds"
+python3 "$PEERS_DIR/report.py" "$RESULTS" --rate-unit req/s --cpu-unit us/req \
+    --rate-digits 0 --cpu-digits 3 \
+    --goal "pipelined x$DEPTH:rate:eddy/c:>=:0.9" \
+    --goal "plain:cpu:eddy/c:<=:1.1" \
+    --goal "pipelined x$DEPTH:rate:eddy/node:>=:5"
