@@ -50,28 +50,8 @@ echo "== building C peer into $PEER_BIN"
 build_c http_epoll
 
 SERVERS=()
-EDDY_BIN=${EDDY_SERVER:-"$REPO_ROOT/target/release/eddy-server"}
-has_eddy_server_target() {
-    [[ -f "$REPO_ROOT/src/bin/eddy-server.rs" || -f "$REPO_ROOT/src/bin/eddy-server/main.rs" ]] ||
-        grep -rqs --include=Cargo.toml 'name *= *"eddy-server"' "$REPO_ROOT" --exclude-dir=target
-}
-if [[ -n "${EDDY_SERVER:-}" ]]; then
-    :
-elif has_eddy_server_target; then
-    if (( BUILD )); then
-        echo "== cargo build --release --bin eddy-server"
-        (cd "$REPO_ROOT" && cargo build --release --bin eddy-server) ||
-            { echo "!! eddy-server failed to build; skipping eddy"; EDDY_BIN=""; }
-    fi
-else
-    echo "!! there is no eddy-server binary target yet; skipping eddy (comparing C and Node only)"
-    EDDY_BIN=""
-fi
-if [[ -n "$EDDY_BIN" ]]; then
-    if [[ -x "$EDDY_BIN" ]]; then SERVERS+=(eddy); else
-        echo "!! $EDDY_BIN not found; skipping eddy"
-    fi
-fi
+find_eddy_server "$BUILD"
+[[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
 SERVERS+=(c)
 if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
 

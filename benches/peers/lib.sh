@@ -9,6 +9,7 @@
 #   stop_server                   kill SERVER_PID and reap it
 #   cpu_ticks PID                 utime+stime of the whole process, in ticks
 #   rss_kb PID                    VmRSS in KiB
+#   find_eddy_server BUILD        locate/build eddy-server -> EDDY_BIN
 
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
@@ -100,5 +101,33 @@ rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# Round a float for display.
-fmt() { awk -v v="$1" -v p="${2:-1}" 'BEGIN { printf "%.*f", p, v }'; }
+# find_eddy_server BUILD -> EDDY_BIN = path of eddy-server, or "" (with a
+# message saying why eddy is skipped).  EDDY_SERVER=path overrides; else, if
+# the workspace has an eddy-server bin target, BUILD=1 builds it with
+# `cargo build --release --bin eddy-server`.
+find_eddy_server() {
+    local build=$1
+    EDDY_BIN=${EDDY_SERVER:-"$REPO_ROOT/target/release/eddy-server"}
+    if [[ -n "${EDDY_SERVER:-}" ]]; then
+        :
+    elif [[ -f "$REPO_ROOT/src/bin/eddy-server.rs" || -f "$REPO_ROOT/src/bin/eddy-server/main.rs" ]] ||
+         grep -rqs --include=Cargo.toml --exclude-dir=target 'name *= *"eddy-server"' "$REPO_ROOT"; then
+        if (( build )); then
+            echo "== cargo build --release --bin eddy-server"
+            if ! (cd "$REPO_ROOT" && cargo build --release --bin eddy-server); then
+                echo "!! eddy-server failed to build; skipping eddy"
+                EDDY_BIN=""
+                return 0
+            fi
+        fi
+    else
+        echo "!! there is no eddy-server binary target yet; skipping eddy (comparing C and Node only)"
+        EDDY_BIN=""
+        return 0
+    fi
+    if [[ ! -x "$EDDY_BIN" ]]; then
+        echo "!! $EDDY_BIN not found; skipping eddy"
+        EDDY_BIN=""
+    fi
+}
+
