@@ -18,6 +18,7 @@
 # line containing "listening on" once it accepts connections.  It is built
 # with `cargo build --release --example echo` if examples/echo.rs exists;
 # otherwise (or if the build fails) eddy is skipped with a message.
+# EDDY_ECHO=path uses that binary instead (no build).
 # The C peers are built into target/peers/.  Defaults take about 2 minutes.
 set -euo pipefail
 source "$(dirname "$0")/peers/lib.sh"
@@ -42,8 +43,10 @@ build_c echo_epoll
 build_c echo_load
 
 SERVERS=()
-EDDY_BIN="$REPO_ROOT/target/release/examples/echo"
-if [[ -f "$REPO_ROOT/examples/echo.rs" || -d "$REPO_ROOT/examples/echo" ]]; then
+EDDY_BIN=${EDDY_ECHO:-"$REPO_ROOT/target/release/examples/echo"}
+if [[ -n "${EDDY_ECHO:-}" ]]; then
+    :  # explicit binary: no build
+elif [[ -f "$REPO_ROOT/examples/echo.rs" || -f "$REPO_ROOT/examples/echo/main.rs" ]]; then
     if (( BUILD )); then
         echo "== cargo build --release --example echo"
         if ! (cd "$REPO_ROOT" && cargo build --release --example echo); then
@@ -51,11 +54,12 @@ if [[ -f "$REPO_ROOT/examples/echo.rs" || -d "$REPO_ROOT/examples/echo" ]]; then
             EDDY_BIN=""
         fi
     fi
-    if [[ -n "$EDDY_BIN" && -x "$EDDY_BIN" ]]; then SERVERS+=(eddy); else
-        echo "!! $REPO_ROOT/target/release/examples/echo not available; skipping eddy"
-    fi
 else
     echo "!! examples/echo.rs does not exist yet; skipping eddy (comparing C and Node only)"
+    EDDY_BIN=""
+fi
+if [[ -n "$EDDY_BIN" ]]; then
+    if [[ -x "$EDDY_BIN" ]]; then SERVERS+=(eddy); else echo "!! $EDDY_BIN not found; skipping eddy"; fi
 fi
 SERVERS+=(c)
 if command -v node >/dev/null; then SERVERS+=(node); else
@@ -80,14 +84,15 @@ for conns in $CONNS; do
             PORT=$((PORT + 1))
             server_cmd "$srv" "$PORT"
             start_server "$srv" 0 "${CMD[@]}" || continue
-            t0=$(cpu_ticks "$SERVER_PID")
+            t0=$(cpu_ticks "$SERVER_PID") || { echo "!! $srv exited early"; stop_server; continue; }
             if ! out=$(timeout $((DURATION + 30)) taskset -c 1 \
                     "$PEER_BIN/echo_load" -c "$conns" -d "$DURATION" "$PORT"); then
                 echo "!! load against $srv failed (round $round, $scen): $out"
                 stop_server
                 continue
             fi
-            t1=$(cpu_ticks "$SERVER_PID")
+            t1=$(cpu_ticks "$SERVER_PID") ||
+                { echo "!! $srv exited during the run (round $round, $scen); run discarded"; stop_server; continue; }
             stop_server
             bytes=$(sed -n 's/.*echoed_bytes=\([0-9]*\).*/\1/p' <<<"$out")
             mbps=$(sed -n 's/.*MBps=\([0-9.]*\).*/\1/p' <<<"$out")

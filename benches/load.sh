@@ -107,11 +107,12 @@ for mode in plain pipelined; do
             if (( WARMUP > 0 )) && ! run_wrk "$WARMUP" "${WRK_ARGS[@]}" "$url" "${tail_args[@]}"; then
                 echo "!! warm-up against $srv failed: $WRK_OUT"; stop_server; continue
             fi
-            t0=$(cpu_ticks "$SERVER_PID")
+            t0=$(cpu_ticks "$SERVER_PID") || { echo "!! $srv exited early"; stop_server; continue; }
             if ! run_wrk "$DURATION" "${WRK_ARGS[@]}" "$url" "${tail_args[@]}"; then
                 echo "!! wrk against $srv failed (round $round, $scen): $WRK_OUT"; stop_server; continue
             fi
-            t1=$(cpu_ticks "$SERVER_PID")
+            t1=$(cpu_ticks "$SERVER_PID") ||
+                { echo "!! $srv exited during the run (round $round, $scen); run discarded"; stop_server; continue; }
             stop_server
             reqs=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' <<<"$WRK_OUT")
             rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$WRK_OUT")

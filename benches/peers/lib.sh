@@ -91,8 +91,9 @@ cpu_ticks() {
     # /proc/PID/stat: field 2 (comm) may contain spaces, so cut after the
     # last ')'; utime and stime are then fields 12 and 13 (14/15 overall).
     # For the process (not a /task/ entry) they cover all of its threads.
+    # Fails (status 1) if the process is gone.
     local s
-    s=$(<"/proc/$1/stat")
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     s=${s##*) }
     awk '{ print $12 + $13 }' <<<"$s"
 }
