@@ -1,5 +1,49 @@
 //! eddy-net: TCP and Unix-domain listeners and streams as handles on an
-//! `eddy-loop` [`Loop`](eddy_loop::Loop).
+//! `eddy-loop` [`Loop`](eddy_loop::Loop), with Node's `net` semantics over
+//! libuv's stream machinery.
 //!
-//! Not built yet: this crate holds its place in the workspace so the layers
-//! above can depend on it.
+//! - [`Listener`]: bind + listen (TCP v4/v6/dual-stack, Unix paths,
+//!   inherited fds), one callback per accepted [`Stream`], pause/resume,
+//!   `max_connections`, and survival at EMFILE.
+//! - [`Stream`]: connect (by address, or by name through the work pool),
+//!   reads into a loop-owned buffer, a write queue with backpressure,
+//!   cork/uncork, shutdown, idle timeouts, socket options.
+//!
+//! Their state lives in tables inside the loop; the handles are `Copy` ids
+//! with a generation, so a stale one gives [`Error::Closed`]. Every write is
+//! sent with `MSG_NOSIGNAL`: a peer that goes away never raises SIGPIPE.
+//!
+//! ```no_run
+//! use eddy_loop::{Loop, RunMode};
+//! use eddy_net::{Listener, ListenOptions, ReadEvent};
+//!
+//! let mut lp = Loop::new()?;
+//! let addr: std::net::SocketAddr = "127.0.0.1:7000".parse().unwrap();
+//! Listener::bind(&mut lp, addr, &ListenOptions::default(), |lp, _, conn| {
+//!     let Ok(stream) = conn else { return };
+//!     let _ = stream.read_start(lp, |lp, s, ev| match ev {
+//!         ReadEvent::Data(bytes) => { let _ = s.write(lp, bytes); }
+//!         ReadEvent::Eof | ReadEvent::Error(_) => { let _ = s.end(lp); }
+//!     });
+//! })?;
+//! lp.run(RunMode::Default);
+//! # Ok::<(), eddy_net::Error>(())
+//! ```
+
+mod addr;
+mod connect;
+mod error;
+mod listener;
+mod read;
+mod stream;
+mod sys;
+mod table;
+mod timeout;
+mod write;
+
+pub use addr::Address;
+pub use connect::ConnectOptions;
+pub use error::{Error, Result};
+pub use listener::{resolve_blocking, ListenOptions, Listener};
+pub use stream::{ReadEvent, Stream};
+pub use write::DEFAULT_HIGH_WATER_MARK;

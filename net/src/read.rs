@@ -1,0 +1,113 @@
+//! What a stream does when its watcher fires: finish a connect, flush the
+//! write queue, read.
+//!
+//! Reads go into the one buffer the net layer owns (an idle stream holds
+//! none). At most `MAX_READS` reads per wake-up, so one hot stream cannot
+//! starve the others: level triggering brings it back next iteration.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use eddy_loop::{Loop, Ready};
+
+use crate::error::Error;
+use crate::stream::{state, sync_interest, ReadEvent, Stream};
+use crate::sys;
+use crate::table::{net, READ_BUF_SIZE};
+
+const MAX_READS: usize = 16;
+
+pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
+    let Ok(st) = state(lp, s) else { return };
+    if st.connecting.is_some() {
+        crate::connect::on_connect_ready(lp, s);
+        return;
+    }
+    let has_queue = !st.w.reqs.is_empty();
+    if has_queue && (ready.is_writable() || ready.is_error() || ready.is_hangup()) {
+        crate::write::flush(lp, s);
+    }
+    let Ok(st) = state(lp, s) else { return };
+    if st.reading && !st.eof && (ready.is_readable() || ready.is_read_closed() || ready.is_error())
+    {
+        read_some(lp, s);
+    }
+}
+
+enum Outcome {
+    Data(usize),
+    Eof,
+    Again,
+    Failed(io::Error),
+}
+
+fn read_some(lp: &mut Loop, s: Stream) {
+    let mut buf = std::mem::take(&mut net(lp).read_buf);
+    if buf.len() < READ_BUF_SIZE {
+        buf.resize(READ_BUF_SIZE, 0);
+    }
+    for _ in 0..MAX_READS {
+        let now = lp.now();
+        let Ok(st) = state(lp, s) else { break };
+        if !st.reading || st.eof {
+            break;
+        }
+        let Some(sock) = st.sock.as_ref() else { break };
+        let outcome = match sys::retry(|| sys::recv(sock.fd.as_fd(), &mut buf)) {
+            Ok(0) => Outcome::Eof,
+            Ok(n) => Outcome::Data(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Outcome::Again,
+            Err(e) => Outcome::Failed(e),
+        };
+        match outcome {
+            Outcome::Again => break,
+            Outcome::Data(n) => {
+                st.bytes_read += n as u64;
+                if let Some(rearm) = crate::timeout::touch(st, now) {
+                    rearm.apply(lp);
+                }
+                deliver(lp, s, ReadEvent::Data(&buf[..n]));
+                if n < buf.len() {
+                    // A short read drained the socket: skip the EAGAIN call.
+                    break;
+                }
+            }
+            Outcome::Eof => {
+                st.eof = true;
+                sync_interest(lp, s);
+                deliver(lp, s, ReadEvent::Eof);
+                on_eof(lp, s);
+                break;
+            }
+            Outcome::Failed(e) => {
+                st.reading = false;
+                sync_interest(lp, s);
+                deliver(lp, s, ReadEvent::Error(Error::io("read", "socket", e)));
+                break;
+            }
+        }
+    }
+    net(lp).read_buf = buf;
+}
+
+/// Hands an event to the read callback (taken out of its slot while it
+/// runs). Without a callback (draining before a close) data is discarded.
+fn deliver(lp: &mut Loop, s: Stream, event: ReadEvent<'_>) {
+    let Some(mut cb) = state(lp, s).ok().and_then(|st| st.read_cb.take()) else {
+        return;
+    };
+    cb(lp, s, event);
+    if let Ok(st) = state(lp, s) {
+        st.read_cb.get_or_insert(cb);
+    }
+}
+
+/// The peer ended its side. Unless half-open streams are allowed, end ours
+/// too once pending writes are flushed (Node's `allowHalfOpen: false`).
+fn on_eof(lp: &mut Loop, s: Stream) {
+    let Ok(st) = state(lp, s) else { return };
+    if !st.allow_half_open {
+        st.end_requested = true;
+    }
+    crate::write::maybe_finish(lp, s);
+}

@@ -1,0 +1,420 @@
+//! Streams: a connected TCP or Unix-domain socket as a handle on the loop,
+//! like libuv's `uv_stream_t` / Node's `net.Socket`.
+//!
+//! The state lives in the net table; a [`Stream`] is a `Copy` id with a
+//! generation. A stream's socket has one `Io` watcher whose interest always
+//! follows the state: readable while reading (and no EOF yet), writable
+//! while connecting or while the write queue is non-empty and not corked.
+//!
+//! Completions (write, shutdown, connect, drain) are queued on the stream
+//! and delivered from the loop's pending phase, never from inside the call
+//! that caused them. `close` is immediate: whatever is still owed is
+//! delivered (cancelled writes with [`Error::Cancelled`]) right before the
+//! close callback, in the closing phase; nothing of the stream runs after.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use eddy_loop::{Handle, Interest, Io, Loop, Timer, WorkHandle};
+
+use crate::addr::Address;
+use crate::connect::Connecting;
+use crate::error::{Error, Result};
+use crate::listener::Listener;
+use crate::sys;
+use crate::table::net;
+use crate::timeout::IdleTimeout;
+use crate::write::WriteQueue;
+
+/// A TCP or Unix-domain stream.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Stream {
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+}
+
+/// What a read callback is told.
+#[derive(Debug)]
+pub enum ReadEvent<'a> {
+    /// Bytes read, in a buffer the loop owns: copy what you keep.
+    Data(&'a [u8]),
+    /// The peer shut down its writing side.
+    Eof,
+    /// Reading failed (e.g. ECONNRESET); reading has stopped.
+    Error(Error),
+}
+
+pub(crate) type ReadCb = Box<dyn FnMut(&mut Loop, Stream, ReadEvent<'_>)>;
+pub(crate) type DoneCb = Box<dyn FnOnce(&mut Loop, Stream, Result<()>)>;
+pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Stream)>;
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop)>;
+
+/// Something owed to the user, delivered from the pending phase.
+pub(crate) enum Completion {
+    Done(DoneCb, Result<()>),
+    Drain,
+}
+
+pub(crate) struct Socket {
+    pub fd: OwnedFd,
+    pub io: Io,
+}
+
+pub(crate) struct StreamState {
+    pub gen: u32,
+    pub sock: Option<Socket>,
+    pub closing: bool,
+    pub referenced: bool,
+    pub reading: bool,
+    pub eof: bool,
+    pub allow_half_open: bool,
+    /// Shut down and close once the write queue is flushed (Node's `end`).
+    pub end_requested: bool,
+    pub read_cb: Option<ReadCb>,
+    pub connecting: Option<Connecting>,
+    pub resolving: Option<WorkHandle>,
+    pub w: WriteQueue,
+    pub completions: VecDeque<Completion>,
+    pub delivery_queued: bool,
+    pub idle: Option<IdleTimeout>,
+    pub listener: Option<Listener>,
+    pub applied: Interest,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+}
+
+impl StreamState {
+    pub fn new(gen: u32, sock: Option<Socket>) -> StreamState {
+        StreamState {
+            gen,
+            sock,
+            closing: false,
+            referenced: true,
+            reading: false,
+            eof: false,
+            allow_half_open: false,
+            end_requested: false,
+            read_cb: None,
+            connecting: None,
+            resolving: None,
+            w: WriteQueue::default(),
+            completions: VecDeque::new(),
+            delivery_queued: false,
+            idle: None,
+            listener: None,
+            applied: Interest::NONE,
+            bytes_read: 0,
+            bytes_written: 0,
+        }
+    }
+
+    /// The interest the watcher should have now.
+    fn wanted(&self) -> Interest {
+        if self.connecting.is_some() {
+            return Interest::WRITABLE;
+        }
+        let mut want = Interest::NONE;
+        if self.reading && !self.eof {
+            want = want | Interest::READABLE;
+        }
+        if !self.w.reqs.is_empty() && !self.w.corked {
+            want = want | Interest::WRITABLE;
+        }
+        want
+    }
+}
+
+/// The live (not closing) state of `s`.
+pub(crate) fn state(lp: &mut Loop, s: Stream) -> Result<&mut StreamState> {
+    match net(lp).streams.get_mut(s.index as usize) {
+        Some(st) if st.gen == s.gen && !st.closing => Ok(st),
+        _ => Err(Error::Closed("stream")),
+    }
+}
+
+pub(crate) fn is_live(lp: &mut Loop, s: Stream) -> bool {
+    state(lp, s).is_ok()
+}
+
+/// Brings the watcher's interest in line with the state.
+pub(crate) fn sync_interest(lp: &mut Loop, s: Stream) {
+    let Ok(st) = state(lp, s) else { return };
+    let want = st.wanted();
+    if want == st.applied {
+        return;
+    }
+    let Some(io) = st.sock.as_ref().map(|k| k.io) else {
+        return;
+    };
+    st.applied = want;
+    // Only fails for a closed watcher, which a live stream never has.
+    let _ = io.set_interest(lp, want);
+}
+
+/// Queues a completion and makes sure a delivery is scheduled.
+pub(crate) fn complete(lp: &mut Loop, s: Stream, c: Completion) {
+    let Ok(st) = state(lp, s) else { return };
+    st.completions.push_back(c);
+    if !st.delivery_queued {
+        st.delivery_queued = true;
+        lp.queue_pending(move |lp| deliver(lp, s));
+    }
+}
+
+/// Pending phase: runs the stream's completions one at a time, stopping if
+/// one of them closes the stream (the close delivers the rest).
+fn deliver(lp: &mut Loop, s: Stream) {
+    if let Ok(st) = state(lp, s) {
+        st.delivery_queued = false;
+    }
+    loop {
+        let Some(c) = state(lp, s).ok().and_then(|st| st.completions.pop_front()) else {
+            return;
+        };
+        run_completion(lp, s, c);
+    }
+}
+
+fn run_completion(lp: &mut Loop, s: Stream, c: Completion) {
+    match c {
+        Completion::Done(cb, result) => cb(lp, s, result),
+        Completion::Drain => {
+            let Some(mut cb) = state(lp, s).ok().and_then(|st| st.w.drain_cb.take()) else {
+                return;
+            };
+            cb(lp, s);
+            if let Ok(st) = state(lp, s) {
+                st.w.drain_cb.get_or_insert(cb);
+            }
+        }
+    }
+}
+
+impl Stream {
+    /// Creates a stream for a connected socket fd (used by accept and by
+    /// `from_fd`).
+    pub(crate) fn from_socket(lp: &mut Loop, fd: OwnedFd) -> Stream {
+        let gen = net(lp).next_gen();
+        let index = net(lp).streams.vacant_key() as u32;
+        let s = Stream { index, gen };
+        let io = Io::new(lp, fd.as_raw_fd());
+        let _ = io.start(lp, Interest::NONE, move |lp, _, ready| {
+            crate::read::on_ready(lp, s, ready)
+        });
+        net(lp)
+            .streams
+            .insert(StreamState::new(gen, Some(Socket { fd, io })));
+        s
+    }
+
+    /// Wraps an already-connected, inherited socket (e.g. from a parent).
+    pub fn from_fd(lp: &mut Loop, fd: OwnedFd) -> Result<Stream> {
+        sys::prepare_inherited(fd.as_fd()).map_err(|e| Error::io("adopt", "fd", e))?;
+        Ok(Stream::from_socket(lp, fd))
+    }
+
+    /// Starts delivering reads to `cb`: data, then `Eof`, or an error.
+    pub fn read_start(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, Stream, ReadEvent<'_>) + 'static,
+    ) -> Result<()> {
+        let st = state(lp, self)?;
+        st.read_cb = Some(Box::new(cb));
+        st.reading = true;
+        sync_interest(lp, self);
+        Ok(())
+    }
+
+    /// Stops reading (backpressure): the kernel buffers, then the peer waits.
+    pub fn read_stop(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self)?.reading = false;
+        sync_interest(lp, self);
+        Ok(())
+    }
+
+    pub fn is_reading(self, lp: &mut Loop) -> bool {
+        state(lp, self).is_ok_and(|st| st.reading && !st.eof)
+    }
+
+    /// When false (the default), an EOF from the peer ends our side too,
+    /// once pending writes are flushed, and then closes the stream.
+    pub fn set_allow_half_open(self, lp: &mut Loop, allow: bool) -> Result<()> {
+        state(lp, self)?.allow_half_open = allow;
+        Ok(())
+    }
+
+    pub fn bytes_read(self, lp: &mut Loop) -> Result<u64> {
+        Ok(state(lp, self)?.bytes_read)
+    }
+
+    pub fn bytes_written(self, lp: &mut Loop) -> Result<u64> {
+        Ok(state(lp, self)?.bytes_written)
+    }
+
+    /// Whether the stream is open (not closed or closing).
+    pub fn is_open(self, lp: &mut Loop) -> bool {
+        is_live(lp, self)
+    }
+
+    fn with_fd<T>(
+        self,
+        lp: &mut Loop,
+        f: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> std::io::Result<T>,
+        op: &'static str,
+    ) -> Result<T> {
+        let st = state(lp, self)?;
+        let sock = st.sock.as_ref().ok_or(Error::NotConnected)?;
+        f(sock.fd.as_fd()).map_err(|e| Error::io(op, "socket", e))
+    }
+
+    pub fn local_addr(self, lp: &mut Loop) -> Result<Address> {
+        let a = self.with_fd(lp, sys::local_addr, "getsockname")?;
+        Address::from_sys(&a).ok_or(Error::NotConnected)
+    }
+
+    pub fn peer_addr(self, lp: &mut Loop) -> Result<Address> {
+        let a = self.with_fd(lp, sys::peer_addr, "getpeername")?;
+        Address::from_sys(&a).ok_or(Error::NotConnected)
+    }
+
+    /// TCP_NODELAY: send small writes at once instead of coalescing them.
+    pub fn set_nodelay(self, lp: &mut Loop, on: bool) -> Result<()> {
+        self.with_fd(
+            lp,
+            |fd| sys::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, i32::from(on)),
+            "setsockopt TCP_NODELAY",
+        )
+    }
+
+    /// SO_KEEPALIVE, and TCP_KEEPIDLE (seconds of idleness before the first
+    /// probe) when `initial_delay_secs` is non-zero.
+    pub fn set_keepalive(self, lp: &mut Loop, on: bool, initial_delay_secs: u32) -> Result<()> {
+        self.with_fd(
+            lp,
+            |fd| {
+                sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on))?;
+                if on && initial_delay_secs > 0 {
+                    let secs = initial_delay_secs.min(i32::MAX as u32) as i32;
+                    sys::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs)?;
+                }
+                Ok(())
+            },
+            "setsockopt SO_KEEPALIVE",
+        )
+    }
+
+    /// Lets the stream keep the loop alive (the default).
+    pub fn ref_(self, lp: &mut Loop) -> Result<()> {
+        self.set_referenced(lp, true)
+    }
+
+    /// An unref'd stream still works but does not keep `run` going.
+    pub fn unref(self, lp: &mut Loop) -> Result<()> {
+        self.set_referenced(lp, false)
+    }
+
+    fn set_referenced(self, lp: &mut Loop, on: bool) -> Result<()> {
+        let st = state(lp, self)?;
+        st.referenced = on;
+        let io = st.sock.as_ref().map(|k| k.io);
+        let timers: Vec<Timer> = st
+            .idle
+            .as_ref()
+            .map(|i| i.timer)
+            .into_iter()
+            .chain(st.connecting.as_ref().and_then(|c| c.timer))
+            .collect();
+        if let Some(io) = io {
+            apply_ref(lp, io, on);
+        }
+        for t in timers {
+            apply_ref(lp, t, on);
+        }
+        Ok(())
+    }
+
+    /// Closes the stream at once: the fd is deregistered and closed now;
+    /// writes still queued complete with [`Error::Cancelled`], then `cb` runs
+    /// in the closing phase. Nothing of this stream runs after `cb`.
+    pub fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<()> {
+        close_stream(lp, self, Some(Box::new(cb)))
+    }
+
+    /// Graceful close (Node's `end`): flush the write queue, shut down our
+    /// side, then close.
+    pub fn end(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self)?.end_requested = true;
+        crate::write::maybe_finish(lp, self);
+        Ok(())
+    }
+}
+
+pub(crate) fn apply_ref<H: Handle>(lp: &mut Loop, h: H, on: bool) {
+    let _ = if on { h.ref_(lp) } else { h.unref(lp) };
+}
+
+pub(crate) fn close_stream(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) -> Result<()> {
+    let st = state(lp, s)?;
+    st.closing = true;
+    let sock = st.sock.take();
+    let timers: Vec<Timer> = st
+        .idle
+        .as_ref()
+        .map(|i| i.timer)
+        .into_iter()
+        .chain(st.connecting.as_ref().and_then(|c| c.timer))
+        .collect();
+    let resolving = st.resolving.take();
+    let listener = st.listener;
+    for t in timers {
+        let _ = t.close(lp, |_| {});
+    }
+    if let Some(work) = resolving {
+        // Busy means it is running; its completion finds the stream gone.
+        let _ = lp.cancel_work(work);
+    }
+    if let Some(l) = listener {
+        crate::listener::connection_closed(lp, l);
+    }
+    let finish = move |lp: &mut Loop| finish_close(lp, s, cb);
+    match sock {
+        Some(Socket { fd, io }) => {
+            // Deregister first, then close the fd.
+            let _ = io.close(lp, finish);
+            drop(fd);
+        }
+        // No socket yet (still resolving): a throwaway handle's close
+        // callback brings us to the closing phase all the same.
+        None => {
+            let t = Timer::new(lp);
+            let _ = t.close(lp, finish);
+        }
+    }
+    Ok(())
+}
+
+/// Closing phase: frees the slot, delivers what was still owed, then the
+/// close callback.
+fn finish_close(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) {
+    let st = net(lp).streams.remove(s.index as usize);
+    for c in st.completions {
+        if let Completion::Done(done, result) = c {
+            done(lp, s, result);
+        }
+    }
+    for req in st.w.reqs {
+        if let Some(done) = req.cb {
+            done(lp, s, Err(Error::Cancelled));
+        }
+    }
+    if let Some(done) = st.w.shutdown_cb {
+        done(lp, s, Err(Error::Cancelled));
+    }
+    if let Some(c) = st.connecting {
+        (c.cb)(lp, s, Err(Error::Cancelled));
+    }
+    if let Some(cb) = cb {
+        cb(lp);
+    }
+}

@@ -1,0 +1,102 @@
+//! The idle timeout of a stream (Node's `socket.setTimeout`).
+//!
+//! Reads and writes only record the time (`touch`): no timer operation on
+//! the hot path. When the timer fires it checks how long the stream has
+//! really been idle and either runs the callback or re-arms itself for the
+//! time that is left. After the callback, the timer rests until the next
+//! activity, which re-arms it: the callback runs once per idle period.
+
+use eddy_loop::{Handle, Loop, Timer};
+
+use crate::error::Result;
+use crate::stream::{apply_ref, state, Stream, StreamState};
+
+pub(crate) type TimeoutCb = Box<dyn FnMut(&mut Loop, Stream)>;
+
+pub(crate) struct IdleTimeout {
+    pub timer: Timer,
+    ms: u64,
+    last_active: u64,
+    armed: bool,
+    cb: Option<TimeoutCb>,
+}
+
+/// A timer that must be re-armed, returned by `touch`.
+pub(crate) struct Rearm(Timer, u64);
+
+impl Rearm {
+    pub fn apply(self, lp: &mut Loop) {
+        let _ = self.0.rearm(lp, self.1);
+    }
+}
+
+/// Records activity on the stream; returns the timer to re-arm if it had
+/// fired and was resting.
+#[must_use]
+pub(crate) fn touch(st: &mut StreamState, now: u64) -> Option<Rearm> {
+    let idle = st.idle.as_mut()?;
+    idle.last_active = now;
+    if idle.armed {
+        return None;
+    }
+    idle.armed = true;
+    Some(Rearm(idle.timer, idle.ms))
+}
+
+impl Stream {
+    /// Runs `cb` after `ms` milliseconds without reads or writes, then again
+    /// after each further idle period. The stream is not closed: `cb`
+    /// decides. `ms == 0` disables the timeout.
+    pub fn set_timeout(
+        self,
+        lp: &mut Loop,
+        ms: u64,
+        cb: impl FnMut(&mut Loop, Stream) + 'static,
+    ) -> Result<()> {
+        let now = lp.now();
+        let st = state(lp, self)?;
+        let referenced = st.referenced;
+        if ms == 0 {
+            if let Some(idle) = st.idle.take() {
+                let _ = idle.timer.close(lp, |_| {});
+            }
+            return Ok(());
+        }
+        let timer = match st.idle.as_ref() {
+            Some(idle) => idle.timer,
+            None => {
+                let t = Timer::new(lp);
+                apply_ref(lp, t, referenced);
+                t
+            }
+        };
+        state(lp, self)?.idle = Some(IdleTimeout {
+            timer,
+            ms,
+            last_active: now,
+            armed: true,
+            cb: Some(Box::new(cb)),
+        });
+        timer.start(lp, ms, 0, move |lp, _| on_timer(lp, self))?;
+        Ok(())
+    }
+}
+
+fn on_timer(lp: &mut Loop, s: Stream) {
+    let now = lp.now();
+    let Ok(st) = state(lp, s) else { return };
+    let Some(idle) = st.idle.as_mut() else { return };
+    let idle_for = now.saturating_sub(idle.last_active);
+    if idle_for < idle.ms {
+        let left = idle.ms - idle_for;
+        let timer = idle.timer;
+        let _ = timer.rearm(lp, left);
+        return;
+    }
+    idle.armed = false;
+    let Some(mut cb) = idle.cb.take() else { return };
+    cb(lp, s);
+    if let Some(idle) = state(lp, s).ok().and_then(|st| st.idle.as_mut()) {
+        idle.cb.get_or_insert(cb);
+    }
+}
