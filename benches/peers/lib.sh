@@ -79,7 +79,18 @@ start_server() {
 
 stop_server() {
     [[ -z "$SERVER_PID" ]] && return 0
+    # SIGTERM, then SIGKILL if it has not exited within 5 s.
     kill "$SERVER_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        [[ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" == Z ]] && break
+        sleep 0.05
+    done
+    kill -0 "$SERVER_PID" 2>/dev/null && ! [[ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" == Z ]] && {
+        echo "!! server $SERVER_PID ignored SIGTERM for 5 s; sending SIGKILL"
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    }
     wait "$SERVER_PID" 2>/dev/null || true
     local keep=() p
     for p in "${_PEER_PIDS[@]}"; do [[ "$p" != "$SERVER_PID" ]] && keep+=("$p"); done
