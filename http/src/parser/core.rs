@@ -182,7 +182,16 @@ impl Parser {
                 }
                 Ok(cx.p)
             }
-            Err(Stop::Error(e)) => Err(self.set_error(e)),
+            Err(Stop::Error(e)) => {
+                // A limit crossed earlier in the still-open span wins, wherever
+                // the input happened to be split.
+                let end = e.offset.min(data.len()).max(cx.mark);
+                let e = match self.limit_error(self.span, cx.mark, end - cx.mark) {
+                    Some(limit) if limit.offset < e.offset => limit,
+                    _ => e,
+                };
+                Err(self.set_error(e))
+            }
         }
     }
 
@@ -370,71 +379,100 @@ impl Parser {
     ) -> Res {
         let span = self.span;
         self.span = Span::None;
-        self.emit(h, span, &data[cx.mark..at], at)
+        self.emit(h, span, &data[cx.mark..at], cx.mark)
     }
 
     fn flush_span<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &Cx) -> Res {
         if self.span != Span::None && cx.p > cx.mark {
             let span = self.span;
-            self.emit(h, span, &data[cx.mark..cx.p], cx.p)?;
+            self.emit(h, span, &data[cx.mark..cx.p], cx.mark)?;
         }
         Ok(())
     }
 
+    /// Report a span piece `s` that starts at offset `start`, enforcing the
+    /// size limits first so an over-long piece is never delivered.
     #[inline]
-    fn emit<H: Handler>(&mut self, h: &mut H, span: Span, s: &[u8], at: usize) -> Res {
+    fn emit<H: Handler>(&mut self, h: &mut H, span: Span, s: &[u8], start: usize) -> Res {
+        if let Some(e) = self.limit_error(span, start, s.len()) {
+            return Err(Stop::Error(e));
+        }
+        let n = s.len() as u32;
         match span {
             Span::None => {}
             Span::Method => h.on_method(s),
             Span::Url => {
                 h.on_url(s);
-                self.url_len += s.len() as u32;
-                if self.url_len as usize > self.settings.max_url_len {
-                    return Err(fail(ErrorKind::UrlTooLong, at, "URL too long"));
-                }
-                self.count_header_bytes(s.len(), at)?;
+                self.url_len += n;
+                self.header_bytes += n;
             }
             Span::Protocol => h.on_protocol(s),
             Span::Version => h.on_version(s),
             Span::Status => {
                 h.on_status(s);
-                self.count_header_bytes(s.len(), at)?;
+                self.header_bytes += n;
             }
             Span::HeaderField => {
                 h.on_header_field(s);
-                self.count_header_bytes(s.len(), at)?;
+                self.header_bytes += n;
             }
             Span::HeaderValue => {
                 h.on_header_value(s);
-                self.count_header_bytes(s.len(), at)?;
+                self.header_bytes += n;
             }
             Span::Body => h.on_body(s),
-            Span::ChunkExtName | Span::ChunkExtValue => {
-                if span == Span::ChunkExtName {
-                    h.on_chunk_extension_name(s);
-                } else {
-                    h.on_chunk_extension_value(s);
-                }
-                self.header_bytes += s.len() as u32;
-                if self.header_bytes as usize > self.settings.max_chunk_extension_bytes {
-                    return Err(fail(
-                        ErrorKind::ChunkExtensionsTooLarge,
-                        at,
-                        "Chunk extensions too large",
-                    ));
-                }
+            Span::ChunkExtName => {
+                h.on_chunk_extension_name(s);
+                self.header_bytes += n;
+            }
+            Span::ChunkExtValue => {
+                h.on_chunk_extension_value(s);
+                self.header_bytes += n;
             }
         }
         Ok(())
     }
 
-    #[inline]
-    fn count_header_bytes(&mut self, n: usize, at: usize) -> Res {
-        self.header_bytes += n as u32;
-        if self.header_bytes as usize > self.settings.max_header_bytes {
-            return Err(fail(ErrorKind::HeaderOverflow, at, "Header overflow"));
+    /// If `len` more bytes of `span` from offset `start` exceed a limit, the
+    /// error at the first byte over it. Computed from byte positions, so the
+    /// answer does not depend on how the input was split.
+    pub(super) fn limit_error(&self, span: Span, start: usize, len: usize) -> Option<ParseError> {
+        let over = |before: u32, max: usize, kind, reason| {
+            let before = before as usize;
+            (before + len > max)
+                .then(|| ParseError::new(kind, start + max.saturating_sub(before), reason))
+        };
+        let s = &self.settings;
+        let header = |max| {
+            over(
+                self.header_bytes,
+                max,
+                ErrorKind::HeaderOverflow,
+                "Header overflow",
+            )
+        };
+        match span {
+            Span::Url => {
+                let url = over(
+                    self.url_len,
+                    s.max_url_len,
+                    ErrorKind::UrlTooLong,
+                    "URL too long",
+                );
+                match (url, header(s.max_header_bytes)) {
+                    (Some(a), Some(b)) => Some(if b.offset < a.offset { b } else { a }),
+                    (a, b) => a.or(b),
+                }
+            }
+            Span::Status | Span::HeaderField | Span::HeaderValue => header(s.max_header_bytes),
+            Span::ChunkExtName | Span::ChunkExtValue => over(
+                self.header_bytes,
+                s.max_chunk_extension_bytes,
+                ErrorKind::ChunkExtensionsTooLarge,
+                "Chunk extensions too large",
+            ),
+            _ => None,
         }
-        Ok(())
     }
 
     /// Clear per-message state when a new message begins.

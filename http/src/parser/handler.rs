@@ -5,6 +5,10 @@
 //! in several pieces, and the matching `*_complete` event marks its end. Event
 //! callbacks receive the parser, so a handler can read the method, status, flags
 //! and `position()` (the event's offset in the current input slice).
+//!
+//! One exception to "slices of the input": with `Kind::Either`, when an input
+//! ends right after a message's first byte `H`, that byte is reported once the
+//! kind is known, as a one-byte `'static` slice.
 
 use super::Parser;
 
