@@ -15,7 +15,7 @@ PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
 PEER_BIN="$REPO_ROOT/target/peers"      # build output, never committed
 CLK_TCK=$(getconf CLK_TCK)
-SERVER_PID=""
+SERVER_PID="" SERVER_LABEL=""
 READY_TIMEOUT=${READY_TIMEOUT:-20}      # seconds to wait for "listening on"
 _PEER_PIDS=()
 
@@ -53,6 +53,7 @@ start_server() {
         taskset -c "$cpu" "$@" >"$fifo" 2>"$PEERS_TMP/$label.stderr" &
     fi
     SERVER_PID=$!          # taskset execs the command, so this is the server
+    SERVER_LABEL=$label
     _PEER_PIDS+=("$SERVER_PID")
     exec {fd}<"$fifo"
     rm -f "$fifo"
@@ -79,23 +80,31 @@ start_server() {
 
 stop_server() {
     [[ -z "$SERVER_PID" ]] && return 0
-    # SIGTERM, then SIGKILL if it has not exited within 5 s.
+    # SIGTERM, then SIGKILL if it has not exited within 5 s.  (Our child
+    # stays a zombie, state Z, until we reap it with wait.)
     kill "$SERVER_PID" 2>/dev/null || true
-    local i
+    local i state=""
     for ((i = 0; i < 100; i++)); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        [[ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" == Z ]] && break
+        state=$(_proc_state "$SERVER_PID")
+        [[ -z "$state" || "$state" == Z ]] && break
         sleep 0.05
     done
-    kill -0 "$SERVER_PID" 2>/dev/null && ! [[ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" == Z ]] && {
-        echo "!! server $SERVER_PID ignored SIGTERM for 5 s; sending SIGKILL"
+    if [[ -n "$state" && "$state" != Z ]]; then
+        echo "!! $SERVER_LABEL (pid $SERVER_PID, state $state) still running 5 s after SIGTERM; sending SIGKILL"
         kill -KILL "$SERVER_PID" 2>/dev/null || true
-    }
+    fi
     wait "$SERVER_PID" 2>/dev/null || true
     local keep=() p
     for p in "${_PEER_PIDS[@]}"; do [[ "$p" != "$SERVER_PID" ]] && keep+=("$p"); done
     _PEER_PIDS=("${keep[@]+"${keep[@]}"}")
     SERVER_PID=""
+}
+
+_proc_state() { # state letter from /proc/PID/stat, or "" if gone
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    s=${s##*) }
+    echo "${s%% *}"
 }
 
 cpu_ticks() {
