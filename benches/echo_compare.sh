@@ -21,6 +21,7 @@
 # EDDY_ECHO=path uses that binary instead (no build).
 # The C peers are built into target/peers/.  Defaults take about 2 minutes.
 set -euo pipefail
+# shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
 ROUNDS=3 DURATION=5 CONNS="1 8" BUILD=1 PORT=${PORT:-18500}

@@ -17,6 +17,7 @@
 # eddy-server is found/built as in benches/load.sh (EDDY_SERVER=path
 # overrides).  Runs in well under a minute.
 set -euo pipefail
+# shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
 CONNS=10000 ROUNDS=1 BUILD=1 PORT=${PORT:-18700}

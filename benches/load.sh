@@ -22,6 +22,7 @@
 # to the C server.  CPU per request is the figure to trust on a shared machine.
 # Defaults (3 rounds x 5 s) take about 2 minutes.
 set -euo pipefail
+# shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
 ROUNDS=3 DURATION=5 WARMUP=1 CONNS=64 DEPTH=16 BUILD=1 PORT=${PORT:-18600}

@@ -158,6 +158,8 @@ int main(int argc, char **argv) {
     double secs = now() - start;
     unsigned long long total = 0;
     for (int i = 0; i < conns; i++) { total += cs[i].recvd; close(cs[i].fd); }
+    free(cs);
+    free(pattern);
     printf("echoed_bytes=%llu seconds=%.3f MBps=%.1f conns=%d\n", total, secs, (double)total / secs / 1e6, conns);
     return 0;
 }

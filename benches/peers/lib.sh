@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - shell helpers shared by benches/echo_compare.sh, benches/load.sh and
 # benches/idle_memory.sh.  Source it; it expects `set -euo pipefail` callers.
 #
@@ -14,6 +15,7 @@
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
 PEER_BIN="$REPO_ROOT/target/peers"      # build output, never committed
+# shellcheck disable=SC2034  # used by the scripts that source this file
 CLK_TCK=$(getconf CLK_TCK)
 SERVER_PID="" SERVER_LABEL=""
 READY_TIMEOUT=${READY_TIMEOUT:-20}      # seconds to wait for "listening on"
