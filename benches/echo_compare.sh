@@ -3,7 +3,7 @@
 # epoll server vs Node's `net` (issue 3).
 #
 #   benches/echo_compare.sh [--rounds N] [--duration SECS] [--conns "1 8"]
-#                           [--no-build] [--port BASE]
+#                           [--no-build] [--only "eddy c node"] [--port BASE]
 #
 # Each round runs every server in turn (eddy, C, node, eddy, C, node, ...):
 # the server is pinned to CPU 0 (taskset -c 0) and started fresh; the script
@@ -19,18 +19,20 @@
 # with `cargo build --release --example echo` if examples/echo.rs exists;
 # otherwise (or if the build fails) eddy is skipped with a message.
 # EDDY_ECHO=path uses that binary instead (no build).
+# --only "c node" runs a subset of the servers (names: eddy, c, node).
 # The C peers are built into target/peers/.  Defaults take about 2 minutes.
 set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
-ROUNDS=3 DURATION=5 CONNS="1 8" BUILD=1 PORT=${PORT:-18500}
+ROUNDS=3 DURATION=5 CONNS="1 8" BUILD=1 ONLY="" PORT=${PORT:-18500}
 while (($#)); do
     case $1 in
         --rounds) ROUNDS=$2; shift 2 ;;
         --duration) DURATION=$2; shift 2 ;;
         --conns) CONNS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
+        --only) ONLY=$2; shift 2 ;;
         --port) PORT=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
@@ -45,7 +47,9 @@ build_c echo_load
 
 SERVERS=()
 EDDY_BIN=${EDDY_ECHO:-"$REPO_ROOT/target/release/examples/echo"}
-if [[ -n "${EDDY_ECHO:-}" ]]; then
+if ! wants eddy; then
+    EDDY_BIN=""
+elif [[ -n "${EDDY_ECHO:-}" ]]; then
     :  # explicit binary: no build
 elif [[ -f "$REPO_ROOT/examples/echo.rs" || -f "$REPO_ROOT/examples/echo/main.rs" ]]; then
     if (( BUILD )); then
@@ -66,6 +70,7 @@ SERVERS+=(c)
 if command -v node >/dev/null; then SERVERS+=(node); else
     echo "!! node not found; skipping Node"
 fi
+keep_servers "$ONLY"
 
 server_cmd() { # server_cmd NAME PORT -> command words in CMD
     case $1 in
@@ -82,7 +87,7 @@ for conns in $CONNS; do
     scen="$conns conn"; (( conns > 1 )) && scen+="s"
     for ((round = 1; round <= ROUNDS; round++)); do
         for srv in "${SERVERS[@]}"; do
-            PORT=$((PORT + 1))
+            next_port
             server_cmd "$srv" "$PORT"
             start_server "$srv" 0 "${CMD[@]}" || continue
             t0=$(cpu_ticks "$SERVER_PID") || { echo "!! $srv exited early"; stop_server; continue; }

@@ -2,7 +2,7 @@
 # idle_memory.sh - server memory per idle keep-alive connection (issue 7):
 # eddy-server vs the C epoll peer vs Node's `http`.
 #
-#   benches/idle_memory.sh [--conns N] [--rounds R] [--no-build] [--port BASE]
+#   benches/idle_memory.sh [--conns N] [--rounds R] [--no-build] [--only "eddy c node"] [--port BASE]
 #
 # For each server (fresh process, pinned to CPU 0): benches/peers/idle_client.py
 # (on CPU 1) makes a warm-up request, reads the server's VmRSS, opens N
@@ -16,16 +16,18 @@
 # "open" column shows how many were still open when RSS was read.
 # eddy-server is found/built as in benches/load.sh (EDDY_SERVER=path
 # overrides).  Runs in well under a minute.
+# --only "c node" runs a subset of the servers (names: eddy, c, node).
 set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
-CONNS=10000 ROUNDS=1 BUILD=1 PORT=${PORT:-18700}
+CONNS=10000 ROUNDS=1 BUILD=1 ONLY="" PORT=${PORT:-18700}
 while (($#)); do
     case $1 in
         --conns) CONNS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
+        --only) ONLY=$2; shift 2 ;;
         --port) PORT=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
@@ -43,10 +45,13 @@ echo "== building C peer into $PEER_BIN"
 build_c http_epoll
 
 SERVERS=()
-find_eddy_server "$BUILD"
-[[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
+if wants eddy; then
+    find_eddy_server "$BUILD"
+    [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
+fi
 SERVERS+=(c)
 if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+keep_servers "$ONLY"
 
 server_cmd() { # server_cmd NAME PORT -> command words in CMD
     case $1 in
@@ -61,7 +66,7 @@ RESULTS="$PEERS_TMP/results.tsv"
 echo "== $CONNS idle keep-alive connections x {${SERVERS[*]}} x $ROUNDS round(s)"
 for ((round = 1; round <= ROUNDS; round++)); do
     for srv in "${SERVERS[@]}"; do
-        PORT=$((PORT + 1))
+        next_port
         server_cmd "$srv" "$PORT"
         start_server "$srv" 0 "${CMD[@]}" || continue
         if ! out=$(timeout 90 taskset -c 1 python3 "$PEERS_DIR/idle_client.py" "$PORT" "$SERVER_PID" "$CONNS" 2>&1); then

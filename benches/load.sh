@@ -3,7 +3,7 @@
 # C epoll server vs Node's `http` (issue 7).
 #
 #   benches/load.sh [--rounds N] [--duration SECS] [--warmup SECS]
-#                   [--conns N] [--depth N] [--no-build] [--port BASE]
+#                   [--conns N] [--depth N] [--no-build] [--only "eddy c node"] [--port BASE]
 #
 # Servers (all answer GET / with the same 176-byte response, Date aside;
 # checked before the runs by benches/peers/resp_check.py):
@@ -21,11 +21,12 @@
 # /proc/PID/stat over the measured run / requests wrk completed), with ratios
 # to the C server.  CPU per request is the figure to trust on a shared machine.
 # Defaults (3 rounds x 5 s) take about 2 minutes.
+# --only "c node" runs a subset of the servers (names: eddy, c, node).
 set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
-ROUNDS=3 DURATION=5 WARMUP=1 CONNS=64 DEPTH=16 BUILD=1 PORT=${PORT:-18600}
+ROUNDS=3 DURATION=5 WARMUP=1 CONNS=64 DEPTH=16 BUILD=1 ONLY="" PORT=${PORT:-18600}
 while (($#)); do
     case $1 in
         --rounds) ROUNDS=$2; shift 2 ;;
@@ -34,6 +35,7 @@ while (($#)); do
         --conns) CONNS=$2; shift 2 ;;
         --depth) DEPTH=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
+        --only) ONLY=$2; shift 2 ;;
         --port) PORT=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
@@ -51,10 +53,13 @@ echo "== building C peer into $PEER_BIN"
 build_c http_epoll
 
 SERVERS=()
-find_eddy_server "$BUILD"
-[[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
+if wants eddy; then
+    find_eddy_server "$BUILD"
+    [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
+fi
 SERVERS+=(c)
 if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+keep_servers "$ONLY"
 
 server_cmd() { # server_cmd NAME PORT -> command words in CMD
     case $1 in
@@ -68,7 +73,7 @@ server_cmd() { # server_cmd NAME PORT -> command words in CMD
 # measured, but flagged.
 echo "== response check (GET /, two pipelined requests, Date masked)"
 for srv in "${SERVERS[@]}"; do
-    PORT=$((PORT + 1))
+    next_port
     server_cmd "$srv" "$PORT"
     if start_server "$srv" 0 "${CMD[@]}"; then
         printf '   %-5s ' "$srv"
@@ -100,7 +105,7 @@ for mode in plain pipelined; do
     else scen="pipelined x$DEPTH"; WRK_ARGS=(-s "$PEERS_DIR/pipeline.lua"); fi
     for ((round = 1; round <= ROUNDS; round++)); do
         for srv in "${SERVERS[@]}"; do
-            PORT=$((PORT + 1))
+            next_port
             url="http://127.0.0.1:$PORT$URL_PATH"
             tail_args=(); [[ $mode == pipelined ]] && tail_args=(-- "$DEPTH")
             server_cmd "$srv" "$PORT"

@@ -142,7 +142,7 @@ static int on_readable(struct conn *c) {
     while ((e = memmem(rbuf + from, end - from, "\r\n\r\n", 4)) != NULL) {
         pos = (size_t)(e - rbuf) + 4;
         from = pos;
-        memcpy(wbuf + nreq * RESP_LEN, resp, RESP_LEN);
+        if (nreq) memcpy(wbuf + nreq * RESP_LEN, resp, RESP_LEN);  /* [0] filled below */
         nreq++;
     }
     size_t rest = end - pos;
@@ -159,6 +159,8 @@ static int on_readable(struct conn *c) {
     }
     c->in_len = rest;
     c->last_active = resp_sec;
+    if (nreq == 1) return send_or_queue(c, resp, RESP_LEN);  /* no copy needed */
+    if (nreq > 1) memcpy(wbuf, resp, RESP_LEN);
     return nreq ? send_or_queue(c, wbuf, nreq * RESP_LEN) : 0;
 }
 

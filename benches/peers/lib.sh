@@ -11,6 +11,9 @@
 #   cpu_ticks PID                 utime+stime of the whole process, in ticks
 #   rss_kb PID                    VmRSS in KiB
 #   find_eddy_server BUILD        locate/build eddy-server -> EDDY_BIN
+#   next_port                     PORT = next port above PORT nobody listens on
+#   keep_servers LIST             drop entries of SERVERS not in LIST
+#   wants NAME                    true unless --only ($ONLY) leaves NAME out
 
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
@@ -100,6 +103,27 @@ stop_server() {
     for p in "${_PEER_PIDS[@]}"; do [[ "$p" != "$SERVER_PID" ]] && keep+=("$p"); done
     _PEER_PIDS=("${keep[@]+"${keep[@]}"}")
     SERVER_PID=""
+}
+
+next_port() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        PORT=$((PORT + 1))
+        # a successful connect means someone is already listening there
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+    done
+    echo "no free port found below $PORT" >&2
+    return 1
+}
+
+wants() { [[ -z "$ONLY" || " $ONLY " == *" $1 "* ]]; }  # wants NAME: selected by --only?
+
+keep_servers() {
+    [[ -z "$1" ]] && return 0
+    local keep=() s
+    for s in "${SERVERS[@]}"; do [[ " $1 " == *" $s "* ]] && keep+=("$s"); done
+    SERVERS=("${keep[@]+"${keep[@]}"}")
+    (( ${#SERVERS[@]} )) || { echo "no servers left to run (--only \"$1\")" >&2; exit 2; }
 }
 
 _proc_state() { # state letter from /proc/PID/stat, or "" if gone
