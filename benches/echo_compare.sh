@@ -105,8 +105,10 @@ for conns in $CONNS; do
             cpu_per_gb=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v b="$bytes" \
                 'BEGIN { printf "%.4f", (t / hz) / (b / 1e9) }')
             printf '%s\t%s\t%s\t%s\t%s\n' "$scen" "$srv" "$round" "$mbps" "$cpu_per_gb" >>"$RESULTS"
-            printf '   %-8s %-5s round %d: %8.1f MB/s  %6.3f CPU s/GB\n' \
-                "$scen" "$srv" "$round" "$mbps" "$cpu_per_gb"
+            secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
+            busy=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$secs" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+            printf '   %-8s %-5s round %d: %8.1f MB/s  %6.3f CPU s/GB  (server busy %s%% of the run)\n' \
+                "$scen" "$srv" "$round" "$mbps" "$cpu_per_gb" "$busy"
         done
     done
 done

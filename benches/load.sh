@@ -134,8 +134,9 @@ for mode in plain pipelined; do
             us=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
                 'BEGIN { printf "%.3f", (t / hz) / n * 1e6 }')
             printf '%s\t%s\t%s\t%s\t%s\n' "$scen" "$srv" "$round" "$rps" "$us" >>"$RESULTS"
-            printf '   %-15s %-5s round %d: %10.0f req/s  %7.3f CPU us/req%s\n' \
-                "$scen" "$srv" "$round" "$rps" "$us" "$note"
+            busy=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$DURATION" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+            printf '   %-15s %-5s round %d: %10.0f req/s  %7.3f CPU us/req  (server busy %s%%)%s\n' \
+                "$scen" "$srv" "$round" "$rps" "$us" "$busy" "$note"
         done
     done
 done
