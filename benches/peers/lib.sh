@@ -33,8 +33,8 @@ peers_init() {
 
 peers_cleanup() {
     local p
-    for p in "${_PEER_PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
+    for p in "${_PEER_PIDS[@]}"; do  # only servers we started, still running
+        kill -KILL "$p" 2>/dev/null || true
     done
     for p in "${_PEER_PIDS[@]}"; do
         wait "$p" 2>/dev/null || true
