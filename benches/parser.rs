@@ -1,0 +1,129 @@
+//! HTTP/1.1 request parsing: eddy's parser (with a handler that records every
+//! span, as a server would) against `httparse::Request::parse`, on three
+//! classic requests: picohttpparser's 703-byte "kitty" request, http_parser's
+//! 471-byte joyent request, and the 170-byte request wrk sends in the
+//! TechEmpower plaintext test.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use eddy_http::parser::{Action, Handler, Kind, Parser};
+
+const KITTY: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
+Host: www.kittyhell.com\r\n\
+User-Agent: Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10.6; ja-JP-mac; rv:1.9.2.3) Gecko/20100401 Firefox/3.6.3 Pathtraq/0.9\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+Accept-Language: ja,en-us;q=0.7,en;q=0.3\r\n\
+Accept-Encoding: gzip,deflate\r\n\
+Accept-Charset: Shift_JIS,utf-8;q=0.7,*;q=0.7\r\n\
+Keep-Alive: 115\r\n\
+Connection: keep-alive\r\n\
+Cookie: wp_ozh_wsa_visits=2; wp_ozh_wsa_visit_lasttime=xxxxxxxxxx; \
+__utma=xxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.x; \
+__utmz=xxxxxxxxx.xxxxxxxxxx.x.x.utmccn=(referral)|utmcsr=reader.livedoor.com|utmcct=/reader/|utmcmd=referral\r\n\
+\r\n";
+
+const JOYENT: &[u8] = b"POST /joyent/http-parser HTTP/1.1\r\n\
+Host: github.com\r\n\
+DNT: 1\r\n\
+Accept-Encoding: gzip, deflate, sdch\r\n\
+Accept-Language: ru-RU,ru;q=0.8,en-US;q=0.6,en;q=0.4\r\n\
+User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/39.0.2171.65 Safari/537.36\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8\r\n\
+Referer: https://github.com/joyent/http-parser\r\n\
+Connection: keep-alive\r\n\
+Cache-Control: max-age=0\r\n\r\n";
+
+const TECHEMPOWER: &[u8] = b"GET /plaintext HTTP/1.1\r\n\
+Host: tfb-server:8080\r\n\
+Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n\
+Connection: keep-alive\r\n\r\n";
+
+/// Records spans the way a server would: (address, length) of the method, the
+/// URL and every header name and value, into a fixed array (no allocation).
+struct Spans {
+    method: (usize, usize),
+    url: (usize, usize),
+    headers: [((usize, usize), (usize, usize)); 64],
+    count: usize,
+    done: bool,
+}
+
+impl Spans {
+    fn new() -> Self {
+        Spans {
+            method: (0, 0),
+            url: (0, 0),
+            headers: [((0, 0), (0, 0)); 64],
+            count: 0,
+            done: false,
+        }
+    }
+}
+
+fn span(d: &[u8]) -> (usize, usize) {
+    (d.as_ptr() as usize, d.len())
+}
+
+impl Handler for Spans {
+    fn on_method(&mut self, d: &[u8]) {
+        self.method = span(d);
+    }
+    fn on_url(&mut self, d: &[u8]) {
+        self.url = span(d);
+    }
+    fn on_header_field(&mut self, d: &[u8]) {
+        if self.count < self.headers.len() {
+            self.headers[self.count].0 = span(d);
+        }
+    }
+    fn on_header_value(&mut self, d: &[u8]) {
+        if self.count < self.headers.len() {
+            self.headers[self.count].1 = span(d);
+        }
+    }
+    fn on_header_value_complete(&mut self, _: &Parser) -> Action {
+        self.count += 1;
+        Action::Continue
+    }
+    fn on_message_complete(&mut self, _: &Parser) -> Action {
+        self.done = true;
+        Action::Continue
+    }
+}
+
+fn parse_eddy(parser: &mut Parser, req: &[u8]) -> usize {
+    let mut spans = Spans::new();
+    parser.reset();
+    let n = parser.execute(&mut spans, req).unwrap();
+    assert!(spans.done);
+    black_box(&spans);
+    n + spans.count
+}
+
+fn parse_httparse(req: &[u8]) -> usize {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut r = httparse::Request::new(&mut headers);
+    match r.parse(req).unwrap() {
+        httparse::Status::Complete(n) => {
+            black_box(&r);
+            n + r.headers.len()
+        }
+        httparse::Status::Partial => unreachable!(),
+    }
+}
+
+fn parsers(c: &mut Criterion) {
+    for (name, req) in [("kitty", KITTY), ("joyent", JOYENT), ("techempower", TECHEMPOWER)] {
+        let mut group = c.benchmark_group(format!("parse/{name}"));
+        group.throughput(Throughput::Bytes(req.len() as u64));
+        let mut parser = Parser::new(Kind::Request);
+        assert_eq!(parse_eddy(&mut parser, req), parse_httparse(req));
+        group.bench_function("eddy", |b| b.iter(|| parse_eddy(&mut parser, black_box(req))));
+        group.bench_function("httparse", |b| b.iter(|| parse_httparse(black_box(req))));
+        group.finish();
+    }
+}
+
+criterion_group!(benches, parsers);
+criterion_main!(benches);
