@@ -114,12 +114,18 @@ fn parse_httparse(req: &[u8]) -> usize {
 }
 
 fn parsers(c: &mut Criterion) {
-    for (name, req) in [("kitty", KITTY), ("joyent", JOYENT), ("techempower", TECHEMPOWER)] {
+    for (name, req) in [
+        ("kitty", KITTY),
+        ("joyent", JOYENT),
+        ("techempower", TECHEMPOWER),
+    ] {
         let mut group = c.benchmark_group(format!("parse/{name}"));
         group.throughput(Throughput::Bytes(req.len() as u64));
         let mut parser = Parser::new(Kind::Request);
         assert_eq!(parse_eddy(&mut parser, req), parse_httparse(req));
-        group.bench_function("eddy", |b| b.iter(|| parse_eddy(&mut parser, black_box(req))));
+        group.bench_function("eddy", |b| {
+            b.iter(|| parse_eddy(&mut parser, black_box(req)))
+        });
         group.bench_function("httparse", |b| b.iter(|| parse_httparse(black_box(req))));
         group.finish();
     }
