@@ -2,15 +2,15 @@
 # echo_compare.sh - side-by-side TCP echo throughput: eddy vs a minimal C
 # epoll server vs Node's `net` (issue 3).
 #
-#   benches/echo_compare.sh [--rounds N] [--duration SECS] [--conns "1 8"]
+#   benches/echo_compare.sh [--rounds N] [--duration SECS] [--conns "1 8"] [--chunk BYTES]
 #                           [--no-build] [--only "eddy c node"] [--port BASE]
 #
 # Each round runs every server in turn (eddy, C, node, eddy, C, node, ...):
 # the server is pinned to CPU 0 (taskset -c 0) and started fresh; the script
 # waits for its "listening on" line, runs benches/peers/echo_load.c pinned to
-# CPU 1 for SECS seconds (64 KiB chunks, 4 in flight per connection, every
-# echoed byte verified), and records MB/s plus the server's CPU time
-# (utime+stime from /proc/PID/stat) per GB echoed.  Then it kills the server.
+# CPU 1 for SECS seconds (64 KiB chunks unless --chunk, 4 in flight per
+# connection, every echoed byte verified), and records MB/s plus the server's
+# CPU time (utime+stime from /proc/PID/stat) per GB echoed.  Then it kills the server.
 # Prints one table of medians with ratios to the C server, and the goals
 # (eddy >= 0.9x C, >= 3x Node).
 #
@@ -25,12 +25,13 @@ set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
 
-ROUNDS=3 DURATION=5 CONNS="1 8" BUILD=1 ONLY="" PORT=${PORT:-18500}
+ROUNDS=3 DURATION=5 CONNS="1 8" CHUNK=65536 BUILD=1 ONLY="" PORT=${PORT:-18500}
 while (($#)); do
     case $1 in
         --rounds) ROUNDS=$2; shift 2 ;;
         --duration) DURATION=$2; shift 2 ;;
         --conns) CONNS=$2; shift 2 ;;
+        --chunk) CHUNK=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --port) PORT=$2; shift 2 ;;
@@ -92,7 +93,7 @@ for conns in $CONNS; do
             start_server "$srv" 0 "${CMD[@]}" || continue
             t0=$(cpu_ticks "$SERVER_PID") || { echo "!! $srv exited early"; stop_server; continue; }
             if ! out=$(timeout $((DURATION + 30)) taskset -c 1 \
-                    "$PEER_BIN/echo_load" -c "$conns" -d "$DURATION" "$PORT"); then
+                    "$PEER_BIN/echo_load" -c "$conns" -d "$DURATION" -b "$CHUNK" "$PORT"); then
                 echo "!! load against $srv failed (round $round, $scen): $out"
                 stop_server
                 continue
@@ -114,7 +115,7 @@ for conns in $CONNS; do
 done
 
 echo
-echo "== TCP echo, 64 KiB chunks, 4 in flight per connection, ${DURATION}s runs, medians of $ROUNDS rounds"
+echo "== TCP echo, $CHUNK-byte chunks, 4 in flight per connection, ${DURATION}s runs, medians of $ROUNDS rounds"
 GOALS=()
 for conns in $CONNS; do
     scen="$conns conn"; (( conns > 1 )) && scen+="s"
