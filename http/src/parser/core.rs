@@ -507,7 +507,7 @@ impl Parser {
                 State::ReqSpacesBeforeUrl => self.s_req_spaces_before_url(data, cx),
                 State::Url => self.s_url(h, data, cx)?,
                 State::UrlCr => self.s_url_cr(h, data, cx)?,
-                State::ReqProtoStart => self.s_req_proto_start(data, cx),
+                State::ReqProtoStart => self.s_req_proto_start(h, data, cx)?,
                 State::ReqProto | State::ResProto => self.s_proto(h, data, cx)?,
                 State::ProtoCheck => self.s_proto_check(cx)?,
                 State::AfterProto => self.s_after_proto(data, cx)?,

@@ -68,7 +68,7 @@ impl Parser {
                 cx.p,
                 "Invalid header token",
             )),
-            _ => {
+            _ => loop {
                 self.header_count += 1;
                 if self.header_count as usize > self.settings.max_headers {
                     return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
@@ -78,8 +78,10 @@ impl Parser {
                 self.alt_len = 0;
                 self.start_span(Span::HeaderField, cx);
                 self.state = State::Field;
-                Ok(())
-            }
+                if !self.line_fast(h, data, cx)? || matches!(data[cx.p], b'\r' | b'\n' | b':') {
+                    return Ok(());
+                }
+            },
         }
     }
 
@@ -143,6 +145,22 @@ impl Parser {
         }
     }
 
+    /// Recognise a whole field name: special headers and look-alikes.
+    /// Returns `false` (nothing changed) for a name the fast path should not take.
+    #[inline(always)]
+    pub(super) fn classify_field(&mut self, name: &[u8]) -> bool {
+        let special = if (7..=17).contains(&name.len()) {
+            SPECIAL.iter().position(|s| s.eq_ignore_ascii_case(name))
+        } else {
+            None
+        };
+        self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
+        if special.is_none() && name.len() >= 14 && self.is_look_alike(name) {
+            self.force_close = true;
+        }
+        true
+    }
+
     /// Lenient whitespace between a special header's name and its colon.
     pub(super) fn s_field_colon_ws<H: Handler>(
         &mut self,
@@ -182,13 +200,28 @@ impl Parser {
         self.alt_alive = alive | if c == b'-' { 0x80 } else { 0 };
     }
 
+    fn is_look_alike(&mut self, name: &[u8]) -> bool {
+        for &c in name {
+            self.look_alike_step(c.to_ascii_lowercase());
+            if self.alt_alive & 3 == 0 {
+                return false;
+            }
+        }
+        self.look_alike_complete()
+    }
+
     fn look_alike_complete(&self) -> bool {
         (0..2)
             .any(|i| self.alt_alive & (1 << i) != 0 && LOOK_ALIKE[i].len() == self.alt_len as usize)
     }
 
     /// At the colon: end the name, report it, then check framing conflicts.
-    fn field_complete<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+    pub(super) fn field_complete<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Res {
         self.end_span(h, data, cx, cx.p)?;
         cx.p += 1;
         self.state = State::FieldCheck;

@@ -28,6 +28,7 @@
 mod body;
 mod core;
 mod error;
+mod fast;
 pub mod flags;
 mod handler;
 mod headers;

@@ -8,6 +8,23 @@ use super::method::{Method, NameMatch, Step, METHOD_NAMES};
 use super::settings::Lenient;
 use super::state::{Span, State};
 
+/// Index of the method named exactly `token`, common methods first.
+#[inline]
+fn lookup_method(token: &[u8]) -> Option<usize> {
+    let common = match token {
+        b"GET" => Some(Method::Get),
+        b"POST" => Some(Method::Post),
+        b"PUT" => Some(Method::Put),
+        b"HEAD" => Some(Method::Head),
+        b"DELETE" => Some(Method::Delete),
+        _ => None,
+    };
+    if let Some(m) = common {
+        return Some(m as usize);
+    }
+    METHOD_NAMES.iter().position(|&name| name == token)
+}
+
 const PROTOCOLS: [&[u8]; 3] = [b"HTTP", b"RTSP", b"ICE"];
 const PROTO_HTTP: u8 = 0;
 const PROTO_RTSP: u8 = 1;
@@ -103,6 +120,24 @@ impl Parser {
 
     pub(super) fn s_req_method<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         let mut p = cx.p;
+        if self.matcher.len == 0 {
+            // Fast path: the whole method is in this input and is a known name.
+            let token_len = data[p..]
+                .iter()
+                .take(16)
+                .position(|&c| !(c.is_ascii_uppercase() || c == b'-' || c == b'_'));
+            if let Some(i) = token_len.and_then(|n| lookup_method(&data[p..p + n]).map(|i| (i, n)))
+            {
+                let (index, n) = i;
+                p += n;
+                self.method = index as u8;
+                self.end_span(h, data, cx, p)?;
+                cx.p = p;
+                self.state = State::ReqFirstSpace;
+                event!(self, h, cx, on_method_complete, CbMethodComplete);
+                return Ok(());
+            }
+        }
         while p < data.len() {
             let found = match self.matcher.step(&METHOD_NAMES, data[p]) {
                 Step::More => {
@@ -158,15 +193,21 @@ impl Parser {
         }
     }
 
-    pub(super) fn s_req_proto_start(&mut self, data: &[u8], cx: &mut Cx) {
+    pub(super) fn s_req_proto_start<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Res {
         while cx.p < data.len() && data[cx.p] == b' ' {
             cx.p += 1;
         }
-        if cx.p < data.len() {
+        if cx.p < data.len() && !self.request_line_tail_fast(h, data, cx)? {
             self.matcher = NameMatch::new(PROTOCOLS.len());
             self.start_span(Span::Protocol, cx);
             self.state = State::ReqProto;
         }
+        Ok(())
     }
 
     /// `HTTP`, `RTSP` or `ICE`, in a request or a response.

@@ -144,3 +144,63 @@ pub(crate) fn hex_value(c: u8) -> Option<u64> {
         _ => None,
     }
 }
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes at `p` as one word (a plain unaligned load).
+#[inline(always)]
+fn load8(data: &[u8], p: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&data[p..p + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// High bit set in every byte of `x` below `n` (exact for n <= 128 when only
+/// "any byte?" is asked).
+#[inline(always)]
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * n as u64) & !x & HI
+}
+
+/// High bit set where a byte of `x` equals `b` (same caveat).
+#[inline(always)]
+fn equal(x: u64, b: u8) -> u64 {
+    let v = x ^ (LO * b as u64);
+    v.wrapping_sub(LO) & !v & HI
+}
+
+/// Scan bytes of `class` from `p`, eight at a time while `word_ok` accepts a
+/// whole word, then byte by byte; returns the first byte not in the class.
+#[inline(always)]
+fn skip_class(data: &[u8], mut p: usize, class: u8, word_ok: impl Fn(u64) -> bool) -> usize {
+    loop {
+        while p + 16 <= data.len() && word_ok(load8(data, p)) && word_ok(load8(data, p + 8)) {
+            p += 16;
+        }
+        while p + 8 <= data.len() && word_ok(load8(data, p)) {
+            p += 8;
+        }
+        let end = (p + 8).min(data.len());
+        while p < end && is(data[p], class) {
+            p += 1;
+        }
+        if p < end || p == data.len() {
+            return p;
+        }
+    }
+}
+
+/// Skip header-value bytes (HTAB, SP, VCHAR, obs-text).
+#[inline(always)]
+pub(crate) fn skip_value(data: &[u8], p: usize) -> usize {
+    skip_class(data, p, VALUE, |x| below(x, 0x20) | equal(x, 0x7f) == 0)
+}
+
+/// Skip request-target bytes of a path, query or fragment.
+#[inline(always)]
+pub(crate) fn skip_url(data: &[u8], p: usize) -> usize {
+    skip_class(data, p, URL, |x| {
+        below(x, 0x21) | equal(x, 0x7f) | equal(x, b'#') | equal(x, b'?') | (x & HI) == 0
+    })
+}

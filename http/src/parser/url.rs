@@ -83,11 +83,8 @@ pub(super) fn url_step(state: UrlState, c: u8) -> UrlStep {
 
 /// Skip a run of plain path/query/fragment bytes (the common case) in one loop.
 #[inline(always)]
-pub(super) fn skip_url_chars(data: &[u8], mut p: usize) -> usize {
-    while p < data.len() && is(data[p], URL) {
-        p += 1;
-    }
-    p
+pub(super) fn skip_url_chars(data: &[u8], p: usize) -> usize {
+    super::tables::skip_url(data, p)
 }
 
 impl Parser {

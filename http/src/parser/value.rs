@@ -9,7 +9,7 @@ use super::handler::Handler;
 use super::method::{NameMatch, Step};
 use super::settings::Lenient;
 use super::state::{HeaderState, Span, State, ValueState};
-use super::tables::{is, RELAXED, VALUE};
+use super::tables::{is, skip_value, RELAXED, VALUE};
 
 const CONNECTION_TOKENS: [&[u8]; 3] = [b"close", b"upgrade", b"keep-alive"];
 const CONNECTION_STATES: [HeaderState; 3] = [
@@ -115,7 +115,7 @@ impl Parser {
     }
 
     /// First byte of a value (or of a folded continuation): pick the sub-machine.
-    fn value_start<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
+    pub(super) fn value_start<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         self.state = State::Value;
         self.value_state = match self.header_state {
             HeaderState::Upgrade => {
@@ -180,9 +180,7 @@ impl Parser {
             let c = data[p];
             match self.value_state {
                 ValueState::General => {
-                    while p < data.len() && is(data[p], VALUE) {
-                        p += 1;
-                    }
+                    p = skip_value(data, p);
                     if p < data.len() {
                         p = self.value_otherwise(h, data, cx, p)?;
                     }

@@ -1,0 +1,181 @@
+//! Fast paths for the common case where a whole line is already in the input:
+//! a header line (ordinary, or one of the framing headers with a plain value),
+//! or the `HTTP/1.x` tail of a request line. They do exactly what the state
+//! machine would, minus the per-byte sub-states and per-state dispatch, and
+//! hand over to it (with its state set) at anything unusual.
+
+use super::core::{event, Cx, Parser, Stop};
+use super::flags::*;
+use super::handler::Handler;
+use super::method::Method;
+use super::state::{HeaderState, Span, State};
+use super::tables::{is, skip_value, TOKEN};
+
+/// Flags named by a `Connection` value: comma-separated tokens, each trimmed
+/// of spaces and tabs, compared without case.
+fn connection_flags(value: &[u8]) -> u16 {
+    let mut flags = 0;
+    for token in value.split(|&c| c == b',') {
+        let start = token
+            .iter()
+            .position(|&c| c != b' ' && c != b'\t')
+            .unwrap_or(token.len());
+        let end = token
+            .iter()
+            .rposition(|&c| c != b' ' && c != b'\t')
+            .map_or(start, |i| i + 1);
+        let token = &token[start..end];
+        if token.eq_ignore_ascii_case(b"keep-alive") {
+            flags |= CONNECTION_KEEP_ALIVE;
+        } else if token.eq_ignore_ascii_case(b"close") {
+            flags |= CONNECTION_CLOSE;
+        } else if token.eq_ignore_ascii_case(b"upgrade") {
+            flags |= CONNECTION_UPGRADE;
+        }
+    }
+    flags
+}
+
+/// A plain Content-Length value: 1 to 19 digits (so no overflow), then
+/// optional spaces or tabs.
+fn plain_content_length(value: &[u8]) -> Option<u64> {
+    let digits = value
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    if digits == 0 || digits > 19 || value[digits..].iter().any(|&c| c != b' ' && c != b'\t') {
+        return None;
+    }
+    Some(
+        value[..digits]
+            .iter()
+            .fold(0, |n, &c| n * 10 + (c - b'0') as u64),
+    )
+}
+
+impl Parser {
+    /// A header line starting at `cx.p`, whose name span has just been opened
+    /// (state `Field`). Returns `true` if the whole line, up to the first
+    /// byte of the next one, was handled.
+    #[inline]
+    pub(super) fn line_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<bool, Stop> {
+        let len = data.len();
+        let name_start = cx.p;
+        let mut q = name_start;
+        while q < len && is(data[q], TOKEN) {
+            q += 1;
+        }
+        if q == len || data[q] != b':' {
+            return Ok(false);
+        }
+        self.end_span(h, data, cx, q)?;
+        self.classify_field(&data[name_start..q]);
+        cx.p = q + 1;
+        self.state = State::FieldCheck;
+        event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
+        self.s_field_check(cx)?;
+        let mut v = cx.p;
+        while v < len && matches!(data[v], b' ' | b'\t') {
+            v += 1;
+        }
+        cx.p = v;
+        if v == len || matches!(data[v], b'\r' | b'\n') {
+            return Ok(false);
+        }
+        self.start_span(Span::HeaderValue, cx);
+        let e = skip_value(data, v);
+        let line_ends = e + 2 < len
+            && data[e] == b'\r'
+            && data[e + 1] == b'\n'
+            && !matches!(data[e + 2], b' ' | b'\t');
+        let value = &data[v..e];
+        let plain = line_ends
+            && match self.header_state {
+                HeaderState::General => true,
+                HeaderState::Upgrade => {
+                    self.flags |= UPGRADE;
+                    self.header_state = HeaderState::General;
+                    true
+                }
+                HeaderState::Connection => {
+                    self.flags |= connection_flags(value);
+                    true
+                }
+                HeaderState::ContentLength => match plain_content_length(value) {
+                    Some(n) if self.flags & CONTENT_LENGTH == 0 => {
+                        self.content_length = n;
+                        self.flags |= CONTENT_LENGTH;
+                        true
+                    }
+                    _ => false,
+                },
+                HeaderState::TransferEncoding => {
+                    if self.flags & CHUNKED == 0 && value.eq_ignore_ascii_case(b"chunked") {
+                        self.flags |= TRANSFER_ENCODING | CHUNKED;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                _ => false,
+            };
+        if !plain {
+            // Let the value's state machine read it from its first byte.
+            self.value_start(h, data, cx)?;
+            return Ok(false);
+        }
+        self.end_span(h, data, cx, e)?;
+        cx.p = e + 2;
+        self.state = State::FieldStart;
+        event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
+        Ok(true)
+    }
+
+    /// `HTTP/1.1\r\n` or `HTTP/1.0\r\n` at `cx.p` ending a request line.
+    /// Returns `false`, touching nothing, if the input is anything else.
+    #[inline]
+    pub(super) fn request_line_tail_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<bool, Stop> {
+        let p = cx.p;
+        let Some(tail) = data.get(p..p + 10) else {
+            return Ok(false);
+        };
+        let minor = tail[7];
+        if &tail[..7] != b"HTTP/1." || !(minor == b'0' || minor == b'1') || &tail[8..] != b"\r\n" {
+            return Ok(false);
+        }
+        if self.method == Method::Pri as u8 || !Method::from_index(self.method as usize).is_http() {
+            return Ok(false);
+        }
+        self.start_span(Span::Protocol, cx);
+        self.end_span(h, data, cx, p + 4)?;
+        cx.p = p + 4;
+        self.aux = 0;
+        self.state = State::ProtoCheck;
+        event!(self, h, cx, on_protocol_complete, CbProtocolComplete);
+        cx.p = p + 5;
+        self.start_span(Span::Version, cx);
+        self.major = 1;
+        self.minor = minor - b'0';
+        self.end_span(h, data, cx, p + 8)?;
+        cx.p = p + 8;
+        self.state = State::ReqLineEnd;
+        event!(self, h, cx, on_version_complete, CbVersionComplete);
+        cx.p = p + 10;
+        self.state = State::HeadersStart;
+        if cx.p < data.len() && is(data[cx.p], TOKEN) {
+            self.state = State::FieldStart;
+            self.s_field_start(h, data, cx)?;
+        }
+        Ok(true)
+    }
+}
