@@ -114,13 +114,11 @@ impl Parser {
                     }
                     _ => false,
                 },
-                HeaderState::TransferEncoding => {
-                    if self.flags & CHUNKED == 0 && value.eq_ignore_ascii_case(b"chunked") {
-                        self.flags |= TRANSFER_ENCODING | CHUNKED;
-                        true
-                    } else {
-                        false
-                    }
+                HeaderState::TransferEncoding
+                    if self.flags & CHUNKED == 0 && value.eq_ignore_ascii_case(b"chunked") =>
+                {
+                    self.flags |= TRANSFER_ENCODING | CHUNKED;
+                    true
                 }
                 _ => false,
             };
