@@ -392,12 +392,24 @@ impl Parser {
 
     /// Report a span piece `s` that starts at offset `start`, enforcing the
     /// size limits first so an over-long piece is never delivered.
-    #[inline]
+    #[inline(always)]
     fn emit<H: Handler>(&mut self, h: &mut H, span: Span, s: &[u8], start: usize) -> Res {
-        if let Some(e) = self.limit_error(span, start, s.len()) {
-            return Err(Stop::Error(e));
+        let (len, st) = (s.len(), &self.settings);
+        let header_over = self.header_bytes as usize + len > st.max_header_bytes;
+        let over = match span {
+            Span::Url => header_over || self.url_len as usize + len > st.max_url_len,
+            Span::Status | Span::HeaderField | Span::HeaderValue => header_over,
+            Span::ChunkExtName | Span::ChunkExtValue => {
+                self.header_bytes as usize + len > st.max_chunk_extension_bytes
+            }
+            _ => false,
+        };
+        if over {
+            if let Some(e) = self.limit_error(span, start, len) {
+                return Err(Stop::Error(e));
+            }
         }
-        let n = s.len() as u32;
+        let n = len as u32;
         match span {
             Span::None => {}
             Span::Method => h.on_method(s),
@@ -436,6 +448,8 @@ impl Parser {
     /// If `len` more bytes of `span` from offset `start` exceed a limit, the
     /// error at the first byte over it. Computed from byte positions, so the
     /// answer does not depend on how the input was split.
+    #[cold]
+    #[inline(never)]
     pub(super) fn limit_error(&self, span: Span, start: usize, len: usize) -> Option<ParseError> {
         let over = |before: u32, max: usize, kind, reason| {
             let before = before as usize;

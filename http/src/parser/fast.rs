@@ -9,7 +9,7 @@ use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
 use super::state::{HeaderState, Span, State};
-use super::tables::{is, skip_value, TOKEN};
+use super::tables::{all_token, is, skip_name, skip_value, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
@@ -66,11 +66,8 @@ impl Parser {
     ) -> Result<bool, Stop> {
         let len = data.len();
         let name_start = cx.p;
-        let mut q = name_start;
-        while q < len && is(data[q], TOKEN) {
-            q += 1;
-        }
-        if q == len || data[q] != b':' {
+        let q = skip_name(data, name_start);
+        if q == len || data[q] != b':' || !all_token(&data[name_start..q]) {
             return Ok(false);
         }
         self.end_span(h, data, cx, q)?;

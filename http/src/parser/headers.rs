@@ -73,13 +73,24 @@ impl Parser {
                 if self.header_count as usize > self.settings.max_headers {
                     return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
                 }
-                self.matcher = NameMatch::new(SPECIAL.len());
-                self.alt_alive = 3;
-                self.alt_len = 0;
                 self.start_span(Span::HeaderField, cx);
                 self.state = State::Field;
-                if !self.line_fast(h, data, cx)? || matches!(data[cx.p], b'\r' | b'\n' | b':') {
+                if !self.line_fast(h, data, cx)? {
+                    if self.state == State::Field {
+                        // The name continues in the state machine.
+                        self.matcher = NameMatch::new(SPECIAL.len());
+                        self.alt_alive = 3;
+                        self.alt_len = 0;
+                    }
                     return Ok(());
+                }
+                match data[cx.p] {
+                    b'\r' if data.get(cx.p + 1) == Some(&b'\n') => {
+                        cx.p += 2;
+                        return self.end_of_headers(h, cx);
+                    }
+                    b'\r' | b'\n' | b':' => return Ok(()),
+                    _ => {}
                 }
             },
         }
@@ -155,7 +166,11 @@ impl Parser {
             None
         };
         self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
-        if special.is_none() && name.len() >= 14 && self.is_look_alike(name) {
+        if special.is_none()
+            && name.len() >= 14
+            && matches!(name[0] | 0x20, b'c' | b't')
+            && self.is_look_alike(name)
+        {
             self.force_close = true;
         }
         true
@@ -201,6 +216,8 @@ impl Parser {
     }
 
     fn is_look_alike(&mut self, name: &[u8]) -> bool {
+        self.alt_alive = 3;
+        self.alt_len = 0;
         for &c in name {
             self.look_alike_step(c.to_ascii_lowercase());
             if self.alt_alive & 3 == 0 {
@@ -230,6 +247,7 @@ impl Parser {
     }
 
     /// Content-Length and Transfer-Encoding together are a smuggling vector.
+    #[inline(always)]
     pub(super) fn s_field_check(&mut self, cx: &mut Cx) -> Res {
         let lenient = self.lenient(Lenient::CHUNKED_LENGTH);
         match self.header_state {
@@ -300,6 +318,13 @@ impl Parser {
                     "User callback error",
                 ));
             }
+        }
+        // Go straight on when there is no body (saves state dispatches).
+        self.s_headers_done(cx)?;
+        if self.state == State::MessageDone {
+            self.s_message_done(h, cx)?;
+            self.s_after_message_complete(cx)?;
+            self.s_cleanup();
         }
         Ok(())
     }

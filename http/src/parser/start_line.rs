@@ -43,6 +43,12 @@ impl Parser {
         if self.initial_message_completed {
             event!(self, h, cx, on_reset, CbReset);
         }
+        // Go straight on through the message start (saves state dispatches).
+        self.s_message_begin(h, cx)?;
+        self.s_start_line(h, data, cx)?;
+        if self.state == State::ReqMethod {
+            self.s_req_method(h, data, cx)?;
+        }
         Ok(())
     }
 
@@ -135,6 +141,14 @@ impl Parser {
                 cx.p = p;
                 self.state = State::ReqFirstSpace;
                 event!(self, h, cx, on_method_complete, CbMethodComplete);
+                if cx.p < data.len() && data[cx.p] == b' ' {
+                    cx.p += 1;
+                    self.state = State::ReqSpacesBeforeUrl;
+                    self.s_req_spaces_before_url(data, cx);
+                    if self.state == State::Url {
+                        self.s_url(h, data, cx)?;
+                    }
+                }
                 return Ok(());
             }
         }

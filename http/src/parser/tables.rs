@@ -127,7 +127,7 @@ const fn build() -> [u8; 256] {
 }
 
 /// Class bits for each byte.
-pub(crate) static CLASS: [u8; 256] = build();
+pub(crate) const CLASS: [u8; 256] = build();
 
 #[inline(always)]
 pub(crate) fn is(c: u8, class: u8) -> bool {
@@ -170,37 +170,55 @@ fn equal(x: u64, b: u8) -> u64 {
     v.wrapping_sub(LO) & !v & HI
 }
 
-/// Scan bytes of `class` from `p`, eight at a time while `word_ok` accepts a
-/// whole word, then byte by byte; returns the first byte not in the class.
+/// Scan bytes of `class` from `p`, eight at a time: `stops` flags (in the
+/// high bit of each byte) every byte that may end the run. The lowest flagged
+/// byte is exact; if it is in the class after all (say a tab in a value), step
+/// over it and go on. Returns the first byte not in the class.
 #[inline(always)]
-fn skip_class(data: &[u8], mut p: usize, class: u8, word_ok: impl Fn(u64) -> bool) -> usize {
-    loop {
-        while p + 16 <= data.len() && word_ok(load8(data, p)) && word_ok(load8(data, p + 8)) {
-            p += 16;
-        }
-        while p + 8 <= data.len() && word_ok(load8(data, p)) {
+fn skip_class(data: &[u8], mut p: usize, class: u8, stops: impl Fn(u64) -> u64) -> usize {
+    while p + 8 <= data.len() {
+        let mask = stops(load8(data, p));
+        if mask == 0 {
             p += 8;
+            continue;
         }
-        let end = (p + 8).min(data.len());
-        while p < end && is(data[p], class) {
-            p += 1;
-        }
-        if p < end || p == data.len() {
+        p += (mask.trailing_zeros() / 8) as usize;
+        if !is(data[p], class) {
             return p;
         }
+        p += 1;
     }
+    while p < data.len() && is(data[p], class) {
+        p += 1;
+    }
+    p
 }
 
 /// Skip header-value bytes (HTAB, SP, VCHAR, obs-text).
 #[inline(always)]
 pub(crate) fn skip_value(data: &[u8], p: usize) -> usize {
-    skip_class(data, p, VALUE, |x| below(x, 0x20) | equal(x, 0x7f) == 0)
+    skip_class(data, p, VALUE, |x| below(x, 0x20) | equal(x, 0x7f))
 }
 
 /// Skip request-target bytes of a path, query or fragment.
 #[inline(always)]
 pub(crate) fn skip_url(data: &[u8], p: usize) -> usize {
     skip_class(data, p, URL, |x| {
-        below(x, 0x21) | equal(x, 0x7f) | equal(x, b'#') | equal(x, b'?') | (x & HI) == 0
+        below(x, 0x21) | equal(x, 0x7f) | equal(x, b'#') | equal(x, b'?') | (x & HI)
     })
+}
+
+/// Skip header-name bytes: stops at the colon, at controls, spaces and
+/// non-ASCII, so `data[..end]` may still hold separators; see `all_token`.
+#[inline(always)]
+pub(crate) fn skip_name(data: &[u8], p: usize) -> usize {
+    skip_class(data, p, TOKEN, |x| {
+        below(x, 0x21) | equal(x, 0x7f) | equal(x, b':') | (x & HI)
+    })
+}
+
+/// Every byte of `s` is a tchar (no early exit: names are short).
+#[inline(always)]
+pub(crate) fn all_token(s: &[u8]) -> bool {
+    s.iter().fold(TOKEN, |acc, &c| acc & CLASS[c as usize]) != 0
 }

@@ -119,6 +119,9 @@ impl Parser {
                         b' ' => {
                             self.state = State::ReqProtoStart;
                             event!(self, h, cx, on_url_complete, CbUrlComplete);
+                            if cx.p < data.len() {
+                                self.s_req_proto_start(h, data, cx)?;
+                            }
                             Ok(())
                         }
                         b'\r' => {
