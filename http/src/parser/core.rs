@@ -9,7 +9,7 @@ use super::error::{ErrorKind, ParseError};
 use super::flags::*;
 use super::handler::{Action, Handler};
 use super::method::{Method, NameMatch};
-use super::settings::{Lenient, Settings};
+use super::settings::{Lenient, Limits, Settings};
 use super::state::{HeaderState, Span, State, UrlState, ValueState};
 
 /// Which messages a parser reads.
@@ -66,7 +66,8 @@ pub(super) struct Cx {
 /// The incremental HTTP/1.x parser. See the module docs.
 #[derive(Debug, Clone)]
 pub struct Parser {
-    pub(super) settings: Settings,
+    pub(super) lenient: Lenient,
+    pub(super) limits: Limits,
     pub(super) kind: Kind,
     pub(super) state: State,
     pub(super) span: Span,
@@ -75,7 +76,8 @@ pub struct Parser {
     pub(super) url_state: UrlState,
     pub(super) finish: FinishState,
     pub(super) paused: Option<PauseReason>,
-    pub(super) error: Option<ParseError>,
+    /// The sticky error's kind and reason.
+    pub(super) error: Option<(ErrorKind, &'static str)>,
     pub(super) upgrade: bool,
     /// The message was accepted but is ambiguous enough (RFC 9112 section 6.1,
     /// look-alike framing headers, a body on GET/HEAD) that the connection
@@ -113,7 +115,8 @@ impl Parser {
 
     pub fn with_settings(kind: Kind, settings: Settings) -> Parser {
         Parser {
-            settings,
+            lenient: settings.lenient,
+            limits: Limits::from(&settings),
             kind,
             state: State::Start,
             span: Span::None,
@@ -146,9 +149,10 @@ impl Parser {
     /// Back to the initial state (same kind as constructed, same settings);
     /// clears errors and pauses.
     pub fn reset(&mut self) {
-        let settings = self.settings;
-        let kind = self.kind;
-        *self = Parser::with_settings(kind, settings);
+        let (lenient, limits, kind) = (self.lenient, self.limits, self.kind);
+        *self = Parser::with_settings(kind, Settings::default());
+        self.lenient = lenient;
+        self.limits = limits;
     }
 
     /// Parse `data`, reporting to `handler`. Returns the bytes consumed: all of
@@ -159,8 +163,8 @@ impl Parser {
         handler: &mut H,
         data: &[u8],
     ) -> Result<usize, ParseError> {
-        if let Some(e) = self.error {
-            return Err(ParseError { offset: 0, ..e });
+        if let Some((kind, reason)) = self.error {
+            return Err(ParseError::new(kind, 0, reason));
         }
         if self.paused.is_some() {
             return Ok(0);
@@ -196,7 +200,7 @@ impl Parser {
     }
 
     fn set_error(&mut self, e: ParseError) -> ParseError {
-        self.error = Some(e);
+        self.error = Some((e.kind, e.reason));
         self.state = State::Dead;
         e
     }
@@ -204,8 +208,8 @@ impl Parser {
     /// Tell the parser the peer closed the connection. Completes a body read
     /// until EOF; an error if EOF came mid-message.
     pub fn finish<H: Handler>(&mut self, handler: &mut H) -> Result<(), ParseError> {
-        if let Some(e) = self.error {
-            return Err(ParseError { offset: 0, ..e });
+        if let Some((kind, reason)) = self.error {
+            return Err(ParseError::new(kind, 0, reason));
         }
         match self.finish {
             FinishState::Safe => Ok(()),
@@ -251,8 +255,10 @@ impl Parser {
     }
 
     /// The sticky error, if any.
+    /// The sticky error, if any (its offset is not kept: 0).
     pub fn error(&self) -> Option<ParseError> {
         self.error
+            .map(|(kind, reason)| ParseError::new(kind, 0, reason))
     }
 
     pub fn kind(&self) -> Kind {
@@ -303,17 +309,23 @@ impl Parser {
         self.finish
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn settings(&self) -> Settings {
+        Settings {
+            lenient: self.lenient,
+            max_header_bytes: self.limits.header_bytes as usize,
+            max_headers: self.limits.headers as usize,
+            max_url_len: self.limits.url as usize,
+            max_chunk_extension_bytes: self.limits.chunk_extensions as usize,
+        }
     }
 
     pub fn set_lenient(&mut self, lenient: Lenient) {
-        self.settings.lenient = lenient;
+        self.lenient = lenient;
     }
 
     #[inline(always)]
     pub(super) fn lenient(&self, flag: Lenient) -> bool {
-        self.settings.lenient.contains(flag)
+        self.lenient.contains(flag)
     }
 
     /// The message's body runs until EOF (responses without framing).
@@ -394,13 +406,13 @@ impl Parser {
     /// size limits first so an over-long piece is never delivered.
     #[inline(always)]
     fn emit<H: Handler>(&mut self, h: &mut H, span: Span, s: &[u8], start: usize) -> Res {
-        let (len, st) = (s.len(), &self.settings);
-        let header_over = self.header_bytes as usize + len > st.max_header_bytes;
+        let (len, st) = (s.len(), &self.limits);
+        let header_over = self.header_bytes as usize + len > st.header_bytes as usize;
         let over = match span {
-            Span::Url => header_over || self.url_len as usize + len > st.max_url_len,
+            Span::Url => header_over || self.url_len as usize + len > st.url as usize,
             Span::Status | Span::HeaderField | Span::HeaderValue => header_over,
             Span::ChunkExtName | Span::ChunkExtValue => {
-                self.header_bytes as usize + len > st.max_chunk_extension_bytes
+                self.header_bytes as usize + len > st.chunk_extensions as usize
             }
             _ => false,
         };
@@ -456,7 +468,7 @@ impl Parser {
             (before + len > max)
                 .then(|| ParseError::new(kind, start + max.saturating_sub(before), reason))
         };
-        let s = &self.settings;
+        let s = &self.limits;
         let header = |max| {
             over(
                 self.header_bytes,
@@ -469,19 +481,19 @@ impl Parser {
             Span::Url => {
                 let url = over(
                     self.url_len,
-                    s.max_url_len,
+                    s.url as usize,
                     ErrorKind::UrlTooLong,
                     "URL too long",
                 );
-                match (url, header(s.max_header_bytes)) {
+                match (url, header(s.header_bytes as usize)) {
                     (Some(a), Some(b)) => Some(if b.offset < a.offset { b } else { a }),
                     (a, b) => a.or(b),
                 }
             }
-            Span::Status | Span::HeaderField | Span::HeaderValue => header(s.max_header_bytes),
+            Span::Status | Span::HeaderField | Span::HeaderValue => header(s.header_bytes as usize),
             Span::ChunkExtName | Span::ChunkExtValue => over(
                 self.header_bytes,
-                s.max_chunk_extension_bytes,
+                s.chunk_extensions as usize,
                 ErrorKind::ChunkExtensionsTooLarge,
                 "Chunk extensions too large",
             ),

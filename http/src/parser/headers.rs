@@ -70,7 +70,7 @@ impl Parser {
             )),
             _ => loop {
                 self.header_count += 1;
-                if self.header_count as usize > self.settings.max_headers {
+                if self.header_count > self.limits.headers {
                     return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
                 }
                 self.start_span(Span::HeaderField, cx);

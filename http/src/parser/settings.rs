@@ -78,3 +78,24 @@ impl Default for Settings {
         }
     }
 }
+
+/// The limits as the parser keeps them: four `u32`s instead of four `usize`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Limits {
+    pub header_bytes: u32,
+    pub headers: u32,
+    pub url: u32,
+    pub chunk_extensions: u32,
+}
+
+impl From<&Settings> for Limits {
+    fn from(s: &Settings) -> Limits {
+        let clamp = |v: usize| v.min(u32::MAX as usize) as u32;
+        Limits {
+            header_bytes: clamp(s.max_header_bytes),
+            headers: clamp(s.max_headers),
+            url: clamp(s.max_url_len),
+            chunk_extensions: clamp(s.max_chunk_extension_bytes),
+        }
+    }
+}
