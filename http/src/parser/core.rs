@@ -113,46 +113,57 @@ impl Parser {
         Parser::with_settings(kind, Settings::default())
     }
 
+    /// A fresh parser; `reset` and the constructors start from it.
+    const INITIAL: Parser = Parser {
+        lenient: Lenient::NONE,
+        limits: Limits::DEFAULT,
+        kind: Kind::Request,
+        state: State::Start,
+        span: Span::None,
+        header_state: HeaderState::General,
+        value_state: ValueState::General,
+        url_state: UrlState::Start,
+        finish: FinishState::Safe,
+        paused: None,
+        error: None,
+        upgrade: false,
+        force_close: false,
+        alt_alive: 0,
+        alt_len: 0,
+        initial_message_completed: false,
+        method: NO_METHOD,
+        major: 0,
+        minor: 0,
+        aux: 0,
+        flags: 0,
+        status: 0,
+        matcher: NameMatch { alive: 0, len: 0 },
+        content_length: 0,
+        header_bytes: 0,
+        url_len: 0,
+        header_count: 0,
+        position: 0,
+    };
+
     pub fn with_settings(kind: Kind, settings: Settings) -> Parser {
         Parser {
             lenient: settings.lenient,
             limits: Limits::from(&settings),
             kind,
-            state: State::Start,
-            span: Span::None,
-            header_state: HeaderState::General,
-            value_state: ValueState::General,
-            url_state: UrlState::Start,
-            finish: FinishState::Safe,
-            paused: None,
-            error: None,
-            upgrade: false,
-            force_close: false,
-            alt_alive: 0,
-            alt_len: 0,
-            initial_message_completed: false,
-            method: NO_METHOD,
-            major: 0,
-            minor: 0,
-            aux: 0,
-            flags: 0,
-            status: 0,
-            matcher: NameMatch::default(),
-            content_length: 0,
-            header_bytes: 0,
-            url_len: 0,
-            header_count: 0,
-            position: 0,
+            ..Parser::INITIAL
         }
     }
 
-    /// Back to the initial state (same kind as constructed, same settings);
+    /// Back to the initial state, keeping the kind (as resolved by `Either`)
+    /// and the settings, like `llhttp_reset`;
     /// clears errors and pauses.
     pub fn reset(&mut self) {
-        let (lenient, limits, kind) = (self.lenient, self.limits, self.kind);
-        *self = Parser::with_settings(kind, Settings::default());
-        self.lenient = lenient;
-        self.limits = limits;
+        *self = Parser {
+            lenient: self.lenient,
+            limits: self.limits,
+            kind: self.kind,
+            ..Parser::INITIAL
+        };
     }
 
     /// Parse `data`, reporting to `handler`. Returns the bytes consumed: all of
@@ -381,7 +392,7 @@ impl Parser {
     }
 
     /// End the open span at `at` and report it (even when empty, as llhttp does).
-    #[inline]
+    #[inline(always)]
     pub(super) fn end_span<H: Handler>(
         &mut self,
         h: &mut H,

@@ -14,6 +14,12 @@ use super::tables::{all_token, is, skip_name, skip_value, TOKEN};
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
 fn connection_flags(value: &[u8]) -> u16 {
+    if value.eq_ignore_ascii_case(b"keep-alive") {
+        return CONNECTION_KEEP_ALIVE;
+    }
+    if value.eq_ignore_ascii_case(b"close") {
+        return CONNECTION_CLOSE;
+    }
     let mut flags = 0;
     for token in value.split(|&c| c == b',') {
         let start = token

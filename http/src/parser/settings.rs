@@ -88,6 +88,15 @@ pub(super) struct Limits {
     pub chunk_extensions: u32,
 }
 
+impl Limits {
+    pub(super) const DEFAULT: Limits = Limits {
+        header_bytes: 16 * 1024,
+        headers: 100,
+        url: 8 * 1024,
+        chunk_extensions: 16 * 1024,
+    };
+}
+
 impl From<&Settings> for Limits {
     fn from(s: &Settings) -> Limits {
         let clamp = |v: usize| v.min(u32::MAX as usize) as u32;
