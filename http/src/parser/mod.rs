@@ -25,6 +25,7 @@
 //! assert!(parser.should_keep_alive());
 //! ```
 
+mod accessors;
 mod body;
 mod core;
 mod error;
@@ -34,8 +35,10 @@ mod handler;
 mod headers;
 mod method;
 mod settings;
+mod spans;
 mod start_line;
 mod state;
+mod status_line;
 mod tables;
 mod target;
 mod url;
