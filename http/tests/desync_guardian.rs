@@ -224,7 +224,6 @@ fn desync_guardian_tiers() {
              {excepted} listed exceptions), {bad} not"
         );
         println!("{line}");
-        eprintln!("{line}");
     }
     for (name, why) in EXCEPTIONS {
         eprintln!("exception `{name}`: {why}");

@@ -204,6 +204,5 @@ fn llhttp_corpus() {
         eprintln!("FAIL {f}");
     }
     println!("llhttp corpus: {passed} passed, {failed} failed, {skipped} out of scope");
-    eprintln!("llhttp corpus: {passed} passed, {failed} failed, {skipped} out of scope");
     assert_eq!(failed, 0, "{failed} llhttp corpus cases failed");
 }

@@ -13,6 +13,7 @@ use super::tables::{all_token, is, skip_name, skip_value, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
+#[inline(always)]
 fn connection_flags(value: &[u8]) -> u16 {
     if value.eq_ignore_ascii_case(b"keep-alive") {
         return CONNECTION_KEEP_ALIVE;
