@@ -1,7 +1,7 @@
 //! Body states: Content-Length bodies, and chunked framing with chunk
 //! extensions (quoted values included) and the trailer section.
 
-use super::core::{event, fail, Cx, Parser, Res};
+use super::core::{event, Cx, Parser, Res};
 use super::error::ErrorKind;
 use super::flags::*;
 use super::handler::Handler;
@@ -31,7 +31,7 @@ impl Parser {
 
     pub(super) fn s_chunk_size_start(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         let Some(v) = hex_value(data[cx.p]) else {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::InvalidChunkSize,
                 cx.p,
                 "Invalid character in chunk size",
@@ -51,11 +51,7 @@ impl Parser {
             };
             cx.p += 1;
             if self.content_length >> 60 != 0 {
-                return Err(fail(
-                    ErrorKind::InvalidChunkSize,
-                    cx.p,
-                    "Chunk size overflow",
-                ));
+                return Err(self.fail(ErrorKind::InvalidChunkSize, cx.p, "Chunk size overflow"));
             }
             self.content_length = self.content_length << 4 | v;
         }
@@ -72,7 +68,7 @@ impl Parser {
                 self.state = State::ChunkSizeCr
             }
             b'\n' => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::CrExpected,
                     cx.p,
                     "Missing expected CR after chunk size",
@@ -83,14 +79,14 @@ impl Parser {
                 self.state = State::ChunkExtensions;
             }
             b' ' | b'\t' => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidChunkSize,
                     cx.p,
                     "Invalid character in chunk size",
                 ))
             }
             _ => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidChunkSize,
                     cx.p - 1,
                     "Invalid character in chunk size",
@@ -103,7 +99,7 @@ impl Parser {
     /// After `;`: the next extension's name starts.
     pub(super) fn s_chunk_extensions(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         if matches!(data[cx.p], b' ' | b'\r') {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::Strict,
                 cx.p + 1,
                 "Invalid character in chunk extensions",
@@ -145,7 +141,7 @@ impl Parser {
             }
             b'\n' => self.state = State::ChunkSizeCr,
             _ => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::Strict,
                     p + 1,
                     "Invalid character in chunk extensions name",
@@ -160,7 +156,7 @@ impl Parser {
             CbChunkExtensionNameComplete
         );
         if c == b'\n' && !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::CrExpected,
                 p,
                 "Missing expected CR after chunk extension name",
@@ -200,7 +196,7 @@ impl Parser {
             }
             b'\n' => self.state = State::ChunkSizeCr,
             _ => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::Strict,
                     p + 1,
                     "Invalid character in chunk extensions value",
@@ -215,7 +211,7 @@ impl Parser {
             CbChunkExtensionValueComplete
         );
         if c == b'\n' && !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::CrExpected,
                 p,
                 "Missing expected CR after chunk extension value",
@@ -255,7 +251,7 @@ impl Parser {
             }
             _ => {
                 self.end_span(h, data, cx, cx.p)?;
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::Strict,
                     cx.p + 1,
                     "Invalid character in chunk extensions quoted value",
@@ -273,7 +269,7 @@ impl Parser {
     ) -> Res {
         if !is(data[cx.p], QUOTED_PAIR) {
             self.end_span(h, data, cx, cx.p)?;
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::Strict,
                 cx.p + 1,
                 "Invalid quoted-pair in chunk extensions quoted value",
@@ -298,14 +294,14 @@ impl Parser {
                 self.state = State::ChunkSizeCr
             }
             b'\n' => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::CrExpected,
                     cx.p,
                     "Missing expected CR after chunk extension value",
                 ));
             }
             _ => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::Strict,
                     cx.p,
                     "Invalid character in chunk extensions quote value",
@@ -325,11 +321,7 @@ impl Parser {
         if data[cx.p] == b'\n' {
             cx.p += 1;
         } else if !self.lenient(Lenient::OPTIONAL_LF_AFTER_CR) {
-            return Err(fail(
-                ErrorKind::Strict,
-                cx.p,
-                "Expected LF after chunk size",
-            ));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected LF after chunk size"));
         }
         if self.content_length == 0 {
             self.flags |= TRAILING;
@@ -375,18 +367,14 @@ impl Parser {
         if c == b'\n' {
             cx.p += 1;
             if self.aux == 0 && !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::CrExpected,
                     cx.p,
                     "Missing expected CR after chunk data",
                 ));
             }
         } else if !self.lenient(Lenient::OPTIONAL_CRLF_AFTER_CHUNK) {
-            return Err(fail(
-                ErrorKind::Strict,
-                cx.p,
-                "Expected LF after chunk data",
-            ));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected LF after chunk data"));
         }
         self.state = State::ChunkSizeStart;
         event!(self, h, cx, on_chunk_complete, CbChunkComplete);

@@ -43,18 +43,14 @@ pub enum FinishState {
     Unsafe = 2,
 }
 
+/// Why a state stopped early. Small on purpose (returned in a register on
+/// every step): an error's details wait in the parser until `execute` reads them.
 pub(super) enum Stop {
     Pause,
-    Error(ParseError),
+    Error,
 }
 
 pub(super) type Res = Result<(), Stop>;
-
-#[inline(never)]
-#[cold]
-pub(super) fn fail(kind: ErrorKind, at: usize, reason: &'static str) -> Stop {
-    Stop::Error(ParseError::new(kind, at, reason))
-}
 
 /// Position and span start within the current input slice.
 pub(super) struct Cx {
@@ -182,7 +178,8 @@ impl Parser {
         let mut cx = Cx { p: 0, mark: 0 };
         match self.run(handler, data, &mut cx) {
             Ok(()) => {
-                if let Err(Stop::Error(e)) = self.flush_span(handler, data, &cx) {
+                if let Err(Stop::Error) = self.flush_span(handler, data, &cx) {
+                    let e = self.pending_error();
                     return Err(self.set_error(e));
                 }
                 Ok(data.len())
@@ -191,12 +188,14 @@ impl Parser {
                 if self.paused.is_none() {
                     self.paused = Some(PauseReason::User);
                 }
-                if let Err(Stop::Error(e)) = self.flush_span(handler, data, &cx) {
+                if let Err(Stop::Error) = self.flush_span(handler, data, &cx) {
+                    let e = self.pending_error();
                     return Err(self.set_error(e));
                 }
                 Ok(cx.p)
             }
-            Err(Stop::Error(e)) => {
+            Err(Stop::Error) => {
+                let e = self.pending_error();
                 // A limit crossed earlier in the still-open span wins, wherever
                 // the input happened to be split.
                 let end = e.offset.min(data.len()).max(cx.mark);
@@ -207,6 +206,23 @@ impl Parser {
                 Err(self.set_error(e))
             }
         }
+    }
+
+    /// Record an error (kind, reason, and its offset in `position`) for
+    /// `execute` to return.
+    #[inline(never)]
+    #[cold]
+    pub(super) fn fail(&mut self, kind: ErrorKind, at: usize, reason: &'static str) -> Stop {
+        self.error = Some((kind, reason));
+        self.position = at;
+        Stop::Error
+    }
+
+    fn pending_error(&self) -> ParseError {
+        let (kind, reason) = self
+            .error
+            .unwrap_or((ErrorKind::Internal, "no error recorded"));
+        ParseError::new(kind, self.position, reason)
     }
 
     fn set_error(&mut self, e: ParseError) -> ParseError {
@@ -256,7 +272,7 @@ impl Parser {
         match a {
             Action::Continue => Ok(()),
             Action::Pause => Err(Stop::Pause),
-            Action::Error => Err(fail(kind, at, reason)),
+            Action::Error => Err(self.fail(kind, at, reason)),
         }
     }
 
@@ -339,7 +355,7 @@ impl Parser {
                 State::ChunkData => self.s_chunk_data(h, data, cx)?,
                 State::ChunkDataEnd => self.s_chunk_data_end(h, data, cx)?,
                 State::Dead => {
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::Internal,
                         cx.p,
                         "Parser is not parsing HTTP any more",

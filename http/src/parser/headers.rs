@@ -2,7 +2,7 @@
 //! frame the message), the line structure around values, and the end of the
 //! header section where the body framing is decided.
 
-use super::core::{event, fail, Cx, FinishState, Kind, Parser, Res, Stop};
+use super::core::{event, Cx, FinishState, Kind, Parser, Res, Stop};
 use super::error::ErrorKind;
 use super::flags::*;
 use super::handler::{Handler, HeadersAction};
@@ -34,7 +34,7 @@ impl Parser {
         if data[cx.p] == b' ' {
             cx.p += 1;
             if !self.lenient(Lenient::HEADERS) {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::UnexpectedSpace,
                     cx.p,
                     "Unexpected space after start line",
@@ -55,7 +55,7 @@ impl Parser {
             b'\n' => {
                 cx.p += 1;
                 if !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::InvalidHeaderToken,
                         cx.p,
                         "Invalid header field char",
@@ -63,15 +63,11 @@ impl Parser {
                 }
                 self.end_of_headers(h, cx)
             }
-            b':' => Err(fail(
-                ErrorKind::InvalidHeaderToken,
-                cx.p,
-                "Invalid header token",
-            )),
+            b':' => Err(self.fail(ErrorKind::InvalidHeaderToken, cx.p, "Invalid header token")),
             _ => loop {
                 self.header_count += 1;
                 if self.header_count > self.limits.headers {
-                    return Err(fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
+                    return Err(self.fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
                 }
                 self.start_span(Span::HeaderField, cx);
                 self.state = State::Field;
@@ -137,7 +133,7 @@ impl Parser {
             b' ' if special.is_some() => {
                 if !self.lenient(Lenient::HEADERS) {
                     self.end_span(h, data, cx, p)?;
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::InvalidHeaderToken,
                         p + 1,
                         "Invalid header field char",
@@ -148,11 +144,7 @@ impl Parser {
                 self.state = State::FieldColonWs;
                 Ok(())
             }
-            _ => Err(fail(
-                ErrorKind::InvalidHeaderToken,
-                p,
-                "Invalid header token",
-            )),
+            _ => Err(self.fail(ErrorKind::InvalidHeaderToken, p, "Invalid header token")),
         }
     }
 
@@ -252,14 +244,14 @@ impl Parser {
         let lenient = self.lenient(Lenient::CHUNKED_LENGTH);
         match self.header_state {
             HeaderState::TransferEncoding if self.flags & CONTENT_LENGTH != 0 && !lenient => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidTransferEncoding,
                     cx.p,
                     "Transfer-Encoding can't be present with Content-Length",
                 ));
             }
             HeaderState::ContentLength if self.flags & TRANSFER_ENCODING != 0 && !lenient => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidContentLength,
                     cx.p,
                     "Content-Length can't be present with Transfer-Encoding",
@@ -275,7 +267,7 @@ impl Parser {
         if data[cx.p] == b'\n' {
             cx.p += 1;
         } else if !self.lenient(Lenient::OPTIONAL_LF_AFTER_CR) {
-            return Err(fail(ErrorKind::Strict, cx.p, "Expected LF after headers"));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected LF after headers"));
         }
         self.end_of_headers(h, cx)
     }
@@ -312,11 +304,7 @@ impl Parser {
             }
             HeadersAction::Pause => return Err(Stop::Pause),
             HeadersAction::Error => {
-                return Err(fail(
-                    ErrorKind::CbHeadersComplete,
-                    cx.p,
-                    "User callback error",
-                ));
+                return Err(self.fail(ErrorKind::CbHeadersComplete, cx.p, "User callback error"));
             }
         }
         // Go straight on when there is no body (saves state dispatches).
@@ -352,7 +340,7 @@ impl Parser {
                 && !self.lenient(Lenient::CHUNKED_LENGTH)
                 && !self.lenient(Lenient::TRANSFER_ENCODING)
             {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidTransferEncoding,
                     cx.p,
                     "Request has invalid `Transfer-Encoding`",
@@ -414,7 +402,7 @@ impl Parser {
         }
         if cx.p < data.len() {
             if !self.lenient(Lenient::DATA_AFTER_CLOSE) {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::ClosedConnection,
                     cx.p + 1,
                     "Data after `Connection: close`",

@@ -2,7 +2,7 @@
 //! size limits, which are computed from byte positions so that the result
 //! never depends on how the input was split.
 
-use super::core::{Cx, Parser, Res, Stop};
+use super::core::{Cx, Parser, Res};
 use super::error::{ErrorKind, ParseError};
 use super::handler::Handler;
 use super::state::Span;
@@ -52,7 +52,7 @@ impl Parser {
         };
         if over {
             if let Some(e) = self.limit_error(span, start, len) {
-                return Err(Stop::Error(e));
+                return Err(self.fail(e.kind, e.offset, e.reason));
             }
         }
         let n = len as u32;

@@ -2,7 +2,7 @@
 //! kind, the request line (method, protocol, version; the request-target is in
 //! `url.rs`) and the protocol and version of a status line.
 
-use super::core::{event, fail, Cx, FinishState, Kind, Parser, PauseReason, Res, Stop};
+use super::core::{event, Cx, FinishState, Kind, Parser, PauseReason, Res, Stop};
 use super::error::ErrorKind;
 use super::handler::Handler;
 use super::method::{Method, NameMatch, Step, METHOD_NAMES};
@@ -167,7 +167,7 @@ impl Parser {
                 }
                 Step::Done(i) => i,
                 Step::Fail => {
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::InvalidMethod,
                         p,
                         "Invalid method encountered",
@@ -187,7 +187,7 @@ impl Parser {
 
     pub(super) fn s_req_first_space(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b' ' {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::InvalidMethod,
                 cx.p,
                 "Expected space after method",
@@ -247,7 +247,7 @@ impl Parser {
                 }
                 Step::Done(_) | Step::Fail => {
                     self.end_span(h, data, cx, p)?;
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::InvalidConstant,
                         p,
                         "Expected HTTP/, RTSP/ or ICE/",
@@ -271,7 +271,7 @@ impl Parser {
             ),
         };
         if !ok {
-            return Err(fail(ErrorKind::InvalidConstant, cx.p, reason));
+            return Err(self.fail(ErrorKind::InvalidConstant, cx.p, reason));
         }
         self.state = State::AfterProto;
         Ok(())
@@ -279,7 +279,7 @@ impl Parser {
 
     pub(super) fn s_after_proto(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b'/' {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::InvalidConstant,
                 cx.p,
                 "Expected HTTP/, RTSP/ or ICE/",
@@ -295,11 +295,7 @@ impl Parser {
         let c = data[cx.p];
         if !c.is_ascii_digit() {
             self.end_span(h, data, cx, cx.p)?;
-            return Err(fail(
-                ErrorKind::InvalidVersion,
-                cx.p,
-                "Invalid major version",
-            ));
+            return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Invalid major version"));
         }
         self.major = c - b'0';
         cx.p += 1;
@@ -310,7 +306,7 @@ impl Parser {
     pub(super) fn s_ver_dot<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b'.' {
             self.end_span(h, data, cx, cx.p)?;
-            return Err(fail(ErrorKind::InvalidVersion, cx.p, "Expected dot"));
+            return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Expected dot"));
         }
         cx.p += 1;
         self.state = State::VerMinor;
@@ -321,11 +317,7 @@ impl Parser {
         let c = data[cx.p];
         if !c.is_ascii_digit() {
             self.end_span(h, data, cx, cx.p)?;
-            return Err(fail(
-                ErrorKind::InvalidVersion,
-                cx.p,
-                "Invalid minor version",
-            ));
+            return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Invalid minor version"));
         }
         self.minor = c - b'0';
         cx.p += 1;
@@ -333,11 +325,7 @@ impl Parser {
         let known = matches!((self.major, self.minor), (0, 9) | (1, _) | (2, 0));
         if !known && !self.lenient(Lenient::VERSION) {
             self.end_span(h, data, cx, cx.p)?;
-            return Err(fail(
-                ErrorKind::InvalidVersion,
-                cx.p,
-                "Invalid HTTP version",
-            ));
+            return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Invalid HTTP version"));
         }
         self.end_span(h, data, cx, cx.p)?;
         self.state = if self.kind == Kind::Response {
@@ -365,14 +353,14 @@ impl Parser {
                 self.state = State::HeadersStart;
             }
             b'\n' => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidVersion,
                     cx.p + 1,
                     "Expected CRLF after version",
                 ))
             }
             _ => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidVersion,
                     cx.p,
                     "Expected CRLF after version",
@@ -386,7 +374,7 @@ impl Parser {
         if data[cx.p] == b'\n' {
             cx.p += 1;
         } else if !self.lenient(Lenient::OPTIONAL_LF_AFTER_CR) {
-            return Err(fail(ErrorKind::Strict, cx.p, "Expected CRLF after version"));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected CRLF after version"));
         }
         self.state = State::HeadersStart;
         Ok(())
@@ -396,7 +384,7 @@ impl Parser {
     pub(super) fn s_req_pri(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         while cx.p < data.len() {
             if data[cx.p] != PRI_PREFACE[self.aux as usize] {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidVersion,
                     cx.p,
                     "Expected HTTP/2 Connection Preface",

@@ -1,7 +1,7 @@
 //! Status-line states of a response, after its version: the three-digit
 //! status code and the reason phrase.
 
-use super::core::{event, fail, Cx, Parser, Res};
+use super::core::{event, Cx, Parser, Res};
 use super::error::ErrorKind;
 use super::handler::Handler;
 use super::settings::Lenient;
@@ -10,7 +10,7 @@ use super::state::{Span, State};
 impl Parser {
     pub(super) fn s_res_after_version(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b' ' {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::InvalidVersion,
                 cx.p,
                 "Expected space after version",
@@ -26,7 +26,7 @@ impl Parser {
     pub(super) fn s_res_status_digit(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         let c = data[cx.p];
         if !c.is_ascii_digit() {
-            return Err(fail(ErrorKind::InvalidStatus, cx.p, "Invalid status code"));
+            return Err(self.fail(ErrorKind::InvalidStatus, cx.p, "Invalid status code"));
         }
         self.status = self.status * 10 + (c - b'0') as u16;
         cx.p += 1;
@@ -59,19 +59,13 @@ impl Parser {
                 event!(self, h, cx, on_status_complete, CbStatusComplete);
             }
             b'\n' => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidStatus,
                     cx.p + 1,
                     "Invalid response status",
                 ))
             }
-            _ => {
-                return Err(fail(
-                    ErrorKind::InvalidStatus,
-                    cx.p,
-                    "Invalid response status",
-                ))
-            }
+            _ => return Err(self.fail(ErrorKind::InvalidStatus, cx.p, "Invalid response status")),
         }
         Ok(())
     }
@@ -91,7 +85,7 @@ impl Parser {
             return Ok(());
         }
         if !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::CrExpected,
                 cx.p,
                 "Missing expected CR after response line",
@@ -106,7 +100,7 @@ impl Parser {
         if data[cx.p] == b'\n' {
             cx.p += 1;
         } else if !self.lenient(Lenient::OPTIONAL_LF_AFTER_CR) {
-            return Err(fail(ErrorKind::Strict, cx.p, "Expected LF after CR"));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected LF after CR"));
         }
         self.state = State::HeadersStart;
         event!(self, h, cx, on_status_complete, CbStatusComplete);

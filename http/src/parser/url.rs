@@ -2,7 +2,7 @@
 //! one byte-class step function shared with the standalone splitter in
 //! `target.rs`, plus the parser states that use it.
 
-use super::core::{event, fail, Cx, Parser, Res};
+use super::core::{event, Cx, Parser, Res};
 use super::error::ErrorKind;
 use super::handler::Handler;
 use super::state::{Span, State, UrlState};
@@ -109,7 +109,7 @@ impl Parser {
                     p += 1;
                 }
                 UrlStep::Error(after, reason) => {
-                    return Err(fail(ErrorKind::InvalidUrl, p + after as usize, reason));
+                    return Err(self.fail(ErrorKind::InvalidUrl, p + after as usize, reason));
                 }
                 UrlStep::End => {
                     cx.p = p;
@@ -130,7 +130,7 @@ impl Parser {
                         }
                         _ => {
                             if !self.lenient(super::settings::Lenient::OPTIONAL_CR_BEFORE_LF) {
-                                return Err(fail(
+                                return Err(self.fail(
                                     ErrorKind::CrExpected,
                                     cx.p,
                                     "Missing expected CR after request line",
@@ -147,7 +147,7 @@ impl Parser {
     /// After `GET /path\r`: an HTTP/0.9 request line needs its LF.
     pub(super) fn s_url_cr<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b'\n' {
-            return Err(fail(ErrorKind::InvalidUrl, cx.p, "Expected CRLF"));
+            return Err(self.fail(ErrorKind::InvalidUrl, cx.p, "Expected CRLF"));
         }
         cx.p += 1;
         self.http09(h, cx)

@@ -2,7 +2,7 @@
 //! that read Content-Length, Transfer-Encoding and Connection as they pass, and
 //! the line ends (including lenient obs-fold continuation lines).
 
-use super::core::{event, fail, Cx, Kind, Parser, Res};
+use super::core::{event, Cx, Kind, Parser, Res};
 use super::error::ErrorKind;
 use super::flags::*;
 use super::handler::Handler;
@@ -42,7 +42,7 @@ impl Parser {
                 b'\n' => {
                     cx.p += 1;
                     if !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-                        return Err(fail(
+                        return Err(self.fail(
                             ErrorKind::InvalidHeaderToken,
                             cx.p,
                             "Invalid header value char",
@@ -64,7 +64,7 @@ impl Parser {
         if data[cx.p] == b'\n' {
             cx.p += 1;
         } else if !self.lenient(Lenient::HEADERS) {
-            return Err(fail(ErrorKind::Strict, cx.p, "Expected LF after CR"));
+            return Err(self.fail(ErrorKind::Strict, cx.p, "Expected LF after CR"));
         }
         self.state = State::ValueDiscardLws;
         Ok(())
@@ -80,7 +80,7 @@ impl Parser {
         if matches!(data[cx.p], b' ' | b'\t') {
             cx.p += 1;
             if !self.lenient(Lenient::HEADERS) {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidHeaderToken,
                     cx.p,
                     "Invalid header value char",
@@ -91,14 +91,14 @@ impl Parser {
         }
         match self.header_state {
             HeaderState::ContentLength => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidContentLength,
                     cx.p,
                     "Empty Content-Length",
                 ));
             }
             HeaderState::TransferEncoding => {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidTransferEncoding,
                     cx.p,
                     "Empty Transfer-Encoding",
@@ -130,7 +130,7 @@ impl Parser {
                 {
                     // `chunked` must be the last coding: nothing may follow it.
                     self.end_span(h, data, cx, cx.p)?;
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::InvalidTransferEncoding,
                         cx.p + 1,
                         "Invalid `Transfer-Encoding` header value",
@@ -143,7 +143,7 @@ impl Parser {
             }
             HeaderState::ContentLength => {
                 if self.flags & CONTENT_LENGTH != 0 {
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::UnexpectedContentLength,
                         cx.p,
                         "Duplicate Content-Length",
@@ -209,7 +209,7 @@ impl Parser {
                             .and_then(|v| v.checked_add((c - b'0') as u64))
                         else {
                             self.end_span(h, data, cx, p)?;
-                            return Err(fail(
+                            return Err(self.fail(
                                 ErrorKind::InvalidContentLength,
                                 p,
                                 "Content-Length overflow",
@@ -228,7 +228,7 @@ impl Parser {
                     }
                     _ => {
                         self.end_span(h, data, cx, p)?;
-                        return Err(fail(
+                        return Err(self.fail(
                             ErrorKind::InvalidContentLength,
                             p,
                             "Invalid character in Content-Length",
@@ -263,7 +263,7 @@ impl Parser {
                         && !self.lenient(Lenient::TRANSFER_ENCODING) =>
                     {
                         self.end_span(h, data, cx, p)?;
-                        return Err(fail(
+                        return Err(self.fail(
                             ErrorKind::InvalidTransferEncoding,
                             p + 1,
                             "Invalid `Transfer-Encoding` header value",
@@ -361,7 +361,7 @@ impl Parser {
             b'\n' => {
                 self.end_span(h, data, cx, p)?;
                 if !self.lenient(Lenient::OPTIONAL_CR_BEFORE_LF) {
-                    return Err(fail(
+                    return Err(self.fail(
                         ErrorKind::CrExpected,
                         p,
                         "Missing expected CR after header value",
@@ -380,7 +380,7 @@ impl Parser {
             }
             _ => {
                 self.end_span(h, data, cx, p)?;
-                Err(fail(
+                Err(self.fail(
                     ErrorKind::InvalidHeaderToken,
                     p,
                     "Invalid header value char",
@@ -391,7 +391,7 @@ impl Parser {
 
     pub(super) fn s_value_cr(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         if data[cx.p] != b'\n' {
-            return Err(fail(
+            return Err(self.fail(
                 ErrorKind::LfExpected,
                 cx.p,
                 "Missing expected LF after header value",
@@ -406,7 +406,7 @@ impl Parser {
     pub(super) fn s_value_lws<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         if matches!(data[cx.p], b' ' | b'\t') {
             if !self.lenient(Lenient::HEADERS) {
-                return Err(fail(
+                return Err(self.fail(
                     ErrorKind::InvalidHeaderToken,
                     cx.p,
                     "Unexpected whitespace after header value",
