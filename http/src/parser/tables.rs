@@ -172,18 +172,27 @@ fn equal(x: u64, b: u8) -> u64 {
 
 /// Scan bytes of `class` from `p`, eight at a time: `stops` flags (in the
 /// high bit of each byte) every byte that may end the run. The lowest flagged
-/// byte is exact; if it is in the class after all (say a tab in a value), step
-/// over it and go on. Returns the first byte not in the class.
+/// byte is exact; if `false_stop` says it is in the class after all (a tab in
+/// a value), step over it and go on. Returns the first byte not in the class.
 #[inline(always)]
-fn skip_class(data: &[u8], mut p: usize, class: u8, stops: impl Fn(u64) -> u64) -> usize {
+fn skip_class(
+    data: &[u8],
+    mut p: usize,
+    class: u8,
+    stops: impl Fn(u64) -> u64,
+    false_stop: impl Fn(u8) -> bool,
+) -> usize {
     while p + 8 <= data.len() {
-        let mask = stops(load8(data, p));
+        let word = load8(data, p);
+        let mask = stops(word);
         if mask == 0 {
             p += 8;
             continue;
         }
-        p += (mask.trailing_zeros() / 8) as usize;
-        if !is(data[p], class) {
+        let bit = mask.trailing_zeros();
+        p += (bit / 8) as usize;
+        // The byte comes from the word already in a register, not from memory.
+        if !false_stop((word >> (bit & !7)) as u8) {
             return p;
         }
         p += 1;
@@ -197,24 +206,38 @@ fn skip_class(data: &[u8], mut p: usize, class: u8, stops: impl Fn(u64) -> u64) 
 /// Skip header-value bytes (HTAB, SP, VCHAR, obs-text).
 #[inline(always)]
 pub(crate) fn skip_value(data: &[u8], p: usize) -> usize {
-    skip_class(data, p, VALUE, |x| below(x, 0x20) | equal(x, 0x7f))
+    skip_class(
+        data,
+        p,
+        VALUE,
+        |x| below(x, 0x20) | equal(x, 0x7f),
+        |b| b == b'\t',
+    )
 }
 
 /// Skip request-target bytes of a path, query or fragment.
 #[inline(always)]
 pub(crate) fn skip_url(data: &[u8], p: usize) -> usize {
-    skip_class(data, p, URL, |x| {
-        below(x, 0x21) | equal(x, 0x7f) | equal(x, b'#') | equal(x, b'?') | (x & HI)
-    })
+    skip_class(
+        data,
+        p,
+        URL,
+        |x| below(x, 0x21) | equal(x, 0x7f) | equal(x, b'#') | equal(x, b'?') | (x & HI),
+        |_| false,
+    )
 }
 
 /// Skip header-name bytes: stops at the colon, at controls, spaces and
 /// non-ASCII, so `data[..end]` may still hold separators; see `all_token`.
 #[inline(always)]
 pub(crate) fn skip_name(data: &[u8], p: usize) -> usize {
-    skip_class(data, p, TOKEN, |x| {
-        below(x, 0x21) | equal(x, 0x7f) | equal(x, b':') | (x & HI)
-    })
+    skip_class(
+        data,
+        p,
+        TOKEN,
+        |x| below(x, 0x21) | equal(x, 0x7f) | equal(x, b':') | (x & HI),
+        |_| false,
+    )
 }
 
 /// Every byte of `s` is a tchar (no early exit: names are short).
