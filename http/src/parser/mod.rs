@@ -6,6 +6,13 @@
 //! default (request smuggling vectors are errors) with llhttp's opt-in
 //! [`Lenient`] flags, and has separate error kinds for the size limits.
 //!
+//! The machine follows llhttp's grammar state for state (its markdown corpus
+//! is replayed by `tests/llhttp_corpus.rs`); on top of it, `fast.rs` handles
+//! whole header lines and `HTTP/1.x` request-line tails in one pass, and
+//! `tables.rs` scans runs eight bytes at a time, all in safe code. A parse
+//! gives the same events and result however the input is split (the fuzz
+//! target checks exactly that).
+//!
 //! ```
 //! use eddy_http::parser::{Handler, Kind, Parser};
 //!
@@ -24,6 +31,8 @@
 //! assert_eq!(url.0, b"/hello?x=1");
 //! assert!(parser.should_keep_alive());
 //! ```
+
+#![forbid(unsafe_code)]
 
 mod accessors;
 mod body;
