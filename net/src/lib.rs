@@ -47,3 +47,9 @@ pub use error::{Error, Result};
 pub use listener::{resolve_blocking, ListenOptions, Listener};
 pub use stream::{ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
+
+/// Raises this process's soft limit on open files to its hard limit (a
+/// server with many connections wants this); returns the new limit.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    sys::raise_fd_limit()
+}
