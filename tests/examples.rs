@@ -1,0 +1,136 @@
+//! The example programs, run as black boxes the way people and outside
+//! checks use them: `echo` and `tcpcat` (eddy-net's examples).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// An example binary built by `cargo test` next to this test's own.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built: `cargo test` builds the examples, `cargo test --test examples` alone does not (run `cargo build --examples` first)",
+        path.display()
+    );
+    path
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `echo` with `args` and waits for its `listening on ADDR` line.
+fn start_echo(args: &[&str]) -> Server {
+    let mut child = Command::new(example("echo"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, addr }
+}
+
+#[test]
+fn echo_echoes_and_finishes_after_the_client_half_closes() {
+    let server = start_echo(&["--port", "0"]);
+    let mut c = TcpStream::connect(&server.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let mut c = c.try_clone().unwrap();
+        let payload = payload.clone();
+        std::thread::spawn(move || {
+            c.write_all(&payload).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+        })
+    };
+    let mut echoed = Vec::new();
+    // read_to_end returns at the server's EOF: it closed after echoing all.
+    c.read_to_end(&mut echoed).unwrap();
+    writer.join().unwrap();
+    assert_eq!(echoed, payload);
+}
+
+#[test]
+fn echo_exits_cleanly_on_sigterm() {
+    let mut server = start_echo(&["--host", "127.0.0.1", "--port", "0"]);
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn echo_listens_on_a_unix_path() {
+    let path = std::env::temp_dir().join(format!("eddy-example-echo-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = start_echo(&["--unix", path.to_str().unwrap()]);
+    assert_eq!(server.addr, path.to_str().unwrap());
+    let mut c = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    c.write_all(b"unix").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "unix");
+}
+
+#[test]
+fn tcpcat_talks_to_echo_and_exits_zero_when_the_peer_closes() {
+    let server = start_echo(&["--port", "0"]);
+    let (host, port) = server.addr.rsplit_once(':').unwrap();
+    let mut cat = Command::new(example("tcpcat"))
+        .args([host, port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cat.stdin
+        .take()
+        .unwrap()
+        .write_all(b"through tcpcat\n")
+        .unwrap();
+    // stdin closed: tcpcat shuts down its side, echo finishes and closes.
+    let out = cat.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(out.stdout, b"through tcpcat\n");
+}
+
+#[test]
+fn tcpcat_reports_a_refused_connection() {
+    let out = Command::new(example("tcpcat"))
+        .args(["127.0.0.1", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("connect 127.0.0.1:1: Connection refused"),
+        "{stderr}"
+    );
+}
