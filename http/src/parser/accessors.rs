@@ -74,7 +74,8 @@ impl Parser {
         self.upgrade
     }
 
-    /// Offset of the current event within the input slice of this `execute` call.
+    /// Offset of the current event within the input slice of this `execute`
+    /// call (meaningful inside callbacks).
     pub fn position(&self) -> usize {
         self.position
     }
