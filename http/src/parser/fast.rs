@@ -9,7 +9,7 @@ use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
 use super::state::{HeaderState, Span, State};
-use super::tables::{all_token, is, skip_name, skip_value, TOKEN};
+use super::tables::{is, skip_name, skip_value, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
@@ -74,7 +74,7 @@ impl Parser {
         let len = data.len();
         let name_start = cx.p;
         let q = skip_name(data, name_start);
-        if q == len || data[q] != b':' || !all_token(&data[name_start..q]) {
+        if q == len || data[q] != b':' {
             return Ok(false);
         }
         self.end_span(h, data, cx, q)?;

@@ -227,21 +227,67 @@ pub(crate) fn skip_url(data: &[u8], p: usize) -> usize {
     )
 }
 
-/// Skip header-name bytes: stops at the colon, at controls, spaces and
-/// non-ASCII, so `data[..end]` may still hold separators; see `all_token`.
+/// High bit set where a byte of `x` is in `lo..=hi` (exact for bytes below
+/// 0x80; a byte at or above 0x80 may flag bytes above it, never below).
+#[inline(always)]
+fn within(x: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = x.wrapping_add(LO * (0x80 - lo) as u64);
+    let above_hi = x.wrapping_add(LO * (0x7f - hi) as u64);
+    at_least_lo & !above_hi & HI
+}
+
+/// Skip header-name bytes (tchar): every other byte, the colon included,
+/// stops the word scan, so the result is exact.
 #[inline(always)]
 pub(crate) fn skip_name(data: &[u8], p: usize) -> usize {
     skip_class(
         data,
         p,
         TOKEN,
-        |x| below(x, 0x21) | equal(x, 0x7f) | equal(x, b':') | (x & HI),
+        |x| {
+            // Not tchar: controls, SP, DEL, non-ASCII and the separators
+            // `"` `(` `)` `,` `/` `:;<=>?@` `[\]` `{` `}`.
+            below(x, 0x21)
+                | (x & HI)
+                | equal(x, 0x7f)
+                | equal(x, b'"')
+                | within(x, b'(', b')')
+                | equal(x, b',')
+                | equal(x, b'/')
+                | within(x, b':', b'@')
+                | within(x, b'[', b']')
+                | equal(x, b'{')
+                | equal(x, b'}')
+        },
         |_| false,
     )
 }
 
-/// Every byte of `s` is a tchar (no early exit: names are short).
-#[inline(always)]
-pub(crate) fn all_token(s: &[u8]) -> bool {
-    s.iter().fold(TOKEN, |acc, &c| acc & CLASS[c as usize]) != 0
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word scans agree with the byte tables for every byte at every
+    /// position of a word.
+    #[test]
+    fn word_scans_match_tables() {
+        for c in 0..=255u8 {
+            for at in 0..12 {
+                let mut buf = [b'a'; 20];
+                buf[at] = c;
+                let expect = |class| if is(c, class) { 20 } else { at };
+                assert_eq!(
+                    skip_name(&buf, 0),
+                    expect(TOKEN),
+                    "name byte {c:#x} at {at}"
+                );
+                assert_eq!(
+                    skip_value(&buf, 0),
+                    expect(VALUE),
+                    "value byte {c:#x} at {at}"
+                );
+                assert_eq!(skip_url(&buf, 0), expect(URL), "url byte {c:#x} at {at}");
+            }
+        }
+    }
 }
