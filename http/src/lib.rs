@@ -1,3 +1,4 @@
 //! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
 
 pub mod parser;
+pub mod server;

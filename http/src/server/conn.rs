@@ -1,0 +1,784 @@
+//! One server connection: bytes from the stream go through the parser,
+//! each request becomes an exchange handed to the request callback, and
+//! the connection decides when to stop reading, answer an error, time out
+//! or close.
+//!
+//! The parser (and the request being built) is taken out of the table
+//! while it runs, so the callbacks it triggers get `&mut Loop` and may do
+//! anything, even close this connection. Reading pauses while output waits
+//! (pipelining backpressure), and the input not yet parsed is kept until
+//! reading resumes. One timer serves the headers, request, keep-alive and
+//! linger deadlines: it is armed for the earliest and, when it fires,
+//! looks at what is really due (moving a deadline later costs nothing).
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use eddy_loop::{Handle, Loop, Timer};
+use eddy_net::{ReadEvent, Stream};
+
+use super::exchange::{self, BodyState, Exchange, RequestData, ResponseState};
+use super::options::ServerOptions;
+use super::request::Request;
+use super::response::Response;
+use super::server::{self, Server};
+use super::status::reason_phrase;
+use super::table::http;
+use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser, PauseReason};
+
+/// Exchanges parsed ahead of their responses before parsing pauses.
+const MAX_PIPELINED: usize = 128;
+/// How long a closing connection waits for the client's FIN.
+const LINGER_MS: u64 = 2_000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ConnId {
+    pub index: u32,
+    pub gen: u32,
+}
+
+#[derive(Default)]
+struct Deadlines {
+    headers: Option<u64>,
+    request: Option<u64>,
+    idle: Option<u64>,
+    linger: Option<u64>,
+    armed_at: Option<u64>,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Option<u64> {
+        [self.headers, self.request, self.idle, self.linger]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+pub(crate) struct Conn {
+    pub gen: u32,
+    pub server: Server,
+    pub opts: Rc<ServerOptions>,
+    pub stream: Stream,
+    parser: Option<Parser>,
+    building: Option<RequestData>,
+    pub exchanges: VecDeque<Exchange>,
+    next_seq: u64,
+    body_seq: Option<u64>,
+    leftover: Vec<u8>,
+    output_paused: bool,
+    user_paused: bool,
+    eof: bool,
+    pub no_more_requests: bool,
+    lingering: bool,
+    pub served: u32,
+    in_message: bool,
+    timer: Timer,
+    deadlines: Deadlines,
+}
+
+pub(crate) fn get(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
+    http(lp)
+        .conns
+        .get_mut(c.index as usize)
+        .filter(|cn| cn.gen == c.gen)
+}
+
+/// What the head of a response needs to know about its connection.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadContext {
+    /// The connection closes after this response.
+    pub closing: bool,
+    /// `Keep-Alive: timeout=N`; None when keep-alive is off.
+    pub keep_alive_secs: Option<u64>,
+}
+
+pub(crate) fn head_context(lp: &mut Loop, c: ConnId, seq: u64) -> HeadContext {
+    let server_closing = get(lp, c).map(|cn| cn.server);
+    let server_closing = server_closing.is_some_and(|s| server::is_closing(lp, s));
+    let Some(cn) = get(lp, c) else {
+        return HeadContext {
+            closing: true,
+            keep_alive_secs: None,
+        };
+    };
+    let max = cn.opts.max_requests_per_socket;
+    let last_allowed = max > 0 && seq + 1 >= u64::from(max);
+    let ka = cn.opts.keep_alive_timeout_ms;
+    HeadContext {
+        closing: server_closing || cn.no_more_requests || last_allowed,
+        keep_alive_secs: (ka > 0).then(|| ka.div_ceil(1000)),
+    }
+}
+
+/// Sets up a connection for a stream the server accepted.
+pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, stream: Stream) {
+    let now = lp.now();
+    let timer = Timer::new(lp);
+    let mut parser = Parser::with_settings(crate::parser::Kind::Request, parser_settings(&opts));
+    parser.reset();
+    let h = http(lp);
+    let gen = h.next_gen();
+    let building = h.take_request();
+    let index = h.conns.insert(Conn {
+        gen,
+        server,
+        opts: opts.clone(),
+        stream,
+        parser: Some(parser),
+        building: Some(building),
+        exchanges: VecDeque::new(),
+        next_seq: 0,
+        body_seq: None,
+        leftover: Vec::new(),
+        output_paused: false,
+        user_paused: false,
+        eof: false,
+        no_more_requests: false,
+        lingering: false,
+        served: 0,
+        in_message: false,
+        timer,
+        deadlines: Deadlines::default(),
+    }) as u32;
+    let c = ConnId { index, gen };
+    let _ = timer.start(lp, opts.headers_timeout_ms.max(1), 0, move |lp, _| {
+        on_timer(lp, c)
+    });
+    if let Some(cn) = get(lp, c) {
+        // Slow clients that never finish their first request are cut off
+        // by the same deadlines as any request.
+        cn.deadlines.headers = Some(now + opts.headers_timeout_ms);
+        cn.deadlines.request = Some(now + opts.request_timeout_ms);
+        cn.deadlines.armed_at = Some(now + opts.headers_timeout_ms.max(1));
+    }
+    let _ = stream.set_nodelay(lp, true);
+    let _ = stream.set_allow_half_open(lp, true);
+    let _ = stream.on_drain(lp, move |lp, _| on_drain(lp, c));
+    if opts.timeout_ms > 0 {
+        let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| destroy(lp, c));
+    }
+    let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+}
+
+fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
+    crate::parser::Settings {
+        lenient: opts.lenient,
+        max_header_bytes: opts.max_header_size,
+        max_headers: opts.max_headers_count,
+        max_url_len: opts.max_url_len,
+        ..crate::parser::Settings::default()
+    }
+}
+
+fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
+    match ev {
+        ReadEvent::Data(bytes) => {
+            let Some(cn) = get(lp, c) else { return };
+            if cn.lingering || cn.no_more_requests {
+                return; // input after the last request is discarded
+            }
+            if !cn.leftover.is_empty() {
+                cn.leftover.extend_from_slice(bytes);
+                return;
+            }
+            parse(lp, c, bytes);
+        }
+        ReadEvent::Eof => on_eof(lp, c),
+        ReadEvent::Error(_) => destroy(lp, c),
+    }
+}
+
+/// Runs the parser over `data`, keeping what a pause leaves unparsed.
+fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
+    let mut offset = 0;
+    while offset < data.len() {
+        let Some(cn) = get(lp, c) else { return };
+        let (Some(mut parser), Some(mut building)) = (cn.parser.take(), cn.building.take()) else {
+            return;
+        };
+        let mut feed = Feed {
+            lp: &mut *lp,
+            c,
+            building: &mut building,
+            reject: None,
+            gone: false,
+        };
+        let result = parser.execute(&mut feed, &data[offset..]);
+        let (reject, gone) = (feed.reject, feed.gone);
+        if gone {
+            return;
+        }
+        let Some(cn) = get(lp, c) else { return };
+        let paused = parser.pause_reason();
+        cn.parser = Some(parser);
+        cn.building = Some(building);
+        match result {
+            Err(e) => {
+                let seen = &data[offset..(offset + e.offset).min(data.len())];
+                let status = reject.unwrap_or_else(|| status_for(e.kind, seen));
+                return fail(lp, c, status);
+            }
+            Ok(n) => {
+                offset += n;
+                if offset >= data.len() {
+                    return;
+                }
+                match paused {
+                    // Upgrade without a handler: served as an ordinary
+                    // request, and the connection goes on as HTTP.
+                    Some(PauseReason::Upgrade) => resume_parser(lp, c),
+                    _ => {
+                        if !cn.no_more_requests {
+                            cn.leftover.extend_from_slice(&data[offset..]);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn resume_parser(lp: &mut Loop, c: ConnId) {
+    if let Some(p) = get(lp, c).and_then(|cn| cn.parser.as_mut()) {
+        p.resume();
+    }
+}
+
+/// The status for a parse error. A version error is 505 only when the
+/// start line carried a well-formed `HTTP/d.d` that eddy does not speak;
+/// any other malformed start line (a bare LF, garbage) is 400.
+fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
+    match kind {
+        ErrorKind::InvalidVersion if names_a_version(seen) => 505,
+        k => k.status_code(),
+    }
+}
+
+fn names_a_version(seen: &[u8]) -> bool {
+    seen.windows(8).any(|w| {
+        w.starts_with(b"HTTP/")
+            && w[5].is_ascii_digit()
+            && w[6] == b'.'
+            && w[7].is_ascii_digit()
+            && !matches!(&w[5..], b"1.0" | b"1.1")
+    })
+}
+
+/// The parser's view of a connection during `execute`.
+struct Feed<'a> {
+    lp: &'a mut Loop,
+    c: ConnId,
+    building: &'a mut RequestData,
+    /// A status to answer with instead of parsing on.
+    reject: Option<u16>,
+    /// The connection was destroyed by a callback.
+    gone: bool,
+}
+
+impl Feed<'_> {
+    fn stop(&self) -> bool {
+        self.reject.is_some() || self.gone
+    }
+
+    fn act(&self) -> Action {
+        if self.stop() {
+            Action::Error
+        } else {
+            Action::Continue
+        }
+    }
+
+    /// Validates a request's head; the status to refuse it with, if any.
+    fn check_head(&self, parser: &Parser) -> Option<u16> {
+        let b = &self.building;
+        match b.version {
+            (1, 0) | (1, 1) => {}
+            // `GET /` with no version (HTTP/0.9) is a malformed request line.
+            (0, 9) => return Some(400),
+            _ => return Some(505),
+        }
+        if parser.method() == Some(Method::Connect) {
+            return Some(501);
+        }
+        if b.version == (1, 1) {
+            let mut hosts = b.headers.get_all("host");
+            match (hosts.next(), hosts.next()) {
+                (Some(h), None) if valid_host(h) => {}
+                _ => return Some(400),
+            }
+        }
+        if let Some(te) = b.headers.get("transfer-encoding") {
+            if b.version < (1, 1) {
+                return Some(400);
+            }
+            let codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
+            if codings
+                .filter(|c| !c.eq_ignore_ascii_case(b"chunked"))
+                .count()
+                > 0
+            {
+                return Some(501);
+            }
+        }
+        let opts = get_opts(self);
+        if let Some(max) = opts.and_then(|o| o.max_body_size) {
+            if b.headers.get("content-length").is_some() && parser.content_length() > max {
+                return Some(413);
+            }
+        }
+        if let Some(expect) = b.headers.get("expect") {
+            if !expect.eq_ignore_ascii_case(b"100-continue") {
+                return Some(417);
+            }
+        }
+        None
+    }
+}
+
+fn get_opts(feed: &Feed<'_>) -> Option<Rc<ServerOptions>> {
+    feed.lp
+        .extension::<super::table::Http>()?
+        .conns
+        .get(feed.c.index as usize)
+        .map(|cn| cn.opts.clone())
+}
+
+/// A Host value that is a plausible authority: no whitespace, no '/' etc.
+fn valid_host(h: &[u8]) -> bool {
+    !h.is_empty()
+        && h.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b))
+}
+
+impl Handler for Feed<'_> {
+    fn on_message_begin(&mut self, _: &Parser) -> Action {
+        self.building.clear();
+        let now = self.lp.now();
+        let Some(cn) = get(self.lp, self.c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        cn.in_message = true;
+        cn.deadlines.idle = None;
+        if cn.deadlines.headers.is_none() {
+            cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
+            cn.deadlines.request = Some(now + cn.opts.request_timeout_ms);
+        }
+        arm(self.lp, self.c);
+        Action::Continue
+    }
+
+    fn on_url(&mut self, data: &[u8]) {
+        self.building.target.extend_from_slice(data);
+    }
+
+    fn on_header_field(&mut self, data: &[u8]) {
+        self.building.headers.name_piece(data);
+    }
+
+    fn on_header_field_complete(&mut self, _: &Parser) -> Action {
+        self.building.headers.name_done();
+        Action::Continue
+    }
+
+    fn on_header_value(&mut self, data: &[u8]) {
+        self.building.headers.value_piece(data);
+    }
+
+    fn on_header_value_complete(&mut self, _: &Parser) -> Action {
+        self.building.headers.value_done();
+        Action::Continue
+    }
+
+    fn on_headers_complete(&mut self, parser: &Parser) -> HeadersAction {
+        let b = &mut *self.building;
+        b.method = parser.method().unwrap_or(Method::Get);
+        b.version = parser.version();
+        b.keep_alive = parser.should_keep_alive();
+        if let Some(status) = self.check_head(parser) {
+            self.reject = Some(status);
+            return HeadersAction::Error;
+        }
+        let wants_continue = self.building.headers.get("expect").is_some();
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return HeadersAction::Error;
+        };
+        cn.deadlines.headers = None;
+        let seq = cn.next_seq;
+        cn.next_seq += 1;
+        cn.body_seq = Some(seq);
+        let server = cn.server;
+        let fresh = http(self.lp).take_request();
+        let req = std::mem::replace(self.building, fresh);
+        let Some(cn) = get(self.lp, c) else {
+            return HeadersAction::Error;
+        };
+        cn.exchanges.push_back(Exchange {
+            seq,
+            req,
+            body: BodyState::default(),
+            res: ResponseState::default(),
+            held: Vec::new(),
+        });
+        if wants_continue {
+            // No check_continue hook: the client may send its body.
+            exchange::emit(self.lp, c, seq, b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        server::dispatch(
+            self.lp,
+            server,
+            Request { conn: c, seq },
+            Response { conn: c, seq },
+        );
+        if get(self.lp, c).is_none() {
+            self.gone = true;
+            return HeadersAction::Error;
+        }
+        HeadersAction::Proceed
+    }
+
+    fn on_body(&mut self, data: &[u8]) {
+        if self.stop() {
+            return;
+        }
+        let Some(seq) = get(self.lp, self.c).and_then(|cn| cn.body_seq) else {
+            return;
+        };
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else { return };
+        let max = cn.opts.max_body_size;
+        let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
+            return; // response already finished: the body is drained
+        };
+        x.body.received += data.len() as u64;
+        if max.is_some_and(|m| x.body.received > m) {
+            self.reject = Some(413);
+            return;
+        }
+        let Some(mut cb) = x.body.on_data.take() else {
+            return;
+        };
+        cb(self.lp, Request { conn: c, seq }, data);
+        if let Some(x) =
+            get(self.lp, c).and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == seq))
+        {
+            x.body.on_data.get_or_insert(cb);
+        } else if get(self.lp, c).is_none() {
+            self.gone = true;
+        }
+    }
+
+    fn on_chunk_header(&mut self, _: &Parser) -> Action {
+        self.act()
+    }
+
+    fn on_message_complete(&mut self, parser: &Parser) -> Action {
+        if self.stop() {
+            return Action::Error;
+        }
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        cn.in_message = false;
+        cn.deadlines.headers = None;
+        cn.deadlines.request = None;
+        let seq = cn.body_seq.take();
+        let end = seq.and_then(|seq| {
+            let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
+            x.body.complete = true;
+            x.body.on_end.take().map(|cb| (cb, seq))
+        });
+        if let Some((cb, seq)) = end {
+            cb(self.lp, Request { conn: c, seq });
+        }
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        if !parser.should_keep_alive() {
+            cn.no_more_requests = true;
+            return Action::Pause;
+        }
+        if cn.output_paused || cn.user_paused || cn.exchanges.len() >= MAX_PIPELINED {
+            return Action::Pause;
+        }
+        if cn.exchanges.is_empty() {
+            // Finished synchronously: the connection is idle again.
+            after_advance(self.lp, c);
+        }
+        Action::Continue
+    }
+}
+
+/// Arms the connection's timer for its earliest deadline if that is
+/// sooner than what it is armed for.
+fn arm(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
+    let Some(cn) = get(lp, c) else { return };
+    let Some(due) = cn.deadlines.earliest() else {
+        return;
+    };
+    if cn.deadlines.armed_at.is_some_and(|at| at <= due) {
+        return;
+    }
+    cn.deadlines.armed_at = Some(due);
+    let timer = cn.timer;
+    let _ = timer.rearm(lp, due.saturating_sub(now));
+}
+
+fn on_timer(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
+    let Some(cn) = get(lp, c) else { return };
+    cn.deadlines.armed_at = None;
+    let d = &cn.deadlines;
+    let due = |t: Option<u64>| t.is_some_and(|t| t <= now);
+    if due(d.linger) || due(d.idle) {
+        return destroy(lp, c);
+    }
+    if due(d.headers) || due(d.request) {
+        cn.deadlines.headers = None;
+        cn.deadlines.request = None;
+        return fail(lp, c, 408);
+    }
+    arm(lp, c);
+}
+
+/// Answers the request being parsed with `status` (if no response to it
+/// has begun), then closes once earlier responses are out.
+fn fail(lp: &mut Loop, c: ConnId, status: u16) {
+    let Some(cn) = get(lp, c) else { return };
+    cn.no_more_requests = true;
+    cn.in_message = false;
+    cn.leftover = Vec::new();
+    let stream = cn.stream;
+    let failing = cn.body_seq.take();
+    let bytes = format!(
+        "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        reason_phrase(status)
+    );
+    let started = failing
+        .and_then(|seq| cn.exchanges.iter().find(|x| x.seq == seq))
+        .is_some_and(|x| x.res.head_sent);
+    let abort = failing.and_then(|seq| {
+        let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
+        x.body.on_abort.take().map(|cb| (cb, seq))
+    });
+    if started {
+        // A response is under way: it cannot be replaced. Close after
+        // what is already queued.
+        cn.exchanges
+            .retain(|x| Some(x.seq) != failing || x.res.finished);
+        if let Some(x) = cn.exchanges.iter_mut().find(|x| Some(x.seq) == failing) {
+            x.res.keep_alive = false;
+        }
+    } else {
+        cn.exchanges.retain(|x| Some(x.seq) != failing);
+        let seq = cn.next_seq;
+        cn.next_seq += 1;
+        cn.exchanges.push_back(Exchange {
+            seq,
+            req: RequestData::default(),
+            body: BodyState::default(),
+            res: ResponseState {
+                finished: true,
+                keep_alive: false,
+                head_sent: true,
+                ..ResponseState::default()
+            },
+            held: Vec::new(),
+        });
+        exchange::emit(lp, c, seq, bytes.as_bytes());
+    }
+    let _ = stream.read_stop(lp);
+    if let Some((cb, seq)) = abort {
+        cb(lp, Request { conn: c, seq });
+    }
+    exchange::advance(lp, c);
+}
+
+/// A response ended: it leaves the queue if it is at the front.
+pub(crate) fn response_finished(lp: &mut Loop, c: ConnId, seq: u64) {
+    let front = get(lp, c).and_then(|cn| cn.exchanges.front().map(|x| x.seq));
+    if front == Some(seq) {
+        exchange::advance(lp, c);
+    }
+}
+
+/// Called when the front of the queue changed.
+pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
+    let Some(cn) = get(lp, c) else { return };
+    if !cn.exchanges.is_empty() || cn.in_message {
+        return resume_reading(lp, c);
+    }
+    let max = cn.opts.max_requests_per_socket;
+    if max > 0 && cn.served >= max {
+        cn.no_more_requests = true;
+    }
+    if cn.no_more_requests || (cn.eof && cn.leftover.is_empty()) {
+        return close_gracefully(lp, c);
+    }
+    let server = cn.server;
+    if server::is_closing(lp, server) {
+        return close_gracefully(lp, c);
+    }
+    let Some(cn) = get(lp, c) else { return };
+    if cn.opts.keep_alive_timeout_ms == 0 {
+        return close_gracefully(lp, c);
+    }
+    cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
+    arm(lp, c);
+    resume_reading(lp, c);
+}
+
+pub(crate) fn pause_for_output(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    cn.output_paused = true;
+    let stream = cn.stream;
+    let _ = stream.read_stop(lp);
+}
+
+pub(crate) fn set_user_paused(lp: &mut Loop, c: ConnId, paused: bool) {
+    let Some(cn) = get(lp, c) else { return };
+    cn.user_paused = paused;
+    let stream = cn.stream;
+    if paused {
+        let _ = stream.read_stop(lp);
+    } else {
+        resume_reading(lp, c);
+    }
+}
+
+fn on_drain(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    cn.output_paused = false;
+    let drain = cn.exchanges.front_mut().and_then(|x| x.res.drain_cb.take());
+    let seq = cn.exchanges.front().map(|x| x.seq);
+    if let (Some(mut cb), Some(seq)) = (drain, seq) {
+        cb(lp);
+        if let Some(x) = super::request::exchange(lp, c, seq) {
+            x.res.drain_cb.get_or_insert(cb);
+        }
+    }
+    resume_reading(lp, c);
+}
+
+/// Parses input kept during a pause, then reads again, unless something
+/// still holds reading back.
+fn resume_reading(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    if cn.output_paused || cn.user_paused || cn.lingering || cn.no_more_requests {
+        return;
+    }
+    if cn.exchanges.len() >= MAX_PIPELINED {
+        return;
+    }
+    resume_parser(lp, c);
+    let Some(cn) = get(lp, c) else { return };
+    if !cn.leftover.is_empty() {
+        let pending = std::mem::take(&mut cn.leftover);
+        parse(lp, c, &pending);
+        let Some(cn) = get(lp, c) else { return };
+        if !cn.leftover.is_empty() || cn.output_paused || cn.user_paused {
+            return;
+        }
+        if cn.eof {
+            return after_advance_if_idle(lp, c);
+        }
+    }
+    let Some(cn) = get(lp, c) else { return };
+    let stream = cn.stream;
+    if !cn.eof && !stream.is_reading(lp) {
+        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+    }
+}
+
+fn after_advance_if_idle(lp: &mut Loop, c: ConnId) {
+    if get(lp, c).is_some_and(|cn| cn.exchanges.is_empty() && !cn.in_message) {
+        after_advance(lp, c);
+    }
+}
+
+fn on_eof(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    cn.eof = true;
+    if cn.lingering {
+        return destroy(lp, c);
+    }
+    if cn.in_message {
+        // Cut off mid-request: the request is aborted; nothing can answer.
+        return destroy(lp, c);
+    }
+    // Half-close: the client sent its requests and ended its side; the
+    // responses still go out, then the connection closes.
+    after_advance_if_idle(lp, c);
+}
+
+/// Shuts down our side once queued output is flushed, waits (briefly) for
+/// the client's FIN, then closes: closing with unread input would send a
+/// reset that can destroy the last response in flight.
+fn close_gracefully(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
+    let Some(cn) = get(lp, c) else { return };
+    if cn.lingering {
+        return;
+    }
+    cn.lingering = true;
+    cn.deadlines = Deadlines {
+        linger: Some(now + LINGER_MS),
+        ..Deadlines::default()
+    };
+    let (stream, eof) = (cn.stream, cn.eof);
+    arm(lp, c);
+    let shut = stream.shutdown(lp, move |lp, _, result| {
+        if result.is_err() || get(lp, c).is_some_and(|cn| cn.eof) {
+            destroy(lp, c);
+        }
+    });
+    if shut.is_err() {
+        return destroy(lp, c);
+    }
+    if !eof && !stream.is_reading(lp) {
+        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+    }
+}
+
+/// Closes the connection now; requests still receiving their body are
+/// aborted.
+pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
+    let h = http(lp);
+    let Some(cn) = h.conns.get(c.index as usize).filter(|cn| cn.gen == c.gen) else {
+        return;
+    };
+    let _ = cn;
+    let cn = h.conns.remove(c.index as usize);
+    let _ = cn.stream.close(lp, |_| {});
+    let _ = cn.timer.close(lp, |_| {});
+    for x in cn.exchanges {
+        if !x.body.complete {
+            if let Some(cb) = x.body.on_abort {
+                cb(
+                    lp,
+                    Request {
+                        conn: c,
+                        seq: x.seq,
+                    },
+                );
+            }
+        }
+        http(lp).recycle(x.req);
+    }
+    server::connection_gone(lp, cn.server);
+}
+
+/// Whether the connection is idle (no request in flight): server close
+/// ends such connections at once.
+pub(crate) fn is_idle(cn: &Conn) -> bool {
+    cn.exchanges.is_empty() && !cn.in_message && cn.leftover.is_empty()
+}

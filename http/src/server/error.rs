@@ -1,0 +1,29 @@
+//! The server's error type.
+
+/// Errors from the HTTP server API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A header name that is not a token, or a value with CR, LF or NUL:
+    /// refused, never written (no response splitting).
+    #[error("invalid header {0:?}")]
+    InvalidHeader(String),
+    /// The status code is outside 100..=999.
+    #[error("invalid status code {0}")]
+    InvalidStatus(u16),
+    /// `write` or `end` after `end`.
+    #[error("write after end")]
+    WriteAfterEnd,
+    /// The head was already sent: status and headers can no longer change.
+    #[error("headers already sent")]
+    HeadersSent,
+    /// The request, response or server is gone (the connection closed).
+    #[error("{0} is closed")]
+    Closed(&'static str),
+    #[error(transparent)]
+    Net(#[from] eddy_net::Error),
+    #[error(transparent)]
+    Loop(#[from] eddy_loop::Error),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

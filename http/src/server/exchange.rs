@@ -1,0 +1,168 @@
+//! One request and its response on a connection, and the order in which
+//! responses leave.
+//!
+//! A connection keeps its exchanges in a queue, in request order. Only the
+//! front one writes to the socket; a later one (pipelining) composes its
+//! output into its own buffer, which is written when it reaches the front.
+//! When the front response finishes it leaves the queue and the next one's
+//! held-back output goes out.
+
+use eddy_loop::Loop;
+
+use super::conn::{self, ConnId};
+use super::headers::HeaderList;
+use super::request::{DataCb, EndCb};
+use crate::parser::Method;
+
+#[derive(Debug)]
+pub(crate) struct RequestData {
+    pub method: Method,
+    pub target: Vec<u8>,
+    pub version: (u8, u8),
+    pub headers: HeaderList,
+    pub keep_alive: bool,
+}
+
+impl Default for RequestData {
+    fn default() -> RequestData {
+        RequestData {
+            method: Method::Get,
+            target: Vec::new(),
+            version: (1, 1),
+            headers: HeaderList::default(),
+            keep_alive: true,
+        }
+    }
+}
+
+impl RequestData {
+    pub fn clear(&mut self) {
+        self.target.clear();
+        self.headers.clear();
+        self.keep_alive = true;
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct BodyState {
+    pub on_data: Option<DataCb>,
+    pub on_end: Option<EndCb>,
+    pub on_abort: Option<EndCb>,
+    pub complete: bool,
+    pub received: u64,
+}
+
+/// How the response body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Head not sent yet.
+    Undecided,
+    Length(u64),
+    Chunked,
+    /// HTTP/1.0 without a length: the body ends when the connection does.
+    UntilClose,
+    /// HEAD, 1xx, 204, 304: no body at all.
+    NoBody,
+}
+
+pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop)>;
+
+pub(crate) struct ResponseState {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub head_sent: bool,
+    pub framing: Framing,
+    pub finished: bool,
+    pub keep_alive: bool,
+    pub trailers: Vec<(String, String)>,
+    pub drain_cb: Option<DrainCb>,
+}
+
+impl Default for ResponseState {
+    fn default() -> ResponseState {
+        ResponseState {
+            status: 200,
+            headers: Vec::new(),
+            head_sent: false,
+            framing: Framing::Undecided,
+            finished: false,
+            keep_alive: true,
+            trailers: Vec::new(),
+            drain_cb: None,
+        }
+    }
+}
+
+pub(crate) struct Exchange {
+    pub seq: u64,
+    pub req: RequestData,
+    pub body: BodyState,
+    pub res: ResponseState,
+    /// Output held back until this exchange is at the front.
+    pub held: Vec<u8>,
+}
+
+/// Sends `bytes` for exchange `seq`: now if it is at the front, else into
+/// its held-back buffer. Returns false once the connection's buffered
+/// output reaches the high-water mark.
+pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
+    let Some(cn) = conn::get(lp, c) else {
+        return false;
+    };
+    let front = cn.exchanges.front().map(|x| x.seq);
+    let stream = cn.stream;
+    if front == Some(seq) {
+        let below = stream.write(lp, bytes).unwrap_or(false);
+        if !below {
+            conn::pause_for_output(lp, c);
+        }
+        return below;
+    }
+    let hwm = cn.opts.high_water_mark;
+    let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
+        return false;
+    };
+    x.held.extend_from_slice(bytes);
+    let held: usize = cn.exchanges.iter().map(|x| x.held.len()).sum();
+    if held >= hwm {
+        conn::pause_for_output(lp, c);
+        return false;
+    }
+    true
+}
+
+/// Pops finished responses off the front, sending the held-back output of
+/// each next one; then decides what the connection does next.
+pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
+    loop {
+        let Some(cn) = conn::get(lp, c) else { return };
+        match cn.exchanges.front() {
+            Some(x) if x.res.finished => {}
+            _ => break,
+        }
+        let Some(done) = cn.exchanges.pop_front() else {
+            break;
+        };
+        cn.served += 1;
+        if !done.res.keep_alive {
+            // Nothing more goes out on this connection: requests pipelined
+            // after this one are dropped with it.
+            cn.no_more_requests = true;
+            cn.exchanges.clear();
+        }
+        let stream = cn.stream;
+        let next_held = cn
+            .exchanges
+            .front_mut()
+            .map(|x| std::mem::take(&mut x.held));
+        // An unread body is drained by the parser as it arrives; the
+        // request's callbacks go with the exchange.
+        super::table::http(lp).recycle(done.req);
+        if let Some(held) = next_held {
+            if !held.is_empty() {
+                let _ = stream.write_vec(lp, held);
+            }
+        }
+    }
+    conn::after_advance(lp, c);
+}

@@ -1,0 +1,206 @@
+//! A message's header lines as received: raw names and values in one
+//! buffer (reused from message to message), looked up case-insensitively.
+//!
+//! Duplicates follow Node's rules when joined: `set-cookie` stays a list,
+//! `cookie` values are joined with "; ", singleton headers (content-type,
+//! host, authorization, ...) keep the first value, and the others are
+//! joined with ", ".
+
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct HeaderList {
+    buf: Vec<u8>,
+    lines: Vec<Line>,
+    /// Where the line being received starts its name and value.
+    open_name: u32,
+    open_value: u32,
+}
+
+/// Headers of which Node keeps only the first value.
+const SINGLETONS: &[&str] = &[
+    "age",
+    "authorization",
+    "content-length",
+    "content-type",
+    "etag",
+    "expires",
+    "from",
+    "host",
+    "if-modified-since",
+    "if-unmodified-since",
+    "last-modified",
+    "location",
+    "max-forwards",
+    "proxy-authorization",
+    "referer",
+    "retry-after",
+    "server",
+    "user-agent",
+];
+
+fn trim_ows(mut v: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    v
+}
+
+impl HeaderList {
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.lines.clear();
+        self.open_name = 0;
+        self.open_value = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    // Building, piece by piece as the parser reports spans.
+    pub(crate) fn name_piece(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub(crate) fn name_done(&mut self) {
+        self.open_value = self.buf.len() as u32;
+    }
+
+    pub(crate) fn value_piece(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    pub(crate) fn value_done(&mut self) {
+        let (ns, vs, end) = (self.open_name, self.open_value, self.buf.len() as u32);
+        let raw = &self.buf[vs as usize..end as usize];
+        let lead = raw.iter().take_while(|b| matches!(b, b' ' | b'\t')).count() as u32;
+        let kept = trim_ows(raw).len() as u32;
+        self.lines.push(Line {
+            name: (ns, vs - ns),
+            value: (vs + lead, kept),
+        });
+        self.open_name = end;
+    }
+
+    /// Adds a whole line (for trailers and tests).
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        self.open_name = self.buf.len() as u32;
+        self.name_piece(name.as_bytes());
+        self.name_done();
+        self.value_piece(value);
+        self.value_done();
+    }
+
+    fn slice(&self, (start, len): (u32, u32)) -> &[u8] {
+        &self.buf[start as usize..(start + len) as usize]
+    }
+
+    /// Every line in arrival order, names with their case as received.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.lines
+            .iter()
+            .map(|l| (self.slice(l.name), self.slice(l.value)))
+    }
+
+    /// Every value of `name` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.lines
+            .iter()
+            .find(|l| self.slice(l.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|l| self.slice(l.value))
+    }
+
+    /// The value as Node's `req.headers[name]` has it (see the module doc);
+    /// `set-cookie` values are joined with ", " here, use `get_all` for the
+    /// list.
+    pub fn get_joined(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        let mut values = self.get_all(name);
+        let first = values.next()?;
+        let mut out = String::from_utf8_lossy(first).into_owned();
+        if SINGLETONS.contains(&lower.as_str()) {
+            return Some(out);
+        }
+        let sep = if lower == "cookie" { "; " } else { ", " };
+        for v in values {
+            out.push_str(sep);
+            out.push_str(&String::from_utf8_lossy(v));
+        }
+        Some(out)
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.get_all(name).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_build_lines_and_values_are_trimmed() {
+        let mut h = HeaderList::default();
+        h.name_piece(b"Con");
+        h.name_piece(b"tent-Type");
+        h.name_done();
+        h.value_piece(b" text/");
+        h.value_piece(b"plain \t");
+        h.value_done();
+        h.push("X-A", b"1");
+        assert_eq!(h.get("content-type"), Some(&b"text/plain"[..]));
+        assert_eq!(h.iter().next().unwrap().0, b"Content-Type");
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn a_cleared_list_is_reused_from_the_start() {
+        let mut h = HeaderList::default();
+        h.push("A-Long-Header-Name", b"with a long value");
+        h.clear();
+        h.name_piece(b"B");
+        h.name_done();
+        h.value_piece(b"2");
+        h.value_done();
+        assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"B"[..], &b"2"[..])]);
+    }
+
+    #[test]
+    fn duplicates_follow_nodes_rules() {
+        let mut h = HeaderList::default();
+        h.push("Host", b"a");
+        h.push("host", b"b");
+        h.push("Cookie", b"x=1");
+        h.push("Cookie", b"y=2");
+        h.push("Accept", b"text/html");
+        h.push("accept", b"*/*");
+        h.push("Set-Cookie", b"s=1");
+        h.push("Set-Cookie", b"t=2");
+        assert_eq!(h.get_joined("HOST").unwrap(), "a");
+        assert_eq!(h.get_joined("cookie").unwrap(), "x=1; y=2");
+        assert_eq!(h.get_joined("accept").unwrap(), "text/html, */*");
+        let cookies: Vec<&[u8]> = h.get_all("set-cookie").collect();
+        assert_eq!(cookies, vec![&b"s=1"[..], &b"t=2"[..]]);
+        assert_eq!(h.count("host"), 2);
+        assert_eq!(h.get_joined("missing"), None);
+    }
+}

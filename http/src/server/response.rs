@@ -1,0 +1,331 @@
+//! The response (Node's `ServerResponse`): a `Copy` handle that can be moved
+//! into a timer or work callback and finished later.
+//!
+//! Framing is decided as Node does when the head goes out: a
+//! `Content-Length` when `end(data)` knows the whole body and nothing was
+//! written before; otherwise chunked for HTTP/1.1 and close-delimited for
+//! HTTP/1.0; no body at all for HEAD, 1xx, 204 and 304. Head and body are
+//! composed into one buffer, so a short response is one write.
+
+use std::io::Write as _;
+
+use eddy_loop::Loop;
+
+use super::conn::{self, ConnId};
+use super::error::{Error, Result};
+use super::exchange::{self, Exchange, Framing};
+use super::request::exchange;
+use super::status::reason_phrase;
+use super::table::{http, http_ref};
+use crate::parser::Method;
+
+/// The response to a [`Request`](super::Request).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Response {
+    pub(crate) conn: ConnId,
+    pub(crate) seq: u64,
+}
+
+/// A token character (RFC 9110 tchar).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(is_tchar)
+}
+
+pub(crate) fn valid_value(value: &str) -> bool {
+    !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+fn live(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
+    exchange(lp, r.conn, r.seq).ok_or(Error::Closed("response"))
+}
+
+fn unsent(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
+    let x = live(lp, r)?;
+    if x.res.head_sent {
+        return Err(Error::HeadersSent);
+    }
+    Ok(x)
+}
+
+impl Response {
+    pub fn set_status(self, lp: &mut Loop, status: u16) -> Result<()> {
+        if !(100..=999).contains(&status) {
+            return Err(Error::InvalidStatus(status));
+        }
+        unsent(lp, self)?.res.status = status;
+        Ok(())
+    }
+
+    /// Sets a header, replacing any of the same name (case-insensitive).
+    /// Invalid names and values are refused and never written.
+    pub fn set_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+        if !valid_name(name) || !valid_value(value) {
+            return Err(Error::InvalidHeader(name.to_string()));
+        }
+        let headers = &mut unsent(lp, self)?.res.headers;
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    /// Adds a header line, keeping existing ones of the same name (for
+    /// `Set-Cookie`).
+    pub fn append_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+        if !valid_name(name) || !valid_value(value) {
+            return Err(Error::InvalidHeader(name.to_string()));
+        }
+        unsent(lp, self)?
+            .res
+            .headers
+            .push((name.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    pub fn get_header(self, lp: &Loop, name: &str) -> Option<String> {
+        let cn = http_ref(lp)?.conns.get(self.conn.index as usize)?;
+        let x = cn.exchanges.iter().find(|x| x.seq == self.seq)?;
+        x.res
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
+        unsent(lp, self)?
+            .res
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        Ok(())
+    }
+
+    /// Sets the status and headers; they go out with the first body bytes
+    /// (or `end`, or `flush_headers`).
+    pub fn write_head(self, lp: &mut Loop, status: u16, headers: &[(&str, &str)]) -> Result<()> {
+        self.set_status(lp, status)?;
+        for (n, v) in headers {
+            self.set_header(lp, n, v)?;
+        }
+        Ok(())
+    }
+
+    pub fn headers_sent(self, lp: &mut Loop) -> bool {
+        exchange(lp, self.conn, self.seq).is_some_and(|x| x.res.head_sent)
+    }
+
+    pub fn finished(self, lp: &mut Loop) -> bool {
+        exchange(lp, self.conn, self.seq).is_none_or(|x| x.res.finished)
+    }
+
+    /// Sends the head now (chunked or close-delimited body to follow).
+    pub fn flush_headers(self, lp: &mut Loop) -> Result<()> {
+        self.send(lp, &[], false).map(drop)
+    }
+
+    /// Writes body bytes. Returns false once the connection's buffered
+    /// output is above its high-water mark: wait for `on_drain`. On a
+    /// response without a body (HEAD, 204, 304) the bytes are dropped.
+    pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
+        self.send(lp, chunk, false)
+    }
+
+    /// Finishes the response, with `data` as the last (or only) body bytes.
+    pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
+        self.send(lp, data, true)?;
+        conn::response_finished(lp, self.conn, self.seq);
+        Ok(())
+    }
+
+    /// Trailer fields, sent after a chunked body.
+    pub fn add_trailers(self, lp: &mut Loop, trailers: &[(&str, &str)]) -> Result<()> {
+        for (n, v) in trailers {
+            if !valid_name(n) || !valid_value(v) {
+                return Err(Error::InvalidHeader(n.to_string()));
+            }
+        }
+        let x = live(lp, self)?;
+        x.res
+            .trailers
+            .extend(trailers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        Ok(())
+    }
+
+    /// Runs `cb` when buffered output drains below the high-water mark.
+    pub fn on_drain(self, lp: &mut Loop, cb: impl FnMut(&mut Loop) + 'static) -> Result<()> {
+        live(lp, self)?.res.drain_cb = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Sends `100 Continue` (for a request with `Expect: 100-continue`).
+    pub fn write_continue(self, lp: &mut Loop) -> Result<()> {
+        self.informational(lp, b"HTTP/1.1 100 Continue\r\n\r\n")
+    }
+
+    /// Sends `103 Early Hints` with `Link` headers.
+    pub fn write_early_hints(self, lp: &mut Loop, links: &[&str]) -> Result<()> {
+        let mut head = b"HTTP/1.1 103 Early Hints\r\n".to_vec();
+        for l in links {
+            if !valid_value(l) {
+                return Err(Error::InvalidHeader("Link".into()));
+            }
+            head.extend_from_slice(b"Link: ");
+            head.extend_from_slice(l.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        self.informational(lp, &head)
+    }
+
+    fn informational(self, lp: &mut Loop, bytes: &[u8]) -> Result<()> {
+        unsent(lp, self)?;
+        exchange::emit(lp, self.conn, self.seq, bytes);
+        Ok(())
+    }
+
+    /// Composes head (if not sent) and body framing into the scratch
+    /// buffer and emits it.
+    fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<bool> {
+        let ctx = conn::head_context(lp, self.conn, self.seq);
+        let mut out = std::mem::take(&mut http(lp).scratch);
+        out.clear();
+        let composed = compose(lp, self, data, last, ctx, &mut out);
+        let result = match composed {
+            Ok(()) if out.is_empty() => Ok(true),
+            Ok(()) => Ok(exchange::emit(lp, self.conn, self.seq, &out)),
+            Err(e) => Err(e),
+        };
+        http(lp).scratch = out;
+        result
+    }
+}
+
+fn compose(
+    lp: &mut Loop,
+    r: Response,
+    data: &[u8],
+    last: bool,
+    ctx: conn::HeadContext,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let date = http(lp).date.get().to_string();
+    let x = live(lp, r)?;
+    if x.res.finished {
+        return Err(Error::WriteAfterEnd);
+    }
+    if !x.res.head_sent {
+        write_head(x, data, last, ctx, &date, out);
+    }
+    let res = &mut x.res;
+    match res.framing {
+        Framing::NoBody | Framing::Undecided => {}
+        Framing::Length(_) | Framing::UntilClose => out.extend_from_slice(data),
+        Framing::Chunked => {
+            if !data.is_empty() {
+                let _ = write!(out, "{:x}\r\n", data.len());
+                out.extend_from_slice(data);
+                out.extend_from_slice(b"\r\n");
+            }
+            if last {
+                out.extend_from_slice(b"0\r\n");
+                for (n, v) in &res.trailers {
+                    let _ = write!(out, "{n}: {v}\r\n");
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    if last {
+        res.finished = true;
+    }
+    Ok(())
+}
+
+/// The status line and headers, with the framing and connection headers
+/// eddy adds (user headers first, in the order they were set).
+fn write_head(
+    x: &mut Exchange,
+    data: &[u8],
+    last: bool,
+    ctx: conn::HeadContext,
+    date: &str,
+    out: &mut Vec<u8>,
+) {
+    let res = &mut x.res;
+    let has = |name: &str| {
+        res.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let user_length = res
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    let user_chunked = res.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+    });
+    let no_body =
+        x.req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
+    let http10 = x.req.version < (1, 1);
+    let framing = if no_body {
+        Framing::NoBody
+    } else if let Some(len) = user_length {
+        Framing::Length(len)
+    } else if user_chunked {
+        Framing::Chunked
+    } else if last {
+        Framing::Length(data.len() as u64)
+    } else if http10 {
+        Framing::UntilClose
+    } else {
+        Framing::Chunked
+    };
+    let user_close = res
+        .headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+    let keep_alive = x.req.keep_alive
+        && !ctx.closing
+        && !user_close
+        && framing != Framing::UntilClose
+        && ctx.keep_alive_secs.is_some();
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\n",
+        res.status,
+        reason_phrase(res.status)
+    );
+    for (n, v) in &res.headers {
+        let _ = write!(out, "{n}: {v}\r\n");
+    }
+    if !has("date") {
+        let _ = write!(out, "Date: {date}\r\n");
+    }
+    if !has("connection") {
+        out.extend_from_slice(if keep_alive {
+            b"Connection: keep-alive\r\n"
+        } else {
+            b"Connection: close\r\n"
+        });
+    }
+    if let (true, Some(secs)) = (keep_alive, ctx.keep_alive_secs) {
+        let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
+    }
+    match framing {
+        Framing::Length(len) if user_length.is_none() && !no_body => {
+            let _ = write!(out, "Content-Length: {len}\r\n");
+        }
+        Framing::Chunked if !user_chunked => {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n")
+        }
+        _ => {}
+    }
+    out.extend_from_slice(b"\r\n");
+    res.framing = framing;
+    res.keep_alive = keep_alive;
+    res.head_sent = true;
+}

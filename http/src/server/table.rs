@@ -1,0 +1,53 @@
+//! The server layer's tables, kept inside the loop as an extension.
+
+use eddy_loop::Loop;
+use slab::Slab;
+
+use super::conn::Conn;
+use super::date::DateCache;
+use super::exchange::RequestData;
+use super::server::ServerState;
+
+pub(crate) struct Http {
+    pub servers: Slab<ServerState>,
+    pub conns: Slab<Conn>,
+    next_gen: u32,
+    pub date: DateCache,
+    /// Output is composed here, then written or held back.
+    pub scratch: Vec<u8>,
+    /// Request records reused from request to request.
+    pub pool: Vec<RequestData>,
+}
+
+impl Http {
+    pub fn next_gen(&mut self) -> u32 {
+        self.next_gen = self.next_gen.wrapping_add(1);
+        self.next_gen
+    }
+
+    pub fn take_request(&mut self) -> RequestData {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    pub fn recycle(&mut self, mut r: RequestData) {
+        if self.pool.len() < 1024 {
+            r.clear();
+            self.pool.push(r);
+        }
+    }
+}
+
+pub(crate) fn http(lp: &mut Loop) -> &mut Http {
+    lp.extension_or_insert_with(|| Http {
+        servers: Slab::new(),
+        conns: Slab::new(),
+        next_gen: 0,
+        date: DateCache::default(),
+        scratch: Vec::new(),
+        pool: Vec::new(),
+    })
+}
+
+pub(crate) fn http_ref(lp: &Loop) -> Option<&Http> {
+    lp.extension::<Http>()
+}
