@@ -153,6 +153,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
         cn.deadlines.armed_at = Some(now + opts.headers_timeout_ms.max(1));
     }
     let _ = stream.set_nodelay(lp, true);
+    let _ = stream.set_high_water_mark(lp, opts.high_water_mark);
     let _ = stream.set_allow_half_open(lp, true);
     let _ = stream.on_drain(lp, move |lp, _| on_drain(lp, c));
     if opts.timeout_ms > 0 {
@@ -503,14 +504,17 @@ impl Handler for Feed<'_> {
         };
         if !parser.should_keep_alive() {
             cn.no_more_requests = true;
-            return Action::Pause;
         }
-        if cn.output_paused || cn.user_paused || cn.exchanges.len() >= MAX_PIPELINED {
-            return Action::Pause;
-        }
+        let pause = cn.no_more_requests
+            || cn.output_paused
+            || cn.user_paused
+            || cn.exchanges.len() >= MAX_PIPELINED;
         if cn.exchanges.is_empty() {
-            // Finished synchronously: the connection is idle again.
+            // Answered already: the connection is idle again (or closes).
             after_advance(self.lp, c);
+        }
+        if pause {
+            return Action::Pause;
         }
         Action::Continue
     }
@@ -674,6 +678,10 @@ fn on_drain(lp: &mut Loop, c: ConnId) {
 fn resume_reading(lp: &mut Loop, c: ConnId) {
     let Some(cn) = get(lp, c) else { return };
     if cn.output_paused || cn.user_paused || cn.lingering || cn.no_more_requests {
+        return;
+    }
+    if cn.parser.is_none() {
+        // Called back from inside the parser: it goes on by itself.
         return;
     }
     if cn.exchanges.len() >= MAX_PIPELINED {

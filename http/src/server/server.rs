@@ -140,6 +140,23 @@ impl Server {
             .collect()
     }
 
+    /// Response bytes waiting to go out on all this server's connections
+    /// (in socket write queues and held back behind earlier responses):
+    /// bounded by the high-water mark per connection under a pipelining
+    /// flood.
+    pub fn buffered_output(self, lp: &mut Loop) -> usize {
+        let conns: Vec<(eddy_net::Stream, usize)> = http(lp)
+            .conns
+            .iter()
+            .filter(|(_, cn)| cn.server == self)
+            .map(|(_, cn)| (cn.stream, cn.exchanges.iter().map(|x| x.held.len()).sum()))
+            .collect();
+        conns
+            .into_iter()
+            .map(|(s, held)| held + s.write_queue_size(lp).unwrap_or(0))
+            .sum()
+    }
+
     /// The `Date` header value for now, formatted at most once a second.
     pub fn date(lp: &mut Loop) -> &str {
         http(lp).date.get()
