@@ -311,33 +311,39 @@ fn main() {
     println!("eddy-server listening on {shown}");
     let _ = std::io::stdout().flush();
 
-    // The main thread waits for signals on its own loop.
+    // The main thread waits for signals on its own loop, and for the
+    // workers to finish (a waiter thread joins them, then wakes the loop).
     let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
+    let mut signal_handles = Vec::new();
     let signals = Arc::new(AtomicUsize::new(0));
     for signum in [libc::SIGINT, libc::SIGTERM] {
         let (stops, signals) = (stops.clone(), signals.clone());
         let s = Signal::new(&mut lp);
-        s.start(&mut lp, signum, move |lp, _, _| {
+        s.start(&mut lp, signum, move |_, _, _| {
             if signals.fetch_add(1, Ordering::SeqCst) > 0 {
                 std::process::exit(0); // second signal: at once
             }
             for stop in &stops {
                 let _ = stop.send();
             }
-            lp.stop();
         })
         .unwrap_or_else(|e| fail(e));
+        signal_handles.push(s);
     }
-    lp.run(RunMode::Default);
-    // Keep handling a second signal while the workers wind down.
-    let waiter = std::thread::spawn(move || {
+    let all_done = Async::new(&mut lp, move |lp, me| {
+        let _ = me.close(lp, |_| {});
+        for s in &signal_handles {
+            let _ = s.close(lp, |_| {});
+        }
+    });
+    let done_sender = all_done.sender(&mut lp).unwrap_or_else(|e| fail(e));
+    std::thread::spawn(move || {
         for t in threads {
             let _ = t.join();
         }
+        let _ = done_sender.send();
     });
-    while !waiter.is_finished() {
-        lp.run(RunMode::Once);
-    }
+    lp.run(RunMode::Default);
     if let Some(path) = &cfg.unix {
         let _ = std::fs::remove_file(path);
     }

@@ -66,6 +66,10 @@ pub(crate) struct Conn {
     next_seq: u64,
     body_seq: Option<u64>,
     leftover: Vec<u8>,
+    /// While parsing, output for the front exchange collects here and goes
+    /// out as one write when the input is consumed: a pipelined batch of
+    /// requests is answered with one syscall.
+    batch: Option<Vec<u8>>,
     output_paused: bool,
     user_paused: bool,
     eof: bool,
@@ -131,6 +135,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
         next_seq: 0,
         body_seq: None,
         leftover: Vec::new(),
+        batch: None,
         output_paused: false,
         user_paused: false,
         eof: false,
@@ -190,8 +195,72 @@ fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
     }
 }
 
-/// Runs the parser over `data`, keeping what a pause leaves unparsed.
+/// Runs the parser over `data`, batching the output it causes.
 fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
+    let Some(cn) = get(lp, c) else { return };
+    let outer = cn.batch.is_none();
+    if outer {
+        let spare = std::mem::take(&mut http(lp).batch_spare);
+        if let Some(cn) = get(lp, c) {
+            cn.batch = Some(spare);
+        }
+    }
+    parse_input(lp, c, data);
+    if outer {
+        flush_batch(lp, c);
+    }
+}
+
+/// Writes what the parse batched (and stops batching).
+pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    let Some(mut batch) = cn.batch.take() else {
+        return;
+    };
+    let stream = cn.stream;
+    let paused = cn.output_paused;
+    let below = batch.is_empty() || stream.write(lp, &batch).unwrap_or(false);
+    batch.clear();
+    http(lp).batch_spare = batch;
+    if !below {
+        pause_for_output(lp, c);
+    } else if paused {
+        // The batch filled up but the socket took it all: no drain will
+        // come, so resume from the next pending phase (not recursively).
+        if let Some(cn) = get(lp, c) {
+            cn.output_paused = false;
+        }
+        lp.queue_pending(move |lp| resume_reading(lp, c));
+    }
+}
+
+/// Output for the front exchange: into the batch while parsing, else
+/// straight to the stream. Returns false above the high-water mark.
+pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
+    let Some(cn) = get(lp, c) else { return false };
+    let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
+    if let Some(batch) = cn.batch.as_mut() {
+        batch.extend_from_slice(bytes);
+        let queued = batch.len();
+        let below = queued + stream.write_queue_size(lp).unwrap_or(0) < hwm;
+        if !below {
+            // Parsing pauses after this message; the flush decides when
+            // reading resumes.
+            if let Some(cn) = get(lp, c) {
+                cn.output_paused = true;
+            }
+        }
+        return below;
+    }
+    let below = stream.write(lp, bytes).unwrap_or(false);
+    if !below {
+        pause_for_output(lp, c);
+    }
+    below
+}
+
+/// Runs the parser over `data`, keeping what a pause leaves unparsed.
+fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let mut offset = 0;
     while offset < data.len() {
         let Some(cn) = get(lp, c) else { return };
@@ -732,6 +801,7 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
 /// the client's FIN, then closes: closing with unread input would send a
 /// reset that can destroy the last response in flight.
 fn close_gracefully(lp: &mut Loop, c: ConnId) {
+    flush_batch(lp, c);
     let now = lp.now();
     let Some(cn) = get(lp, c) else { return };
     if cn.lingering {

@@ -110,13 +110,8 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
         return false;
     };
     let front = cn.exchanges.front().map(|x| x.seq);
-    let stream = cn.stream;
     if front == Some(seq) {
-        let below = stream.write(lp, bytes).unwrap_or(false);
-        if !below {
-            conn::pause_for_output(lp, c);
-        }
-        return below;
+        return conn::write_out(lp, c, bytes);
     }
     let hwm = cn.opts.high_water_mark;
     let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
@@ -150,7 +145,6 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             cn.no_more_requests = true;
             cn.exchanges.clear();
         }
-        let stream = cn.stream;
         let next_held = cn
             .exchanges
             .front_mut()
@@ -160,7 +154,7 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         super::table::http(lp).recycle(done.req);
         if let Some(held) = next_held {
             if !held.is_empty() {
-                let _ = stream.write_vec(lp, held);
+                conn::write_out(lp, c, &held);
             }
         }
     }

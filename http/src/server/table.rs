@@ -15,6 +15,8 @@ pub(crate) struct Http {
     pub date: DateCache,
     /// Output is composed here, then written or held back.
     pub scratch: Vec<u8>,
+    /// The batch buffer, lent to the connection being parsed.
+    pub batch_spare: Vec<u8>,
     /// Request records reused from request to request.
     pub pool: Vec<RequestData>,
 }
@@ -44,6 +46,7 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
         next_gen: 0,
         date: DateCache::default(),
         scratch: Vec::new(),
+        batch_spare: Vec::new(),
         pool: Vec::new(),
     })
 }

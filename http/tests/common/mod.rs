@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use eddy_http::server::{Request, Response, Server, ServerOptions};
-use eddy_loop::{Async, AsyncSender, Check, Handle, Loop, RunMode};
+use eddy_loop::{Async, AsyncSender, Check, Handle, Loop, Prepare, RunMode};
 
 pub type HandlerFn = fn(&mut Loop, Request, Response);
 
@@ -37,7 +37,10 @@ impl TestServer {
             });
             let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
             let port = server.listen(&mut lp, addr).unwrap().ip().unwrap().port();
+            // Sampled before polling (output written by pending callbacks)
+            // and after (output written by I/O callbacks).
             let sampler = Check::new(&mut lp);
+            let pk2 = pk.clone();
             sampler
                 .start(&mut lp, move |lp, _| {
                     let now = server.buffered_output(lp);
@@ -45,11 +48,20 @@ impl TestServer {
                 })
                 .unwrap();
             sampler.unref(&mut lp).unwrap();
+            let before_poll = Prepare::new(&mut lp);
+            before_poll
+                .start(&mut lp, move |lp, _| {
+                    let now = server.buffered_output(lp);
+                    pk2.fetch_max(now, Ordering::SeqCst);
+                })
+                .unwrap();
+            before_poll.unref(&mut lp).unwrap();
             let stop = Async::new(&mut lp, move |lp, me| {
                 me.close(lp, |_| {}).unwrap();
                 server.close_all_connections(lp);
                 let _ = server.close(lp, |_| {});
                 sampler.close(lp, |_| {}).unwrap();
+                before_poll.close(lp, |_| {}).unwrap();
             });
             tx.send((port, stop.sender(&mut lp).unwrap())).unwrap();
             lp.run(RunMode::Default);
