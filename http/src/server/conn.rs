@@ -482,7 +482,9 @@ impl Handler for Feed<'_> {
         cn.next_seq += 1;
         cn.body_seq = Some(seq);
         let server = cn.server;
-        let fresh = http(self.lp).take_request();
+        let h = http(self.lp);
+        let fresh = h.take_request();
+        let headers = h.take_headers();
         let req = std::mem::replace(self.building, fresh);
         let Some(cn) = get(self.lp, c) else {
             return HeadersAction::Error;
@@ -491,7 +493,10 @@ impl Handler for Feed<'_> {
             seq,
             req,
             body: BodyState::default(),
-            res: ResponseState::default(),
+            res: ResponseState {
+                headers,
+                ..ResponseState::default()
+            },
             held: Vec::new(),
         });
         if wants_continue {

@@ -69,7 +69,7 @@ pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop)>;
 
 pub(crate) struct ResponseState {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     pub head_sent: bool,
     pub framing: Framing,
     pub finished: bool,
@@ -82,7 +82,7 @@ impl Default for ResponseState {
     fn default() -> ResponseState {
         ResponseState {
             status: 200,
-            headers: Vec::new(),
+            headers: HeaderList::default(),
             head_sent: false,
             framing: Framing::Undecided,
             finished: false,
@@ -151,7 +151,9 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             .map(|x| std::mem::take(&mut x.held));
         // An unread body is drained by the parser as it arrives; the
         // request's callbacks go with the exchange.
-        super::table::http(lp).recycle(done.req);
+        let h = super::table::http(lp);
+        h.recycle(done.req);
+        h.recycle_headers(done.res.headers);
         if let Some(held) = next_held {
             if !held.is_empty() {
                 conn::write_out(lp, c, &held);

@@ -96,15 +96,36 @@ impl HeaderList {
 
     /// Adds a whole line (for trailers and tests).
     pub fn push(&mut self, name: &str, value: &[u8]) {
-        self.open_name = self.buf.len() as u32;
-        self.name_piece(name.as_bytes());
-        self.name_done();
-        self.value_piece(value);
-        self.value_done();
+        self.push_bytes(name.as_bytes(), value);
     }
 
     fn slice(&self, (start, len): (u32, u32)) -> &[u8] {
         &self.buf[start as usize..(start + len) as usize]
+    }
+
+    /// Removes every line named `name` (case-insensitive).
+    pub fn remove(&mut self, name: &str) {
+        if self.get(name).is_none() {
+            return;
+        }
+        let kept: Vec<(Vec<u8>, Vec<u8>)> = self
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(n, v)| (n.to_vec(), v.to_vec()))
+            .collect();
+        self.clear();
+        for (n, v) in kept {
+            self.push_bytes(&n, &v);
+        }
+    }
+
+    /// Adds a whole line from raw bytes.
+    pub(crate) fn push_bytes(&mut self, name: &[u8], value: &[u8]) {
+        self.open_name = self.buf.len() as u32;
+        self.name_piece(name);
+        self.name_done();
+        self.value_piece(value);
+        self.value_done();
     }
 
     /// Every line in arrival order, names with their case as received.
@@ -181,6 +202,16 @@ mod tests {
         h.name_done();
         h.value_piece(b"2");
         h.value_done();
+        assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"B"[..], &b"2"[..])]);
+    }
+
+    #[test]
+    fn remove_drops_every_line_of_a_name() {
+        let mut h = HeaderList::default();
+        h.push("A", b"1");
+        h.push("B", b"2");
+        h.push("a", b"3");
+        h.remove("A");
         assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"B"[..], &b"2"[..])]);
     }
 

@@ -67,8 +67,8 @@ impl Response {
             return Err(Error::InvalidHeader(name.to_string()));
         }
         let headers = &mut unsent(lp, self)?.res.headers;
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        headers.push((name.to_string(), value.to_string()));
+        headers.remove(name);
+        headers.push(name, value.as_bytes());
         Ok(())
     }
 
@@ -78,10 +78,7 @@ impl Response {
         if !valid_name(name) || !valid_value(value) {
             return Err(Error::InvalidHeader(name.to_string()));
         }
-        unsent(lp, self)?
-            .res
-            .headers
-            .push((name.to_string(), value.to_string()));
+        unsent(lp, self)?.res.headers.push(name, value.as_bytes());
         Ok(())
     }
 
@@ -90,16 +87,12 @@ impl Response {
         let x = cn.exchanges.iter().find(|x| x.seq == self.seq)?;
         x.res
             .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
-        unsent(lp, self)?
-            .res
-            .headers
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        unsent(lp, self)?.res.headers.remove(name);
         Ok(())
     }
 
@@ -211,13 +204,19 @@ fn compose(
     ctx: conn::HeadContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let date = http(lp).date.get().to_string();
-    let x = live(lp, r)?;
+    let h = http(lp);
+    let date = h.date.get();
+    let x = h
+        .conns
+        .get_mut(r.conn.index as usize)
+        .filter(|cn| cn.gen == r.conn.gen)
+        .and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == r.seq))
+        .ok_or(Error::Closed("response"))?;
     if x.res.finished {
         return Err(Error::WriteAfterEnd);
     }
     if !x.res.head_sent {
-        write_head(x, data, last, ctx, &date, out);
+        write_head(x, data, last, ctx, date, out);
     }
     let res = &mut x.res;
     match res.framing {
@@ -232,7 +231,7 @@ fn compose(
             if last {
                 out.extend_from_slice(b"0\r\n");
                 for (n, v) in &res.trailers {
-                    let _ = write!(out, "{n}: {v}\r\n");
+                    push_line(out, n.as_bytes(), v.as_bytes());
                 }
                 out.extend_from_slice(b"\r\n");
             }
@@ -255,22 +254,17 @@ fn write_head(
     out: &mut Vec<u8>,
 ) {
     let res = &mut x.res;
-    let has = |name: &str| {
-        res.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    };
     let user_length = res
         .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
-    let user_chunked = res.headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
-    });
+        .get("content-length")
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let user_chunked = res
+        .headers
+        .get_all("transfer-encoding")
+        .any(|v| v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked"));
     let no_body =
         x.req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
-    let http10 = x.req.version < (1, 1);
     let framing = if no_body {
         Framing::NoBody
     } else if let Some(len) = user_length {
@@ -279,33 +273,32 @@ fn write_head(
         Framing::Chunked
     } else if last {
         Framing::Length(data.len() as u64)
-    } else if http10 {
+    } else if x.req.version < (1, 1) {
         Framing::UntilClose
     } else {
         Framing::Chunked
     };
     let user_close = res
         .headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        .get_all("connection")
+        .any(|v| v.eq_ignore_ascii_case(b"close"));
     let keep_alive = x.req.keep_alive
         && !ctx.closing
         && !user_close
         && framing != Framing::UntilClose
         && ctx.keep_alive_secs.is_some();
-    let _ = write!(
-        out,
-        "HTTP/1.1 {} {}\r\n",
-        res.status,
-        reason_phrase(res.status)
-    );
-    for (n, v) in &res.headers {
-        let _ = write!(out, "{n}: {v}\r\n");
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_number(out, u64::from(res.status));
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(res.status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (n, v) in res.headers.iter() {
+        push_line(out, n, v);
     }
-    if !has("date") {
-        let _ = write!(out, "Date: {date}\r\n");
+    if res.headers.get("date").is_none() {
+        push_line(out, b"Date", date.as_bytes());
     }
-    if !has("connection") {
+    if res.headers.get("connection").is_none() {
         out.extend_from_slice(if keep_alive {
             b"Connection: keep-alive\r\n"
         } else {
@@ -313,11 +306,15 @@ fn write_head(
         });
     }
     if let (true, Some(secs)) = (keep_alive, ctx.keep_alive_secs) {
-        let _ = write!(out, "Keep-Alive: timeout={secs}\r\n");
+        out.extend_from_slice(b"Keep-Alive: timeout=");
+        push_number(out, secs);
+        out.extend_from_slice(b"\r\n");
     }
     match framing {
-        Framing::Length(len) if user_length.is_none() && !no_body => {
-            let _ = write!(out, "Content-Length: {len}\r\n");
+        Framing::Length(len) if user_length.is_none() => {
+            out.extend_from_slice(b"Content-Length: ");
+            push_number(out, len);
+            out.extend_from_slice(b"\r\n");
         }
         Framing::Chunked if !user_chunked => {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n")
@@ -328,4 +325,26 @@ fn write_head(
     res.framing = framing;
     res.keep_alive = keep_alive;
     res.head_sent = true;
+}
+
+fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal, without going through `fmt`.
+fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }

@@ -6,6 +6,7 @@ use slab::Slab;
 use super::conn::Conn;
 use super::date::DateCache;
 use super::exchange::RequestData;
+use super::headers::HeaderList;
 use super::server::ServerState;
 
 pub(crate) struct Http {
@@ -19,6 +20,8 @@ pub(crate) struct Http {
     pub batch_spare: Vec<u8>,
     /// Request records reused from request to request.
     pub pool: Vec<RequestData>,
+    /// Response header lists, likewise.
+    pub header_pool: Vec<HeaderList>,
 }
 
 impl Http {
@@ -29,6 +32,17 @@ impl Http {
 
     pub fn take_request(&mut self) -> RequestData {
         self.pool.pop().unwrap_or_default()
+    }
+
+    pub fn take_headers(&mut self) -> HeaderList {
+        self.header_pool.pop().unwrap_or_default()
+    }
+
+    pub fn recycle_headers(&mut self, mut h: HeaderList) {
+        if self.header_pool.len() < 1024 {
+            h.clear();
+            self.header_pool.push(h);
+        }
     }
 
     pub fn recycle(&mut self, mut r: RequestData) {
@@ -48,6 +62,7 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
         scratch: Vec::new(),
         batch_spare: Vec::new(),
         pool: Vec::new(),
+        header_pool: Vec::new(),
     })
 }
 
