@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use slab::Slab;
@@ -61,6 +62,42 @@ pub struct Loop {
     pub(crate) signal_handles: Vec<HandleId>,
     pub(crate) works: Slab<WorkEntry>,
     extensions: Vec<(TypeId, Box<dyn Any>)>,
+    /// Extensions reached through an `ExtensionKey`: an index, not a search.
+    keyed: Vec<Option<Box<dyn Any>>>,
+}
+
+/// A process-wide slot number for one extension type, for the layers that
+/// reach their table on every event (`eddy-net`, `eddy-http`): declare it
+/// as a `static` next to the type and use [`Loop::keyed_extension`].
+pub struct ExtensionKey(AtomicUsize);
+
+static NEXT_EXTENSION_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+impl ExtensionKey {
+    pub const fn new() -> ExtensionKey {
+        ExtensionKey(AtomicUsize::new(usize::MAX))
+    }
+
+    fn slot(&self) -> usize {
+        let slot = self.0.load(Ordering::Acquire);
+        if slot != usize::MAX {
+            return slot;
+        }
+        let fresh = NEXT_EXTENSION_SLOT.fetch_add(1, Ordering::AcqRel);
+        match self
+            .0
+            .compare_exchange(usize::MAX, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => fresh,
+            Err(taken) => taken,
+        }
+    }
+}
+
+impl Default for ExtensionKey {
+    fn default() -> ExtensionKey {
+        ExtensionKey::new()
+    }
 }
 
 impl Loop {
@@ -100,6 +137,7 @@ impl Loop {
             signal_handles: Vec::new(),
             works: Slab::new(),
             extensions: Vec::new(),
+            keyed: Vec::new(),
         };
         lp.update_time();
         Ok(lp)
@@ -233,6 +271,32 @@ impl Loop {
             .iter_mut()
             .find(|(t, _)| *t == TypeId::of::<T>())
             .and_then(|(_, v)| v.downcast_mut())
+    }
+
+    /// The extension in `key`'s slot, made with `init` the first time. One
+    /// key must always be used with the same type `T`.
+    pub fn keyed_extension<T: 'static>(
+        &mut self,
+        key: &'static ExtensionKey,
+        init: impl FnOnce() -> T,
+    ) -> &mut T {
+        let slot = key.slot();
+        if slot >= self.keyed.len() {
+            self.keyed.resize_with(slot + 1, || None);
+        }
+        let entry = &mut self.keyed[slot];
+        if !entry.as_ref().is_some_and(|v| v.is::<T>()) {
+            *entry = Some(Box::new(init()));
+        }
+        entry
+            .as_mut()
+            .and_then(|v| v.downcast_mut())
+            .expect("slot holds a T: checked or stored just above")
+    }
+
+    /// The extension in `key`'s slot, if it was made.
+    pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey) -> Option<&T> {
+        self.keyed.get(key.slot())?.as_ref()?.downcast_ref()
     }
 
     /// The extension of type `T`, made with `init` the first time.

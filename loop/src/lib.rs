@@ -38,7 +38,7 @@ mod work;
 
 pub use async_handle::{Async, AsyncSender};
 pub use error::{Error, Result};
-pub use event_loop::{Loop, RunMode};
+pub use event_loop::{ExtensionKey, Loop, RunMode};
 pub use handle::{Handle, HandleId};
 pub use io::{Interest, Io, Ready};
 pub use phase::{Check, Idle, Prepare};

@@ -3,7 +3,7 @@
 
 use std::os::fd::OwnedFd;
 
-use eddy_loop::Loop;
+use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
 
 use crate::listener::ListenerState;
@@ -41,6 +41,8 @@ impl Net {
     }
 }
 
+static NET: ExtensionKey = ExtensionKey::new();
+
 pub(crate) fn net(lp: &mut Loop) -> &mut Net {
-    lp.extension_or_insert_with(Net::new)
+    lp.keyed_extension(&NET, Net::new)
 }

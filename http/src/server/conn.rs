@@ -408,8 +408,7 @@ impl Feed<'_> {
 }
 
 fn get_opts(feed: &Feed<'_>) -> Option<Rc<ServerOptions>> {
-    feed.lp
-        .extension::<super::table::Http>()?
+    super::table::http_ref(feed.lp)?
         .conns
         .get(feed.c.index as usize)
         .map(|cn| cn.opts.clone())

@@ -12,17 +12,25 @@ const MONTHS: [&str; 12] = [
 pub(crate) struct DateCache {
     second: u64,
     text: String,
+    /// Loop time (ms) until which `text` is known to be current: the wall
+    /// clock is read again only at the next second boundary.
+    valid_until_ms: u64,
 }
 
 impl DateCache {
-    /// The current date, re-formatted only when the second changed.
-    pub fn get(&mut self) -> &str {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if now != self.second || self.text.is_empty() {
-            self.second = now;
-            self.text = format_imf_fixdate(now);
+    /// The current date; `now_ms` is the loop's clock.
+    pub fn get(&mut self, now_ms: u64) -> &str {
+        if now_ms >= self.valid_until_ms || self.text.is_empty() {
+            let since_epoch = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let secs = since_epoch.as_secs();
+            if secs != self.second || self.text.is_empty() {
+                self.second = secs;
+                self.text = format_imf_fixdate(secs);
+            }
+            let left = 1000 - u64::from(since_epoch.subsec_millis());
+            self.valid_until_ms = now_ms + left;
         }
         &self.text
     }

@@ -204,8 +204,9 @@ fn compose(
     ctx: conn::HeadContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    let now = lp.now();
     let h = http(lp);
-    let date = h.date.get();
+    let date = h.date.get(now);
     let x = h
         .conns
         .get_mut(r.conn.index as usize)

@@ -159,7 +159,8 @@ impl Server {
 
     /// The `Date` header value for now, formatted at most once a second.
     pub fn date(lp: &mut Loop) -> &str {
-        http(lp).date.get()
+        let now = lp.now();
+        http(lp).date.get(now)
     }
 }
 

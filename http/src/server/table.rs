@@ -1,6 +1,6 @@
 //! The server layer's tables, kept inside the loop as an extension.
 
-use eddy_loop::Loop;
+use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
 
 use super::conn::Conn;
@@ -53,8 +53,10 @@ impl Http {
     }
 }
 
+static HTTP: ExtensionKey = ExtensionKey::new();
+
 pub(crate) fn http(lp: &mut Loop) -> &mut Http {
-    lp.extension_or_insert_with(|| Http {
+    lp.keyed_extension(&HTTP, || Http {
         servers: Slab::new(),
         conns: Slab::new(),
         next_gen: 0,
@@ -67,5 +69,5 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
 }
 
 pub(crate) fn http_ref(lp: &Loop) -> Option<&Http> {
-    lp.extension::<Http>()
+    lp.keyed_extension_ref(&HTTP)
 }
