@@ -21,7 +21,7 @@ use super::exchange::{self, BodyState, Exchange, RequestData, ResponseState};
 use super::options::ServerOptions;
 use super::request::Request;
 use super::response::Response;
-use super::server::{self, Server};
+use super::server::{self, Hook, RequestHead, Server};
 use super::status::reason_phrase;
 use super::table::http;
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser, PauseReason};
@@ -273,11 +273,16 @@ fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
             building: &mut building,
             reject: None,
             gone: false,
+            hand_off: None,
         };
         let result = parser.execute(&mut feed, &data[offset..]);
-        let (reject, gone) = (feed.reject, feed.gone);
+        let (reject, gone, hand_off) = (feed.reject, feed.gone, feed.hand_off);
         if gone {
             return;
+        }
+        if let (Some(hook), Ok(n)) = (hand_off, &result) {
+            let rest = data[offset + n..].to_vec();
+            return hand_off_stream(lp, c, hook, building, rest);
         }
         let Some(cn) = get(lp, c) else { return };
         let paused = parser.pause_reason();
@@ -345,6 +350,15 @@ struct Feed<'a> {
     reject: Option<u16>,
     /// The connection was destroyed by a callback.
     gone: bool,
+    /// The request's stream goes to this hook (CONNECT, Upgrade).
+    hand_off: Option<Hook>,
+}
+
+/// What to do with a request whose head is complete.
+enum Verdict {
+    Serve,
+    Refuse(u16),
+    HandOff(Hook),
 }
 
 impl Feed<'_> {
@@ -360,28 +374,37 @@ impl Feed<'_> {
         }
     }
 
-    /// Validates a request's head; the status to refuse it with, if any.
-    fn check_head(&self, parser: &Parser) -> Option<u16> {
+    /// Validates a request's head and decides who gets it.
+    fn verdict(&mut self, parser: &Parser) -> Verdict {
+        let server = match get(self.lp, self.c) {
+            Some(cn) => cn.server,
+            None => return Verdict::Refuse(400),
+        };
         let b = &self.building;
         match b.version {
             (1, 0) | (1, 1) => {}
             // `GET /` with no version (HTTP/0.9) is a malformed request line.
-            (0, 9) => return Some(400),
-            _ => return Some(505),
-        }
-        if parser.method() == Some(Method::Connect) {
-            return Some(501);
+            (0, 9) => return Verdict::Refuse(400),
+            _ => return Verdict::Refuse(505),
         }
         if b.version == (1, 1) {
             let mut hosts = b.headers.get_all("host");
             match (hosts.next(), hosts.next()) {
                 (Some(h), None) if valid_host(h) => {}
-                _ => return Some(400),
+                _ => return Verdict::Refuse(400),
             }
         }
+        if parser.method() == Some(Method::Connect) {
+            return if server::has_hook(self.lp, server, Hook::Connect) {
+                Verdict::HandOff(Hook::Connect)
+            } else {
+                Verdict::Refuse(501)
+            };
+        }
+        let b = &self.building;
         if let Some(te) = b.headers.get("transfer-encoding") {
             if b.version < (1, 1) {
-                return Some(400);
+                return Verdict::Refuse(400);
             }
             let codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
             if codings
@@ -389,21 +412,26 @@ impl Feed<'_> {
                 .count()
                 > 0
             {
-                return Some(501);
+                return Verdict::Refuse(501);
             }
         }
         let opts = get_opts(self);
+        let b = &self.building;
         if let Some(max) = opts.and_then(|o| o.max_body_size) {
             if b.headers.get("content-length").is_some() && parser.content_length() > max {
-                return Some(413);
+                return Verdict::Refuse(413);
             }
         }
         if let Some(expect) = b.headers.get("expect") {
-            if !expect.eq_ignore_ascii_case(b"100-continue") {
-                return Some(417);
+            let known = expect.eq_ignore_ascii_case(b"100-continue");
+            if !known && !server::has_hook(self.lp, server, Hook::CheckExpectation) {
+                return Verdict::Refuse(417);
             }
         }
-        None
+        if parser.upgrade() && server::has_hook(self.lp, server, Hook::Upgrade) {
+            return Verdict::HandOff(Hook::Upgrade);
+        }
+        Verdict::Serve
     }
 }
 
@@ -466,11 +494,21 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        if let Some(status) = self.check_head(parser) {
-            self.reject = Some(status);
-            return HeadersAction::Error;
+        match self.verdict(parser) {
+            Verdict::Serve => {}
+            Verdict::Refuse(status) => {
+                self.reject = Some(status);
+                return HeadersAction::Error;
+            }
+            Verdict::HandOff(hook) => {
+                self.hand_off = Some(hook);
+                return HeadersAction::Upgrade;
+            }
         }
-        let wants_continue = self.building.headers.get("expect").is_some();
+        let expect = self.building.headers.get("expect");
+        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = expect.is_some() && !wants_continue;
+        self.building.expects_continue = wants_continue;
         let c = self.c;
         let Some(cn) = get(self.lp, c) else {
             self.gone = true;
@@ -498,16 +536,18 @@ impl Handler for Feed<'_> {
             },
             held: Vec::new(),
         });
-        if wants_continue {
-            // No check_continue hook: the client may send its body.
-            exchange::emit(self.lp, c, seq, b"HTTP/1.1 100 Continue\r\n\r\n");
+        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
+        if wants_continue && server::has_hook(self.lp, server, Hook::CheckContinue) {
+            server::dispatch_check(self.lp, server, Hook::CheckContinue, req, res);
+        } else if other_expectation {
+            server::dispatch_check(self.lp, server, Hook::CheckExpectation, req, res);
+        } else {
+            if wants_continue {
+                // No check_continue hook: the client may send its body.
+                let _ = res.write_continue(self.lp);
+            }
+            server::dispatch(self.lp, server, req, res);
         }
-        server::dispatch(
-            self.lp,
-            server,
-            Request { conn: c, seq },
-            Response { conn: c, seq },
-        );
         if get(self.lp, c).is_none() {
             self.gone = true;
             return HeadersAction::Error;
@@ -551,6 +591,9 @@ impl Handler for Feed<'_> {
     }
 
     fn on_message_complete(&mut self, parser: &Parser) -> Action {
+        if self.hand_off.is_some() {
+            return Action::Continue; // the parser stops for the hand-off
+        }
         if self.stop() {
             return Action::Error;
         }
@@ -563,9 +606,14 @@ impl Handler for Feed<'_> {
         cn.deadlines.headers = None;
         cn.deadlines.request = None;
         let seq = cn.body_seq.take();
+        let trailers = &mut self.building.headers;
         let end = seq.and_then(|seq| {
             let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
             x.body.complete = true;
+            if !trailers.is_empty() {
+                // Lines after a chunked body's last chunk: its trailers.
+                std::mem::swap(&mut x.req.trailers, trailers);
+            }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
         if let Some((cb, seq)) = end {
@@ -630,15 +678,21 @@ fn on_timer(lp: &mut Loop, c: ConnId) {
 /// has begun), then closes once earlier responses are out.
 fn fail(lp: &mut Loop, c: ConnId, status: u16) {
     let Some(cn) = get(lp, c) else { return };
+    let server = cn.server;
+    let custom = server::client_error_bytes(lp, server, status);
+    let Some(cn) = get(lp, c) else { return };
     cn.no_more_requests = true;
     cn.in_message = false;
     cn.leftover = Vec::new();
     let stream = cn.stream;
     let failing = cn.body_seq.take();
-    let bytes = format!(
-        "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-        reason_phrase(status)
-    );
+    let bytes = custom.unwrap_or_else(|| {
+        format!(
+            "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            reason_phrase(status)
+        )
+        .into_bytes()
+    });
     let started = failing
         .and_then(|seq| cn.exchanges.iter().find(|x| x.seq == seq))
         .is_some_and(|x| x.res.head_sent);
@@ -670,7 +724,7 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16) {
             },
             held: Vec::new(),
         });
-        exchange::emit(lp, c, seq, bytes.as_bytes());
+        exchange::emit(lp, c, seq, &bytes);
     }
     let _ = stream.read_stop(lp);
     if let Some((cb, seq)) = abort {
@@ -691,12 +745,20 @@ pub(crate) fn response_finished(lp: &mut Loop, c: ConnId, seq: u64) {
 pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = get(lp, c) else { return };
-    if !cn.exchanges.is_empty() || cn.in_message {
+    if !cn.exchanges.is_empty() {
         return resume_reading(lp, c);
     }
     let max = cn.opts.max_requests_per_socket;
     if max > 0 && cn.served >= max {
         cn.no_more_requests = true;
+    }
+    if cn.no_more_requests {
+        // Even mid-body (a final status sent without `100 Continue`):
+        // nothing more will be answered here; the linger drains the rest.
+        return close_gracefully(lp, c);
+    }
+    if cn.in_message {
+        return resume_reading(lp, c);
     }
     if cn.no_more_requests || (cn.eof && cn.leftover.is_empty()) {
         return close_gracefully(lp, c);
@@ -857,6 +919,40 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
         http(lp).recycle(x.req);
     }
     server::connection_gone(lp, cn.server);
+}
+
+/// CONNECT or Upgrade: what is queued goes out, then the stream leaves
+/// HTTP and goes to the hook with the request head and the bytes already
+/// read past it.
+fn hand_off_stream(lp: &mut Loop, c: ConnId, hook: Hook, req: RequestData, rest: Vec<u8>) {
+    flush_batch(lp, c);
+    let h = http(lp);
+    if !h
+        .conns
+        .get(c.index as usize)
+        .is_some_and(|cn| cn.gen == c.gen)
+    {
+        return;
+    }
+    let cn = h.conns.remove(c.index as usize);
+    for x in cn.exchanges {
+        h.recycle(x.req);
+    }
+    let _ = cn.timer.close(lp, |_| {});
+    let stream = cn.stream;
+    let _ = stream.read_stop(lp);
+    let _ = stream.on_drain(lp, |_, _| {});
+    if cn.opts.timeout_ms > 0 {
+        let _ = stream.set_timeout(lp, 0, |_, _| {});
+    }
+    let head = RequestHead {
+        method: req.method,
+        target: String::from_utf8_lossy(&req.target).into_owned(),
+        version: req.version,
+        headers: req.headers,
+    };
+    server::connection_gone(lp, cn.server);
+    server::dispatch_hand_off(lp, cn.server, hook, head, stream, rest);
 }
 
 /// Whether the connection is idle (no request in flight): server close

@@ -21,6 +21,8 @@ pub(crate) struct RequestData {
     pub version: (u8, u8),
     pub headers: HeaderList,
     pub keep_alive: bool,
+    pub expects_continue: bool,
+    pub trailers: HeaderList,
 }
 
 impl Default for RequestData {
@@ -31,6 +33,8 @@ impl Default for RequestData {
             version: (1, 1),
             headers: HeaderList::default(),
             keep_alive: true,
+            expects_continue: false,
+            trailers: HeaderList::default(),
         }
     }
 }
@@ -40,6 +44,8 @@ impl RequestData {
         self.target.clear();
         self.headers.clear();
         self.keep_alive = true;
+        self.expects_continue = false;
+        self.trailers.clear();
     }
 }
 
@@ -74,6 +80,7 @@ pub(crate) struct ResponseState {
     pub framing: Framing,
     pub finished: bool,
     pub keep_alive: bool,
+    pub continue_sent: bool,
     pub trailers: Vec<(String, String)>,
     pub drain_cb: Option<DrainCb>,
 }
@@ -87,6 +94,7 @@ impl Default for ResponseState {
             framing: Framing::Undecided,
             finished: false,
             keep_alive: true,
+            continue_sent: false,
             trailers: Vec::new(),
             drain_cb: None,
         }

@@ -41,5 +41,5 @@ pub use headers::HeaderList;
 pub use options::ServerOptions;
 pub use request::Request;
 pub use response::Response;
-pub use server::Server;
+pub use server::{ClientError, RequestHead, Server};
 pub use status::reason_phrase;

@@ -84,6 +84,11 @@ impl Request {
         data(lp, self).map(|d| &d.headers)
     }
 
+    /// Trailer fields after a chunked body (empty until the body ends).
+    pub fn trailers(self, lp: &Loop) -> Option<&HeaderList> {
+        data(lp, self).map(|d| &d.trailers)
+    }
+
     /// Whether the client asked to keep the connection open.
     pub fn keep_alive(self, lp: &Loop) -> bool {
         data(lp, self).is_some_and(|d| d.keep_alive)

@@ -155,7 +155,9 @@ impl Response {
 
     /// Sends `100 Continue` (for a request with `Expect: 100-continue`).
     pub fn write_continue(self, lp: &mut Loop) -> Result<()> {
-        self.informational(lp, b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.informational(lp, b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        live(lp, self)?.res.continue_sent = true;
+        Ok(())
     }
 
     /// Sends `103 Early Hints` with `Link` headers.
@@ -283,7 +285,11 @@ fn write_head(
         .headers
         .get_all("connection")
         .any(|v| v.eq_ignore_ascii_case(b"close"));
+    // A final status without the 100 the client waits for: the client may
+    // or may not send the body, so the connection cannot be reused.
+    let unread_expected_body = x.req.expects_continue && !res.continue_sent && !x.body.complete;
     let keep_alive = x.req.keep_alive
+        && !unread_expected_body
         && !ctx.closing
         && !user_close
         && framing != Framing::UntilClose

@@ -4,17 +4,58 @@
 use std::rc::Rc;
 
 use eddy_loop::Loop;
-use eddy_net::{Address, ListenOptions, Listener};
+use eddy_net::{Address, ListenOptions, Listener, Stream};
 
 use super::conn;
 use super::error::{Error, Result};
+use super::headers::HeaderList;
 use super::options::ServerOptions;
 use super::request::Request;
 use super::response::Response;
 use super::table::http;
+use crate::parser::Method;
 
 pub(crate) type RequestCb = Box<dyn FnMut(&mut Loop, Request, Response)>;
+pub(crate) type HandOffCb = Box<dyn FnMut(&mut Loop, RequestHead, Stream, Vec<u8>)>;
+pub(crate) type ClientErrorCb = Box<dyn FnMut(&mut Loop, &ClientError) -> Option<Vec<u8>>>;
+type ConnectionCb = Box<dyn FnMut(&mut Loop, Stream)>;
 type CloseCb = Box<dyn FnOnce(&mut Loop)>;
+
+/// The head of a request handed off with its stream (CONNECT, Upgrade).
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    pub method: Method,
+    pub target: String,
+    pub version: (u8, u8),
+    pub headers: HeaderList,
+}
+
+/// A request the server refuses (bad input, a limit, a timeout).
+#[derive(Debug, Clone)]
+pub struct ClientError {
+    /// The status eddy answers with (400, 408, 413, 414, 417, 431, 501, 505).
+    pub status: u16,
+}
+
+/// Optional callbacks, Node's server events.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub connect: Option<HandOffCb>,
+    pub upgrade: Option<HandOffCb>,
+    pub check_continue: Option<RequestCb>,
+    pub check_expectation: Option<RequestCb>,
+    pub client_error: Option<ClientErrorCb>,
+    pub connection: Option<ConnectionCb>,
+}
+
+/// Which hook an event goes to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Hook {
+    Connect,
+    Upgrade,
+    CheckContinue,
+    CheckExpectation,
+}
 
 /// An HTTP/1.1 server: a `Copy` handle.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -27,6 +68,7 @@ pub(crate) struct ServerState {
     gen: u32,
     opts: Rc<ServerOptions>,
     on_request: Option<RequestCb>,
+    pub(crate) hooks: Hooks,
     listeners: Vec<Listener>,
     connections: usize,
     closing: bool,
@@ -54,6 +96,7 @@ impl Server {
             gen,
             opts: Rc::new(options),
             on_request: Some(Box::new(on_request)),
+            hooks: Hooks::default(),
             listeners: Vec::new(),
             connections: 0,
             closing: false,
@@ -81,6 +124,15 @@ impl Server {
                 if let Ok(st) = state(lp, self) {
                     st.connections += 1;
                     conn::accept(lp, self, server_opts.clone(), stream);
+                    let hook = state(lp, self)
+                        .ok()
+                        .and_then(|st| st.hooks.connection.take());
+                    if let Some(mut cb) = hook {
+                        cb(lp, stream);
+                        if let Ok(st) = state(lp, self) {
+                            st.hooks.connection.get_or_insert(cb);
+                        }
+                    }
                 } else {
                     let _ = stream.close(lp, |_| {});
                 }
@@ -89,6 +141,73 @@ impl Server {
         let addr = listener.local_addr(lp)?;
         state(lp, self)?.listeners.push(listener);
         Ok(addr)
+    }
+
+    /// CONNECT requests: `cb` gets the request head, the stream (now the
+    /// caller's: read, write and close it as with any stream) and the bytes
+    /// already read past the head. Without it, CONNECT is answered 501.
+    pub fn on_connect(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, RequestHead, Stream, Vec<u8>) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.connect = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Requests with `Connection: upgrade` and `Upgrade`: handed off like
+    /// CONNECT. Without it they are served as ordinary requests.
+    pub fn on_upgrade(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, RequestHead, Stream, Vec<u8>) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.upgrade = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// `Expect: 100-continue`: `cb` decides instead of the request callback
+    /// (call `write_continue` to get the body, or answer at once; a final
+    /// status sent without the 100 closes the connection afterwards).
+    /// Without it, `100 Continue` is sent before the body is read.
+    pub fn on_check_continue(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, Request, Response) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.check_continue = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Any other `Expect` value: `cb` handles the request instead of a 417.
+    pub fn on_check_expectation(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, Request, Response) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.check_expectation = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Bad requests: `cb` may return the bytes to send instead of the
+    /// minimal `<status>` response (the connection closes either way).
+    pub fn on_client_error(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, &ClientError) -> Option<Vec<u8>> + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.client_error = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Each accepted connection's stream (Node's `connection` event).
+    pub fn on_connection(
+        self,
+        lp: &mut Loop,
+        cb: impl FnMut(&mut Loop, Stream) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?.hooks.connection = Some(Box::new(cb));
+        Ok(())
     }
 
     /// Open connections.
@@ -166,6 +285,74 @@ impl Server {
 
 pub(crate) fn is_closing(lp: &mut Loop, s: Server) -> bool {
     state(lp, s).map_or(true, |st| st.closing)
+}
+
+pub(crate) fn has_hook(lp: &mut Loop, s: Server, hook: Hook) -> bool {
+    state(lp, s).is_ok_and(|st| match hook {
+        Hook::Connect => st.hooks.connect.is_some(),
+        Hook::Upgrade => st.hooks.upgrade.is_some(),
+        Hook::CheckContinue => st.hooks.check_continue.is_some(),
+        Hook::CheckExpectation => st.hooks.check_expectation.is_some(),
+    })
+}
+
+fn check_slot(st: &mut ServerState, hook: Hook) -> &mut Option<RequestCb> {
+    match hook {
+        Hook::CheckContinue => &mut st.hooks.check_continue,
+        _ => &mut st.hooks.check_expectation,
+    }
+}
+
+fn hand_off_slot(st: &mut ServerState, hook: Hook) -> &mut Option<HandOffCb> {
+    match hook {
+        Hook::Connect => &mut st.hooks.connect,
+        _ => &mut st.hooks.upgrade,
+    }
+}
+
+/// Runs the check_continue or check_expectation hook for a request.
+pub(crate) fn dispatch_check(lp: &mut Loop, s: Server, hook: Hook, req: Request, res: Response) {
+    let Some(mut cb) = state(lp, s).ok().and_then(|st| check_slot(st, hook).take()) else {
+        return;
+    };
+    cb(lp, req, res);
+    if let Ok(st) = state(lp, s) {
+        check_slot(st, hook).get_or_insert(cb);
+    }
+}
+
+/// Hands a CONNECT or Upgrade request's stream to its hook.
+pub(crate) fn dispatch_hand_off(
+    lp: &mut Loop,
+    s: Server,
+    hook: Hook,
+    head: RequestHead,
+    stream: Stream,
+    rest: Vec<u8>,
+) {
+    let Some(mut cb) = state(lp, s)
+        .ok()
+        .and_then(|st| hand_off_slot(st, hook).take())
+    else {
+        let _ = stream.close(lp, |_| {});
+        return;
+    };
+    cb(lp, head, stream, rest);
+    if let Ok(st) = state(lp, s) {
+        hand_off_slot(st, hook).get_or_insert(cb);
+    }
+}
+
+/// The bytes the client_error hook wants sent instead of the default.
+pub(crate) fn client_error_bytes(lp: &mut Loop, s: Server, status: u16) -> Option<Vec<u8>> {
+    let mut cb = state(lp, s)
+        .ok()
+        .and_then(|st| st.hooks.client_error.take())?;
+    let out = cb(lp, &ClientError { status });
+    if let Ok(st) = state(lp, s) {
+        st.hooks.client_error.get_or_insert(cb);
+    }
+    out
 }
 
 pub(crate) fn dispatch(lp: &mut Loop, s: Server, req: Request, res: Response) {

@@ -25,6 +25,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(opts: ServerOptions, handler: HandlerFn) -> TestServer {
+        TestServer::start_with(opts, handler, |_, _| {})
+    }
+
+    /// `start`, with `setup` run on the server's loop (to register hooks).
+    pub fn start_with(
+        opts: ServerOptions,
+        handler: HandlerFn,
+        setup: fn(&mut Loop, Server),
+    ) -> TestServer {
         let (tx, rx) = mpsc::channel();
         let peak = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
@@ -35,6 +44,7 @@ impl TestServer {
                 rq.fetch_add(1, Ordering::SeqCst);
                 handler(lp, req, res)
             });
+            setup(&mut lp, server);
             let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
             let port = server.listen(&mut lp, addr).unwrap().ip().unwrap().port();
             // Sampled before polling (output written by pending callbacks)
