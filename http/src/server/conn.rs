@@ -927,10 +927,9 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
 fn hand_off_stream(lp: &mut Loop, c: ConnId, hook: Hook, req: RequestData, rest: Vec<u8>) {
     flush_batch(lp, c);
     let h = http(lp);
-    if !h
-        .conns
+    if h.conns
         .get(c.index as usize)
-        .is_some_and(|cn| cn.gen == c.gen)
+        .is_none_or(|cn| cn.gen != c.gen)
     {
         return;
     }
