@@ -1,5 +1,6 @@
 //! The example programs, run as black boxes the way people and outside
-//! checks use them: `echo` and `tcpcat` (eddy-net's examples).
+//! checks use them: `echo` and `tcpcat` (eddy-net), `connect_proxy` and
+//! `upgrade` (eddy-http).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -133,4 +134,57 @@ fn tcpcat_reports_a_refused_connection() {
         stderr.contains("connect 127.0.0.1:1: Connection refused"),
         "{stderr}"
     );
+}
+
+/// Starts an example that prints `... listening on http://ADDR` first.
+fn start_http_example(name: &str, port_arg: &str) -> Server {
+    let mut child = Command::new(example(name))
+        .arg(port_arg)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .split_once("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .1
+        .to_string();
+    Server { child, addr }
+}
+
+#[test]
+fn connect_proxy_tunnels_to_an_echo_server() {
+    let echo = start_echo(&["--port", "0"]);
+    let proxy = start_http_example("connect_proxy", "0");
+    let mut c = TcpStream::connect(&proxy.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(format!("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\nping", echo.addr).as_bytes())
+        .unwrap();
+    let expected = b"HTTP/1.1 200 Connection Established\r\n\r\nping";
+    let mut got = vec![0u8; expected.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn upgrade_switches_to_line_echo() {
+    let server = start_http_example("upgrade", "0");
+    let mut c = TcpStream::connect(&server.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: line-echo\r\n\r\nhi\n",
+    )
+    .unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("\r\n\r\nhi\n"), "{out}");
 }

@@ -312,3 +312,18 @@ fn graceful_close_lets_an_in_flight_response_finish() {
     assert!(got.contains("Connection: close\r\n"), "{got}");
     assert!(closed.get(), "close callback ran after the last connection");
 }
+
+#[test]
+fn a_closing_request_behind_a_slow_one_still_gets_both_answers() {
+    let server = TestServer::start(ServerOptions::default(), delayed);
+    let out = exchange_until_close(
+        &server,
+        b"GET /60 HTTP/1.1\r\nHost: a\r\n\r\nGET /0 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    let first = out.find("/60").expect("first answer");
+    let second = out.find("/0").expect("second answer");
+    assert!(first < second, "{out}");
+    let first_head = &out[..first];
+    assert!(first_head.contains("Connection: keep-alive\r\n"), "{out}");
+    assert!(out[first..].contains("Connection: close\r\n"), "{out}");
+}

@@ -108,9 +108,12 @@ pub(crate) fn head_context(lp: &mut Loop, c: ConnId, seq: u64) -> HeadContext {
     };
     let max = cn.opts.max_requests_per_socket;
     let last_allowed = max > 0 && seq + 1 >= u64::from(max);
+    // No more requests will be read: the last queued response closes the
+    // connection; the ones before it still go out as usual.
+    let last_queued = cn.exchanges.back().map(|x| x.seq) == Some(seq) && !cn.in_message;
     let ka = cn.opts.keep_alive_timeout_ms;
     HeadContext {
-        closing: server_closing || cn.no_more_requests || last_allowed,
+        closing: server_closing || (cn.no_more_requests && last_queued) || last_allowed,
         keep_alive_secs: (ka > 0).then(|| ka.div_ceil(1000)),
     }
 }
