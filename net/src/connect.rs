@@ -55,14 +55,14 @@ fn new_stream(
     };
     let mut st = StreamState::new(gen, None);
     st.allow_half_open = opts.allow_half_open;
-    st.connecting = Some(Connecting {
+    st.connecting = Some(Box::new(Connecting {
         cb,
         addr,
         rest: Vec::new().into_iter(),
         timer,
         timeout_ms: opts.timeout_ms,
         local: opts.local_addr,
-    });
+    }));
     let index = net(lp).streams.insert(st) as u32;
     let s = Stream { index, gen };
     if let Some(t) = timer {

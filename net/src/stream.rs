@@ -71,7 +71,8 @@ pub(crate) struct StreamState {
     /// Shut down and close once the write queue is flushed (Node's `end`).
     pub end_requested: bool,
     pub read_cb: Option<ReadCb>,
-    pub connecting: Option<Connecting>,
+    /// Boxed: only client streams connect, and only for a moment.
+    pub connecting: Option<Box<Connecting>>,
     pub resolving: Option<WorkHandle>,
     pub w: WriteQueue,
     pub completions: VecDeque<Completion>,

@@ -211,6 +211,9 @@ fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
     parse_input(lp, c, data);
     if outer {
         flush_batch(lp, c);
+        if get(lp, c).is_some_and(|cn| is_idle(cn) && !cn.lingering) {
+            release_idle_buffers(lp, c);
+        }
     }
 }
 
@@ -454,6 +457,10 @@ fn valid_host(h: &[u8]) -> bool {
 
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
+        if self.building.headers.is_empty() && self.building.target.capacity() == 0 {
+            // Given back while idle: take buffers from the pool again.
+            *self.building = http(self.lp).take_request();
+        }
         self.building.clear();
         let now = self.lp.now();
         let Some(cn) = get(self.lp, self.c) else {
@@ -526,6 +533,15 @@ impl Handler for Feed<'_> {
         let fresh = h.take_request();
         let headers = h.take_headers();
         let req = std::mem::replace(self.building, fresh);
+        let queue = http(self.lp).take_queue();
+        let Some(cn) = get(self.lp, c) else {
+            return HeadersAction::Error;
+        };
+        if cn.exchanges.capacity() == 0 {
+            cn.exchanges = queue;
+        } else {
+            http(self.lp).recycle_queue(queue);
+        }
         let Some(cn) = get(self.lp, c) else {
             return HeadersAction::Error;
         };
@@ -615,7 +631,7 @@ impl Handler for Feed<'_> {
             x.body.complete = true;
             if !trailers.is_empty() {
                 // Lines after a chunked body's last chunk: its trailers.
-                std::mem::swap(&mut x.req.trailers, trailers);
+                x.req.trailers = Some(Box::new(std::mem::take(trailers)));
             }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
@@ -775,8 +791,26 @@ pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
         return close_gracefully(lp, c);
     }
     cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
+    release_idle_buffers(lp, c);
     arm(lp, c);
     resume_reading(lp, c);
+}
+
+/// An idle keep-alive connection gives its queue and request buffers back
+/// to the pools, so what it holds while idle is its own small state; the
+/// next request takes them again (no allocation in the steady state).
+fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    if cn.parser.is_none() || !cn.leftover.is_empty() {
+        return; // mid-parse: the request being built is in use
+    }
+    let queue = std::mem::take(&mut cn.exchanges);
+    let building = cn.building.replace(RequestData::default());
+    let h = http(lp);
+    h.recycle_queue(queue);
+    if let Some(b) = building {
+        h.recycle(b);
+    }
 }
 
 pub(crate) fn pause_for_output(lp: &mut Loop, c: ConnId) {

@@ -22,7 +22,8 @@ pub(crate) struct RequestData {
     pub headers: HeaderList,
     pub keep_alive: bool,
     pub expects_continue: bool,
-    pub trailers: HeaderList,
+    /// Boxed: few requests have trailers.
+    pub trailers: Option<Box<HeaderList>>,
 }
 
 impl Default for RequestData {
@@ -34,7 +35,7 @@ impl Default for RequestData {
             headers: HeaderList::default(),
             keep_alive: true,
             expects_continue: false,
-            trailers: HeaderList::default(),
+            trailers: None,
         }
     }
 }
@@ -45,7 +46,7 @@ impl RequestData {
         self.headers.clear();
         self.keep_alive = true;
         self.expects_continue = false;
-        self.trailers.clear();
+        self.trailers = None;
     }
 }
 

@@ -84,9 +84,10 @@ impl Request {
         data(lp, self).map(|d| &d.headers)
     }
 
-    /// Trailer fields after a chunked body (empty until the body ends).
+    /// Trailer fields after a chunked body; None until the body ends, and
+    /// for requests without trailers.
     pub fn trailers(self, lp: &Loop) -> Option<&HeaderList> {
-        data(lp, self).map(|d| &d.trailers)
+        data(lp, self)?.trailers.as_deref()
     }
 
     /// Whether the client asked to keep the connection open.

@@ -5,7 +5,9 @@ use slab::Slab;
 
 use super::conn::Conn;
 use super::date::DateCache;
-use super::exchange::RequestData;
+use std::collections::VecDeque;
+
+use super::exchange::{Exchange, RequestData};
 use super::headers::HeaderList;
 use super::server::ServerState;
 
@@ -22,6 +24,8 @@ pub(crate) struct Http {
     pub pool: Vec<RequestData>,
     /// Response header lists, likewise.
     pub header_pool: Vec<HeaderList>,
+    /// Exchange queues of idle connections.
+    pub queue_pool: Vec<VecDeque<Exchange>>,
 }
 
 impl Http {
@@ -32,6 +36,17 @@ impl Http {
 
     pub fn take_request(&mut self) -> RequestData {
         self.pool.pop().unwrap_or_default()
+    }
+
+    pub fn take_queue(&mut self) -> VecDeque<Exchange> {
+        self.queue_pool.pop().unwrap_or_default()
+    }
+
+    pub fn recycle_queue(&mut self, mut q: VecDeque<Exchange>) {
+        if q.capacity() > 0 && self.queue_pool.len() < 256 {
+            q.clear();
+            self.queue_pool.push(q);
+        }
     }
 
     pub fn take_headers(&mut self) -> HeaderList {
@@ -65,6 +80,7 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
         batch_spare: Vec::new(),
         pool: Vec::new(),
         header_pool: Vec::new(),
+        queue_pool: Vec::new(),
     })
 }
 
