@@ -933,28 +933,31 @@ fn close_gracefully(lp: &mut Loop, c: ConnId) {
 /// Closes the connection now; requests still receiving their body are
 /// aborted.
 pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    // Requests still receiving their body hear `aborted` first, while
+    // their data can still be read.
+    let aborts: Vec<(super::request::EndCb, u64)> = cn
+        .exchanges
+        .iter_mut()
+        .filter(|x| !x.body.complete)
+        .filter_map(|x| x.body.on_abort.take().map(|cb| (cb, x.seq)))
+        .collect();
+    for (cb, seq) in aborts {
+        cb(lp, Request { conn: c, seq });
+    }
     let h = http(lp);
-    let Some(cn) = h.conns.get(c.index as usize).filter(|cn| cn.gen == c.gen) else {
-        return;
-    };
-    let _ = cn;
+    if h.conns
+        .get(c.index as usize)
+        .is_none_or(|cn| cn.gen != c.gen)
+    {
+        return; // an abort callback closed it already
+    }
     let cn = h.conns.remove(c.index as usize);
+    for x in cn.exchanges {
+        h.recycle(x.req);
+    }
     let _ = cn.stream.close(lp, |_| {});
     let _ = cn.timer.close(lp, |_| {});
-    for x in cn.exchanges {
-        if !x.body.complete {
-            if let Some(cb) = x.body.on_abort {
-                cb(
-                    lp,
-                    Request {
-                        conn: c,
-                        seq: x.seq,
-                    },
-                );
-            }
-        }
-        http(lp).recycle(x.req);
-    }
     server::connection_gone(lp, cn.server);
 }
 
