@@ -1,40 +1,28 @@
 //! `eddy-server` as a black box: its ready line, routes, flags, and
 //! graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+mod common;
+
 struct Running {
-    child: Child,
+    inner: common::Running,
     port: u16,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy-server"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("eddy-server listening on http://")
-        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"));
-    let port = url.rsplit_once(':').unwrap().1.parse().unwrap();
-    Running { child, port }
+    let mut all = vec!["--port", "0"];
+    all.extend_from_slice(args);
+    let inner = common::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_eddy-server")),
+        &all,
+        "eddy-server listening on http://",
+    );
+    let port = inner.addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    Running { inner, port }
 }
 
 fn request(port: u16, raw: &str) -> String {
@@ -125,7 +113,7 @@ fn sigterm_lets_an_in_flight_response_finish_then_exits_zero() {
         "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     );
     assert!(quick.ends_with("Hello, World!"));
-    let pid = srv.child.id().to_string();
+    let pid = srv.inner.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -135,7 +123,7 @@ fn sigterm_lets_an_in_flight_response_finish_then_exits_zero() {
     s.read_to_string(&mut out).unwrap();
     assert!(out.ends_with("waited 300 ms"), "{out}");
     assert!(out.contains("Connection: close\r\n"), "{out}");
-    let status = srv.child.wait().unwrap();
+    let status = srv.inner.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 

@@ -2,10 +2,10 @@
 //! checks use them: `echo` and `tcpcat` (eddy-net), `connect_proxy` and
 //! `upgrade` (eddy-http).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// An example binary built by `cargo test` next to this test's own.
@@ -21,35 +21,13 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-struct Server {
-    child: Child,
-    addr: String,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = common::Running;
 
 /// Starts `echo` with `args` and waits for its `listening on ADDR` line.
 fn start_echo(args: &[&str]) -> Server {
-    let mut child = Command::new(example("echo"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Server { child, addr }
+    common::start(&example("echo"), args, "listening on ")
 }
 
 #[test]
@@ -138,22 +116,7 @@ fn tcpcat_reports_a_refused_connection() {
 
 /// Starts an example that prints `... listening on http://ADDR` first.
 fn start_http_example(name: &str, port_arg: &str) -> Server {
-    let mut child = Command::new(example(name))
-        .arg(port_arg)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .split_once("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .1
-        .to_string();
-    Server { child, addr }
+    common::start(&example(name), &[port_arg], "listening on http://")
 }
 
 #[test]

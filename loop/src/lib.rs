@@ -45,3 +45,9 @@ pub use phase::{Check, Idle, Prepare};
 pub use signal::Signal;
 pub use timer::Timer;
 pub use work::{WorkError, WorkHandle};
+
+/// Helpers for the `sys` modules of the layers above: -1 to `io::Error`,
+/// EINTR retry.
+pub mod syscall {
+    pub use crate::sys::{cvt, retry_eintr, MinusOne};
+}

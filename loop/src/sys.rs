@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Return values that signal failure with -1, like `std`'s private `IsMinusOne`.
-pub(crate) trait MinusOne: Copy + PartialEq {
+pub trait MinusOne: Copy + PartialEq {
     const MINUS_ONE: Self;
 }
 
@@ -23,7 +23,8 @@ impl MinusOne for isize {
 }
 
 /// Turns a raw syscall result into `io::Result`, reading `errno` on -1.
-pub(crate) fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
+/// Shared with the `sys` modules of the layers above.
+pub fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
     if ret == T::MINUS_ONE {
         Err(io::Error::last_os_error())
     } else {
@@ -32,7 +33,7 @@ pub(crate) fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
 }
 
 /// Retries a syscall while it fails with EINTR.
-pub(crate) fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+pub fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match f() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -11,36 +11,11 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// Return values that signal failure with -1.
-pub(crate) trait MinusOne: Copy + PartialEq {
-    const MINUS_ONE: Self;
-}
-
-impl MinusOne for i32 {
-    const MINUS_ONE: i32 = -1;
-}
-
-impl MinusOne for isize {
-    const MINUS_ONE: isize = -1;
-}
-
-/// Turns a raw syscall result into `io::Result`, reading `errno` on -1.
-pub(crate) fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
-    if ret == T::MINUS_ONE {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
+pub(crate) use eddy_loop::syscall::cvt;
 
 /// Retries a syscall while it fails with EINTR.
-pub(crate) fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match f() {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
+pub(crate) fn retry<T>(f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    eddy_loop::syscall::retry_eintr(f)
 }
 
 fn owned(fd: i32) -> OwnedFd {
