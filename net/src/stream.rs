@@ -53,6 +53,10 @@ pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop)>;
 pub(crate) enum Completion {
     Done(DoneCb, Result<()>),
     Drain,
+    /// A write failed: unless the stream is reading (and will see the
+    /// error itself), its read callback is told, or it might never learn
+    /// that the connection is gone.
+    WriteFailed(i32),
 }
 
 pub(crate) struct Socket {
@@ -186,6 +190,22 @@ fn run_completion(lp: &mut Loop, s: Stream, c: Completion) {
             cb(lp, s);
             if let Ok(st) = state(lp, s) {
                 st.w.drain_cb.get_or_insert(cb);
+            }
+        }
+        Completion::WriteFailed(errno) => {
+            // Decided now, not when the write failed: a reader that stopped
+            // reading since then would never see the reset itself.
+            let reading = state(lp, s).is_ok_and(|st| st.reading && !st.eof);
+            if reading {
+                return;
+            }
+            let Some(mut cb) = state(lp, s).ok().and_then(|st| st.read_cb.take()) else {
+                return;
+            };
+            let err = Error::io("write", "socket", std::io::Error::from_raw_os_error(errno));
+            cb(lp, s, ReadEvent::Error(err));
+            if let Ok(st) = state(lp, s) {
+                st.read_cb.get_or_insert(cb);
             }
         }
     }

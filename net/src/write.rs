@@ -208,14 +208,15 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => {
-                st.w.failed = e.raw_os_error();
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                st.w.failed = Some(errno);
                 if let Some(cb) = cb {
-                    complete(
-                        lp,
-                        s,
-                        Completion::Done(cb, Err(Error::io("write", "socket", e))),
-                    );
+                    let err = Error::io("write", "socket", e);
+                    complete(lp, s, Completion::Done(cb, Err(err)));
                 }
+                // Even from inside the read callback (its slot is empty
+                // then): whether a reader is told is decided at delivery.
+                complete(lp, s, Completion::WriteFailed(errno));
                 return Ok(false);
             }
         }
@@ -297,6 +298,7 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
         for cb in failed.into_iter().chain(shutdown_cb) {
             complete(lp, s, Completion::Done(cb, Err(write_error(errno))));
         }
+        complete(lp, s, Completion::WriteFailed(errno));
     }
     if let Some(rearm) = rearm {
         rearm.apply(lp);

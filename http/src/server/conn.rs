@@ -225,18 +225,25 @@ pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) {
     };
     let stream = cn.stream;
     let paused = cn.output_paused;
-    let below = batch.is_empty() || stream.write(lp, &batch).unwrap_or(false);
+    let written = if batch.is_empty() {
+        Ok(true)
+    } else {
+        stream.write(lp, &batch)
+    };
+    let below = written.as_ref().is_ok_and(|b| *b);
+    if written.is_err() {
+        write_failed(lp, c);
+    }
     batch.clear();
     http(lp).batch_spare = batch;
     if !below {
         pause_for_output(lp, c);
     } else if paused {
         // The batch filled up but the socket took it all: no drain will
-        // come, so resume from the next pending phase (not recursively).
-        if let Some(cn) = get(lp, c) {
-            cn.output_paused = false;
-        }
-        lp.queue_pending(move |lp| resume_reading(lp, c));
+        // come from the stream, so drain here, from the next pending phase
+        // (not recursively): a response waiting for its drain callback
+        // (say, an echo that paused its request) goes on.
+        lp.queue_pending(move |lp| on_drain(lp, c));
     }
 }
 
@@ -258,11 +265,23 @@ pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
         }
         return below;
     }
-    let below = stream.write(lp, bytes).unwrap_or(false);
-    if !below {
-        pause_for_output(lp, c);
+    match stream.write(lp, bytes) {
+        Ok(true) => true,
+        Ok(false) => {
+            pause_for_output(lp, c);
+            false
+        }
+        Err(_) => {
+            write_failed(lp, c);
+            false
+        }
     }
-    below
+}
+
+/// A write failed: the peer is gone. The connection closes from the next
+/// pending phase (not from inside whatever is writing).
+fn write_failed(lp: &mut Loop, c: ConnId) {
+    lp.queue_pending(move |lp| destroy(lp, c));
 }
 
 /// Runs the parser over `data`, keeping what a pause leaves unparsed.
