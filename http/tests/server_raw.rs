@@ -327,3 +327,30 @@ fn a_closing_request_behind_a_slow_one_still_gets_both_answers() {
     assert!(first_head.contains("Connection: keep-alive\r\n"), "{out}");
     assert!(out[first..].contains("Connection: close\r\n"), "{out}");
 }
+
+#[test]
+fn an_unread_body_is_drained_and_the_connection_goes_on() {
+    // hello answers at once and never reads the 200 KB body.
+    let server = TestServer::start(ServerOptions::default(), common::hello);
+    let mut s = server.connect();
+    let mut first = b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 200000\r\n\r\n".to_vec();
+    first.extend_from_slice(&[b'z'; 200_000]);
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        w.write_all(&first).unwrap();
+        w.write_all(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+    });
+    let mut buf = Vec::new();
+    let a = read_response(&mut s, &mut buf);
+    let b = read_response(&mut s, &mut buf);
+    writer.join().unwrap();
+    assert!(
+        a.starts_with("HTTP/1.1 200 OK\r\n") && a.contains("Connection: keep-alive"),
+        "{a}"
+    );
+    assert!(
+        b.starts_with("HTTP/1.1 200 OK\r\n") && b.ends_with("hello"),
+        "{b}"
+    );
+}
