@@ -81,9 +81,6 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!("listening on {}", listener.local_addr(&mut lp).unwrap());
-    let _ = std::io::stdout().flush();
-
     for signum in [libc::SIGINT, libc::SIGTERM] {
         let sig = Signal::new(&mut lp);
         sig.start(&mut lp, signum, move |lp, _, _| {
@@ -93,5 +90,9 @@ fn main() {
         .expect("watch signal");
         sig.unref(&mut lp).expect("unref");
     }
+    // Ready only once the signal handlers are in place.
+    println!("listening on {}", listener.local_addr(&mut lp).unwrap());
+    let _ = std::io::stdout().flush();
+
     lp.run(RunMode::Default);
 }

@@ -326,8 +326,6 @@ fn main() {
             break; // a Unix path has one listener
         }
     }
-    println!("eddy-server listening on {shown}");
-    let _ = std::io::stdout().flush();
 
     // The main thread waits for signals on its own loop, and for the
     // workers to finish (a waiter thread joins them, then wakes the loop).
@@ -348,6 +346,9 @@ fn main() {
         .unwrap_or_else(|e| fail(e));
         signal_handles.push(s);
     }
+    // Ready only once the signal handlers are in place.
+    println!("eddy-server listening on {shown}");
+    let _ = std::io::stdout().flush();
     let all_done = Async::new(&mut lp, move |lp, me| {
         let _ = me.close(lp, |_| {});
         for s in &signal_handles {
