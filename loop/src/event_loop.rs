@@ -274,7 +274,8 @@ impl Loop {
     }
 
     /// The extension in `key`'s slot, made with `init` the first time. One
-    /// key must always be used with the same type `T`.
+    /// key must always be used with the same type `T` (declare the key next
+    /// to the type, private to its module).
     pub fn keyed_extension<T: 'static>(
         &mut self,
         key: &'static ExtensionKey,
@@ -285,13 +286,14 @@ impl Loop {
             self.keyed.resize_with(slot + 1, || None);
         }
         let entry = &mut self.keyed[slot];
-        if !entry.as_ref().is_some_and(|v| v.is::<T>()) {
+        if entry.is_none() {
             *entry = Some(Box::new(init()));
         }
+        // One type check per lookup: this runs many times per request.
         entry
             .as_mut()
             .and_then(|v| v.downcast_mut())
-            .expect("slot holds a T: checked or stored just above")
+            .expect("an ExtensionKey is used with one type only")
     }
 
     /// The extension in `key`'s slot, if it was made.
