@@ -1,0 +1,357 @@
+//! The parser's view of a connection: a `parser::Handler` that builds each
+//! request, checks its head (version, Host, Transfer-Encoding, limits,
+//! Expect, CONNECT/Upgrade) and hands it to the server's callbacks.
+//!
+//! It runs while the parser is out of the table, so it holds `&mut Loop`
+//! and may call user code; after every callback it checks that the
+//! connection still exists.
+
+use std::rc::Rc;
+
+use eddy_loop::Loop;
+
+use super::conn::{after_advance, get, ConnId};
+use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
+use super::lifecycle::arm;
+use super::options::ServerOptions;
+use super::request::Request;
+use super::response::Response;
+use super::server::{self, Hook};
+use super::table::http;
+use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
+
+/// Exchanges parsed ahead of their responses before parsing pauses.
+pub(super) const MAX_PIPELINED: usize = 128;
+
+/// The status for a parse error. A version error is 505 only when the
+/// start line carried a well-formed `HTTP/d.d` that eddy does not speak;
+/// any other malformed start line (a bare LF, garbage) is 400.
+pub(super) fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
+    match kind {
+        ErrorKind::InvalidVersion if names_a_version(seen) => 505,
+        k => k.status_code(),
+    }
+}
+
+pub(super) fn names_a_version(seen: &[u8]) -> bool {
+    seen.windows(8).any(|w| {
+        w.starts_with(b"HTTP/")
+            && w[5].is_ascii_digit()
+            && w[6] == b'.'
+            && w[7].is_ascii_digit()
+            && !matches!(&w[5..], b"1.0" | b"1.1")
+    })
+}
+
+/// The parser's view of a connection during `execute`.
+pub(super) struct Feed<'a> {
+    pub(super) lp: &'a mut Loop,
+    pub(super) c: ConnId,
+    pub(super) building: &'a mut RequestData,
+    /// A status to answer with instead of parsing on.
+    pub(super) reject: Option<u16>,
+    /// The connection was destroyed by a callback.
+    pub(super) gone: bool,
+    /// The request's stream goes to this hook (CONNECT, Upgrade).
+    pub(super) hand_off: Option<Hook>,
+}
+
+/// What to do with a request whose head is complete.
+pub(super) enum Verdict {
+    Serve,
+    Refuse(u16),
+    HandOff(Hook),
+}
+
+impl Feed<'_> {
+    fn stop(&self) -> bool {
+        self.reject.is_some() || self.gone
+    }
+
+    fn act(&self) -> Action {
+        if self.stop() {
+            Action::Error
+        } else {
+            Action::Continue
+        }
+    }
+
+    /// Validates a request's head and decides who gets it.
+    fn verdict(&mut self, parser: &Parser) -> Verdict {
+        let server = match get(self.lp, self.c) {
+            Some(cn) => cn.server,
+            None => return Verdict::Refuse(400),
+        };
+        let b = &self.building;
+        match b.version {
+            (1, 0) | (1, 1) => {}
+            // `GET /` with no version (HTTP/0.9) is a malformed request line.
+            (0, 9) => return Verdict::Refuse(400),
+            _ => return Verdict::Refuse(505),
+        }
+        if b.version == (1, 1) {
+            let mut hosts = b.headers.get_all("host");
+            match (hosts.next(), hosts.next()) {
+                (Some(h), None) if valid_host(h) => {}
+                _ => return Verdict::Refuse(400),
+            }
+        }
+        if parser.method() == Some(Method::Connect) {
+            return if server::has_hook(self.lp, server, Hook::Connect) {
+                Verdict::HandOff(Hook::Connect)
+            } else {
+                Verdict::Refuse(501)
+            };
+        }
+        let b = &self.building;
+        if let Some(te) = b.headers.get("transfer-encoding") {
+            if b.version < (1, 1) {
+                return Verdict::Refuse(400);
+            }
+            let codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
+            if codings
+                .filter(|c| !c.eq_ignore_ascii_case(b"chunked"))
+                .count()
+                > 0
+            {
+                return Verdict::Refuse(501);
+            }
+        }
+        let opts = get_opts(self);
+        let b = &self.building;
+        if let Some(max) = opts.and_then(|o| o.max_body_size) {
+            if b.headers.get("content-length").is_some() && parser.content_length() > max {
+                return Verdict::Refuse(413);
+            }
+        }
+        if let Some(expect) = b.headers.get("expect") {
+            let known = expect.eq_ignore_ascii_case(b"100-continue");
+            if !known && !server::has_hook(self.lp, server, Hook::CheckExpectation) {
+                return Verdict::Refuse(417);
+            }
+        }
+        if parser.upgrade() && server::has_hook(self.lp, server, Hook::Upgrade) {
+            return Verdict::HandOff(Hook::Upgrade);
+        }
+        Verdict::Serve
+    }
+}
+
+pub(super) fn get_opts(feed: &Feed<'_>) -> Option<Rc<ServerOptions>> {
+    super::table::http_ref(feed.lp)?
+        .conns
+        .get(feed.c.index as usize)
+        .map(|cn| cn.opts.clone())
+}
+
+/// A Host value that is a plausible authority: no whitespace, no '/' etc.
+pub(super) fn valid_host(h: &[u8]) -> bool {
+    !h.is_empty()
+        && h.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b))
+}
+
+impl Handler for Feed<'_> {
+    fn on_message_begin(&mut self, _: &Parser) -> Action {
+        if self.building.headers.is_empty() && self.building.target.capacity() == 0 {
+            // Given back while idle: take buffers from the pool again.
+            *self.building = http(self.lp).take_request();
+        }
+        self.building.clear();
+        let now = self.lp.now();
+        let Some(cn) = get(self.lp, self.c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        cn.in_message = true;
+        cn.deadlines.idle = None;
+        if cn.deadlines.headers.is_none() {
+            cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
+            cn.deadlines.request = Some(now + cn.opts.request_timeout_ms);
+        }
+        arm(self.lp, self.c);
+        Action::Continue
+    }
+
+    fn on_url(&mut self, data: &[u8]) {
+        self.building.target.extend_from_slice(data);
+    }
+
+    fn on_header_field(&mut self, data: &[u8]) {
+        self.building.headers.name_piece(data);
+    }
+
+    fn on_header_field_complete(&mut self, _: &Parser) -> Action {
+        self.building.headers.name_done();
+        Action::Continue
+    }
+
+    fn on_header_value(&mut self, data: &[u8]) {
+        self.building.headers.value_piece(data);
+    }
+
+    fn on_header_value_complete(&mut self, _: &Parser) -> Action {
+        self.building.headers.value_done();
+        Action::Continue
+    }
+
+    fn on_headers_complete(&mut self, parser: &Parser) -> HeadersAction {
+        let b = &mut *self.building;
+        b.method = parser.method().unwrap_or(Method::Get);
+        b.version = parser.version();
+        b.keep_alive = parser.should_keep_alive();
+        match self.verdict(parser) {
+            Verdict::Serve => {}
+            Verdict::Refuse(status) => {
+                self.reject = Some(status);
+                return HeadersAction::Error;
+            }
+            Verdict::HandOff(hook) => {
+                self.hand_off = Some(hook);
+                return HeadersAction::Upgrade;
+            }
+        }
+        let expect = self.building.headers.get("expect");
+        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = expect.is_some() && !wants_continue;
+        self.building.expects_continue = wants_continue;
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return HeadersAction::Error;
+        };
+        cn.deadlines.headers = None;
+        let seq = cn.next_seq;
+        cn.next_seq += 1;
+        cn.body_seq = Some(seq);
+        let server = cn.server;
+        let h = http(self.lp);
+        let fresh = h.take_request();
+        let headers = h.take_headers();
+        let req = std::mem::replace(self.building, fresh);
+        let queue = http(self.lp).take_queue();
+        let Some(cn) = get(self.lp, c) else {
+            return HeadersAction::Error;
+        };
+        if cn.exchanges.capacity() == 0 {
+            cn.exchanges = queue;
+        } else {
+            http(self.lp).recycle_queue(queue);
+        }
+        let Some(cn) = get(self.lp, c) else {
+            return HeadersAction::Error;
+        };
+        cn.exchanges.push_back(Exchange {
+            seq,
+            req,
+            body: BodyState::default(),
+            res: ResponseState {
+                headers,
+                ..ResponseState::default()
+            },
+            held: Vec::new(),
+        });
+        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
+        if wants_continue && server::has_hook(self.lp, server, Hook::CheckContinue) {
+            server::dispatch_check(self.lp, server, Hook::CheckContinue, req, res);
+        } else if other_expectation {
+            server::dispatch_check(self.lp, server, Hook::CheckExpectation, req, res);
+        } else {
+            if wants_continue {
+                // No check_continue hook: the client may send its body.
+                let _ = res.write_continue(self.lp);
+            }
+            server::dispatch(self.lp, server, req, res);
+        }
+        if get(self.lp, c).is_none() {
+            self.gone = true;
+            return HeadersAction::Error;
+        }
+        HeadersAction::Proceed
+    }
+
+    fn on_body(&mut self, data: &[u8]) {
+        if self.stop() {
+            return;
+        }
+        let Some(seq) = get(self.lp, self.c).and_then(|cn| cn.body_seq) else {
+            return;
+        };
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else { return };
+        let max = cn.opts.max_body_size;
+        let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
+            return; // response already finished: the body is drained
+        };
+        x.body.received += data.len() as u64;
+        if max.is_some_and(|m| x.body.received > m) {
+            self.reject = Some(413);
+            return;
+        }
+        let Some(mut cb) = x.body.on_data.take() else {
+            return;
+        };
+        cb(self.lp, Request { conn: c, seq }, data);
+        if let Some(x) =
+            get(self.lp, c).and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == seq))
+        {
+            x.body.on_data.get_or_insert(cb);
+        } else if get(self.lp, c).is_none() {
+            self.gone = true;
+        }
+    }
+
+    fn on_chunk_header(&mut self, _: &Parser) -> Action {
+        self.act()
+    }
+
+    fn on_message_complete(&mut self, parser: &Parser) -> Action {
+        if self.hand_off.is_some() {
+            return Action::Continue; // the parser stops for the hand-off
+        }
+        if self.stop() {
+            return Action::Error;
+        }
+        let c = self.c;
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        cn.in_message = false;
+        cn.deadlines.headers = None;
+        cn.deadlines.request = None;
+        let seq = cn.body_seq.take();
+        let trailers = &mut self.building.headers;
+        let end = seq.and_then(|seq| {
+            let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
+            x.body.complete = true;
+            if !trailers.is_empty() {
+                // Lines after a chunked body's last chunk: its trailers.
+                x.req.trailers = Some(Box::new(std::mem::take(trailers)));
+            }
+            x.body.on_end.take().map(|cb| (cb, seq))
+        });
+        if let Some((cb, seq)) = end {
+            cb(self.lp, Request { conn: c, seq });
+        }
+        let Some(cn) = get(self.lp, c) else {
+            self.gone = true;
+            return Action::Error;
+        };
+        if !parser.should_keep_alive() {
+            cn.no_more_requests = true;
+        }
+        let pause = cn.no_more_requests
+            || cn.output_paused
+            || cn.user_paused
+            || cn.exchanges.len() >= MAX_PIPELINED;
+        if cn.exchanges.is_empty() {
+            // Answered already: the connection is idle again (or closes).
+            after_advance(self.lp, c);
+        }
+        if pause {
+            return Action::Pause;
+        }
+        Action::Continue
+    }
+}
