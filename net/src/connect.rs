@@ -7,9 +7,9 @@
 //! connect failed stays open (with nothing to read or write) until closed.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
-use eddy_loop::{Handle, Interest, Io, Loop, Timer};
+use eddy_loop::{Handle, Interest, Loop, Timer};
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
@@ -177,10 +177,7 @@ fn start_attempt(lp: &mut Loop, s: Stream) {
 }
 
 fn install_socket(lp: &mut Loop, s: Stream, fd: OwnedFd) {
-    let io = Io::new(lp, fd.as_raw_fd());
-    let _ = io.start(lp, Interest::NONE, move |lp, _, ready| {
-        crate::read::on_ready(lp, s, ready)
-    });
+    let io = crate::stream::watch(lp, s, &fd);
     let Ok(st) = state(lp, s) else { return };
     let referenced = st.referenced;
     st.sock = Some(Socket { fd, io });

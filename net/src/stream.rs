@@ -218,10 +218,7 @@ impl Stream {
         let gen = net(lp).next_gen();
         let index = net(lp).streams.vacant_key() as u32;
         let s = Stream { index, gen };
-        let io = Io::new(lp, fd.as_raw_fd());
-        let _ = io.start(lp, Interest::NONE, move |lp, _, ready| {
-            crate::read::on_ready(lp, s, ready)
-        });
+        let io = watch(lp, s, &fd);
         net(lp)
             .streams
             .insert(StreamState::new(gen, Some(Socket { fd, io })));
@@ -369,6 +366,16 @@ impl Stream {
         crate::write::maybe_finish(lp, self);
         Ok(())
     }
+}
+
+/// The watcher of a stream's socket: registered later, as the stream's
+/// state asks (see `sync_interest`).
+pub(crate) fn watch(lp: &mut Loop, s: Stream, fd: &OwnedFd) -> Io {
+    let io = Io::new(lp, fd.as_raw_fd());
+    let _ = io.start(lp, Interest::NONE, move |lp, _, ready| {
+        crate::read::on_ready(lp, s, ready)
+    });
+    io
 }
 
 pub(crate) fn apply_ref<H: Handle>(lp: &mut Loop, h: H, on: bool) {

@@ -6,14 +6,11 @@
 //! and may call user code; after every callback it checks that the
 //! connection still exists.
 
-use std::rc::Rc;
-
 use eddy_loop::Loop;
 
 use super::conn::{after_advance, get, ConnId};
 use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
 use super::lifecycle::arm;
-use super::options::ServerOptions;
 use super::request::Request;
 use super::response::Response;
 use super::server::{self, Hook};
@@ -78,8 +75,8 @@ impl Feed<'_> {
 
     /// Validates a request's head and decides who gets it.
     fn verdict(&mut self, parser: &Parser) -> Verdict {
-        let server = match get(self.lp, self.c) {
-            Some(cn) => cn.server,
+        let (server, max_body) = match get(self.lp, self.c) {
+            Some(cn) => (cn.server, cn.opts.max_body_size),
             None => return Verdict::Refuse(400),
         };
         let b = &self.building;
@@ -108,18 +105,13 @@ impl Feed<'_> {
             if b.version < (1, 1) {
                 return Verdict::Refuse(400);
             }
-            let codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
-            if codings
-                .filter(|c| !c.eq_ignore_ascii_case(b"chunked"))
-                .count()
-                > 0
-            {
+            let mut codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
+            if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
                 return Verdict::Refuse(501);
             }
         }
-        let opts = get_opts(self);
         let b = &self.building;
-        if let Some(max) = opts.and_then(|o| o.max_body_size) {
+        if let Some(max) = max_body {
             if b.headers.get("content-length").is_some() && parser.content_length() > max {
                 return Verdict::Refuse(413);
             }
@@ -135,13 +127,6 @@ impl Feed<'_> {
         }
         Verdict::Serve
     }
-}
-
-pub(super) fn get_opts(feed: &Feed<'_>) -> Option<Rc<ServerOptions>> {
-    super::table::http_ref(feed.lp)?
-        .conns
-        .get(feed.c.index as usize)
-        .map(|cn| cn.opts.clone())
 }
 
 /// A Host value that is a plausible authority: no whitespace, no '/' etc.
