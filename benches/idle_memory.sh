@@ -44,22 +44,7 @@ peers_init
 echo "== building C peer into $PEER_BIN"
 build_c http_epoll
 
-SERVERS=()
-if wants eddy; then
-    find_eddy_server "$BUILD"
-    [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
-fi
-SERVERS+=(c)
-if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
-keep_servers "$ONLY"
-
-server_cmd() { # server_cmd NAME PORT -> command words in CMD
-    case $1 in
-        eddy) CMD=("$EDDY_BIN" --port "$2") ;;
-        c) CMD=("$PEER_BIN/http_epoll" "$2") ;;
-        node) CMD=(node "$PEERS_DIR/http_node.js" "$2") ;;
-    esac
-}
+http_servers "$BUILD" "$ONLY"
 
 RESULTS="$PEERS_TMP/results.tsv"
 : >"$RESULTS"

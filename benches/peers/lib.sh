@@ -178,3 +178,24 @@ find_eddy_server() {
     fi
 }
 
+# The HTTP hello servers compared by load.sh and idle_memory.sh: eddy-server
+# (if built, or buildable when BUILD=1), the C peer and Node. Fills SERVERS
+# (filtered by --only) and defines server_cmd for them.
+http_servers() { # http_servers BUILD ONLY
+    SERVERS=()
+    if wants eddy; then
+        find_eddy_server "$1"
+        [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
+    fi
+    SERVERS+=(c)
+    if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+    keep_servers "$2"
+}
+
+server_cmd() { # server_cmd NAME PORT -> command words in CMD (HTTP servers)
+    case $1 in
+        eddy) CMD=("$EDDY_BIN" --port "$2") ;;
+        c) CMD=("$PEER_BIN/http_epoll" "$2") ;;
+        node) CMD=(node "$PEERS_DIR/http_node.js" "$2") ;;
+    esac
+}
