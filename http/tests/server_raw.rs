@@ -354,3 +354,29 @@ fn an_unread_body_is_drained_and_the_connection_goes_on() {
         "{b}"
     );
 }
+
+#[test]
+fn pipelining_into_slow_handlers_stops_reading_instead_of_buffering() {
+    // Every request waits 2.2 s, longer than the client pushes: 128 of them
+    // fill the pipeline, then the
+    // server must stop reading, so what the client can push is capped by
+    // the kernel's socket buffers (a few MB), however long it tries.
+    let server = TestServer::start(ServerOptions::default(), delayed);
+    let s = server.connect();
+    s.set_nonblocking(true).unwrap();
+    let batch = b"GET /2200 HTTP/1.1\r\nHost: a\r\n\r\n".repeat(1000);
+    let mut w = &s;
+    let mut pushed = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline && pushed < 64 << 20 {
+        match w.write(&batch) {
+            Ok(n) => pushed += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        pushed < 32 << 20,
+        "the server kept reading: {pushed} bytes accepted"
+    );
+}

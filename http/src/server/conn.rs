@@ -308,6 +308,10 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
                         if !cn.no_more_requests {
                             cn.leftover.extend_from_slice(&data[offset..]);
                         }
+                        // Input held back: read no more until it is parsed
+                        // (`resume_reading`), or it would grow without bound.
+                        let stream = cn.stream;
+                        let _ = stream.read_stop(lp);
                         return;
                     }
                 }
