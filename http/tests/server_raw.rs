@@ -358,9 +358,9 @@ fn an_unread_body_is_drained_and_the_connection_goes_on() {
 #[test]
 fn pipelining_into_slow_handlers_stops_reading_instead_of_buffering() {
     // Every request waits 2.2 s, longer than the client pushes: 128 of them
-    // fill the pipeline, then the
-    // server must stop reading, so what the client can push is capped by
-    // the kernel's socket buffers (a few MB), however long it tries.
+    // fill the pipeline, then the server must stop reading, so what the
+    // client can push is capped by the kernel's socket buffers (a few MB),
+    // however long it tries.
     let server = TestServer::start(ServerOptions::default(), delayed);
     let s = server.connect();
     s.set_nonblocking(true).unwrap();
@@ -379,4 +379,59 @@ fn pipelining_into_slow_handlers_stops_reading_instead_of_buffering() {
         pushed < 32 << 20,
         "the server kept reading: {pushed} bytes accepted"
     );
+}
+
+/// `/slow`: answers after 100 ms. `/big`: 2 MiB written chunk by chunk,
+/// each next chunk only after a drain (a well-behaved streaming handler).
+fn slow_or_big(lp: &mut Loop, req: Request, res: Response) {
+    if req.path(lp) == Some("/slow") {
+        return delayed(lp, req, res);
+    }
+    let left = std::rc::Rc::new(std::cell::Cell::new(32u32));
+    let pump = move |lp: &mut Loop| {
+        while left.get() > 0 {
+            left.set(left.get() - 1);
+            if !res.write(lp, &[b'b'; 65536]).unwrap() {
+                return; // wait for on_drain
+            }
+        }
+        let _ = res.end(lp, b"");
+    };
+    let mut again = pump.clone();
+    res.on_drain(lp, move |lp| again(lp)).unwrap();
+    let mut first = pump;
+    first(lp);
+}
+
+#[test]
+fn a_streamed_response_held_behind_a_slow_one_still_gets_its_drain() {
+    let server = TestServer::start(ServerOptions::default(), slow_or_big);
+    let out = exchange_until_close(
+        &server,
+        b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.contains("/slow"), "{}", &out[..200.min(out.len())]);
+    assert!(
+        out.ends_with("0\r\n\r\n"),
+        "the big response never finished"
+    );
+    assert_eq!(out.matches('b').count(), 32 * 65536);
+}
+
+fn sixteen_mib(lp: &mut Loop, _req: Request, res: Response) {
+    res.end(lp, &vec![b'q'; 16 << 20]).unwrap();
+}
+
+#[test]
+fn a_slow_reader_gets_all_of_a_large_last_response() {
+    let server = TestServer::start(ServerOptions::default(), sixteen_mib);
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // A slow client: it starts reading only after the 2 s linger.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let body = out.len() - (common::find(&out, b"\r\n\r\n").unwrap() + 4);
+    assert_eq!(body, 16 << 20, "the response was cut off");
 }

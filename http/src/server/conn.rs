@@ -18,8 +18,8 @@ use eddy_net::{ReadEvent, Stream};
 
 use super::exchange::{self, Exchange, RequestData};
 use super::feed::{status_for, Feed, MAX_PIPELINED};
-pub(crate) use super::lifecycle::destroy;
-use super::lifecycle::{arm, close_gracefully, fail, hand_off_stream, on_timer, Deadlines};
+use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
+pub(crate) use super::lifecycle::{close_gracefully, destroy};
 use super::options::ServerOptions;
 use super::server::{self, Server};
 use super::table::http;
@@ -463,7 +463,12 @@ pub(super) fn on_eof(lp: &mut Loop, c: ConnId) {
     let Some(cn) = get(lp, c) else { return };
     cn.eof = true;
     if cn.lingering {
-        return destroy(lp, c);
+        // Once our queued output is out (the shutdown callback sees `eof`).
+        let stream = cn.stream;
+        if stream.write_queue_size(lp).unwrap_or(0) == 0 {
+            destroy(lp, c);
+        }
+        return;
     }
     if cn.in_message {
         // Cut off mid-request: the request is aborted; nothing can answer.
@@ -474,8 +479,8 @@ pub(super) fn on_eof(lp: &mut Loop, c: ConnId) {
     after_advance_if_idle(lp, c);
 }
 
-/// Whether the connection is idle (no request in flight): server close
-/// ends such connections at once.
+/// Whether the connection is idle (no request in flight, not closing):
+/// server close ends such connections at once (gracefully).
 pub(crate) fn is_idle(cn: &Conn) -> bool {
-    cn.exchanges.is_empty() && !cn.in_message && cn.leftover.is_empty()
+    cn.exchanges.is_empty() && !cn.in_message && cn.leftover.is_empty() && !cn.lingering
 }

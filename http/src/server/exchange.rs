@@ -150,10 +150,22 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         cn.served += 1;
         if !done.res.keep_alive {
             // Nothing more goes out on this connection: requests pipelined
-            // after this one are dropped with it.
+            // after this one are dropped with it (those still receiving a
+            // body hear `aborted` first).
             cn.no_more_requests = true;
+            let aborts: Vec<(super::request::EndCb, u64)> = cn
+                .exchanges
+                .iter_mut()
+                .filter(|x| !x.body.complete)
+                .filter_map(|x| x.body.on_abort.take().map(|cb| (cb, x.seq)))
+                .collect();
+            for (cb, seq) in aborts {
+                cb(lp, super::request::Request { conn: c, seq });
+            }
+            let Some(cn) = conn::get(lp, c) else { return };
             cn.exchanges.clear();
         }
+        let Some(cn) = conn::get(lp, c) else { return };
         let next_held = cn
             .exchanges
             .front_mut()
@@ -164,8 +176,12 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         h.recycle(done.req);
         h.recycle_headers(done.res.headers);
         if let Some(held) = next_held {
-            if !held.is_empty() {
-                conn::write_out(lp, c, &held);
+            // If that output had filled the mark (pausing the connection)
+            // but the socket takes it all, no drain comes from the stream:
+            // drain here, so a response waiting for it goes on.
+            let paused = conn::get(lp, c).is_some_and(|cn| cn.output_paused);
+            if !held.is_empty() && conn::write_out(lp, c, &held) && paused {
+                lp.queue_pending(move |lp| conn::on_drain(lp, c));
             }
         }
     }

@@ -214,18 +214,18 @@ impl Handler for Feed<'_> {
         let fresh = h.take_request();
         let headers = h.take_headers();
         let req = std::mem::replace(self.building, fresh);
-        let queue = http(self.lp).take_queue();
-        let Some(cn) = get(self.lp, c) else {
+        let h = http(self.lp);
+        let Some(cn) = h
+            .conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+        else {
             return HeadersAction::Error;
         };
         if cn.exchanges.capacity() == 0 {
-            cn.exchanges = queue;
-        } else {
-            http(self.lp).recycle_queue(queue);
+            // Given back while idle: take one from the pool again.
+            cn.exchanges = h.queue_pool.pop().unwrap_or_default();
         }
-        let Some(cn) = get(self.lp, c) else {
-            return HeadersAction::Error;
-        };
         cn.exchanges.push_back(Exchange {
             seq,
             req,

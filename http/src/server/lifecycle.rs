@@ -74,6 +74,9 @@ pub(super) fn fail(lp: &mut Loop, c: ConnId, status: u16) {
     let custom = server::client_error_bytes(lp, server, status);
     let Some(cn) = get(lp, c) else { return };
     cn.no_more_requests = true;
+    // Answered: the request's deadlines must not fire a second answer.
+    cn.deadlines.headers = None;
+    cn.deadlines.request = None;
     cn.in_message = false;
     cn.leftover = Vec::new();
     let stream = cn.stream;
@@ -128,7 +131,7 @@ pub(super) fn fail(lp: &mut Loop, c: ConnId, status: u16) {
 /// Shuts down our side once queued output is flushed, waits (briefly) for
 /// the client's FIN, then closes: closing with unread input would send a
 /// reset that can destroy the last response in flight.
-pub(super) fn close_gracefully(lp: &mut Loop, c: ConnId) {
+pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
     flush_batch(lp, c);
     let now = lp.now();
     let Some(cn) = get(lp, c) else { return };
@@ -136,16 +139,25 @@ pub(super) fn close_gracefully(lp: &mut Loop, c: ConnId) {
         return;
     }
     cn.lingering = true;
+    // First the queued output must go out (a large last response to a slow
+    // client may take a while): it gets the request timeout. The short
+    // linger for the client's FIN starts once our side is shut down.
+    let flush_budget = cn.opts.request_timeout_ms.max(LINGER_MS);
     cn.deadlines = Deadlines {
-        linger: Some(now + LINGER_MS),
+        linger: Some(now + flush_budget),
         ..Deadlines::default()
     };
     let (stream, eof) = (cn.stream, cn.eof);
     arm(lp, c);
     let shut = stream.shutdown(lp, move |lp, _, result| {
         if result.is_err() || get(lp, c).is_some_and(|cn| cn.eof) {
-            destroy(lp, c);
+            return destroy(lp, c);
         }
+        let now = lp.now();
+        if let Some(cn) = get(lp, c) {
+            cn.deadlines.linger = Some(now + LINGER_MS);
+        }
+        arm(lp, c);
     });
     if shut.is_err() {
         return destroy(lp, c);

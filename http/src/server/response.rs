@@ -83,7 +83,10 @@ impl Response {
     }
 
     pub fn get_header(self, lp: &Loop, name: &str) -> Option<String> {
-        let cn = http_ref(lp)?.conns.get(self.conn.index as usize)?;
+        let cn = http_ref(lp)?
+            .conns
+            .get(self.conn.index as usize)
+            .filter(|cn| cn.gen == self.conn.gen)?;
         let x = cn.exchanges.iter().find(|x| x.seq == self.seq)?;
         x.res
             .headers
@@ -184,7 +187,15 @@ impl Response {
     /// Composes head (if not sent) and body framing into the scratch
     /// buffer and emits it.
     fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<bool> {
-        let ctx = conn::head_context(lp, self.conn, self.seq);
+        // What the head needs to know, only while it is still to be sent.
+        let ctx = if live(lp, self)?.res.head_sent {
+            conn::HeadContext {
+                closing: false,
+                keep_alive_secs: None,
+            }
+        } else {
+            conn::head_context(lp, self.conn, self.seq)
+        };
         let mut out = std::mem::take(&mut http(lp).scratch);
         out.clear();
         let composed = compose(lp, self, data, last, ctx, &mut out);
@@ -265,7 +276,7 @@ fn write_head(
     let user_chunked = res
         .headers
         .get_all("transfer-encoding")
-        .any(|v| v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked"));
+        .any(|v| v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")));
     let no_body =
         x.req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
     let framing = if no_body {

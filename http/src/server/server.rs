@@ -235,8 +235,10 @@ impl Server {
 
     /// Closes every connection with no request in flight.
     pub fn close_idle_connections(self, lp: &mut Loop) {
+        // Gracefully: an idle connection may still be flushing its last
+        // response.
         for c in self.conn_ids(lp, true) {
-            conn::destroy(lp, c);
+            conn::close_gracefully(lp, c);
         }
     }
 

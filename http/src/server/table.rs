@@ -38,10 +38,6 @@ impl Http {
         self.pool.pop().unwrap_or_default()
     }
 
-    pub fn take_queue(&mut self) -> VecDeque<Exchange> {
-        self.queue_pool.pop().unwrap_or_default()
-    }
-
     pub fn recycle_queue(&mut self, mut q: VecDeque<Exchange>) {
         if q.capacity() > 0 && self.queue_pool.len() < 256 {
             q.clear();
