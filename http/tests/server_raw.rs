@@ -397,10 +397,9 @@ fn slow_or_big(lp: &mut Loop, req: Request, res: Response) {
         }
         let _ = res.end(lp, b"");
     };
-    let mut again = pump.clone();
+    let again = pump.clone();
     res.on_drain(lp, move |lp| again(lp)).unwrap();
-    let mut first = pump;
-    first(lp);
+    pump(lp);
 }
 
 #[test]
