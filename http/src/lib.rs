@@ -1,4 +1,5 @@
 //! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
 
+pub mod client;
 pub mod parser;
 pub mod server;

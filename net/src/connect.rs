@@ -28,6 +28,9 @@ pub struct ConnectOptions {
     pub timeout_ms: u64,
     /// Keep our side open after the peer's EOF (see `set_allow_half_open`).
     pub allow_half_open: bool,
+    /// For `connect_host`: only IPv4 (4) or only IPv6 (6) addresses;
+    /// `None` (or any other value) takes both, in the resolver's order.
+    pub family: Option<u8>,
 }
 
 pub(crate) struct Connecting {
@@ -39,6 +42,7 @@ pub(crate) struct Connecting {
     pub timer: Option<Timer>,
     timeout_ms: u64,
     local: Option<SocketAddr>,
+    family: Option<u8>,
 }
 
 fn new_stream(
@@ -62,6 +66,7 @@ fn new_stream(
         timer,
         timeout_ms: opts.timeout_ms,
         local: opts.local_addr,
+        family: opts.family,
     }));
     let index = net(lp).streams.insert(st) as u32;
     let s = Stream { index, gen };
@@ -120,6 +125,14 @@ fn resolved(
 ) {
     let Ok(st) = state(lp, s) else { return };
     st.resolving = None;
+    let family = st.connecting.as_ref().and_then(|c| c.family);
+    let wanted = |a: &SocketAddr| match family {
+        Some(4) => a.is_ipv4(),
+        Some(6) => a.is_ipv6(),
+        _ => true,
+    };
+    let result =
+        result.map(|r| r.map(|addrs| addrs.into_iter().filter(wanted).collect::<Vec<_>>()));
     let addrs = match result {
         Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
         Ok(Ok(_)) => {

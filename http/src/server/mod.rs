@@ -43,5 +43,6 @@ pub use headers::HeaderList;
 pub use options::ServerOptions;
 pub use request::Request;
 pub use response::Response;
+pub(crate) use response::{valid_name, valid_value};
 pub use server::{ClientError, RequestHead, Server};
 pub use status::reason_phrase;

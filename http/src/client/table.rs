@@ -1,0 +1,53 @@
+//! The client layer's tables, kept inside the loop as an extension:
+//! requests, connections and Agents, each a slab addressed by `Copy` ids
+//! with a generation.
+
+use std::collections::HashMap;
+
+use eddy_loop::{ExtensionKey, Loop};
+use slab::Slab;
+
+use super::agent::{Agent, AgentState};
+use super::conn::ConnState;
+use super::request::{ClientRequest, ReqState};
+
+pub(crate) struct Client {
+    pub reqs: Slab<ReqState>,
+    pub conns: Slab<ConnState>,
+    pub agents: Slab<AgentState>,
+    /// The loop's default Agent, made on first use.
+    pub global: Option<Agent>,
+    next_gen: u32,
+}
+
+impl Client {
+    pub fn next_gen(&mut self) -> u32 {
+        self.next_gen = self.next_gen.wrapping_add(1);
+        self.next_gen
+    }
+
+    pub fn req(&mut self, r: ClientRequest) -> Option<&mut ReqState> {
+        self.reqs
+            .get_mut(r.index as usize)
+            .filter(|st| st.gen == r.gen)
+    }
+}
+
+static CLIENT: ExtensionKey = ExtensionKey::new();
+
+pub(crate) fn client(lp: &mut Loop) -> &mut Client {
+    lp.keyed_extension(&CLIENT, || Client {
+        reqs: Slab::new(),
+        conns: Slab::new(),
+        agents: Slab::new(),
+        global: None,
+        next_gen: 0,
+    })
+}
+
+pub(crate) fn client_ref(lp: &Loop) -> Option<&Client> {
+    lp.keyed_extension_ref(&CLIENT)
+}
+
+/// Requests waiting for a socket, by pool key.
+pub(crate) type Pools = HashMap<String, super::pool::Pool>;
