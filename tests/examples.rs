@@ -1,6 +1,6 @@
 //! The example programs, run as black boxes the way people and outside
-//! checks use them: `echo` and `tcpcat` (eddy-net), `connect_proxy` and
-//! `upgrade` (eddy-http).
+//! checks use them: `echo` and `tcpcat` (eddy-net), `connect_proxy`,
+//! `upgrade` and `get` (eddy-http).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -150,4 +150,105 @@ fn upgrade_switches_to_line_echo() {
         "{out}"
     );
     assert!(out.ends_with("\r\n\r\nhi\n"), "{out}");
+}
+
+/// `eddy-server` on a free port, as the peer of `get`.
+fn start_eddy_server() -> Server {
+    common::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_eddy-server")),
+        &["--port", "0"],
+        "eddy-server listening on http://",
+    )
+}
+
+fn run_get(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(example("get"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn get_prints_the_body_and_with_include_the_head() {
+    let server = start_eddy_server();
+    let url = format!("http://{}/", server.addr);
+    let (ok, out, _) = run_get(&[&url]);
+    assert!(ok);
+    assert_eq!(out, "Hello, World!");
+    let (ok, out, _) = run_get(&["--include", &url]);
+    assert!(ok);
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.contains("\r\nServer: eddy\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nHello, World!"), "{out}");
+}
+
+#[test]
+fn get_sends_data_methods_and_headers() {
+    let server = start_eddy_server();
+    let echo = format!("http://{}/echo", server.addr);
+    let (ok, out, _) = run_get(&["-d", "some data", &echo]);
+    assert!(ok);
+    assert_eq!(out, "some data");
+    let file = std::env::temp_dir().join(format!("eddy-get-{}.bin", std::process::id()));
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &payload).unwrap();
+    let out = Command::new(example("get"))
+        .args(["-X", "PUT", "--data-file", file.to_str().unwrap(), &echo])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == payload, "the echo differs");
+    let headers = format!("http://{}/headers", server.addr);
+    let (ok, out, _) = run_get(&["-H", "X-Test: one two", &headers]);
+    assert!(ok);
+    assert!(out.contains("X-Test: one two"), "{out}");
+    let (ok, out, _) = run_get(&["-X", "DELETE", "--include", &headers]);
+    assert!(ok);
+    assert!(out.starts_with("HTTP/1.1 405 "), "{out}");
+}
+
+#[test]
+fn get_repeat_uses_one_keep_alive_connection() {
+    let server = start_eddy_server();
+    let url = format!("http://{}/", server.addr);
+    let (ok, out, err) = run_get(&["--repeat", "5", &url]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "Hello, World!".repeat(5));
+    assert!(
+        err.contains("5 requests, 1 TCP connections opened"),
+        "{err}"
+    );
+}
+
+#[test]
+fn get_fails_on_connection_and_protocol_errors() {
+    let (ok, _, err) = run_get(&["http://127.0.0.1:1/"]);
+    assert!(!ok);
+    assert!(
+        err.contains("connect 127.0.0.1:1: Connection refused"),
+        "{err}"
+    );
+    // A server that answers garbage.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"SMTP ready\r\n\r\n");
+    });
+    let (ok, _, err) = run_get(&[&format!("http://127.0.0.1:{port}/")]);
+    t.join().unwrap();
+    assert!(!ok);
+    assert!(err.contains("invalid response"), "{err}");
+    let (ok, _, err) = run_get(&["ftp://x/"]);
+    assert!(!ok);
+    assert!(err.contains("invalid url"), "{err}");
 }

@@ -1,0 +1,718 @@
+//! The HTTP client against scripted raw-socket servers (broken, odd and
+//! racy answers no well-behaved server gives on demand) and against eddy's
+//! own server on the same loop.
+//!
+//! Each test runs its client on a loop with a watchdog; the pool's free
+//! sockets are unref'd, so `run` returns once the requests are done.
+
+use std::cell::{Cell, RefCell};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eddy_http::client::{
+    get, request, Agent, AgentChoice, AgentOptions, ClientRequest, Error, RequestOptions,
+};
+use eddy_http::server::{Server, ServerOptions};
+use eddy_loop::{Handle, Loop, RunMode, Timer};
+
+/// A listener on its own thread; each accepted connection runs `script`
+/// (with its index) on a thread of its own. Requests read by `read_request`
+/// are recorded.
+struct RawServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+type Script = fn(usize, TcpStream, &Arc<Mutex<Vec<String>>>);
+
+impl RawServer {
+    fn start(script: Script) -> RawServer {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let rq = requests.clone();
+        std::thread::spawn(move || {
+            for (i, s) in l.incoming().enumerate() {
+                let Ok(s) = s else { return };
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let rq = rq.clone();
+                std::thread::spawn(move || script(i, s, &rq));
+            }
+        });
+        RawServer { port, requests }
+    }
+
+    fn opts(&self, path: &str, agent: AgentChoice) -> RequestOptions {
+        RequestOptions {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            path: path.into(),
+            agent,
+            ..RequestOptions::default()
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Reads one request (head, and a Content-Length or chunked body) and
+/// records it; None at EOF.
+fn read_request(s: &mut TcpStream, log: &Arc<Mutex<Vec<String>>>) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let lower = head.to_ascii_lowercase();
+    if let Some(i) = lower.find("content-length: ") {
+        let n: usize = lower[i + 16..].split("\r\n").next()?.trim().parse().ok()?;
+        let mut body = vec![0; n];
+        s.read_exact(&mut body).ok()?;
+        buf.extend_from_slice(&body);
+    } else if lower.contains("transfer-encoding: chunked") {
+        while !buf.ends_with(b"\r\n0\r\n\r\n") && !buf.ends_with(b"\r\n\r\n0\r\n\r\n") {
+            match s.read(&mut byte) {
+                Ok(1) => buf.push(byte[0]),
+                _ => return None,
+            }
+            if buf.len() > head.len() && buf[head.len()..].starts_with(b"0\r\n\r\n") {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    log.lock().unwrap().push(text.clone());
+    Some(text)
+}
+
+/// Runs the loop to completion, failing the test after 20 s.
+fn run(lp: &mut Loop) {
+    let watchdog = Timer::new(lp);
+    watchdog
+        .start(lp, 20_000, 0, |_, _| panic!("watchdog: test hung"))
+        .unwrap();
+    watchdog.unref(lp).unwrap();
+    lp.run(RunMode::Default);
+    watchdog.close(lp, |_| {}).unwrap();
+    lp.run(RunMode::NoWait);
+}
+
+fn keep_alive_agent(lp: &mut Loop, max_sockets: usize) -> Agent {
+    Agent::new(
+        lp,
+        AgentOptions {
+            keep_alive: true,
+            max_sockets,
+            ..AgentOptions::default()
+        },
+    )
+}
+
+/// What a request saw, in order.
+#[derive(Default, Debug)]
+struct Seen {
+    events: Vec<String>,
+    status: u16,
+    body: Vec<u8>,
+    error: Option<String>,
+    reused: bool,
+}
+
+type Shared = Rc<RefCell<Seen>>;
+
+/// Ends `req` and records its response, body, end, error and close.
+fn watch(lp: &mut Loop, req: ClientRequest, seen: &Shared) {
+    let s = seen.clone();
+    req.on_error(lp, move |_, _, e| {
+        let mut s = s.borrow_mut();
+        s.events.push("error".into());
+        s.error = Some(e.to_string());
+    })
+    .unwrap();
+    let s = seen.clone();
+    req.on_close(lp, move |_, _| s.borrow_mut().events.push("close".into()))
+        .unwrap();
+}
+
+/// The response callback that records into `seen`.
+fn recorder(seen: &Shared) -> impl FnOnce(&mut Loop, eddy_http::client::ClientResponse) + 'static {
+    let seen = seen.clone();
+    move |lp, res| {
+        {
+            let mut s = seen.borrow_mut();
+            s.events.push("response".into());
+            s.status = res.status(lp).unwrap();
+            s.reused = res.request().reused_socket(lp);
+        }
+        let s = seen.clone();
+        res.on_data(lp, move |_, _, d| s.borrow_mut().body.extend_from_slice(d))
+            .unwrap();
+        let s = seen.clone();
+        res.on_end(lp, move |_, _| s.borrow_mut().events.push("end".into()))
+            .unwrap();
+    }
+}
+
+fn get_recorded(lp: &mut Loop, opts: RequestOptions) -> (ClientRequest, Shared) {
+    let seen = Shared::default();
+    let req = get(lp, opts, recorder(&seen)).unwrap();
+    watch(lp, req, &seen);
+    (req, seen)
+}
+
+#[test]
+fn a_premature_close_mid_body_is_an_error_not_a_short_body() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part")
+            .unwrap();
+    });
+    let mut lp = Loop::new().unwrap();
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", AgentChoice::Fresh));
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(s.events, ["response", "error", "close"], "{s:?}");
+    assert_eq!(s.body, b"only-part");
+    assert!(s.error.as_ref().unwrap().contains("aborted"), "{s:?}");
+}
+
+#[test]
+fn a_chunked_body_cut_short_is_an_error_too() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            .unwrap();
+    });
+    let mut lp = Loop::new().unwrap();
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", AgentChoice::Fresh));
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(s.events, ["response", "error", "close"], "{s:?}");
+    assert_eq!(s.body, b"hello");
+}
+
+#[test]
+fn an_invalid_status_line_is_an_error() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", AgentChoice::Fresh));
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(s.events, ["error", "close"], "{s:?}");
+    let e = s.error.as_ref().unwrap();
+    assert!(e.contains("invalid response"), "{e}");
+    assert!(
+        e.contains(&format!("GET 127.0.0.1:{}/", server.port)),
+        "{e}"
+    );
+}
+
+#[test]
+fn informational_responses_come_before_the_final_one() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(
+            b"HTTP/1.1 102 Processing\r\n\r\n\
+              HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+              HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: yes\r\n\r\nok",
+        )
+        .unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let seen = Shared::default();
+    let s2 = seen.clone();
+    let req = request(
+        &mut lp,
+        server.opts("/", AgentChoice::Fresh),
+        move |lp, res| {
+            assert_eq!(res.header(lp, "x-final"), Some(&b"yes"[..]));
+            assert!(res.header(lp, "link").is_none());
+            recorder(&s2)(lp, res)
+        },
+    )
+    .unwrap();
+    let s = seen.clone();
+    req.on_information(&mut lp, move |_, _, info| {
+        let link = info
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Link")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        s.borrow_mut()
+            .events
+            .push(format!("{} {} {link}", info.status, info.reason));
+    })
+    .unwrap();
+    watch(&mut lp, req, &seen);
+    req.end(&mut lp, b"").unwrap();
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(
+        s.events,
+        [
+            "102 Processing ",
+            "103 Early Hints </style.css>; rel=preload",
+            "response",
+            "end",
+            "close"
+        ]
+    );
+    assert_eq!((s.status, s.body.as_slice()), (200, &b"ok"[..]));
+}
+
+#[test]
+fn request_framing_follows_node() {
+    // Each connection answers one request, then closes.
+    let server = RawServer::start(|_, mut s, log| {
+        if read_request(&mut s, log).is_some() {
+            s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let done = Rc::new(Cell::new(0));
+    let start = |lp: &mut Loop, method: &str, body: &[&[u8]], headers: &[(&str, &str)]| {
+        let mut o = server.opts("/p", AgentChoice::Fresh);
+        o.method = method.into();
+        o.headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let d = done.clone();
+        let r = request(lp, o, move |_, _| d.set(d.get() + 1)).unwrap();
+        let (last, pieces) = body.split_last().unwrap();
+        for p in pieces {
+            r.write(lp, p).unwrap();
+        }
+        r.end(lp, last).unwrap();
+        // One request at a time, so the log's order is ours.
+        run(lp);
+    };
+    start(&mut lp, "GET", &[b""], &[]);
+    start(&mut lp, "POST", &[b"hello"], &[("X-Case", "KeEp")]);
+    start(&mut lp, "POST", &[b""], &[]);
+    start(&mut lp, "PUT", &[b"ab", b"cde"], &[]);
+    start(
+        &mut lp,
+        "POST",
+        &[b"ab", b"cde"],
+        &[("Content-Length", "5")],
+    );
+    assert_eq!(done.get(), 5);
+    let log = server.requests();
+    let host = format!("Host: 127.0.0.1:{}\r\n", server.port);
+    assert_eq!(
+        log[0],
+        format!("GET /p HTTP/1.1\r\n{host}Connection: close\r\n\r\n")
+    );
+    assert_eq!(
+        log[1],
+        format!("POST /p HTTP/1.1\r\nX-Case: KeEp\r\n{host}Connection: close\r\nContent-Length: 5\r\n\r\nhello")
+    );
+    assert!(log[2].contains("Content-Length: 0\r\n"), "{}", log[2]);
+    assert!(
+        log[3].ends_with("Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"),
+        "{}",
+        log[3]
+    );
+    assert!(log[4].contains("\r\nContent-Length: 5\r\n"), "{}", log[4]);
+    assert!(log[4].ends_with("\r\n\r\nabcde"), "{}", log[4]);
+    assert!(!log[4].contains("chunked"), "{}", log[4]);
+}
+
+#[test]
+fn a_reused_socket_that_hangs_up_is_retried_once_for_get_but_not_for_post() {
+    for (method, retried) in [("GET", true), ("POST", false)] {
+        // Connection 0 answers one request, then closes when the second one
+        // arrives (the keep-alive race); later connections answer properly.
+        let server = RawServer::start(|i, mut s, log| {
+            let mut served = 0;
+            while read_request(&mut s, log).is_some() {
+                if i == 0 && served == 1 {
+                    return;
+                }
+                served += 1;
+                let body = format!("conn {i}");
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                s.write_all(resp.as_bytes()).unwrap();
+            }
+        });
+        let mut lp = Loop::new().unwrap();
+        let agent = keep_alive_agent(&mut lp, 1);
+        let (_, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
+        run(&mut lp);
+        assert_eq!(first.borrow().body, b"conn 0");
+        let mut o = server.opts("/", agent.into());
+        o.method = method.into();
+        let (_, second) = get_recorded(&mut lp, o);
+        run(&mut lp);
+        let s = second.borrow();
+        if retried {
+            assert_eq!(s.events, ["response", "end", "close"], "{s:?}");
+            assert_eq!(s.body, b"conn 1");
+            assert!(!s.reused, "a retry runs on a fresh socket");
+            assert_eq!(agent.sockets_created(&lp), 2);
+        } else {
+            assert_eq!(s.events, ["error", "close"], "{s:?}");
+            assert!(
+                s.error.as_ref().unwrap().contains("socket hang up"),
+                "{s:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_free_socket_closed_by_the_server_is_dropped_and_not_reused() {
+    let server = RawServer::start(|i, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        let body = format!("conn {i}");
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(resp.as_bytes()).unwrap();
+        // The server's keep-alive timeout, as far as the client can tell.
+        drop(s);
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let (_, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    // The free socket is unref'd, so `run` returns once the response ends;
+    // run again until the EOF has dropped it.
+    run(&mut lp);
+    assert_eq!(first.borrow().body, b"conn 0");
+    let poll = Timer::new(&mut lp);
+    poll.start(&mut lp, 1, 1, move |lp, t| {
+        if agent.free_sockets(lp) == 0 {
+            t.close(lp, |_| {}).unwrap();
+        }
+    })
+    .unwrap();
+    run(&mut lp);
+    assert_eq!(agent.total_sockets(&lp), 0);
+    let mut o = server.opts("/", agent.into());
+    o.method = "POST".into();
+    let (_, second) = get_recorded(&mut lp, o);
+    run(&mut lp);
+    let s = second.borrow();
+    assert_eq!(s.events, ["response", "end", "close"], "{s:?}");
+    assert_eq!(s.body, b"conn 1");
+    assert_eq!(agent.sockets_created(&lp), 2);
+}
+
+#[test]
+fn head_responses_have_no_body_and_keep_the_socket() {
+    let server = RawServer::start(|_, mut s, log| {
+        while let Some(req) = read_request(&mut s, log) {
+            let head = req.starts_with("HEAD");
+            let resp: &[u8] = if head {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+            };
+            s.write_all(resp).unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let mut o = server.opts("/", agent.into());
+    o.method = "HEAD".into();
+    let (_, head) = get_recorded(&mut lp, o);
+    let (_, body) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    run(&mut lp);
+    assert_eq!(head.borrow().events, ["response", "end", "close"]);
+    assert_eq!(head.borrow().body, b"");
+    assert_eq!(body.borrow().body, b"hello");
+    assert!(body.borrow().reused);
+    assert_eq!(agent.sockets_created(&lp), 1);
+}
+
+#[test]
+fn pause_holds_the_body_and_resume_delivers_it_in_order() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        s.write_all(head.as_bytes()).unwrap();
+        let _ = s.write_all(&body);
+    });
+    let mut lp = Loop::new().unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let pauses = Rc::new(Cell::new(0));
+    let ended = Rc::new(Cell::new(false));
+    let (g, p, e) = (got.clone(), pauses.clone(), ended.clone());
+    get(
+        &mut lp,
+        server.opts("/", AgentChoice::Fresh),
+        move |lp, res| {
+            let (g2, p2) = (g.clone(), p.clone());
+            res.on_data(lp, move |lp, res, d| {
+                g2.borrow_mut().extend_from_slice(d);
+                // Every fourth delivery, pause and resume from a timer.
+                p2.set(p2.get() + 1);
+                if p2.get() % 4 == 0 {
+                    res.pause(lp).unwrap();
+                    let t = Timer::new(lp);
+                    t.start(lp, 1, 0, move |lp, t| {
+                        res.resume(lp).unwrap();
+                        t.close(lp, |_| {}).unwrap();
+                    })
+                    .unwrap();
+                }
+            })
+            .unwrap();
+            res.on_end(lp, move |_, _| e.set(true)).unwrap();
+        },
+    )
+    .unwrap();
+    run(&mut lp);
+    assert!(ended.get());
+    let got = got.borrow();
+    assert_eq!(got.len(), 2_000_000);
+    assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    assert!(pauses.get() >= 4);
+}
+
+#[test]
+fn abort_mid_response_closes_quietly_and_the_socket_is_not_pooled() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 4);
+    let seen = Shared::default();
+    let s2 = seen.clone();
+    let req = get(&mut lp, server.opts("/", agent.into()), move |lp, res| {
+        s2.borrow_mut().events.push("response".into());
+        res.on_data(lp, |lp, res, _| res.request().abort(lp))
+            .unwrap();
+    })
+    .unwrap();
+    watch(&mut lp, req, &seen);
+    run(&mut lp);
+    assert_eq!(seen.borrow().events, ["response", "close"]);
+    assert!(!req.is_live(&lp));
+    assert_eq!(agent.total_sockets(&lp), 0);
+    assert!(matches!(req.end(&mut lp, b""), Err(Error::Closed(_))));
+}
+
+#[test]
+fn an_idle_request_times_out() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let mut o = server.opts("/", AgentChoice::Fresh);
+    o.timeout_ms = 50;
+    let (_, seen) = get_recorded(&mut lp, o);
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(s.events, ["error", "close"]);
+    assert!(
+        s.error.as_ref().unwrap().contains("timed out after 50 ms"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn an_early_final_answer_to_expect_continue_drops_the_body() {
+    let server = RawServer::start(|_, mut s, log| {
+        let head = read_head_only(&mut s);
+        log.lock().unwrap().push(head);
+        s.write_all(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        // Whatever else arrives (nothing should) is recorded.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        log.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&rest).into_owned());
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let mut o = server.opts("/up", agent.into());
+    o.method = "PUT".into();
+    o.expect_continue = true;
+    o.headers = vec![("Content-Length".into(), "4".into())];
+    let seen = Shared::default();
+    let req = request(&mut lp, o, recorder(&seen)).unwrap();
+    watch(&mut lp, req, &seen);
+    req.end(&mut lp, b"body").unwrap();
+    run(&mut lp);
+    assert_eq!(seen.borrow().status, 417);
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+    // The socket was not pooled: the server saw EOF, and no body.
+    let mut log = server.requests();
+    let poll_until = std::time::Instant::now() + Duration::from_secs(10);
+    while log.len() < 2 && std::time::Instant::now() < poll_until {
+        std::thread::yield_now();
+        log = server.requests();
+    }
+    assert!(log[0].contains("Expect: 100-continue\r\n"), "{}", log[0]);
+    assert_eq!(log[1], "");
+    assert_eq!(agent.total_sockets(&lp), 0);
+}
+
+fn read_head_only(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+        buf.push(byte[0]);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[test]
+fn an_idle_pool_does_not_keep_the_loop_alive() {
+    let server = RawServer::start(|_, mut s, log| {
+        while read_request(&mut s, log).is_some() {
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    // No watchdog here: `run` must return by itself.
+    lp.run(RunMode::Default);
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+    assert_eq!(agent.free_sockets(&lp), 1);
+    agent.destroy(&mut lp).unwrap();
+    lp.run(RunMode::Default);
+    assert!(agent.destroy(&mut lp).is_err());
+}
+
+#[test]
+fn ten_thousand_requests_over_eight_pooled_sockets_to_eddys_server() {
+    let mut lp = Loop::new().unwrap();
+    let server = Server::new(&mut lp, ServerOptions::default(), |lp, req, res| {
+        let path = req.path(lp).unwrap_or("").to_string();
+        res.end(lp, path.as_bytes()).unwrap();
+    });
+    let addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let port = server.listen(&mut lp, addr).unwrap().ip().unwrap().port();
+    let agent = keep_alive_agent(&mut lp, 8);
+    const TOTAL: usize = 10_000;
+    struct Run {
+        started: usize,
+        done: usize,
+        reused: usize,
+        created_after_warmup: Option<u64>,
+    }
+    let state = Rc::new(RefCell::new(Run {
+        started: 0,
+        done: 0,
+        reused: 0,
+        created_after_warmup: None,
+    }));
+    fn next(lp: &mut Loop, port: u16, agent: Agent, st: Rc<RefCell<Run>>, server: Server) {
+        let n = {
+            let mut s = st.borrow_mut();
+            if s.started == TOTAL {
+                return;
+            }
+            s.started += 1;
+            s.started
+        };
+        let o = RequestOptions {
+            host: "127.0.0.1".into(),
+            port,
+            path: format!("/{n}"),
+            agent: agent.into(),
+            ..RequestOptions::default()
+        };
+        let st2 = st.clone();
+        let req = get(lp, o, move |lp, res| {
+            let body = Rc::new(RefCell::new(Vec::new()));
+            let b = body.clone();
+            res.on_data(lp, move |_, _, d| b.borrow_mut().extend_from_slice(d))
+                .unwrap();
+            let reused = res.request().reused_socket(lp);
+            res.on_end(lp, move |_, _| {
+                assert_eq!(*body.borrow(), format!("/{n}").into_bytes());
+                let mut s = st2.borrow_mut();
+                s.done += 1;
+                s.reused += reused as usize;
+            })
+            .unwrap();
+        })
+        .unwrap();
+        req.on_error(lp, |_, _, e| panic!("request failed: {e}"))
+            .unwrap();
+        req.on_close(lp, move |lp, _| {
+            let done = st.borrow().done;
+            if done >= 100 && st.borrow().created_after_warmup.is_none() {
+                st.borrow_mut().created_after_warmup = Some(agent.sockets_created(lp));
+            }
+            if done == TOTAL {
+                let _ = server.close(lp, |_| {});
+            } else {
+                next(lp, port, agent, st, server);
+            }
+        })
+        .unwrap();
+    }
+    for _ in 0..8 {
+        next(&mut lp, port, agent, state.clone(), server);
+    }
+    run(&mut lp);
+    let s = state.borrow();
+    assert_eq!(s.done, TOTAL);
+    assert_eq!(s.created_after_warmup, Some(8));
+    assert_eq!(
+        agent.sockets_created(&lp),
+        8,
+        "no new connections after warm-up"
+    );
+    assert_eq!(s.reused, TOTAL - 8);
+}
+
+#[test]
+fn stale_handles_give_errors_not_panics() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+    });
+    let mut lp = Loop::new().unwrap();
+    let keep = Rc::new(Cell::new(None));
+    let k = keep.clone();
+    let req = get(
+        &mut lp,
+        server.opts("/", AgentChoice::Fresh),
+        move |_, res| k.set(Some(res)),
+    )
+    .unwrap();
+    run(&mut lp);
+    let res = keep.get().unwrap();
+    assert!(!req.is_live(&lp));
+    assert!(res.status(&lp).is_none());
+    assert!(matches!(res.pause(&mut lp), Err(Error::Closed(_))));
+    assert!(matches!(req.write(&mut lp, b"x"), Err(Error::Closed(_))));
+    assert!(req.on_close(&mut lp, |_, _| {}).is_err());
+    req.abort(&mut lp);
+}
