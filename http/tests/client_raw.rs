@@ -716,3 +716,223 @@ fn stale_handles_give_errors_not_panics() {
     assert!(req.on_close(&mut lp, |_, _| {}).is_err());
     req.abort(&mut lp);
 }
+
+#[test]
+fn upgrade_hands_the_stream_and_head_to_the_callback() {
+    let server = RawServer::start(|_, mut s, log| {
+        let req = read_request(&mut s, log).unwrap();
+        assert!(req.contains("Upgrade: line\r\n"), "{req}");
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: line\r\n\r\nhello ",
+        )
+        .unwrap();
+        // Echo what the client sends in the new protocol.
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap();
+        s.write_all(&buf[..n]).unwrap();
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 4);
+    let mut o = server.opts("/", agent.into());
+    o.headers = vec![
+        ("Connection".into(), "Upgrade".into()),
+        ("Upgrade".into(), "line".into()),
+    ];
+    let req = request(&mut lp, o, |_, _| panic!("no response event for a 101")).unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    req.on_upgrade(&mut lp, move |lp, res, stream, head| {
+        assert_eq!(res.status(lp), Some(101));
+        assert_eq!(res.header(lp, "upgrade"), Some(&b"line"[..]));
+        g.borrow_mut().extend_from_slice(&head);
+        stream.write(lp, b"world").unwrap();
+        let g = g.clone();
+        stream
+            .read_start(lp, move |lp, s, ev| match ev {
+                eddy_net::ReadEvent::Data(d) => g.borrow_mut().extend_from_slice(d),
+                _ => s.close(lp, |_| {}).unwrap(),
+            })
+            .unwrap();
+    })
+    .unwrap();
+    req.end(&mut lp, b"").unwrap();
+    run(&mut lp);
+    assert_eq!(*got.borrow(), b"hello world");
+    // The socket left the Agent.
+    assert_eq!(agent.total_sockets(&lp), 0);
+}
+
+#[test]
+fn a_101_nobody_asked_for_is_an_error() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+        )
+        .unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", AgentChoice::Fresh));
+    run(&mut lp);
+    let s = seen.borrow();
+    assert_eq!(s.events, ["error", "close"]);
+    assert!(
+        s.error.as_ref().unwrap().contains("unexpected 101"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn requests_over_a_unix_socket() {
+    let mut lp = Loop::new().unwrap();
+    let path = std::env::temp_dir().join(format!("eddy-client-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = Server::new(&mut lp, ServerOptions::default(), |lp, req, res| {
+        let host = req.header_joined(lp, "host").unwrap_or_default();
+        res.end(lp, format!("host={host}").as_bytes()).unwrap();
+    });
+    server
+        .listen(&mut lp, eddy_net::Address::Unix(path.clone()))
+        .unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let opts = || RequestOptions {
+        socket_path: Some(path.clone()),
+        agent: agent.into(),
+        ..RequestOptions::default()
+    };
+    let (_, a) = get_recorded(&mut lp, opts());
+    let (_, b) = get_recorded(&mut lp, opts());
+    let done = Rc::new(Cell::new(0));
+    let d = done.clone();
+    let check = eddy_loop::Check::new(&mut lp);
+    check
+        .start(&mut lp, move |lp, me| {
+            if d.get() == 0 && agent.free_sockets(lp) == 1 && agent.waiting_requests(lp) == 0 {
+                d.set(1);
+                let _ = server.close(lp, |_| {});
+                me.close(lp, |_| {}).unwrap();
+            }
+        })
+        .unwrap();
+    run(&mut lp);
+    assert_eq!(a.borrow().body, b"host=localhost");
+    assert_eq!(b.borrow().body, b"host=localhost");
+    assert!(b.borrow().reused);
+    assert_eq!(agent.sockets_created(&lp), 1);
+}
+
+#[test]
+fn max_total_sockets_makes_room_across_destinations() {
+    let script: Script = |_, mut s, log| {
+        while read_request(&mut s, log).is_some() {
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+        }
+    };
+    let (one, two) = (RawServer::start(script), RawServer::start(script));
+    let mut lp = Loop::new().unwrap();
+    let agent = Agent::new(
+        &mut lp,
+        AgentOptions {
+            keep_alive: true,
+            max_total_sockets: 1,
+            ..AgentOptions::default()
+        },
+    );
+    let (_, a) = get_recorded(&mut lp, one.opts("/", agent.into()));
+    let (_, b) = get_recorded(&mut lp, two.opts("/", agent.into()));
+    assert_eq!(agent.waiting_requests(&lp), 1);
+    assert_eq!(agent.total_sockets(&lp), 1);
+    run(&mut lp);
+    assert_eq!(a.borrow().events, ["response", "end", "close"]);
+    assert_eq!(b.borrow().events, ["response", "end", "close"]);
+    // The first destination's socket was closed to make room.
+    assert_eq!(agent.sockets_created(&lp), 2);
+    assert_eq!(agent.total_sockets(&lp), 1);
+    // A request to the first destination now takes the only slot from the
+    // second's free socket.
+    let (_, c) = get_recorded(&mut lp, one.opts("/", agent.into()));
+    run(&mut lp);
+    assert_eq!(c.borrow().body, b"ok");
+    assert_eq!(agent.sockets_created(&lp), 3);
+    assert_eq!(agent.total_sockets(&lp), 1);
+}
+
+#[test]
+fn a_free_socket_closes_before_the_servers_keep_alive_timeout() {
+    let server = RawServer::start(|_, mut s, log| {
+        read_request(&mut s, log).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        // The server would wait forever; the client leaves first.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        log.lock().unwrap().push("client closed".into());
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let (_, seen) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    run(&mut lp);
+    assert_eq!(seen.borrow().body, b"ok");
+    assert_eq!(agent.free_sockets(&lp), 1);
+    let started = lp.now();
+    // The free socket's timer is unref'd too: keep the loop alive until
+    // the pool is empty.
+    let poll = Timer::new(&mut lp);
+    poll.start(&mut lp, 10, 10, move |lp, t| {
+        if agent.free_sockets(lp) == 0 {
+            t.close(lp, |_| {}).unwrap();
+        }
+    })
+    .unwrap();
+    run(&mut lp);
+    // 750 ms: a quarter before the hint (no upper bound: a loaded machine
+    // may run the timer late).
+    let waited = lp.now() - started;
+    assert!(waited >= 700, "closed after {waited} ms");
+    let mut log = server.requests();
+    while log.len() < 2 {
+        std::thread::yield_now();
+        log = server.requests();
+    }
+    assert_eq!(log[1], "client closed");
+}
+
+#[test]
+fn a_body_written_while_waiting_for_a_socket_drains_once_it_is_sent() {
+    let server = RawServer::start(|_, mut s, log| {
+        while read_request(&mut s, log).is_some() {
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let (_, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    let mut o = server.opts("/up", agent.into());
+    o.method = "POST".into();
+    let seen = Shared::default();
+    let req = request(&mut lp, o, recorder(&seen)).unwrap();
+    watch(&mut lp, req, &seen);
+    assert_eq!(agent.waiting_requests(&lp), 1);
+    let big = vec![b'x'; 40_000];
+    assert!(
+        !req.write(&mut lp, &big).unwrap(),
+        "over the mark while waiting"
+    );
+    let drained = Rc::new(Cell::new(false));
+    let d = drained.clone();
+    req.on_drain(&mut lp, move |lp, r| {
+        d.set(true);
+        r.end(lp, b"").unwrap();
+    })
+    .unwrap();
+    run(&mut lp);
+    assert_eq!(first.borrow().events, ["response", "end", "close"]);
+    assert!(drained.get());
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+    let log = server.requests();
+    assert!(log[1].starts_with("POST /up HTTP/1.1\r\n"));
+    assert!(log[1].len() > 40_000);
+}

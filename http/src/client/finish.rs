@@ -30,9 +30,13 @@ pub(crate) fn socket_assigned(lp: &mut Loop, r: ClientRequest, c: ConnId) {
 
 /// The socket's write queue drained.
 pub(crate) fn drained(lp: &mut Loop, c: ConnId) {
-    let Some(r) = conn::request_of(lp, c) else {
-        return;
-    };
+    if let Some(r) = conn::request_of(lp, c) {
+        drain_request(lp, r);
+    }
+}
+
+/// Runs the drain callback if `write` returned false since the last one.
+pub(crate) fn drain_request(lp: &mut Loop, r: ClientRequest) {
     let Ok(st) = live(lp, r) else { return };
     if !std::mem::take(&mut st.out.need_drain) {
         return;

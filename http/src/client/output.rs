@@ -224,5 +224,11 @@ pub(crate) fn flush(lp: &mut Loop, r: ClientRequest) -> bool {
         return true;
     };
     // A failed write reaches the read side, which fails the request.
-    stream.write_vec(lp, bytes).unwrap_or(true)
+    let below = stream.write_vec(lp, bytes).unwrap_or(true);
+    if below && state(lp, r).is_ok_and(|st| st.out.need_drain) {
+        // Held bytes went out below the mark: the socket will not report a
+        // drain, so the request does.
+        lp.queue_pending(move |lp| super::finish::drain_request(lp, r));
+    }
+    below
 }
