@@ -936,3 +936,35 @@ fn a_body_written_while_waiting_for_a_socket_drains_once_it_is_sent() {
     assert!(log[1].starts_with("POST /up HTTP/1.1\r\n"));
     assert!(log[1].len() > 40_000);
 }
+
+#[test]
+fn local_address_set_host_and_the_socket_event() {
+    let server = RawServer::start(|_, mut s, log| {
+        let peer = s.peer_addr().unwrap().ip().to_string();
+        let req = read_request(&mut s, log).unwrap();
+        let body = format!("{peer}|{}", req.contains("Host:"));
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(resp.as_bytes()).unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let mut o = server.opts("/", AgentChoice::Fresh);
+    o.local_address = Some("127.0.0.2".parse().unwrap());
+    o.set_host = false;
+    let (req, seen) = get_recorded(&mut lp, o);
+    let socket_seen = Rc::new(Cell::new(false));
+    let ss = socket_seen.clone();
+    req.on_socket(&mut lp, move |lp, r, stream| {
+        assert_eq!(r.socket(lp), Some(stream));
+        let local = stream.local_addr(lp).unwrap().ip().unwrap().ip();
+        assert_eq!(local.to_string(), "127.0.0.2");
+        ss.set(true);
+    })
+    .unwrap();
+    run(&mut lp);
+    assert!(socket_seen.get());
+    assert_eq!(seen.borrow().body, b"127.0.0.2|false");
+}
