@@ -968,3 +968,151 @@ fn local_address_set_host_and_the_socket_event() {
     assert!(socket_seen.get());
     assert_eq!(seen.borrow().body, b"127.0.0.2|false");
 }
+
+/// Answers every request on a connection with "ok".
+fn ok_forever(_: usize, mut s: TcpStream, log: &Arc<Mutex<Vec<String>>>) {
+    while read_request(&mut s, log).is_some() {
+        if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_waiting_request_gets_a_socket_whose_last_response_was_paused() {
+    let server = RawServer::start(ok_forever);
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let seen = Shared::default();
+    let record = recorder(&seen);
+    let req = get(&mut lp, server.opts("/", agent.into()), move |lp, res| {
+        // Paused before the body: resumed later, from a timer.
+        res.pause(lp).unwrap();
+        record(lp, res);
+        let t = Timer::new(lp);
+        t.start(lp, 5, 0, move |lp, t| {
+            res.resume(lp).unwrap();
+            t.close(lp, |_| {}).unwrap();
+        })
+        .unwrap();
+    })
+    .unwrap();
+    watch(&mut lp, req, &seen);
+    let (_, second) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    run(&mut lp);
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+    assert_eq!(second.borrow().events, ["response", "end", "close"]);
+    assert!(second.borrow().reused);
+}
+
+#[test]
+fn nothing_but_close_follows_an_abort_after_resume() {
+    let server = RawServer::start(ok_forever);
+    let mut lp = Loop::new().unwrap();
+    let seen = Shared::default();
+    let record = recorder(&seen);
+    let req = get(
+        &mut lp,
+        server.opts("/", AgentChoice::Fresh),
+        move |lp, res| {
+            res.pause(lp).unwrap();
+            record(lp, res);
+            let t = Timer::new(lp);
+            t.start(lp, 5, 0, move |lp, t| {
+                res.resume(lp).unwrap();
+                res.request().abort(lp);
+                t.close(lp, |_| {}).unwrap();
+            })
+            .unwrap();
+        },
+    )
+    .unwrap();
+    watch(&mut lp, req, &seen);
+    run(&mut lp);
+    assert_eq!(seen.borrow().events, ["response", "close"]);
+    assert_eq!(seen.borrow().body, b"");
+}
+
+#[test]
+fn closing_the_lent_socket_fails_the_request_and_frees_the_slot() {
+    let server = RawServer::start(|_, mut s, log| {
+        // Never answers the first connection's request.
+        if read_request(&mut s, log).is_some() {
+            let _ = s.read(&mut [0; 16]);
+        }
+    });
+    let other = RawServer::start(ok_forever);
+    let mut lp = Loop::new().unwrap();
+    let agent = Agent::new(
+        &mut lp,
+        AgentOptions {
+            keep_alive: true,
+            max_total_sockets: 1,
+            ..AgentOptions::default()
+        },
+    );
+    let (req, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    req.on_socket(&mut lp, |lp, _, stream| {
+        stream.close(lp, |_| {}).unwrap();
+    })
+    .unwrap();
+    let (_, second) = get_recorded(&mut lp, other.opts("/", agent.into()));
+    run(&mut lp);
+    let f = first.borrow();
+    assert_eq!(f.events, ["error", "close"], "{f:?}");
+    // Closed while connecting: the connect is cancelled; later, a hang-up.
+    let e = f.error.as_ref().unwrap();
+    assert!(e.contains("stream was closed") || e.contains("socket hang up"), "{f:?}");
+    assert_eq!(second.borrow().events, ["response", "end", "close"]);
+    assert_eq!(agent.total_sockets(&lp), 1);
+}
+
+#[test]
+fn a_body_held_for_100_continue_counts_against_the_mark() {
+    let server = RawServer::start(|_, mut s, log| {
+        let head = read_head_only(&mut s);
+        log.lock().unwrap().push(head);
+        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+        let mut body = vec![0u8; 40_000];
+        s.read_exact(&mut body).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let _ = s.read(&mut [0; 16]);
+    });
+    let mut lp = Loop::new().unwrap();
+    let mut o = server.opts("/", AgentChoice::Fresh);
+    o.method = "PUT".into();
+    o.expect_continue = true;
+    o.headers = vec![("Content-Length".into(), "40000".into())];
+    let seen = Shared::default();
+    let req = request(&mut lp, o, recorder(&seen)).unwrap();
+    watch(&mut lp, req, &seen);
+    assert!(!req.write(&mut lp, &[7u8; 40_000]).unwrap());
+    let drained = Rc::new(Cell::new(false));
+    let d = drained.clone();
+    req.on_drain(&mut lp, move |lp, r| {
+        d.set(true);
+        r.end(lp, b"").unwrap();
+    })
+    .unwrap();
+    run(&mut lp);
+    assert!(drained.get());
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+}
+
+#[test]
+fn hosts_that_could_inject_headers_are_refused() {
+    let mut lp = Loop::new().unwrap();
+    for host in ["a\r\nEvil: 1", "a b", "a/b", "user@a", ""] {
+        let o = RequestOptions {
+            host: host.into(),
+            ..RequestOptions::default()
+        };
+        assert!(
+            matches!(get(&mut lp, o, |_, _| {}), Err(Error::InvalidUrl(_))),
+            "{host:?}"
+        );
+    }
+}

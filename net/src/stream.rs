@@ -359,6 +359,21 @@ impl Stream {
         close_stream(lp, self, Some(Box::new(cb)))
     }
 
+    /// Runs `cb` once the stream is closed, whoever closed it (after the
+    /// closer's own callback): how an owner learns that a stream it lent
+    /// out was closed. One observer per stream; a new one replaces it.
+    pub fn on_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, Stream) + 'static,
+    ) -> Result<()> {
+        state(lp, self)?;
+        net(lp)
+            .close_observers
+            .insert(self.index, (self.gen, Box::new(cb)));
+        Ok(())
+    }
+
     /// Graceful close (Node's `end`): flush the write queue, shut down our
     /// side, then close.
     pub fn end(self, lp: &mut Loop) -> Result<()> {
@@ -444,5 +459,13 @@ fn finish_close(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) {
     }
     if let Some(cb) = cb {
         cb(lp);
+    }
+    let observers = &mut net(lp).close_observers;
+    if !observers.is_empty() {
+        if let Some((gen, observer)) = observers.remove(&s.index) {
+            if gen == s.gen {
+                observer(lp, s);
+            }
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! The net layer's tables, kept inside the loop as an extension so that
 //! every callback (which gets `&mut Loop`) can reach them.
 
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 
 use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
 
 use crate::listener::ListenerState;
-use crate::stream::StreamState;
+use crate::stream::{Stream, StreamState};
 use crate::sys;
 
 /// Bytes read per `recv`: one buffer, owned by the loop and shared by every
@@ -22,7 +23,12 @@ pub(crate) struct Net {
     pub read_buf: Vec<u8>,
     /// Freed at EMFILE to accept and drop a pending connection.
     pub reserve_fd: Option<OwnedFd>,
+    /// `Stream::on_close` observers by stream index (few streams have one,
+    /// so they live here rather than in every stream's state).
+    pub close_observers: HashMap<u32, (u32, CloseObserver)>,
 }
+
+pub(crate) type CloseObserver = Box<dyn FnOnce(&mut Loop, Stream)>;
 
 impl Net {
     fn new() -> Net {
@@ -32,6 +38,7 @@ impl Net {
             next_gen: 0,
             read_buf: Vec::new(),
             reserve_fd: sys::open_reserve().ok(),
+            close_observers: HashMap::new(),
         }
     }
 

@@ -45,6 +45,9 @@ pub(crate) struct ConnState {
     /// (EOF, stray bytes, a body the server may not have read).
     pub reusable: bool,
     pub tcp: bool,
+    /// SO_KEEPALIVE is on: set at the first return to the pool, not at
+    /// every one (two setsockopt calls per request otherwise).
+    pub keepalive_set: bool,
 }
 
 pub(crate) fn get(lp: &mut Loop, c: ConnId) -> Option<&mut ConnState> {
@@ -134,8 +137,14 @@ pub(crate) fn open(lp: &mut Loop, r: ClientRequest, agent: Option<(Agent, String
         keep_alive_hint_ms: None,
         reusable: true,
         tcp,
+        keepalive_set: false,
     });
     debug_assert_eq!(at as u32, index);
+    // Set once per socket (it finds the request from the connection).
+    let _ = stream.on_drain(lp, move |lp, _| finish::drained(lp, c));
+    // The request lends its socket out (`on_socket`): if someone else
+    // closes it, the request and the Agent must hear of it.
+    let _ = stream.on_close(lp, move |lp, _| closed_elsewhere(lp, c));
     attach(lp, r, c, false);
 }
 
@@ -173,9 +182,10 @@ pub(crate) fn attach(lp: &mut Loop, r: ClientRequest, c: ConnId, reused: bool) {
     let stream = cn.stream;
     if reused {
         let _ = stream.ref_(lp);
+        // A socket handed over from a paused response may not be reading.
+        start_reading(lp, c);
     }
     apply_request_timeout(lp, c, timeout);
-    let _ = stream.on_drain(lp, move |lp, _| finish::drained(lp, c));
     lp.queue_pending(move |lp| finish::socket_assigned(lp, r, c));
     super::output::flush(lp, r);
 }
@@ -199,7 +209,10 @@ fn idle(lp: &mut Loop, c: ConnId) {
 pub(crate) fn make_free(lp: &mut Loop, c: ConnId, keep_alive_msecs: u64, agent_timeout: u64) {
     let Some(cn) = get(lp, c) else { return };
     cn.req = None;
-    let (stream, tcp) = (cn.stream, cn.tcp);
+    let stream = cn.stream;
+    // The Agent's keep-alive delay never changes: once per socket is enough.
+    let set_keepalive = cn.tcp && !cn.keepalive_set;
+    cn.keepalive_set |= set_keepalive;
     // Close a little before the server would.
     let hint = cn
         .keep_alive_hint_ms
@@ -211,7 +224,7 @@ pub(crate) fn make_free(lp: &mut Loop, c: ConnId, keep_alive_msecs: u64, agent_t
         (t, Some(h)) => t.min(h),
     };
     let _ = stream.unref(lp);
-    if tcp {
+    if set_keepalive {
         let secs = (keep_alive_msecs / 1000).max(1) as u32;
         let _ = stream.set_keepalive(lp, true, secs);
     }
@@ -247,6 +260,16 @@ pub(crate) fn destroy_quietly(lp: &mut Loop, c: ConnId) {
     if let Some((a, key)) = agent {
         pool::forget(lp, a, &key, c);
     }
+}
+
+/// The stream was closed by someone else than this module (which removes
+/// the connection first): a busy socket's request hangs up.
+fn closed_elsewhere(lp: &mut Loop, c: ConnId) {
+    let Some(r) = request_of(lp, c) else {
+        return destroy_quietly(lp, c);
+    };
+    destroy_quietly(lp, c);
+    finish::fail(lp, r, |what| Error::HangUp { what });
 }
 
 fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {

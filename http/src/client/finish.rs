@@ -60,6 +60,11 @@ pub(crate) fn timed_out(lp: &mut Loop, r: ClientRequest) {
     }
 }
 
+/// Whether the request's response was delivered to its end.
+pub(crate) fn response_ended(lp: &mut Loop, r: ClientRequest) -> bool {
+    res_mut(lp, r).is_ok_and(|res| res.ended)
+}
+
 /// The parser reached the end of the final response.
 pub(crate) fn response_parsed(lp: &mut Loop, r: ClientRequest) {
     let Ok(res) = res_mut(lp, r) else { return };
@@ -71,6 +76,9 @@ pub(crate) fn response_parsed(lp: &mut Loop, r: ClientRequest) {
 }
 
 fn deliver_end(lp: &mut Loop, r: ClientRequest) {
+    if live(lp, r).is_err() {
+        return;
+    }
     let Ok(res) = res_mut(lp, r) else { return };
     if res.ended {
         return;
@@ -87,7 +95,11 @@ fn deliver_end(lp: &mut Loop, r: ClientRequest) {
 fn complete(lp: &mut Loop, r: ClientRequest) {
     let Ok(st) = live(lp, r) else { return };
     st.done = true;
-    let ended = st.out.ended && !st.out.body_dropped;
+    // The request's own `Connection: close` ends the socket too.
+    let asked_close = st.opts.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close")
+    });
+    let ended = st.out.ended && !st.out.body_dropped && !asked_close;
     if let Some(c) = st.conn.take() {
         let pooled = match conn::get(lp, c) {
             Some(cn) => {
@@ -111,6 +123,9 @@ fn complete(lp: &mut Loop, r: ClientRequest) {
 /// `resume`: hands over the body bytes held while paused, then the end
 /// (if the parser saw it), else reads on.
 pub(crate) fn resume_delivery(lp: &mut Loop, r: ClientRequest) {
+    if live(lp, r).is_err() {
+        return;
+    }
     let Ok(res) = res_mut(lp, r) else { return };
     if res.paused {
         return;
@@ -123,6 +138,9 @@ pub(crate) fn resume_delivery(lp: &mut Loop, r: ClientRequest) {
                 res.on_data.get_or_insert(cb);
             }
         }
+    }
+    if live(lp, r).is_err() {
+        return;
     }
     let Ok(res) = res_mut(lp, r) else { return };
     if res.paused {

@@ -122,17 +122,23 @@ impl RequestOptions {
     /// The Agent's pool key (Node's `getName`): host, port, local address,
     /// family, socket path.
     pub(crate) fn pool_key(&self) -> String {
-        let local = self
-            .local_address
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        let family = self.family.map(|f| f.to_string()).unwrap_or_default();
-        let path = self
-            .socket_path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        format!("{}:{}:{}:{}:{}", self.host, self.port, local, family, path)
+        use std::fmt::Write as _;
+        // "host:port:local:family:path", built in one allocation (once per
+        // request).
+        let mut k = String::with_capacity(self.host.len() + 32);
+        let _ = write!(k, "{}:{}:", self.host, self.port);
+        if let Some(a) = self.local_address {
+            let _ = write!(k, "{a}");
+        }
+        k.push(':');
+        if let Some(f) = self.family {
+            let _ = write!(k, "{f}");
+        }
+        k.push(':');
+        if let Some(p) = &self.socket_path {
+            let _ = write!(k, "{}", p.display());
+        }
+        k
     }
 
     /// `Host` header value: the port only when it is not 80.

@@ -3,6 +3,8 @@
 //! socket is attached (and, with `Expect: 100-continue`, the body until
 //! `100 Continue`), then written. A short request is one write.
 
+use std::io::Write as _;
+
 use eddy_loop::Loop;
 use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
@@ -74,7 +76,17 @@ pub(crate) fn compose(st: &mut ReqState, hint: BodyHint, keep_alive: bool) {
         line(&mut h, n, v);
     }
     if o.set_host && !has(&o.headers, "host") {
-        line(&mut h, "Host", &o.host_header());
+        // `o.host_header()`, written in place (no allocation per request).
+        let v6 = o.host.contains(':');
+        h.extend_from_slice(if v6 { b"Host: [" } else { b"Host: " });
+        h.extend_from_slice(o.host.as_bytes());
+        if v6 {
+            h.push(b']');
+        }
+        if o.port != 80 {
+            let _ = write!(h, ":{}", o.port);
+        }
+        h.extend_from_slice(b"\r\n");
     }
     if st.expect_continue && !has(&o.headers, "expect") {
         line(&mut h, "Expect", "100-continue");
@@ -202,16 +214,19 @@ pub(crate) fn flush(lp: &mut Loop, r: ClientRequest) -> bool {
     let Some(c) = st.conn else {
         return st.out.head.len() + st.out.body.len() < DEFAULT_HIGH_WATER_MARK;
     };
+    let held = st.out.awaiting_continue.then_some(st.out.body.len());
     let mut bytes = std::mem::take(&mut st.out.head);
-    if !st.out.awaiting_continue {
+    if held.is_none() {
         if bytes.is_empty() {
             bytes = std::mem::take(&mut st.out.body);
         } else {
             bytes.append(&mut st.out.body);
         }
     }
+    // A body held for `100 Continue` counts against the mark.
+    let held_below = held.is_none_or(|n| n < DEFAULT_HIGH_WATER_MARK);
     if bytes.is_empty() {
-        return true;
+        return held_below;
     }
     if let Some(replay) = st.replay.as_mut() {
         if replay.len() + bytes.len() <= REPLAY_LIMIT {
@@ -224,7 +239,7 @@ pub(crate) fn flush(lp: &mut Loop, r: ClientRequest) -> bool {
         return true;
     };
     // A failed write reaches the read side, which fails the request.
-    let below = stream.write_vec(lp, bytes).unwrap_or(true);
+    let below = stream.write_vec(lp, bytes).unwrap_or(true) && held_below;
     if below && state(lp, r).is_ok_and(|st| st.out.need_drain) {
         // Held bytes went out below the mark: the socket will not report a
         // drain, so the request does.

@@ -39,7 +39,13 @@ pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) 
         st.opts.scheduling,
     );
     let total = st.total;
-    let pool = st.pools.entry(key.to_string()).or_default();
+    // The key is copied only when its pool is made, not per request.
+    if !st.pools.contains_key(key) {
+        st.pools.insert(key.to_string(), Pool::default());
+    }
+    let Some(pool) = st.pools.get_mut(key) else {
+        return;
+    };
     let free = match scheduling {
         Scheduling::Lifo => pool.free.pop_back(),
         Scheduling::Fifo => pool.free.pop_front(),
@@ -52,7 +58,7 @@ pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) 
             return open(lp, a, r, key);
         }
         // At the total limit: a free socket of another destination makes room.
-        if let Some(victim) = oldest_free_elsewhere(lp, a, key) {
+        if let Some(victim) = free_elsewhere(lp, a, key) {
             conn::destroy_quietly(lp, victim);
             return open(lp, a, r, key);
         }
@@ -66,7 +72,7 @@ pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) 
     }
 }
 
-fn oldest_free_elsewhere(lp: &mut Loop, a: Agent, key: &str) -> Option<ConnId> {
+fn free_elsewhere(lp: &mut Loop, a: Agent, key: &str) -> Option<ConnId> {
     let st = agent_state(lp, a)?;
     st.pools
         .iter()
@@ -136,8 +142,8 @@ pub(crate) fn forget(lp: &mut Loop, a: Agent, key: &str, c: ConnId) {
     process_waiting(lp, a);
 }
 
-/// Opens sockets for waiting requests while the limits allow, this key
-/// first in queue order.
+/// Opens sockets for waiting requests while the limits allow, in queue
+/// order within a key.
 fn process_waiting(lp: &mut Loop, a: Agent) {
     loop {
         let Some(st) = agent_state(lp, a) else { return };
@@ -157,8 +163,12 @@ fn process_waiting(lp: &mut Loop, a: Agent) {
 
 /// An aborted request leaves the queue it waits in, if any.
 pub(crate) fn cancel_waiting(lp: &mut Loop, a: Agent, key: &str, r: ClientRequest) {
-    if let Some(pool) = agent_state(lp, a).and_then(|st| st.pools.get_mut(key)) {
+    let Some(st) = agent_state(lp, a) else { return };
+    if let Some(pool) = st.pools.get_mut(key) {
         pool.waiting.retain(|&w| w != r);
+        if pool.sockets == 0 && pool.waiting.is_empty() {
+            st.pools.remove(key);
+        }
     }
 }
 
@@ -179,7 +189,10 @@ pub(crate) fn destroy_agent(lp: &mut Loop, a: Agent) {
         finish::fail(lp, r, |what| Error::AgentDestroyed { what });
     }
     for c in conns {
-        match conn::request_of(lp, c) {
+        // A request whose response already ended (destroy called from its
+        // `on_end`) has nothing left to fail.
+        let running = conn::request_of(lp, c).filter(|&r| !finish::response_ended(lp, r));
+        match running {
             Some(r) => finish::fail(lp, r, |what| Error::AgentDestroyed { what }),
             None => conn::destroy_quietly(lp, c),
         }

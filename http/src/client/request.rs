@@ -135,6 +135,16 @@ fn validate(opts: &RequestOptions) -> Result<()> {
     if bad_path {
         return Err(Error::InvalidUrl(opts.path.clone()));
     }
+    // The host goes into the Host header: nothing that could end the line
+    // or change what the authority means.
+    let bad_host = opts.host.is_empty()
+        || opts
+            .host
+            .bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b"/?#@[]\\".contains(&b));
+    if bad_host {
+        return Err(Error::InvalidUrl(opts.host.clone()));
+    }
     for (n, v) in &opts.headers {
         if !valid_name(n) || !valid_value(v) {
             return Err(Error::InvalidHeader(n.clone()));
