@@ -1064,7 +1064,10 @@ fn closing_the_lent_socket_fails_the_request_and_frees_the_slot() {
     assert_eq!(f.events, ["error", "close"], "{f:?}");
     // Closed while connecting: the connect is cancelled; later, a hang-up.
     let e = f.error.as_ref().unwrap();
-    assert!(e.contains("stream was closed") || e.contains("socket hang up"), "{f:?}");
+    assert!(
+        e.contains("stream was closed") || e.contains("socket hang up"),
+        "{f:?}"
+    );
     assert_eq!(second.borrow().events, ["response", "end", "close"]);
     assert_eq!(agent.total_sockets(&lp), 1);
 }

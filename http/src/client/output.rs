@@ -224,7 +224,7 @@ pub(crate) fn flush(lp: &mut Loop, r: ClientRequest) -> bool {
         }
     }
     // A body held for `100 Continue` counts against the mark.
-    let held_below = held.is_none_or(|n| n < DEFAULT_HIGH_WATER_MARK);
+    let held_below = !matches!(held, Some(n) if n >= DEFAULT_HIGH_WATER_MARK);
     if bytes.is_empty() {
         return held_below;
     }
