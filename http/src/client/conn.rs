@@ -175,6 +175,9 @@ pub(crate) fn attach(lp: &mut Loop, r: ClientRequest, c: ConnId, reused: bool) {
     };
     st.conn = Some(c);
     st.reused = reused;
+    // Queued only when someone listens (`on_socket` queues it if set
+    // later): an empty pending phase lets the next poll block.
+    let tell = st.cbs.socket.is_some();
     st.replay = (reused && st.idempotent() && !st.retried).then(Vec::new);
     let timeout = st.opts.timeout_ms;
     let Some(cn) = get(lp, c) else { return };
@@ -186,7 +189,9 @@ pub(crate) fn attach(lp: &mut Loop, r: ClientRequest, c: ConnId, reused: bool) {
         start_reading(lp, c);
     }
     apply_request_timeout(lp, c, timeout);
-    lp.queue_pending(move |lp| finish::socket_assigned(lp, r, c));
+    if tell {
+        lp.queue_pending(move |lp| finish::socket_assigned(lp, r, c));
+    }
     super::output::flush(lp, r);
 }
 

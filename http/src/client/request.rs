@@ -307,9 +307,20 @@ impl ClientRequest {
         super::finish::abort(lp, self, err);
     }
 
-    setter!(
-        /// The request got a socket (fresh or from the pool).
-        on_socket, socket, impl FnOnce(&mut Loop, ClientRequest, Stream) + 'static);
+    /// The request got a socket (fresh or from the pool); from the pending
+    /// phase, at once if it already has one.
+    pub fn on_socket(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, ClientRequest, Stream) + 'static,
+    ) -> Result<()> {
+        let st = state(lp, self)?;
+        st.cbs.socket = Some(Box::new(cb));
+        if let Some(c) = st.conn {
+            lp.queue_pending(move |lp| super::finish::socket_assigned(lp, self, c));
+        }
+        Ok(())
+    }
     setter!(
         /// `100 Continue` arrived (the held body is sent right after).
         on_continue, continue_, impl FnMut(&mut Loop, ClientRequest) + 'static);
