@@ -13,7 +13,8 @@ use super::conn::{self, ConnId};
 use super::error::Error;
 use super::output;
 use super::request::{live, restore_cb, take_cb, ClientRequest, Information};
-use super::response::{ClientResponse, ResState};
+use super::response::ClientResponse;
+use super::table::client;
 use crate::parser::{Action, Handler, HeadersAction, Parser};
 use crate::server::HeaderList;
 
@@ -155,17 +156,16 @@ impl Feed<'_> {
                 cn.reusable = false;
             }
         }
-        let headers = std::mem::take(self.building);
-        let hint = keep_alive_hint(&headers);
-        let res = ResState {
-            status,
-            reason: String::from_utf8_lossy(self.reason).into_owned(),
-            version: parser.version(),
-            headers,
-            ..ResState::default()
-        };
+        // A recycled record: its cleared header list becomes the one the
+        // connection builds the next message (the trailers) into.
+        let mut res = client(self.lp).take_res();
+        std::mem::swap(&mut res.headers, self.building);
+        let hint = keep_alive_hint(&res.headers);
+        res.status = status;
+        res.reason.push_str(&String::from_utf8_lossy(self.reason));
+        res.version = parser.version();
         if let Ok(st) = live(self.lp, r) {
-            st.res = Some(Box::new(res));
+            st.res = Some(res);
         }
         if let Some(cn) = conn::get(self.lp, c) {
             cn.keep_alive_hint_ms = hint;
@@ -266,9 +266,8 @@ impl Handler for Feed<'_> {
         if (100..200).contains(&parser.status()) {
             return Action::Continue;
         }
-        let trailers = std::mem::take(self.building);
         if let Ok(res) = super::response::res_mut(self.lp, self.r) {
-            res.trailers = trailers;
+            std::mem::swap(&mut res.trailers, self.building);
             res.parsed = true;
         }
         self.outcome = Outcome::Complete {

@@ -267,7 +267,10 @@ fn queue_close(lp: &mut Loop, r: ClientRequest, err: Option<Error>) {
         }
         let close = take_cb(lp, r, |cb| &mut cb.close);
         if state(lp, r).is_ok() {
-            client(lp).reqs.remove(r.index as usize);
+            let t = client(lp);
+            if let Some(res) = t.reqs.remove(r.index as usize).res {
+                t.recycle_res(res);
+            }
         }
         if let Some(cb) = close {
             cb(lp, r);

@@ -38,6 +38,23 @@ pub(crate) struct ResState {
     pub ended: bool,
 }
 
+impl ResState {
+    /// Back to empty, keeping the buffers' capacity.
+    pub fn clear(&mut self) {
+        self.status = 0;
+        self.reason.clear();
+        self.version = (0, 0);
+        self.headers.clear();
+        self.trailers.clear();
+        self.on_data = None;
+        self.on_end = None;
+        self.paused = false;
+        self.buffered.clear();
+        self.parsed = false;
+        self.ended = false;
+    }
+}
+
 fn res_ref(lp: &Loop, r: ClientResponse) -> Option<&ResState> {
     client_ref(lp)?
         .reqs

@@ -10,6 +10,7 @@ use slab::Slab;
 use super::agent::{Agent, AgentState};
 use super::conn::ConnState;
 use super::request::{ClientRequest, ReqState};
+use super::response::ResState;
 
 pub(crate) struct Client {
     pub reqs: Slab<ReqState>,
@@ -17,6 +18,9 @@ pub(crate) struct Client {
     pub agents: Slab<AgentState>,
     /// The loop's default Agent, made on first use.
     pub global: Option<Agent>,
+    /// Response records (with their header buffers) reused from request
+    /// to request.
+    pub res_pool: Vec<Box<ResState>>,
     next_gen: u32,
 }
 
@@ -24,6 +28,17 @@ impl Client {
     pub fn next_gen(&mut self) -> u32 {
         self.next_gen = self.next_gen.wrapping_add(1);
         self.next_gen
+    }
+
+    pub fn take_res(&mut self) -> Box<ResState> {
+        self.res_pool.pop().unwrap_or_default()
+    }
+
+    pub fn recycle_res(&mut self, mut res: Box<ResState>) {
+        if self.res_pool.len() < 256 {
+            res.clear();
+            self.res_pool.push(res);
+        }
     }
 
     pub fn req(&mut self, r: ClientRequest) -> Option<&mut ReqState> {
@@ -41,6 +56,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         conns: Slab::new(),
         agents: Slab::new(),
         global: None,
+        res_pool: Vec::new(),
         next_gen: 0,
     })
 }
