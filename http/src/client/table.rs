@@ -19,7 +19,8 @@ pub(crate) struct Client {
     /// The loop's default Agent, made on first use.
     pub global: Option<Agent>,
     /// Response records (with their header buffers) reused from request
-    /// to request.
+    /// to request; boxed as requests hold them, so reuse moves a pointer.
+    #[allow(clippy::vec_box)]
     pub res_pool: Vec<Box<ResState>>,
     next_gen: u32,
 }
