@@ -1119,3 +1119,73 @@ fn hosts_that_could_inject_headers_are_refused() {
         );
     }
 }
+
+#[test]
+fn no_body_for_204_and_304_even_with_a_content_length() {
+    let server = RawServer::start(|_, mut s, log| {
+        while let Some(req) = read_request(&mut s, log) {
+            let resp: &[u8] = if req.starts_with("GET /204") {
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+            } else if req.starts_with("GET /304") {
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"
+            };
+            s.write_all(resp).unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    let (_, a) = get_recorded(&mut lp, server.opts("/204", agent.into()));
+    let (_, b) = get_recorded(&mut lp, server.opts("/304", agent.into()));
+    let (_, c) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    run(&mut lp);
+    assert_eq!((a.borrow().status, a.borrow().body.len()), (204, 0));
+    assert_eq!((b.borrow().status, b.borrow().body.len()), (304, 0));
+    assert_eq!(c.borrow().body, b"final");
+    assert_eq!(agent.sockets_created(&lp), 1);
+}
+
+#[test]
+fn max_free_sockets_and_the_agents_free_socket_timeout() {
+    let server = RawServer::start(ok_forever);
+    let mut lp = Loop::new().unwrap();
+    let agent = Agent::new(
+        &mut lp,
+        AgentOptions {
+            keep_alive: true,
+            max_free_sockets: 1,
+            timeout_ms: 50,
+            ..AgentOptions::default()
+        },
+    );
+    let (_, a) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    let (_, b) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    // Both responses in: one socket kept, the other closed.
+    let kept = Rc::new(Cell::new(usize::MAX));
+    let k = kept.clone();
+    let check = eddy_loop::Check::new(&mut lp);
+    check
+        .start(&mut lp, move |lp, me| {
+            if agent.total_sockets(lp) == 1 && agent.free_sockets(lp) == 1 {
+                k.set(agent.free_sockets(lp));
+                me.close(lp, |_| {}).unwrap();
+            }
+        })
+        .unwrap();
+    run(&mut lp);
+    assert_eq!(a.borrow().events, ["response", "end", "close"]);
+    assert_eq!(b.borrow().events, ["response", "end", "close"]);
+    assert_eq!(kept.get(), 1);
+    assert_eq!(agent.sockets_created(&lp), 2);
+    // The kept one goes after the Agent's 50 ms timeout.
+    let poll = Timer::new(&mut lp);
+    poll.start(&mut lp, 5, 5, move |lp, t| {
+        if agent.total_sockets(lp) == 0 {
+            t.close(lp, |_| {}).unwrap();
+        }
+    })
+    .unwrap();
+    run(&mut lp);
+    assert_eq!(agent.free_sockets(&lp), 0);
+}
