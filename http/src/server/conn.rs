@@ -16,7 +16,7 @@ use std::rc::Rc;
 use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
-use super::exchange::{self, Exchange, RequestData};
+use super::exchange::{Exchange, RequestData};
 use super::feed::{status_for, Feed, MAX_PIPELINED};
 use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
 pub(crate) use super::lifecycle::{close_gracefully, destroy};
@@ -57,11 +57,9 @@ pub(crate) struct Conn {
     pub(crate) deadlines: Deadlines,
 }
 
+#[inline]
 pub(crate) fn get(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
-    http(lp)
-        .conns
-        .get_mut(c.index as usize)
-        .filter(|cn| cn.gen == c.gen)
+    http(lp).conn_mut(c)
 }
 
 /// What the head of a response needs to know about its connection.
@@ -73,15 +71,8 @@ pub(crate) struct HeadContext {
     pub keep_alive_secs: Option<u64>,
 }
 
-pub(crate) fn head_context(lp: &mut Loop, c: ConnId, seq: u64) -> HeadContext {
-    let server_closing = get(lp, c).map(|cn| cn.server);
-    let server_closing = server_closing.is_some_and(|s| server::is_closing(lp, s));
-    let Some(cn) = get(lp, c) else {
-        return HeadContext {
-            closing: true,
-            keep_alive_secs: None,
-        };
-    };
+/// The head context of response `seq` on `cn`.
+pub(crate) fn head_context_of(cn: &Conn, seq: u64, server_closing: bool) -> HeadContext {
     let max = cn.opts.max_requests_per_socket;
     let last_allowed = max > 0 && seq + 1 >= u64::from(max);
     // No more requests will be read: the last queued response closes the
@@ -231,16 +222,32 @@ pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
     if let Some(batch) = cn.batch.as_mut() {
         batch.extend_from_slice(bytes);
         let queued = batch.len();
-        let below = queued + stream.write_queue_size(lp).unwrap_or(0) < hwm;
-        if !below {
-            // Parsing pauses after this message; the flush decides when
-            // reading resumes.
-            if let Some(cn) = get(lp, c) {
-                cn.output_paused = true;
-            }
-        }
-        return below;
+        return batch_below(lp, c, stream, queued, hwm);
     }
+    write_direct(lp, c, stream, bytes)
+}
+
+/// After output went into the batch (now `queued` bytes): whether the
+/// connection is still below the high-water mark; if not, parsing pauses
+/// after this message and the flush decides when reading resumes.
+pub(crate) fn batch_below(
+    lp: &mut Loop,
+    c: ConnId,
+    stream: Stream,
+    queued: usize,
+    hwm: usize,
+) -> bool {
+    let below = queued + stream.write_queue_size(lp).unwrap_or(0) < hwm;
+    if !below {
+        if let Some(cn) = get(lp, c) {
+            cn.output_paused = true;
+        }
+    }
+    below
+}
+
+/// Output for the front exchange when no batch is open.
+pub(crate) fn write_direct(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> bool {
     match stream.write(lp, bytes) {
         Ok(true) => true,
         Ok(false) => {
@@ -326,20 +333,25 @@ pub(super) fn resume_parser(lp: &mut Loop, c: ConnId) {
     }
 }
 
-/// A response ended: it leaves the queue if it is at the front.
-pub(crate) fn response_finished(lp: &mut Loop, c: ConnId, seq: u64) {
-    let front = get(lp, c).and_then(|cn| cn.exchanges.front().map(|x| x.seq));
-    if front == Some(seq) {
-        exchange::advance(lp, c);
-    }
-}
-
 /// Called when the front of the queue changed.
 pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
-    let Some(cn) = get(lp, c) else { return };
+    let h = http(lp);
+    let Some(cn) = h
+        .conns
+        .get_mut(c.index as usize)
+        .filter(|cn| cn.gen == c.gen)
+    else {
+        return;
+    };
+    // While the parser runs (it is out of the table), neither resuming nor
+    // giving buffers back has anything to do: the parser goes on by itself.
+    let parsing = cn.parser.is_none();
     if !cn.exchanges.is_empty() {
-        return resume_reading(lp, c);
+        if !parsing {
+            resume_reading(lp, c);
+        }
+        return;
     }
     let max = cn.opts.max_requests_per_socket;
     if max > 0 && cn.served >= max {
@@ -351,20 +363,28 @@ pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
         return close_gracefully(lp, c);
     }
     if cn.in_message {
-        return resume_reading(lp, c);
+        if !parsing {
+            resume_reading(lp, c);
+        }
+        return;
     }
-    if cn.no_more_requests || (cn.eof && cn.leftover.is_empty()) {
+    if cn.eof && cn.leftover.is_empty() {
         return close_gracefully(lp, c);
     }
-    let server = cn.server;
-    if server::is_closing(lp, server) {
+    if server::is_closing_in(&h.servers, cn.server) {
         return close_gracefully(lp, c);
     }
-    let Some(cn) = get(lp, c) else { return };
     if cn.opts.keep_alive_timeout_ms == 0 {
         return close_gracefully(lp, c);
     }
     cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
+    if parsing {
+        let timer = cn.timer;
+        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+            let _ = timer.rearm(lp, ms);
+        }
+        return;
+    }
     release_idle_buffers(lp, c);
     arm(lp, c);
     resume_reading(lp, c);

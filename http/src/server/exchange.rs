@@ -120,7 +120,13 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
     };
     let front = cn.exchanges.front().map(|x| x.seq);
     if front == Some(seq) {
-        return conn::write_out(lp, c, bytes);
+        let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
+        if let Some(batch) = cn.batch.as_mut() {
+            batch.extend_from_slice(bytes);
+            let queued = batch.len();
+            return conn::batch_below(lp, c, stream, queued, hwm);
+        }
+        return conn::write_direct(lp, c, stream, bytes);
     }
     let hwm = cn.opts.high_water_mark;
     let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
@@ -139,7 +145,8 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
 /// each next one; then decides what the connection does next.
 pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
     loop {
-        let Some(cn) = conn::get(lp, c) else { return };
+        let mut h = super::table::http(lp);
+        let Some(cn) = h.conn_mut(c) else { return };
         match cn.exchanges.front() {
             Some(x) if x.res.finished => {}
             _ => break,
@@ -164,22 +171,22 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             }
             let Some(cn) = conn::get(lp, c) else { return };
             cn.exchanges.clear();
+            h = super::table::http(lp);
         }
-        let Some(cn) = conn::get(lp, c) else { return };
+        let Some(cn) = h.conn_mut(c) else { return };
         let next_held = cn
             .exchanges
             .front_mut()
             .map(|x| std::mem::take(&mut x.held));
+        let paused = cn.output_paused;
         // An unread body is drained by the parser as it arrives; the
         // request's callbacks go with the exchange.
-        let h = super::table::http(lp);
         h.recycle(done.req);
         h.recycle_headers(done.res.headers);
         if let Some(held) = next_held {
             // If that output had filled the mark (pausing the connection)
             // but the socket takes it all, no drain comes from the stream:
             // drain here, so a response waiting for it goes on.
-            let paused = conn::get(lp, c).is_some_and(|cn| cn.output_paused);
             if !held.is_empty() && conn::write_out(lp, c, &held) && paused {
                 lp.queue_pending(move |lp| conn::on_drain(lp, c));
             }

@@ -10,7 +10,7 @@ use eddy_loop::Loop;
 
 use super::conn::{after_advance, get, ConnId};
 use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
-use super::lifecycle::arm;
+use super::headers::HeaderList;
 use super::request::Request;
 use super::response::Response;
 use super::server::{self, Hook};
@@ -74,7 +74,7 @@ impl Feed<'_> {
     }
 
     /// Validates a request's head and decides who gets it.
-    fn verdict(&mut self, parser: &Parser) -> Verdict {
+    fn verdict(&mut self, parser: &Parser, f: &HeadFacts<'_>) -> Verdict {
         let (server, max_body) = match get(self.lp, self.c) {
             Some(cn) => (cn.server, cn.opts.max_body_size),
             None => return Verdict::Refuse(400),
@@ -87,9 +87,8 @@ impl Feed<'_> {
             _ => return Verdict::Refuse(505),
         }
         if b.version == (1, 1) {
-            let mut hosts = b.headers.get_all("host");
-            match (hosts.next(), hosts.next()) {
-                (Some(h), None) if valid_host(h) => {}
+            match f.host {
+                Some(h) if f.hosts == 1 && valid_host(h) => {}
                 _ => return Verdict::Refuse(400),
             }
         }
@@ -100,8 +99,7 @@ impl Feed<'_> {
                 Verdict::Refuse(501)
             };
         }
-        let b = &self.building;
-        if let Some(te) = b.headers.get("transfer-encoding") {
+        if let Some(te) = f.transfer_encoding {
             if b.version < (1, 1) {
                 return Verdict::Refuse(400);
             }
@@ -110,13 +108,12 @@ impl Feed<'_> {
                 return Verdict::Refuse(501);
             }
         }
-        let b = &self.building;
         if let Some(max) = max_body {
-            if b.headers.get("content-length").is_some() && parser.content_length() > max {
+            if f.content_length && parser.content_length() > max {
                 return Verdict::Refuse(413);
             }
         }
-        if let Some(expect) = b.headers.get("expect") {
+        if let Some(expect) = f.expect {
             let known = expect.eq_ignore_ascii_case(b"100-continue");
             if !known && !server::has_hook(self.lp, server, Hook::CheckExpectation) {
                 return Verdict::Refuse(417);
@@ -129,22 +126,72 @@ impl Feed<'_> {
     }
 }
 
+/// What the head checks need from a request's header lines, found in one
+/// pass: each is the first line of its name, as `HeaderList::get` gives.
+#[derive(Default)]
+struct HeadFacts<'a> {
+    hosts: usize,
+    host: Option<&'a [u8]>,
+    transfer_encoding: Option<&'a [u8]>,
+    content_length: bool,
+    expect: Option<&'a [u8]>,
+}
+
+impl<'a> HeadFacts<'a> {
+    fn of(headers: &'a HeaderList) -> HeadFacts<'a> {
+        let mut f = HeadFacts::default();
+        for (n, v) in headers.iter() {
+            match n.len() {
+                4 if n.eq_ignore_ascii_case(b"host") => {
+                    f.hosts += 1;
+                    f.host.get_or_insert(v);
+                }
+                6 if n.eq_ignore_ascii_case(b"expect") => {
+                    f.expect.get_or_insert(v);
+                }
+                14 if n.eq_ignore_ascii_case(b"content-length") => f.content_length = true,
+                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    f.transfer_encoding.get_or_insert(v);
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 /// A Host value that is a plausible authority: no whitespace, no '/' etc.
 pub(super) fn valid_host(h: &[u8]) -> bool {
-    !h.is_empty()
-        && h.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b))
+    !h.is_empty() && h.iter().all(|&b| HOST_BYTES[b as usize])
 }
+
+/// The bytes `valid_host` allows.
+static HOST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"-._~:[]%!$&'()*+,;=";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
+        let now = self.lp.now();
+        let h = http(self.lp);
         if self.building.headers.is_empty() && self.building.target.capacity() == 0 {
             // Given back while idle: take buffers from the pool again.
-            *self.building = http(self.lp).take_request();
+            *self.building = h.take_request();
         }
         self.building.clear();
-        let now = self.lp.now();
-        let Some(cn) = get(self.lp, self.c) else {
+        let Some(cn) = h.conn_mut(self.c) else {
             self.gone = true;
             return Action::Error;
         };
@@ -154,7 +201,10 @@ impl Handler for Feed<'_> {
             cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
             cn.deadlines.request = Some(now + cn.opts.request_timeout_ms);
         }
-        arm(self.lp, self.c);
+        let timer = cn.timer;
+        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+            let _ = timer.rearm(self.lp, ms);
+        }
         Action::Continue
     }
 
@@ -185,7 +235,15 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        match self.verdict(parser) {
+        let headers = std::mem::take(&mut self.building.headers);
+        let facts = HeadFacts::of(&headers);
+        let verdict = self.verdict(parser, &facts);
+        let wants_continue = facts
+            .expect
+            .is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = facts.expect.is_some() && !wants_continue;
+        self.building.headers = headers;
+        match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {
                 self.reject = Some(status);
@@ -196,12 +254,10 @@ impl Handler for Feed<'_> {
                 return HeadersAction::Upgrade;
             }
         }
-        let expect = self.building.headers.get("expect");
-        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
-        let other_expectation = expect.is_some() && !wants_continue;
         self.building.expects_continue = wants_continue;
         let c = self.c;
-        let Some(cn) = get(self.lp, c) else {
+        let h = http(self.lp);
+        let Some(cn) = h.conn_mut(c) else {
             self.gone = true;
             return HeadersAction::Error;
         };
@@ -210,16 +266,10 @@ impl Handler for Feed<'_> {
         cn.next_seq += 1;
         cn.body_seq = Some(seq);
         let server = cn.server;
-        let h = http(self.lp);
-        let fresh = h.take_request();
-        let headers = h.take_headers();
+        let fresh = h.pool.pop().unwrap_or_default();
+        let headers = h.header_pool.pop().unwrap_or_default();
         let req = std::mem::replace(self.building, fresh);
-        let h = http(self.lp);
-        let Some(cn) = h
-            .conns
-            .get_mut(c.index as usize)
-            .filter(|cn| cn.gen == c.gen)
-        else {
+        let Some(cn) = h.conns.get_mut(c.index as usize) else {
             return HeadersAction::Error;
         };
         if cn.exchanges.capacity() == 0 {
@@ -316,12 +366,18 @@ impl Handler for Feed<'_> {
             }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
-        if let Some((cb, seq)) = end {
-            cb(self.lp, Request { conn: c, seq });
-        }
-        let Some(cn) = get(self.lp, c) else {
-            self.gone = true;
-            return Action::Error;
+        let cn = match end {
+            Some((cb, seq)) => {
+                cb(self.lp, Request { conn: c, seq });
+                match get(self.lp, c) {
+                    Some(cn) => cn,
+                    None => {
+                        self.gone = true;
+                        return Action::Error;
+                    }
+                }
+            }
+            None => cn,
         };
         if !parser.should_keep_alive() {
             cn.no_more_requests = true;

@@ -26,10 +26,24 @@ pub(super) struct Deadlines {
 
 impl Deadlines {
     fn earliest(&self) -> Option<u64> {
-        [self.headers, self.request, self.idle, self.linger]
-            .into_iter()
-            .flatten()
-            .min()
+        let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        min(min(self.headers, self.request), min(self.idle, self.linger))
+    }
+
+    /// If the earliest deadline is sooner than what the timer is armed
+    /// for: records it as armed and returns the timer's new delay.
+    #[inline]
+    pub(super) fn rearm_delay(&mut self, now: u64) -> Option<u64> {
+        let due = self.earliest()?;
+        if self.armed_at.is_some_and(|at| at <= due) {
+            return None;
+        }
+        self.armed_at = Some(due);
+        Some(due.saturating_sub(now))
     }
 }
 
@@ -38,15 +52,10 @@ impl Deadlines {
 pub(super) fn arm(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = get(lp, c) else { return };
-    let Some(due) = cn.deadlines.earliest() else {
-        return;
-    };
-    if cn.deadlines.armed_at.is_some_and(|at| at <= due) {
-        return;
-    }
-    cn.deadlines.armed_at = Some(due);
     let timer = cn.timer;
-    let _ = timer.rearm(lp, due.saturating_sub(now));
+    if let Some(ms) = cn.deadlines.rearm_delay(now) {
+        let _ = timer.rearm(lp, ms);
+    }
 }
 
 pub(super) fn on_timer(lp: &mut Loop, c: ConnId) {

@@ -13,8 +13,9 @@ use eddy_loop::Loop;
 
 use super::conn::{self, ConnId};
 use super::error::{Error, Result};
-use super::exchange::{self, Exchange, Framing};
+use super::exchange::{self, BodyState, Exchange, Framing, RequestData, ResponseState};
 use super::request::exchange;
+use super::server;
 use super::status::reason_phrase;
 use super::table::{http, http_ref};
 use crate::parser::Method;
@@ -126,13 +127,15 @@ impl Response {
     /// output is above its high-water mark: wait for `on_drain`. On a
     /// response without a body (HEAD, 204, 304) the bytes are dropped.
     pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
-        self.send(lp, chunk, false)
+        self.send(lp, chunk, false).map(|(below, _)| below)
     }
 
     /// Finishes the response, with `data` as the last (or only) body bytes.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
-        self.send(lp, data, true)?;
-        conn::response_finished(lp, self.conn, self.seq);
+        if self.send(lp, data, true)?.1 {
+            // At the front: it leaves the queue now.
+            exchange::advance(lp, self.conn);
+        }
         Ok(())
     }
 
@@ -184,55 +187,102 @@ impl Response {
         Ok(())
     }
 
-    /// Composes head (if not sent) and body framing into the scratch
-    /// buffer and emits it.
-    fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<bool> {
+    /// Composes head (if not sent) and body framing and sends it: into the
+    /// connection's batch while parsing, straight to the stream otherwise,
+    /// or into the exchange's held-back buffer when it is not at the front.
+    /// One table lookup for all of it. Returns (below the high-water mark,
+    /// at the front of the queue).
+    fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<(bool, bool)> {
+        let now = lp.now();
+        let h = http(lp);
+        let (c, seq) = (self.conn, self.seq);
+        let cn = h
+            .conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+            .ok_or(Error::Closed("response"))?;
+        let pos = cn
+            .exchanges
+            .iter()
+            .position(|x| x.seq == seq)
+            .ok_or(Error::Closed("response"))?;
+        let x = &cn.exchanges[pos];
+        if x.res.finished {
+            return Err(Error::WriteAfterEnd);
+        }
         // What the head needs to know, only while it is still to be sent.
-        let ctx = if live(lp, self)?.res.head_sent {
-            conn::HeadContext {
-                closing: false,
-                keep_alive_secs: None,
-            }
+        let head = if x.res.head_sent {
+            None
         } else {
-            conn::head_context(lp, self.conn, self.seq)
+            let server_closing = server::is_closing_in(&h.servers, cn.server);
+            Some((
+                conn::head_context_of(cn, seq, server_closing),
+                h.date.get(now),
+            ))
         };
-        let mut out = std::mem::take(&mut http(lp).scratch);
-        out.clear();
-        let composed = compose(lp, self, data, last, ctx, &mut out);
-        let result = match composed {
-            Ok(()) if out.is_empty() => Ok(true),
-            Ok(()) => Ok(exchange::emit(lp, self.conn, self.seq, &out)),
-            Err(e) => Err(e),
+        let front = pos == 0;
+        let stream = cn.stream;
+        let hwm = cn.opts.high_water_mark;
+        let exchanges = &mut cn.exchanges;
+        let x = &mut exchanges[pos];
+        let (out, mode) = match (front, cn.batch.as_mut()) {
+            (true, Some(batch)) => (batch, Sink::Batch),
+            (true, None) => {
+                h.scratch.clear();
+                (&mut h.scratch, Sink::Stream)
+            }
+            (false, _) => (&mut x.held, Sink::Held),
         };
-        http(lp).scratch = out;
-        result
+        let before = out.len();
+        compose(&x.req, &x.body, &mut x.res, data, last, head, out);
+        let added = out.len() - before;
+        if added == 0 {
+            return Ok((true, front));
+        }
+        let below = match mode {
+            Sink::Batch => {
+                let queued = out.len();
+                conn::batch_below(lp, c, stream, queued, hwm)
+            }
+            Sink::Stream => {
+                let out = std::mem::take(&mut h.scratch);
+                let below = conn::write_direct(lp, c, stream, &out);
+                http(lp).scratch = out;
+                below
+            }
+            Sink::Held => {
+                let held: usize = exchanges.iter().map(|x| x.held.len()).sum();
+                if held >= hwm {
+                    conn::pause_for_output(lp, c);
+                    false
+                } else {
+                    true
+                }
+            }
+        };
+        Ok((below, front))
     }
 }
 
+/// Where a response's output goes.
+enum Sink {
+    Batch,
+    Stream,
+    Held,
+}
+
 fn compose(
-    lp: &mut Loop,
-    r: Response,
+    req: &RequestData,
+    body: &BodyState,
+    res: &mut ResponseState,
     data: &[u8],
     last: bool,
-    ctx: conn::HeadContext,
+    head: Option<(conn::HeadContext, &str)>,
     out: &mut Vec<u8>,
-) -> Result<()> {
-    let now = lp.now();
-    let h = http(lp);
-    let date = h.date.get(now);
-    let x = h
-        .conns
-        .get_mut(r.conn.index as usize)
-        .filter(|cn| cn.gen == r.conn.gen)
-        .and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == r.seq))
-        .ok_or(Error::Closed("response"))?;
-    if x.res.finished {
-        return Err(Error::WriteAfterEnd);
+) {
+    if let Some((ctx, date)) = head {
+        write_head(req, body, res, data, last, ctx, date, out);
     }
-    if !x.res.head_sent {
-        write_head(x, data, last, ctx, date, out);
-    }
-    let res = &mut x.res;
     match res.framing {
         Framing::NoBody | Framing::Undecided => {}
         Framing::Length(_) | Framing::UntilClose => out.extend_from_slice(data),
@@ -254,20 +304,21 @@ fn compose(
     if last {
         res.finished = true;
     }
-    Ok(())
 }
 
 /// The status line and headers, with the framing and connection headers
 /// eddy adds (user headers first, in the order they were set).
+#[allow(clippy::too_many_arguments)]
 fn write_head(
-    x: &mut Exchange,
+    req: &RequestData,
+    body: &BodyState,
+    res: &mut ResponseState,
     data: &[u8],
     last: bool,
     ctx: conn::HeadContext,
     date: &str,
     out: &mut Vec<u8>,
 ) {
-    let res = &mut x.res;
     let user_length = res
         .headers
         .get("content-length")
@@ -278,7 +329,7 @@ fn write_head(
         .get_all("transfer-encoding")
         .any(|v| v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")));
     let no_body =
-        x.req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
+        req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
     let framing = if no_body {
         Framing::NoBody
     } else if let Some(len) = user_length {
@@ -287,7 +338,7 @@ fn write_head(
         Framing::Chunked
     } else if last {
         Framing::Length(data.len() as u64)
-    } else if x.req.version < (1, 1) {
+    } else if req.version < (1, 1) {
         Framing::UntilClose
     } else {
         Framing::Chunked
@@ -298,8 +349,8 @@ fn write_head(
         .any(|v| v.eq_ignore_ascii_case(b"close"));
     // A final status without the 100 the client waits for: the client may
     // or may not send the body, so the connection cannot be reused.
-    let unread_expected_body = x.req.expects_continue && !res.continue_sent && !x.body.complete;
-    let keep_alive = x.req.keep_alive
+    let unread_expected_body = req.expects_continue && !res.continue_sent && !body.complete;
+    let keep_alive = req.keep_alive
         && !unread_expected_body
         && !ctx.closing
         && !user_close

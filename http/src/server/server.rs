@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use eddy_loop::Loop;
 use eddy_net::{Address, ListenOptions, Listener, Stream};
+use slab::Slab;
 
 use super::conn;
 use super::error::{Error, Result};
@@ -285,8 +286,12 @@ impl Server {
     }
 }
 
-pub(crate) fn is_closing(lp: &mut Loop, s: Server) -> bool {
-    state(lp, s).map_or(true, |st| st.closing)
+/// Whether a server is closing (a server gone counts as closing).
+pub(crate) fn is_closing_in(servers: &Slab<ServerState>, s: Server) -> bool {
+    servers
+        .get(s.index as usize)
+        .filter(|st| st.gen == s.gen)
+        .is_none_or(|st| st.closing)
 }
 
 pub(crate) fn has_hook(lp: &mut Loop, s: Server, hook: Hook) -> bool {

@@ -3,7 +3,7 @@
 use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
 
-use super::conn::Conn;
+use super::conn::{Conn, ConnId};
 use super::date::DateCache;
 use std::collections::VecDeque;
 
@@ -29,6 +29,14 @@ pub(crate) struct Http {
 }
 
 impl Http {
+    /// Connection `c`, if it is still open.
+    #[inline]
+    pub fn conn_mut(&mut self, c: ConnId) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+    }
+
     pub fn next_gen(&mut self) -> u32 {
         self.next_gen = self.next_gen.wrapping_add(1);
         self.next_gen
@@ -43,10 +51,6 @@ impl Http {
             q.clear();
             self.queue_pool.push(q);
         }
-    }
-
-    pub fn take_headers(&mut self) -> HeaderList {
-        self.header_pool.pop().unwrap_or_default()
     }
 
     pub fn recycle_headers(&mut self, mut h: HeaderList) {
@@ -66,6 +70,7 @@ impl Http {
 
 static HTTP: ExtensionKey = ExtensionKey::new();
 
+#[inline]
 pub(crate) fn http(lp: &mut Loop) -> &mut Http {
     lp.keyed_extension(&HTTP, || Http {
         servers: Slab::new(),
