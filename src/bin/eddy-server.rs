@@ -123,10 +123,16 @@ fn hello(lp: &mut Loop, res: Response) {
     let mut date = [0u8; 29];
     date.copy_from_slice(&Server::date(lp).as_bytes()[..29]);
     let date = std::str::from_utf8(&date).unwrap_or("");
-    let _ = res.set_header(lp, "Content-Type", "text/plain");
-    let _ = res.set_header(lp, "Content-Length", "13");
-    let _ = res.set_header(lp, "Date", date);
-    let _ = res.set_header(lp, "Server", "eddy");
+    let _ = res.write_head(
+        lp,
+        200,
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "13"),
+            ("Date", date),
+            ("Server", "eddy"),
+        ],
+    );
     let _ = res.end(lp, b"Hello, World!");
 }
 

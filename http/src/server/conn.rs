@@ -22,7 +22,7 @@ use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
 pub(crate) use super::lifecycle::{close_gracefully, destroy};
 use super::options::ServerOptions;
 use super::server::{self, Server};
-use super::table::http;
+use super::table::{http, Http};
 use crate::parser::{Parser, PauseReason};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -46,6 +46,9 @@ pub(crate) struct Conn {
     /// out as one write when the input is consumed: a pipelined batch of
     /// requests is answered with one syscall.
     pub(crate) batch: Option<Vec<u8>>,
+    /// The stream's write queue when the batch began (nothing else writes
+    /// to the stream while a batch is open).
+    pub(crate) batch_base: usize,
     pub(crate) output_paused: bool,
     pub(crate) user_paused: bool,
     pub(crate) eof: bool,
@@ -106,6 +109,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
         body_seq: None,
         leftover: Vec::new(),
         batch: None,
+        batch_base: 0,
         output_paused: false,
         user_paused: false,
         eof: false,
@@ -170,9 +174,13 @@ pub(super) fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let Some(cn) = get(lp, c) else { return };
     let outer = cn.batch.is_none();
     if outer {
-        let spare = std::mem::take(&mut http(lp).batch_spare);
-        if let Some(cn) = get(lp, c) {
+        let stream = cn.stream;
+        let base = stream.write_queue_size(lp).unwrap_or(0);
+        let h = http(lp);
+        let spare = std::mem::take(&mut h.batch_spare);
+        if let Some(cn) = h.conn_mut(c) {
             cn.batch = Some(spare);
+            cn.batch_base = base;
         }
     }
     parse_input(lp, c, data);
@@ -221,29 +229,15 @@ pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
     let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
     if let Some(batch) = cn.batch.as_mut() {
         batch.extend_from_slice(bytes);
-        let queued = batch.len();
-        return batch_below(lp, c, stream, queued, hwm);
-    }
-    write_direct(lp, c, stream, bytes)
-}
-
-/// After output went into the batch (now `queued` bytes): whether the
-/// connection is still below the high-water mark; if not, parsing pauses
-/// after this message and the flush decides when reading resumes.
-pub(crate) fn batch_below(
-    lp: &mut Loop,
-    c: ConnId,
-    stream: Stream,
-    queued: usize,
-    hwm: usize,
-) -> bool {
-    let below = queued + stream.write_queue_size(lp).unwrap_or(0) < hwm;
-    if !below {
-        if let Some(cn) = get(lp, c) {
+        let below = batch.len() + cn.batch_base < hwm;
+        if !below {
+            // Parsing pauses after this message; the flush decides when
+            // reading resumes.
             cn.output_paused = true;
         }
+        return below;
     }
-    below
+    write_direct(lp, c, stream, bytes)
 }
 
 /// Output for the front exchange when no batch is open.
@@ -275,6 +269,7 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
         let (Some(mut parser), Some(mut building)) = (cn.parser.take(), cn.building.take()) else {
             return;
         };
+        let (server, max_body) = (cn.server, cn.opts.max_body_size);
         let mut feed = Feed {
             lp: &mut *lp,
             c,
@@ -282,6 +277,8 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
             reject: None,
             gone: false,
             hand_off: None,
+            server,
+            max_body,
         };
         let result = parser.execute(&mut feed, &data[offset..]);
         let (reject, gone, hand_off) = (feed.reject, feed.gone, feed.hand_off);
@@ -336,22 +333,36 @@ pub(super) fn resume_parser(lp: &mut Loop, c: ConnId) {
 /// Called when the front of the queue changed.
 pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
-    let h = http(lp);
+    let next = settle(http(lp), c, now);
+    apply(lp, c, next);
+}
+
+/// What a connection does once the front of its queue changed, decided
+/// on the table alone (callers that hold it already need no new lookup);
+/// `apply` then does what needs the loop.
+pub(crate) enum Next {
+    Nothing,
+    Resume,
+    Close,
+    Rearm(Timer, u64),
+    /// Idle between requests: give buffers back, arm, read on.
+    Idle,
+}
+
+pub(crate) fn settle(h: &mut Http, c: ConnId, now: u64) -> Next {
     let Some(cn) = h
         .conns
         .get_mut(c.index as usize)
         .filter(|cn| cn.gen == c.gen)
     else {
-        return;
+        return Next::Nothing;
     };
     // While the parser runs (it is out of the table), neither resuming nor
     // giving buffers back has anything to do: the parser goes on by itself.
     let parsing = cn.parser.is_none();
+    let resume = if parsing { Next::Nothing } else { Next::Resume };
     if !cn.exchanges.is_empty() {
-        if !parsing {
-            resume_reading(lp, c);
-        }
-        return;
+        return resume;
     }
     let max = cn.opts.max_requests_per_socket;
     if max > 0 && cn.served >= max {
@@ -360,34 +371,44 @@ pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     if cn.no_more_requests {
         // Even mid-body (a final status sent without `100 Continue`):
         // nothing more will be answered here; the linger drains the rest.
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     if cn.in_message {
-        if !parsing {
-            resume_reading(lp, c);
-        }
-        return;
+        return resume;
     }
     if cn.eof && cn.leftover.is_empty() {
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     if server::is_closing_in(&h.servers, cn.server) {
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     if cn.opts.keep_alive_timeout_ms == 0 {
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
     if parsing {
-        let timer = cn.timer;
-        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+        return match cn.deadlines.rearm_delay(now) {
+            Some(ms) => Next::Rearm(cn.timer, ms),
+            None => Next::Nothing,
+        };
+    }
+    Next::Idle
+}
+
+pub(crate) fn apply(lp: &mut Loop, c: ConnId, next: Next) {
+    match next {
+        Next::Nothing => {}
+        Next::Resume => resume_reading(lp, c),
+        Next::Close => close_gracefully(lp, c),
+        Next::Rearm(timer, ms) => {
             let _ = timer.rearm(lp, ms);
         }
-        return;
+        Next::Idle => {
+            release_idle_buffers(lp, c);
+            arm(lp, c);
+            resume_reading(lp, c);
+        }
     }
-    release_idle_buffers(lp, c);
-    arm(lp, c);
-    resume_reading(lp, c);
 }
 
 /// An idle keep-alive connection gives its queue and request buffers back

@@ -120,13 +120,7 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
     };
     let front = cn.exchanges.front().map(|x| x.seq);
     if front == Some(seq) {
-        let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
-        if let Some(batch) = cn.batch.as_mut() {
-            batch.extend_from_slice(bytes);
-            let queued = batch.len();
-            return conn::batch_below(lp, c, stream, queued, hwm);
-        }
-        return conn::write_direct(lp, c, stream, bytes);
+        return conn::write_out(lp, c, bytes);
     }
     let hwm = cn.opts.high_water_mark;
     let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
@@ -145,14 +139,18 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
 /// each next one; then decides what the connection does next.
 pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
     loop {
+        let now = lp.now();
         let mut h = super::table::http(lp);
         let Some(cn) = h.conn_mut(c) else { return };
         match cn.exchanges.front() {
             Some(x) if x.res.finished => {}
-            _ => break,
+            _ => {
+                let next = conn::settle(h, c, now);
+                return conn::apply(lp, c, next);
+            }
         }
         let Some(done) = cn.exchanges.pop_front() else {
-            break;
+            return conn::after_advance(lp, c);
         };
         cn.served += 1;
         if !done.res.keep_alive {
@@ -192,5 +190,4 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             }
         }
     }
-    conn::after_advance(lp, c);
 }

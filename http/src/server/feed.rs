@@ -8,12 +8,12 @@
 
 use eddy_loop::Loop;
 
-use super::conn::{after_advance, get, ConnId};
+use super::conn::{apply, get, settle, ConnId};
 use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
 use super::headers::HeaderList;
 use super::request::Request;
 use super::response::Response;
-use super::server::{self, Hook};
+use super::server::{self, Hook, Server};
 use super::table::http;
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
 
@@ -51,6 +51,15 @@ pub(super) struct Feed<'a> {
     pub(super) gone: bool,
     /// The request's stream goes to this hook (CONNECT, Upgrade).
     pub(super) hand_off: Option<Hook>,
+    /// The connection's server and body limit (fixed for its life).
+    pub(super) server: Server,
+    pub(super) max_body: Option<u64>,
+}
+
+/// Who a served request goes to.
+enum To {
+    Check(Hook),
+    Request(Option<server::RequestCb>),
 }
 
 /// What to do with a request whose head is complete.
@@ -75,10 +84,7 @@ impl Feed<'_> {
 
     /// Validates a request's head and decides who gets it.
     fn verdict(&mut self, parser: &Parser, f: &HeadFacts<'_>) -> Verdict {
-        let (server, max_body) = match get(self.lp, self.c) {
-            Some(cn) => (cn.server, cn.opts.max_body_size),
-            None => return Verdict::Refuse(400),
-        };
+        let (server, max_body) = (self.server, self.max_body);
         let b = &self.building;
         match b.version {
             (1, 0) | (1, 1) => {}
@@ -286,19 +292,38 @@ impl Handler for Feed<'_> {
             },
             held: Vec::new(),
         });
-        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
-        if wants_continue && server::has_hook(self.lp, server, Hook::CheckContinue) {
-            server::dispatch_check(self.lp, server, Hook::CheckContinue, req, res);
+        // Who gets the request, decided (and the request callback taken
+        // out of its slot) in this same lookup.
+        let to = if wants_continue && server::has_hook_in(&h.servers, server, Hook::CheckContinue) {
+            To::Check(Hook::CheckContinue)
         } else if other_expectation {
-            server::dispatch_check(self.lp, server, Hook::CheckExpectation, req, res);
+            To::Check(Hook::CheckExpectation)
         } else {
-            if wants_continue {
-                // No check_continue hook: the client may send its body.
-                let _ = res.write_continue(self.lp);
+            To::Request(server::take_request_cb(&mut h.servers, server))
+        };
+        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
+        let alive = match to {
+            To::Check(hook) => {
+                server::dispatch_check(self.lp, server, hook, req, res);
+                get(self.lp, c).is_some()
             }
-            server::dispatch(self.lp, server, req, res);
-        }
-        if get(self.lp, c).is_none() {
+            To::Request(cb) => {
+                if wants_continue {
+                    // No check_continue hook: the client may send its body.
+                    let _ = res.write_continue(self.lp);
+                }
+                match cb {
+                    Some(mut cb) => {
+                        cb(self.lp, req, res);
+                        let h = http(self.lp);
+                        server::restore_request_cb(&mut h.servers, server, cb);
+                        h.conn_mut(c).is_some()
+                    }
+                    None => get(self.lp, c).is_some(),
+                }
+            }
+        };
+        if !alive {
             self.gone = true;
             return HeadersAction::Error;
         }
@@ -348,7 +373,9 @@ impl Handler for Feed<'_> {
             return Action::Error;
         }
         let c = self.c;
-        let Some(cn) = get(self.lp, c) else {
+        let now = self.lp.now();
+        let h = http(self.lp);
+        let Some(cn) = h.conn_mut(c) else {
             self.gone = true;
             return Action::Error;
         };
@@ -366,18 +393,16 @@ impl Handler for Feed<'_> {
             }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
-        let cn = match end {
+        let h = match end {
             Some((cb, seq)) => {
                 cb(self.lp, Request { conn: c, seq });
-                match get(self.lp, c) {
-                    Some(cn) => cn,
-                    None => {
-                        self.gone = true;
-                        return Action::Error;
-                    }
-                }
+                http(self.lp)
             }
-            None => cn,
+            None => h,
+        };
+        let Some(cn) = h.conn_mut(c) else {
+            self.gone = true;
+            return Action::Error;
         };
         if !parser.should_keep_alive() {
             cn.no_more_requests = true;
@@ -388,7 +413,8 @@ impl Handler for Feed<'_> {
             || cn.exchanges.len() >= MAX_PIPELINED;
         if cn.exchanges.is_empty() {
             // Answered already: the connection is idle again (or closes).
-            after_advance(self.lp, c);
+            let next = settle(h, c, now);
+            apply(self.lp, c, next);
         }
         if pause {
             return Action::Pause;

@@ -29,6 +29,7 @@ fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
     cn.exchanges.iter().find(|x| x.seq == r.seq).map(|x| &x.req)
 }
 
+#[inline]
 pub(crate) fn exchange(lp: &mut Loop, conn: ConnId, seq: u64) -> Option<&mut Exchange> {
     conn::get(lp, conn)?
         .exchanges

@@ -27,13 +27,25 @@ pub struct Response {
     pub(crate) seq: u64,
 }
 
-/// A token character (RFC 9110 tchar).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// Token characters (RFC 9110 tchar).
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"!#$%&'*+-.^_`|~";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(is_tchar)
+    !name.is_empty() && name.bytes().all(|b| TCHAR[b as usize])
 }
 
 pub(crate) fn valid_value(value: &str) -> bool {
@@ -103,9 +115,18 @@ impl Response {
     /// Sets the status and headers; they go out with the first body bytes
     /// (or `end`, or `flush_headers`).
     pub fn write_head(self, lp: &mut Loop, status: u16, headers: &[(&str, &str)]) -> Result<()> {
-        self.set_status(lp, status)?;
+        if !(100..=999).contains(&status) {
+            return Err(Error::InvalidStatus(status));
+        }
+        // `set_status` then `set_header` for each, in one lookup.
+        let res = &mut unsent(lp, self)?.res;
+        res.status = status;
         for (n, v) in headers {
-            self.set_header(lp, n, v)?;
+            if !valid_name(n) || !valid_value(v) {
+                return Err(Error::InvalidHeader(n.to_string()));
+            }
+            res.headers.remove(n);
+            res.headers.push(n, v.as_bytes());
         }
         Ok(())
     }
@@ -241,8 +262,13 @@ impl Response {
         }
         let below = match mode {
             Sink::Batch => {
-                let queued = out.len();
-                conn::batch_below(lp, c, stream, queued, hwm)
+                let below = out.len() + cn.batch_base < hwm;
+                if !below {
+                    // Parsing pauses after this message; the flush decides
+                    // when reading resumes.
+                    cn.output_paused = true;
+                }
+                below
             }
             Sink::Stream => {
                 let out = std::mem::take(&mut h.scratch);
@@ -319,15 +345,38 @@ fn write_head(
     date: &str,
     out: &mut Vec<u8>,
 ) {
-    let user_length = res
-        .headers
-        .get("content-length")
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_number(out, u64::from(res.status));
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(res.status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // The user's lines go out as they are; what eddy adds depends on a
+    // few of them, noted in the same pass.
+    let mut user_length_line = None;
+    let mut user_chunked = false;
+    let mut user_close = false;
+    let mut has_date = false;
+    let mut has_connection = false;
+    for (n, v) in res.headers.iter() {
+        push_line(out, n, v);
+        match n.len() {
+            4 if n.eq_ignore_ascii_case(b"date") => has_date = true,
+            10 if n.eq_ignore_ascii_case(b"connection") => {
+                has_connection = true;
+                user_close |= v.eq_ignore_ascii_case(b"close");
+            }
+            14 if n.eq_ignore_ascii_case(b"content-length") => {
+                user_length_line.get_or_insert(v);
+            }
+            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                user_chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
+            }
+            _ => {}
+        }
+    }
+    let user_length = user_length_line
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let user_chunked = res
-        .headers
-        .get_all("transfer-encoding")
-        .any(|v| v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")));
     let no_body =
         req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
     let framing = if no_body {
@@ -343,10 +392,6 @@ fn write_head(
     } else {
         Framing::Chunked
     };
-    let user_close = res
-        .headers
-        .get_all("connection")
-        .any(|v| v.eq_ignore_ascii_case(b"close"));
     // A final status without the 100 the client waits for: the client may
     // or may not send the body, so the connection cannot be reused.
     let unread_expected_body = req.expects_continue && !res.continue_sent && !body.complete;
@@ -356,18 +401,10 @@ fn write_head(
         && !user_close
         && framing != Framing::UntilClose
         && ctx.keep_alive_secs.is_some();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_number(out, u64::from(res.status));
-    out.push(b' ');
-    out.extend_from_slice(reason_phrase(res.status).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (n, v) in res.headers.iter() {
-        push_line(out, n, v);
-    }
-    if res.headers.get("date").is_none() {
+    if !has_date {
         push_line(out, b"Date", date.as_bytes());
     }
-    if res.headers.get("connection").is_none() {
+    if !has_connection {
         out.extend_from_slice(if keep_alive {
             b"Connection: keep-alive\r\n"
         } else {
