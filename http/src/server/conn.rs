@@ -138,7 +138,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     if opts.timeout_ms > 0 {
         let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| destroy(lp, c));
     }
-    let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+    let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
 }
 
 pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
@@ -151,10 +151,20 @@ pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
     }
 }
 
-pub(super) fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
+pub(super) fn on_read(lp: &mut Loop, c: ConnId, stream: Stream, ev: ReadEvent<'_>) {
     match ev {
         ReadEvent::Data(bytes) => {
-            let Some(cn) = get(lp, c) else { return };
+            // What the stream still has queued counts toward the batch's
+            // high-water mark (nothing else writes while a batch is open).
+            let base = stream.write_queue_size(lp).unwrap_or(0);
+            let h = http(lp);
+            let Some(cn) = h
+                .conns
+                .get_mut(c.index as usize)
+                .filter(|cn| cn.gen == c.gen)
+            else {
+                return;
+            };
             if cn.lingering || cn.no_more_requests {
                 return; // input after the last request is discarded
             }
@@ -162,7 +172,15 @@ pub(super) fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
                 cn.leftover.extend_from_slice(bytes);
                 return;
             }
-            parse(lp, c, bytes);
+            let outer = cn.batch.is_none();
+            if outer {
+                cn.batch = Some(std::mem::take(&mut h.batch_spare));
+                cn.batch_base = base;
+            }
+            parse_input(lp, c, bytes);
+            if outer {
+                finish_batch(lp, c);
+            }
         }
         ReadEvent::Eof => on_eof(lp, c),
         ReadEvent::Error(_) => destroy(lp, c),
@@ -185,10 +203,49 @@ pub(super) fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
     }
     parse_input(lp, c, data);
     if outer {
-        flush_batch(lp, c);
-        if get(lp, c).is_some_and(|cn| is_idle(cn) && !cn.lingering) {
-            release_idle_buffers(lp, c);
+        finish_batch(lp, c);
+    }
+}
+
+/// The end of an outer parse: the batch goes out, and a connection left
+/// idle gives its buffers back (`flush_batch` then `release_idle_buffers`,
+/// in fewer lookups).
+fn finish_batch(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    let (stream, paused) = (cn.stream, cn.output_paused);
+    let flushed = cn.batch.take().map(|mut batch| {
+        let written = if batch.is_empty() {
+            Ok(true)
+        } else {
+            stream.write(lp, &batch)
+        };
+        if written.is_err() {
+            write_failed(lp, c);
         }
+        batch.clear();
+        http(lp).batch_spare = batch;
+        (written.is_ok_and(|b| b), paused)
+    });
+    let h = http(lp);
+    let idle = h
+        .conns
+        .get_mut(c.index as usize)
+        .filter(|cn| cn.gen == c.gen);
+    if let Some(cn) = idle.filter(|cn| is_idle(cn) && !cn.lingering) {
+        if cn.parser.is_some() && cn.leftover.is_empty() {
+            let queue = std::mem::take(&mut cn.exchanges);
+            let building = cn.building.replace(RequestData::default());
+            h.recycle_queue(queue);
+            if let Some(b) = building {
+                h.recycle(b);
+            }
+        }
+    }
+    match flushed {
+        Some((false, _)) => pause_for_output(lp, c),
+        // As in `flush_batch`.
+        Some((true, true)) => lp.queue_pending(move |lp| on_drain(lp, c)),
+        _ => {}
     }
 }
 
@@ -490,7 +547,7 @@ pub(super) fn resume_reading(lp: &mut Loop, c: ConnId) {
     let Some(cn) = get(lp, c) else { return };
     let stream = cn.stream;
     if !cn.eof && !stream.is_reading(lp) {
-        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
     }
 }
 

@@ -172,7 +172,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
         return destroy(lp, c);
     }
     if !eof && !stream.is_reading(lp) {
-        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
     }
 }
 
