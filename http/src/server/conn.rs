@@ -10,13 +10,12 @@
 //! reading resumes. The parser's callbacks are in `feed.rs`; deadlines,
 //! failures and closing in `lifecycle.rs`.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
-use super::exchange::{Exchange, RequestData};
+use super::exchange::{Queue, RequestData};
 use super::feed::{status_for, Feed, MAX_PIPELINED};
 use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
 pub(crate) use super::lifecycle::{close_gracefully, destroy};
@@ -38,7 +37,7 @@ pub(crate) struct Conn {
     pub stream: Stream,
     pub(crate) parser: Option<Parser>,
     pub(crate) building: Option<RequestData>,
-    pub exchanges: VecDeque<Exchange>,
+    pub exchanges: Queue,
     pub(crate) next_seq: u64,
     pub(crate) body_seq: Option<u64>,
     pub(crate) leftover: Vec<u8>,
@@ -104,7 +103,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
         stream,
         parser: Some(parser),
         building: Some(building),
-        exchanges: VecDeque::new(),
+        exchanges: Queue::new(),
         next_seq: 0,
         body_seq: None,
         leftover: Vec::new(),

@@ -111,6 +111,46 @@ pub(crate) struct Exchange {
     pub held: Vec<u8>,
 }
 
+/// Held-back output buffers larger than this are not kept for reuse.
+const KEEP_HELD: usize = 4096;
+
+impl Exchange {
+    /// An exchange for request `seq`, all else fresh.
+    pub fn new(seq: u64) -> Exchange {
+        Exchange {
+            seq,
+            req: RequestData::default(),
+            body: BodyState::default(),
+            res: ResponseState::default(),
+            held: Vec::new(),
+        }
+    }
+
+    /// Back to `new`'s state (callbacks dropped), keeping the buffers.
+    pub fn reset(&mut self) {
+        self.body = BodyState::default();
+        self.req.clear();
+        let mut headers = std::mem::take(&mut self.res.headers);
+        headers.clear();
+        let mut trailers = std::mem::take(&mut self.res.trailers);
+        trailers.clear();
+        self.res = ResponseState {
+            headers,
+            trailers,
+            ..ResponseState::default()
+        };
+        if self.held.capacity() > KEEP_HELD {
+            self.held = Vec::new();
+        } else {
+            self.held.clear();
+        }
+    }
+}
+
+/// A connection's exchanges, in request order. Boxed: pushing and popping
+/// move a pointer, and a finished exchange (with its buffers) is reused.
+pub(crate) type Queue = std::collections::VecDeque<Box<Exchange>>;
+
 /// Sends `bytes` for exchange `seq`: now if it is at the front, else into
 /// its held-back buffer. Returns false once the connection's buffered
 /// output reaches the high-water mark.
@@ -179,8 +219,7 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         let paused = cn.output_paused;
         // An unread body is drained by the parser as it arrives; the
         // request's callbacks go with the exchange.
-        h.recycle(done.req);
-        h.recycle_headers(done.res.headers);
+        h.recycle_exchange(done);
         if let Some(held) = next_held {
             // If that output had filled the mark (pausing the connection)
             // but the socket takes it all, no drain comes from the stream:

@@ -9,7 +9,7 @@
 use eddy_loop::Loop;
 
 use super::conn::{apply, get, settle, ConnId};
-use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
+use super::exchange::RequestData;
 use super::headers::HeaderList;
 use super::request::Request;
 use super::response::Response;
@@ -81,55 +81,60 @@ impl Feed<'_> {
             Action::Continue
         }
     }
+}
 
-    /// Validates a request's head and decides who gets it.
-    fn verdict(&mut self, parser: &Parser, f: &HeadFacts<'_>) -> Verdict {
-        let (server, max_body) = (self.server, self.max_body);
-        let b = &self.building;
-        match b.version {
-            (1, 0) | (1, 1) => {}
-            // `GET /` with no version (HTTP/0.9) is a malformed request line.
-            (0, 9) => return Verdict::Refuse(400),
-            _ => return Verdict::Refuse(505),
-        }
-        if b.version == (1, 1) {
-            match f.host {
-                Some(h) if f.hosts == 1 && valid_host(h) => {}
-                _ => return Verdict::Refuse(400),
-            }
-        }
-        if parser.method() == Some(Method::Connect) {
-            return if server::has_hook(self.lp, server, Hook::Connect) {
-                Verdict::HandOff(Hook::Connect)
-            } else {
-                Verdict::Refuse(501)
-            };
-        }
-        if let Some(te) = f.transfer_encoding {
-            if b.version < (1, 1) {
-                return Verdict::Refuse(400);
-            }
-            let mut codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
-            if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
-                return Verdict::Refuse(501);
-            }
-        }
-        if let Some(max) = max_body {
-            if f.content_length && parser.content_length() > max {
-                return Verdict::Refuse(413);
-            }
-        }
-        if let Some(expect) = f.expect {
-            let known = expect.eq_ignore_ascii_case(b"100-continue");
-            if !known && !server::has_hook(self.lp, server, Hook::CheckExpectation) {
-                return Verdict::Refuse(417);
-            }
-        }
-        if parser.upgrade() && server::has_hook(self.lp, server, Hook::Upgrade) {
-            return Verdict::HandOff(Hook::Upgrade);
-        }
-        Verdict::Serve
+/// Validates a request's head and decides who gets it.
+fn verdict(
+    lp: &mut Loop,
+    server: Server,
+    max_body: Option<u64>,
+    b: &RequestData,
+    parser: &Parser,
+    f: &HeadFacts<'_>,
+) -> Verdict {
+    match b.version {
+        (1, 0) | (1, 1) => {}
+        // `GET /` with no version (HTTP/0.9) is a malformed request line.
+        (0, 9) => return Verdict::Refuse(400),
+        _ => return Verdict::Refuse(505),
     }
+    if b.version == (1, 1) {
+        match f.host {
+            Some(h) if f.hosts == 1 && valid_host(h) => {}
+            _ => return Verdict::Refuse(400),
+        }
+    }
+    if parser.method() == Some(Method::Connect) {
+        return if server::has_hook(lp, server, Hook::Connect) {
+            Verdict::HandOff(Hook::Connect)
+        } else {
+            Verdict::Refuse(501)
+        };
+    }
+    if let Some(te) = f.transfer_encoding {
+        if b.version < (1, 1) {
+            return Verdict::Refuse(400);
+        }
+        let mut codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
+        if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
+            return Verdict::Refuse(501);
+        }
+    }
+    if let Some(max) = max_body {
+        if f.content_length && parser.content_length() > max {
+            return Verdict::Refuse(413);
+        }
+    }
+    if let Some(expect) = f.expect {
+        let known = expect.eq_ignore_ascii_case(b"100-continue");
+        if !known && !server::has_hook(lp, server, Hook::CheckExpectation) {
+            return Verdict::Refuse(417);
+        }
+    }
+    if parser.upgrade() && server::has_hook(lp, server, Hook::Upgrade) {
+        return Verdict::HandOff(Hook::Upgrade);
+    }
+    Verdict::Serve
 }
 
 /// What the head checks need from a request's header lines, found in one
@@ -241,14 +246,19 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        let headers = std::mem::take(&mut self.building.headers);
-        let facts = HeadFacts::of(&headers);
-        let verdict = self.verdict(parser, &facts);
+        let facts = HeadFacts::of(&self.building.headers);
+        let verdict = verdict(
+            self.lp,
+            self.server,
+            self.max_body,
+            self.building,
+            parser,
+            &facts,
+        );
         let wants_continue = facts
             .expect
             .is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
         let other_expectation = facts.expect.is_some() && !wants_continue;
-        self.building.headers = headers;
         match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {
@@ -272,9 +282,10 @@ impl Handler for Feed<'_> {
         cn.next_seq += 1;
         cn.body_seq = Some(seq);
         let server = cn.server;
-        let fresh = h.pool.pop().unwrap_or_default();
-        let headers = h.header_pool.pop().unwrap_or_default();
-        let req = std::mem::replace(self.building, fresh);
+        // The exchange's old request record (reset, with its buffers)
+        // becomes the one the next request is built in.
+        let mut x = h.take_exchange(seq);
+        std::mem::swap(&mut x.req, self.building);
         let Some(cn) = h.conns.get_mut(c.index as usize) else {
             return HeadersAction::Error;
         };
@@ -282,16 +293,7 @@ impl Handler for Feed<'_> {
             // Given back while idle: take one from the pool again.
             cn.exchanges = h.queue_pool.pop().unwrap_or_default();
         }
-        cn.exchanges.push_back(Exchange {
-            seq,
-            req,
-            body: BodyState::default(),
-            res: ResponseState {
-                headers,
-                ..ResponseState::default()
-            },
-            held: Vec::new(),
-        });
+        cn.exchanges.push_back(x);
         // Who gets the request, decided (and the request callback taken
         // out of its slot) in this same lookup.
         let to = if wants_continue && server::has_hook_in(&h.servers, server, Hook::CheckContinue) {

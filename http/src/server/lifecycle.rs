@@ -6,7 +6,7 @@
 use eddy_loop::{Handle, Loop};
 
 use super::conn::{flush_batch, get, on_read, ConnId};
-use super::exchange::{self, BodyState, Exchange, RequestData, ResponseState};
+use super::exchange::{self, Exchange, RequestData, ResponseState};
 use super::request::Request;
 use super::server::{self, Hook, RequestHead};
 use super::status::reason_phrase;
@@ -116,18 +116,14 @@ pub(super) fn fail(lp: &mut Loop, c: ConnId, status: u16) {
         cn.exchanges.retain(|x| Some(x.seq) != failing);
         let seq = cn.next_seq;
         cn.next_seq += 1;
-        cn.exchanges.push_back(Exchange {
-            seq,
-            req: RequestData::default(),
-            body: BodyState::default(),
-            res: ResponseState {
-                finished: true,
-                keep_alive: false,
-                head_sent: true,
-                ..ResponseState::default()
-            },
-            held: Vec::new(),
-        });
+        let mut x = Box::new(Exchange::new(seq));
+        x.res = ResponseState {
+            finished: true,
+            keep_alive: false,
+            head_sent: true,
+            ..ResponseState::default()
+        };
+        cn.exchanges.push_back(x);
         exchange::emit(lp, c, seq, &bytes);
     }
     let _ = stream.read_stop(lp);
@@ -199,9 +195,7 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
         return; // an abort callback closed it already
     }
     let cn = h.conns.remove(c.index as usize);
-    for x in cn.exchanges {
-        h.recycle(x.req);
-    }
+    h.recycle_queue(cn.exchanges);
     let _ = cn.stream.close(lp, |_| {});
     let _ = cn.timer.close(lp, |_| {});
     server::connection_gone(lp, cn.server);
@@ -226,9 +220,7 @@ pub(super) fn hand_off_stream(
         return;
     }
     let cn = h.conns.remove(c.index as usize);
-    for x in cn.exchanges {
-        h.recycle(x.req);
-    }
+    h.recycle_queue(cn.exchanges);
     let _ = cn.timer.close(lp, |_| {});
     let stream = cn.stream;
     let _ = stream.read_stop(lp);

@@ -35,6 +35,7 @@ pub(crate) fn exchange(lp: &mut Loop, conn: ConnId, seq: u64) -> Option<&mut Exc
         .exchanges
         .iter_mut()
         .find(|x| x.seq == seq)
+        .map(|x| &mut **x)
 }
 
 impl Request {

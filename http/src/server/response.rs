@@ -45,11 +45,15 @@ static TCHAR: [bool; 256] = {
 };
 
 pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| TCHAR[b as usize])
+    // No early exit: a branch-free pass is faster on short names.
+    !name.is_empty() && name.bytes().fold(true, |ok, b| ok & TCHAR[b as usize])
 }
 
 pub(crate) fn valid_value(value: &str) -> bool {
-    !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+    // NUL, LF and CR are all below 0x0e: one branch-free (vectorised)
+    // pass over the value, and the exact test only if that finds one.
+    let low = value.bytes().fold(false, |low, b| low | (b < 0x0e));
+    !low || !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
 fn live(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
