@@ -14,11 +14,16 @@ struct Line {
 
 #[derive(Default, Debug, Clone)]
 pub struct HeaderList {
+    /// Lines added whole (`push`) are kept as they go on the wire,
+    /// `Name: value\r\n`, so a response head copies them in one go.
     buf: Vec<u8>,
     lines: Vec<Line>,
     /// Where the line being received starts its name and value.
     open_name: u32,
     open_value: u32,
+    /// Some line was built from pieces (the parser's): `buf` is not the
+    /// wire form.
+    pieces: bool,
 }
 
 /// Headers of which Node keeps only the first value.
@@ -59,6 +64,7 @@ impl HeaderList {
         self.lines.clear();
         self.open_name = 0;
         self.open_value = 0;
+        self.pieces = false;
     }
 
     pub fn len(&self) -> usize {
@@ -71,6 +77,7 @@ impl HeaderList {
 
     // Building, piece by piece as the parser reports spans.
     pub(crate) fn name_piece(&mut self, data: &[u8]) {
+        self.pieces = true;
         self.buf.extend_from_slice(data);
     }
 
@@ -119,13 +126,30 @@ impl HeaderList {
         }
     }
 
-    /// Adds a whole line from raw bytes.
+    /// Adds a whole line from raw bytes (the value without surrounding
+    /// blanks), in its wire form.
     pub(crate) fn push_bytes(&mut self, name: &[u8], value: &[u8]) {
-        self.open_name = self.buf.len() as u32;
-        self.name_piece(name);
-        self.name_done();
-        self.value_piece(value);
-        self.value_done();
+        let value = trim_ows(value);
+        let buf = &mut self.buf;
+        let ns = buf.len() as u32;
+        buf.reserve(name.len() + value.len() + 4);
+        buf.extend_from_slice(name);
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(value);
+        buf.extend_from_slice(b"\r\n");
+        let vs = ns + name.len() as u32 + 2;
+        self.lines.push(Line {
+            name: (ns, name.len() as u32),
+            value: (vs, value.len() as u32),
+        });
+        self.open_name = buf.len() as u32;
+        self.open_value = self.open_name;
+    }
+
+    /// Every line as it goes on the wire (`Name: value\r\n` each), when
+    /// all were added whole.
+    pub(crate) fn wire(&self) -> Option<&[u8]> {
+        (!self.pieces).then_some(&self.buf[..])
     }
 
     /// Every line in arrival order, names with their case as received.

@@ -361,8 +361,15 @@ fn write_head(
     let mut user_close = false;
     let mut has_date = false;
     let mut has_connection = false;
+    match res.headers.wire() {
+        Some(lines) => out.extend_from_slice(lines),
+        None => {
+            for (n, v) in res.headers.iter() {
+                push_line(out, n, v);
+            }
+        }
+    }
     for (n, v) in res.headers.iter() {
-        push_line(out, n, v);
         match n.len() {
             4 if n.eq_ignore_ascii_case(b"date") => has_date = true,
             10 if n.eq_ignore_ascii_case(b"connection") => {
