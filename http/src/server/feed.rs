@@ -173,7 +173,8 @@ impl<'a> HeadFacts<'a> {
 
 /// A Host value that is a plausible authority: no whitespace, no '/' etc.
 pub(super) fn valid_host(h: &[u8]) -> bool {
-    !h.is_empty() && h.iter().all(|&b| HOST_BYTES[b as usize])
+    // No early exit: a branch-free pass is faster on short values.
+    !h.is_empty() && h.iter().fold(true, |ok, &b| ok & HOST_BYTES[b as usize])
 }
 
 /// The bytes `valid_host` allows.
