@@ -12,6 +12,7 @@ use eddy_loop::Loop;
 use super::conn::{self, ConnId};
 use super::headers::HeaderList;
 use super::request::{DataCb, EndCb};
+use super::table::Http;
 use crate::parser::Method;
 
 #[derive(Debug)]
@@ -173,6 +174,31 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
         return false;
     }
     true
+}
+
+/// `advance` for a caller holding the table: pops finished responses off
+/// the front and settles the connection, as long as that needs nothing of
+/// the loop (a response closing the connection, or held-back output to
+/// write, does). None: `advance` is to finish the job.
+pub(crate) fn advance_in(h: &mut Http, c: ConnId, now: u64) -> Option<conn::Next> {
+    loop {
+        let cn = h.conn_mut(c)?;
+        match cn.exchanges.front() {
+            Some(x) if x.res.finished => {
+                if !x.res.keep_alive || cn.exchanges.get(1).is_some_and(|n| !n.held.is_empty()) {
+                    return None;
+                }
+            }
+            _ => return Some(conn::settle(h, c, now)),
+        }
+        let done = cn.exchanges.pop_front()?;
+        cn.served += 1;
+        if let Some(next) = cn.exchanges.front_mut() {
+            // As `advance` takes it (empty here).
+            drop(std::mem::take(&mut next.held));
+        }
+        h.recycle_exchange(done);
+    }
 }
 
 /// Pops finished responses off the front, sending the held-back output of

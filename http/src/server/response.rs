@@ -216,7 +216,7 @@ impl Response {
     /// connection's batch while parsing, straight to the stream otherwise,
     /// or into the exchange's held-back buffer when it is not at the front.
     /// One table lookup for all of it. Returns (below the high-water mark,
-    /// at the front of the queue).
+    /// at the front of the queue and still to be taken off it).
     fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<(bool, bool)> {
         let now = lp.now();
         let h = http(lp);
@@ -271,6 +271,14 @@ impl Response {
                     // Parsing pauses after this message; the flush decides
                     // when reading resumes.
                     cn.output_paused = true;
+                }
+                if last && front {
+                    // It leaves the queue now, in this same lookup when
+                    // nothing needs the loop.
+                    if let Some(next) = exchange::advance_in(h, c, now) {
+                        conn::apply(lp, c, next);
+                        return Ok((below, false));
+                    }
                 }
                 below
             }
@@ -349,10 +357,22 @@ fn write_head(
     date: &str,
     out: &mut Vec<u8>,
 ) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_number(out, u64::from(res.status));
-    out.push(b' ');
-    out.extend_from_slice(reason_phrase(res.status).as_bytes());
+    let st = res.status;
+    if (100..=999).contains(&st) {
+        let digits = [
+            b'0' + (st / 100) as u8,
+            b'0' + (st / 10 % 10) as u8,
+            b'0' + (st % 10) as u8,
+        ];
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(&digits);
+        out.push(b' ');
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_number(out, u64::from(st));
+        out.push(b' ');
+    }
+    out.extend_from_slice(reason_phrase(st).as_bytes());
     out.extend_from_slice(b"\r\n");
     // The user's lines go out as they are; what eddy adds depends on a
     // few of them, noted in the same pass.
