@@ -35,8 +35,12 @@ pub(crate) struct Conn {
     pub server: Server,
     pub opts: Rc<ServerOptions>,
     pub stream: Stream,
-    pub(crate) parser: Option<Parser>,
-    pub(crate) building: Option<RequestData>,
+    /// Boxed, like `building`: taken out for every parse, they move as a
+    /// pointer. `parser` is None while it runs.
+    pub(crate) parser: Option<Box<Parser>>,
+    /// The request being parsed; None while idle (one is taken from the
+    /// pool when input comes).
+    pub(crate) building: Option<Box<RequestData>>,
     pub exchanges: Queue,
     pub(crate) next_seq: u64,
     pub(crate) body_seq: Option<u64>,
@@ -95,14 +99,13 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     parser.reset();
     let h = http(lp);
     let gen = h.next_gen();
-    let building = h.take_request();
     let index = h.conns.insert(Conn {
         gen,
         server,
         opts: opts.clone(),
         stream,
-        parser: Some(parser),
-        building: Some(building),
+        parser: Some(Box::new(parser)),
+        building: None,
         exchanges: Queue::new(),
         next_seq: 0,
         body_seq: None,
@@ -233,7 +236,7 @@ fn finish_batch(lp: &mut Loop, c: ConnId) {
     if let Some(cn) = idle.filter(|cn| is_idle(cn) && !cn.lingering) {
         if cn.parser.is_some() && cn.leftover.is_empty() {
             let queue = std::mem::take(&mut cn.exchanges);
-            let building = cn.building.replace(RequestData::default());
+            let building = cn.building.take();
             h.recycle_queue(queue);
             if let Some(b) = building {
                 h.recycle(b);
@@ -322,10 +325,12 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let mut offset = 0;
     while offset < data.len() {
         let Some(cn) = get(lp, c) else { return };
-        let (Some(mut parser), Some(mut building)) = (cn.parser.take(), cn.building.take()) else {
-            return;
+        let Some(mut parser) = cn.parser.take() else {
+            return; // the parser is running: it goes on by itself
         };
+        let building = cn.building.take();
         let (server, max_body) = (cn.server, cn.opts.max_body_size);
+        let mut building = building.unwrap_or_else(|| http(lp).take_request());
         let mut feed = Feed {
             lp: &mut *lp,
             c,
@@ -343,7 +348,7 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
         }
         if let (Some(hook), Ok(n)) = (hand_off, &result) {
             let rest = data[offset + n..].to_vec();
-            return hand_off_stream(lp, c, hook, building, rest);
+            return hand_off_stream(lp, c, hook, *building, rest);
         }
         let Some(cn) = get(lp, c) else { return };
         let paused = parser.pause_reason();
@@ -476,7 +481,7 @@ pub(super) fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
         return; // mid-parse: the request being built is in use
     }
     let queue = std::mem::take(&mut cn.exchanges);
-    let building = cn.building.replace(RequestData::default());
+    let building = cn.building.take();
     let h = http(lp);
     h.recycle_queue(queue);
     if let Some(b) = building {

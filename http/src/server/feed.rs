@@ -202,10 +202,6 @@ impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
         let now = self.lp.now();
         let h = http(self.lp);
-        if self.building.headers.is_empty() && self.building.target.capacity() == 0 {
-            // Given back while idle: take buffers from the pool again.
-            *self.building = h.take_request();
-        }
         self.building.clear();
         let Some(cn) = h.conn_mut(self.c) else {
             self.gone = true;

@@ -17,8 +17,10 @@ pub(crate) struct Http {
     pub scratch: Vec<u8>,
     /// The batch buffer, lent to the connection being parsed.
     pub batch_spare: Vec<u8>,
-    /// Request records reused from request to request.
-    pub pool: Vec<RequestData>,
+    /// Request records reused from request to request (boxed, as
+    /// connections hold them).
+    #[allow(clippy::vec_box)]
+    pub pool: Vec<Box<RequestData>>,
     /// Finished exchanges, reset, with their buffers (boxed, as queues
     /// hold them: taking one moves a pointer).
     #[allow(clippy::vec_box)]
@@ -41,7 +43,7 @@ impl Http {
         self.next_gen
     }
 
-    pub fn take_request(&mut self) -> RequestData {
+    pub fn take_request(&mut self) -> Box<RequestData> {
         self.pool.pop().unwrap_or_default()
     }
 
@@ -74,7 +76,7 @@ impl Http {
         }
     }
 
-    pub fn recycle(&mut self, mut r: RequestData) {
+    pub fn recycle(&mut self, mut r: Box<RequestData>) {
         if self.pool.len() < 1024 {
             r.clear();
             self.pool.push(r);
