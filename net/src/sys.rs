@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub(crate) use eddy_loop::syscall::cvt;
 
 /// Retries a syscall while it fails with EINTR.
+#[inline]
 pub(crate) fn retry<T>(f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     eddy_loop::syscall::retry_eintr(f)
 }

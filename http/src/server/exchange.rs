@@ -129,17 +129,35 @@ impl Exchange {
 
     /// Back to `new`'s state (callbacks dropped), keeping the buffers.
     pub fn reset(&mut self) {
-        self.body = BodyState::default();
+        // Field by field (no struct rebuilt and moved in); the patterns
+        // are exhaustive, so a new field cannot be forgotten here.
+        let BodyState {
+            on_data,
+            on_end,
+            on_abort,
+            complete,
+            received,
+        } = &mut self.body;
+        (*on_data, *on_end, *on_abort) = (None, None, None);
+        (*complete, *received) = (false, 0);
         self.req.clear();
-        let mut headers = std::mem::take(&mut self.res.headers);
-        headers.clear();
-        let mut trailers = std::mem::take(&mut self.res.trailers);
-        trailers.clear();
-        self.res = ResponseState {
+        let ResponseState {
+            status,
             headers,
+            head_sent,
+            framing,
+            finished,
+            keep_alive,
+            continue_sent,
             trailers,
-            ..ResponseState::default()
-        };
+            drain_cb,
+        } = &mut self.res;
+        *status = 200;
+        headers.clear();
+        (*head_sent, *finished, *keep_alive, *continue_sent) = (false, false, true, false);
+        *framing = Framing::Undecided;
+        trailers.clear();
+        *drain_cb = None;
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
         } else {
