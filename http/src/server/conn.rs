@@ -324,13 +324,23 @@ pub(super) fn write_failed(lp: &mut Loop, c: ConnId) {
 pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let mut offset = 0;
     while offset < data.len() {
-        let Some(cn) = get(lp, c) else { return };
+        let h = http(lp);
+        let Some(cn) = h
+            .conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+        else {
+            return;
+        };
         let Some(mut parser) = cn.parser.take() else {
             return; // the parser is running: it goes on by itself
         };
-        let building = cn.building.take();
         let (server, max_body) = (cn.server, cn.opts.max_body_size);
-        let mut building = building.unwrap_or_else(|| http(lp).take_request());
+        // An idle connection holds none: one from the pool (same lookup).
+        let mut building = match cn.building.take() {
+            Some(b) => b,
+            None => h.pool.pop().unwrap_or_default(),
+        };
         let mut feed = Feed {
             lp: &mut *lp,
             c,

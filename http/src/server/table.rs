@@ -43,10 +43,6 @@ impl Http {
         self.next_gen
     }
 
-    pub fn take_request(&mut self) -> Box<RequestData> {
-        self.pool.pop().unwrap_or_default()
-    }
-
     pub fn recycle_queue(&mut self, mut q: Queue) {
         for x in q.drain(..) {
             self.recycle_exchange(x);
