@@ -78,11 +78,18 @@ impl ExtensionKey {
         ExtensionKey(AtomicUsize::new(usize::MAX))
     }
 
+    #[inline]
     fn slot(&self) -> usize {
         let slot = self.0.load(Ordering::Acquire);
         if slot != usize::MAX {
             return slot;
         }
+        self.assign()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn assign(&self) -> usize {
         let fresh = NEXT_EXTENSION_SLOT.fetch_add(1, Ordering::AcqRel);
         match self
             .0
@@ -276,27 +283,35 @@ impl Loop {
     /// The extension in `key`'s slot, made with `init` the first time. One
     /// key must always be used with the same type `T` (declare the key next
     /// to the type, private to its module).
+    #[inline]
     pub fn keyed_extension<T: 'static>(
         &mut self,
         key: &'static ExtensionKey,
         init: impl FnOnce() -> T,
     ) -> &mut T {
         let slot = key.slot();
-        if slot >= self.keyed.len() {
-            self.keyed.resize_with(slot + 1, || None);
-        }
-        let entry = &mut self.keyed[slot];
-        if entry.is_none() {
-            *entry = Some(Box::new(init()));
+        if !matches!(self.keyed.get(slot), Some(Some(_))) {
+            self.make_keyed(slot, init);
         }
         // One type check per lookup: this runs many times per request.
-        entry
+        self.keyed[slot]
             .as_mut()
             .and_then(|v| v.downcast_mut())
             .expect("an ExtensionKey is used with one type only")
     }
 
+    /// The first lookup of a key: its slot and value are made.
+    #[cold]
+    #[inline(never)]
+    fn make_keyed<T: 'static>(&mut self, slot: usize, init: impl FnOnce() -> T) {
+        if slot >= self.keyed.len() {
+            self.keyed.resize_with(slot + 1, || None);
+        }
+        self.keyed[slot] = Some(Box::new(init()));
+    }
+
     /// The extension in `key`'s slot, if it was made.
+    #[inline]
     pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey) -> Option<&T> {
         self.keyed.get(key.slot())?.as_ref()?.downcast_ref()
     }

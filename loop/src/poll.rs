@@ -66,7 +66,9 @@ impl Loop {
     /// Poll phase: waits up to `timeout_ms` (-1: no limit) and dispatches.
     pub(crate) fn poll_io(&mut self, timeout_ms: i32) {
         let mut events = std::mem::take(&mut self.poller.events);
-        let started = sys::monotonic_ns();
+        // The iteration's time (read at its top) stands for the start: the
+        // clock is read again only if a signal interrupts the wait.
+        let started_ms = self.now();
         let mut timeout = timeout_ms;
         loop {
             match sys::epoll_wait(self.poller.epfd.as_fd(), &mut events, timeout) {
@@ -74,7 +76,8 @@ impl Loop {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     // A signal interrupted the wait: retry with what is left.
                     if timeout > 0 {
-                        let spent = ((sys::monotonic_ns() - started) / 1_000_000) as i32;
+                        let now_ms = sys::monotonic_ns() / 1_000_000;
+                        let spent = now_ms.saturating_sub(started_ms).min(i32::MAX as u64) as i32;
                         timeout = (timeout_ms - spent).max(0);
                     }
                 }

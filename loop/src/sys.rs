@@ -33,6 +33,7 @@ pub fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
 }
 
 /// Retries a syscall while it fails with EINTR.
+#[inline]
 pub fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match f() {

@@ -27,9 +27,8 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     if has_queue && (ready.is_writable() || ready.is_error() || ready.is_hangup()) {
         crate::write::flush(lp, s);
     }
-    let Ok(st) = state(lp, s) else { return };
-    if st.reading && !st.eof && (ready.is_readable() || ready.is_read_closed() || ready.is_error())
-    {
+    // `read_some` reads only while the stream is reading and not at EOF.
+    if ready.is_readable() || ready.is_read_closed() || ready.is_error() {
         read_some(lp, s);
     }
 }
@@ -42,18 +41,23 @@ enum Outcome {
 }
 
 fn read_some(lp: &mut Loop, s: Stream) {
-    let mut buf = std::mem::take(&mut net(lp).read_buf);
-    if buf.len() < READ_BUF_SIZE {
-        buf.resize(READ_BUF_SIZE, 0);
-    }
     for _ in 0..MAX_READS {
         let now = lp.now();
-        let Ok(st) = state(lp, s) else { break };
+        // One lookup for the read and for taking the buffer and callback.
+        let table = net(lp);
+        let st = match table.streams.get_mut(s.index as usize) {
+            Some(st) if st.gen == s.gen && !st.closing => st,
+            _ => break,
+        };
         if !st.reading || st.eof {
             break;
         }
         let Some(sock) = st.sock.as_ref() else { break };
-        let outcome = match sys::retry(|| sys::recv(sock.fd.as_fd(), &mut buf)) {
+        let buf = &mut table.read_buf;
+        if buf.len() < READ_BUF_SIZE {
+            buf.resize(READ_BUF_SIZE, 0);
+        }
+        let outcome = match sys::retry(|| sys::recv(sock.fd.as_fd(), buf)) {
             Ok(0) => Outcome::Eof,
             Ok(n) => Outcome::Data(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Outcome::Again,
@@ -63,11 +67,27 @@ fn read_some(lp: &mut Loop, s: Stream) {
             Outcome::Again => break,
             Outcome::Data(n) => {
                 st.bytes_read += n as u64;
-                if let Some(rearm) = crate::timeout::touch(st, now) {
+                let rearm = crate::timeout::touch(st, now);
+                // Taken out while the callback runs: it gets `&mut Loop`.
+                let cb = st.read_cb.take();
+                let buf = std::mem::take(&mut table.read_buf);
+                if let Some(rearm) = rearm {
                     rearm.apply(lp);
                 }
-                deliver(lp, s, ReadEvent::Data(&buf[..n]));
-                if n < buf.len() {
+                let full = n == buf.len();
+                if let Some(mut cb) = cb {
+                    cb(lp, s, ReadEvent::Data(&buf[..n]));
+                    let table = net(lp);
+                    if let Some(st) = table.streams.get_mut(s.index as usize) {
+                        if st.gen == s.gen && !st.closing {
+                            st.read_cb.get_or_insert(cb);
+                        }
+                    }
+                    table.read_buf = buf;
+                } else {
+                    net(lp).read_buf = buf;
+                }
+                if !full {
                     // A short read drained the socket: skip the EAGAIN call.
                     break;
                 }
@@ -87,7 +107,6 @@ fn read_some(lp: &mut Loop, s: Stream) {
             }
         }
     }
-    net(lp).read_buf = buf;
 }
 
 /// Hands an event to the read callback (taken out of its slot while it

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub(crate) use eddy_loop::syscall::cvt;
 
 /// Retries a syscall while it fails with EINTR.
+#[inline]
 pub(crate) fn retry<T>(f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     eddy_loop::syscall::retry_eintr(f)
 }
@@ -258,10 +259,26 @@ pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> io::Result<SockAddr> {
     Ok(addr)
 }
 
+// send, recv and sendmsg go through `syscall` directly: libc's wrappers
+// are thread-cancellation points, and in a multi-threaded process (a work
+// pool) each call would also switch cancellation on and off around the
+// syscall. eddy never cancels threads.
+
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid, writable memory of `buf.len()` bytes.
-    cvt(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
-        .map(|n| n as usize)
+    // SAFETY: recvfrom(fd, buf, len, flags, NULL, NULL) is recv(2); `buf` is
+    // valid, writable memory of `buf.len()` bytes; no address is asked for.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            0,
+            std::ptr::null_mut::<libc::sockaddr>(),
+            std::ptr::null_mut::<libc::socklen_t>(),
+        )
+    };
+    cvt(n as isize).map(|n| n as usize)
 }
 
 /// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL.
@@ -272,20 +289,32 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
     msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
     // SAFETY: `msg` points at `bufs`, valid readable iovecs for the call.
-    cvt(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) }).map(|n| n as usize)
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd.as_raw_fd(),
+            &msg as *const libc::msghdr,
+            libc::MSG_NOSIGNAL,
+        )
+    };
+    cvt(n as isize).map(|n| n as usize)
 }
 
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid, readable memory of `buf.len()` bytes.
-    cvt(unsafe {
-        libc::send(
+    // SAFETY: sendto(fd, buf, len, flags, NULL, 0) is send(2); `buf` is
+    // valid, readable memory of `buf.len()` bytes.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_sendto,
             fd.as_raw_fd(),
-            buf.as_ptr().cast(),
+            buf.as_ptr(),
             buf.len(),
             libc::MSG_NOSIGNAL,
+            std::ptr::null::<libc::sockaddr>(),
+            0 as libc::socklen_t,
         )
-    })
-    .map(|n| n as usize)
+    };
+    cvt(n as isize).map(|n| n as usize)
 }
 
 pub(crate) fn shutdown_write(fd: BorrowedFd<'_>) -> io::Result<()> {

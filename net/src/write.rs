@@ -221,6 +221,10 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
             }
         }
     }
+    if sent == len && cb.is_none() && rearm.is_none() {
+        // All taken at once, nothing to report: the common case.
+        return Ok(true);
+    }
     if let Some(rearm) = rearm {
         rearm.apply(lp);
     }

@@ -118,15 +118,22 @@ fn plain(lp: &mut Loop, res: Response, status: u16, body: &str) {
     let _ = res.end(lp, body.as_bytes());
 }
 
-fn hello(lp: &mut Loop, res: Response) {
-    // An IMF-fixdate is always 29 bytes: copied, no allocation.
-    let mut date = [0u8; 29];
-    date.copy_from_slice(&Server::date(lp).as_bytes()[..29]);
-    let date = std::str::from_utf8(&date).unwrap_or("");
-    let _ = res.set_header(lp, "Content-Type", "text/plain");
-    let _ = res.set_header(lp, "Content-Length", "13");
-    let _ = res.set_header(lp, "Date", date);
-    let _ = res.set_header(lp, "Server", "eddy");
+/// `date` is the route's own buffer for the Date value (copied out of the
+/// loop, which `write_head` needs): no allocation once it has grown.
+fn hello(lp: &mut Loop, res: Response, date: &mut String) {
+    date.clear();
+    date.push_str(Server::date(lp));
+    let date = date.as_str();
+    let _ = res.write_head(
+        lp,
+        200,
+        &[
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "13"),
+            ("Date", date),
+            ("Server", "eddy"),
+        ],
+    );
     let _ = res.end(lp, b"Hello, World!");
 }
 
@@ -217,7 +224,7 @@ enum Route {
     Headers,
 }
 
-fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool) {
+fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool, date: &mut String) {
     let method = req.method(lp).unwrap_or(Method::Get);
     if access_log {
         println!("{} {}", method.as_str(), req.target(lp).unwrap_or(""));
@@ -240,7 +247,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool) {
         return plain(lp, res, 405, "method not allowed\n");
     }
     match found {
-        Route::Hello => hello(lp, res),
+        Route::Hello => hello(lp, res, date),
         Route::Echo => echo(lp, req, res),
         Route::Delay => delay(lp, req, res),
         Route::Stream => stream(lp, req, res),
@@ -252,8 +259,9 @@ fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool) {
 fn worker(cfg: Config, ready: std::sync::mpsc::Sender<Result<(String, AsyncSender), String>>) {
     let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
     let access_log = cfg.access_log;
+    let mut date = String::new();
     let server = Server::new(&mut lp, cfg.opts.clone(), move |lp, req, res| {
-        route(lp, req, res, access_log)
+        route(lp, req, res, access_log, &mut date)
     });
     let addr = match &cfg.unix {
         Some(path) => Address::Unix(path.into()),

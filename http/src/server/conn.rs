@@ -10,19 +10,18 @@
 //! reading resumes. The parser's callbacks are in `feed.rs`; deadlines,
 //! failures and closing in `lifecycle.rs`.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
-use super::exchange::{self, Exchange, RequestData};
+use super::exchange::{Queue, RequestData};
 use super::feed::{status_for, Feed, MAX_PIPELINED};
 use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
 pub(crate) use super::lifecycle::{close_gracefully, destroy};
 use super::options::ServerOptions;
 use super::server::{self, Server};
-use super::table::http;
+use super::table::{http, Http};
 use crate::parser::{Parser, PauseReason};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -36,9 +35,13 @@ pub(crate) struct Conn {
     pub server: Server,
     pub opts: Rc<ServerOptions>,
     pub stream: Stream,
-    pub(crate) parser: Option<Parser>,
-    pub(crate) building: Option<RequestData>,
-    pub exchanges: VecDeque<Exchange>,
+    /// Boxed, like `building`: taken out for every parse, they move as a
+    /// pointer. `parser` is None while it runs.
+    pub(crate) parser: Option<Box<Parser>>,
+    /// The request being parsed; None while idle (one is taken from the
+    /// pool when input comes).
+    pub(crate) building: Option<Box<RequestData>>,
+    pub exchanges: Queue,
     pub(crate) next_seq: u64,
     pub(crate) body_seq: Option<u64>,
     pub(crate) leftover: Vec<u8>,
@@ -46,6 +49,9 @@ pub(crate) struct Conn {
     /// out as one write when the input is consumed: a pipelined batch of
     /// requests is answered with one syscall.
     pub(crate) batch: Option<Vec<u8>>,
+    /// The stream's write queue when the batch began (nothing else writes
+    /// to the stream while a batch is open).
+    pub(crate) batch_base: usize,
     pub(crate) output_paused: bool,
     pub(crate) user_paused: bool,
     pub(crate) eof: bool,
@@ -57,11 +63,9 @@ pub(crate) struct Conn {
     pub(crate) deadlines: Deadlines,
 }
 
+#[inline]
 pub(crate) fn get(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
-    http(lp)
-        .conns
-        .get_mut(c.index as usize)
-        .filter(|cn| cn.gen == c.gen)
+    http(lp).conn_mut(c)
 }
 
 /// What the head of a response needs to know about its connection.
@@ -73,15 +77,8 @@ pub(crate) struct HeadContext {
     pub keep_alive_secs: Option<u64>,
 }
 
-pub(crate) fn head_context(lp: &mut Loop, c: ConnId, seq: u64) -> HeadContext {
-    let server_closing = get(lp, c).map(|cn| cn.server);
-    let server_closing = server_closing.is_some_and(|s| server::is_closing(lp, s));
-    let Some(cn) = get(lp, c) else {
-        return HeadContext {
-            closing: true,
-            keep_alive_secs: None,
-        };
-    };
+/// The head context of response `seq` on `cn`.
+pub(crate) fn head_context_of(cn: &Conn, seq: u64, server_closing: bool) -> HeadContext {
     let max = cn.opts.max_requests_per_socket;
     let last_allowed = max > 0 && seq + 1 >= u64::from(max);
     // No more requests will be read: the last queued response closes the
@@ -102,19 +99,19 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     parser.reset();
     let h = http(lp);
     let gen = h.next_gen();
-    let building = h.take_request();
     let index = h.conns.insert(Conn {
         gen,
         server,
         opts: opts.clone(),
         stream,
-        parser: Some(parser),
-        building: Some(building),
-        exchanges: VecDeque::new(),
+        parser: Some(Box::new(parser)),
+        building: None,
+        exchanges: Queue::new(),
         next_seq: 0,
         body_seq: None,
         leftover: Vec::new(),
         batch: None,
+        batch_base: 0,
         output_paused: false,
         user_paused: false,
         eof: false,
@@ -143,7 +140,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     if opts.timeout_ms > 0 {
         let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| destroy(lp, c));
     }
-    let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+    let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
 }
 
 pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
@@ -156,10 +153,20 @@ pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
     }
 }
 
-pub(super) fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
+pub(super) fn on_read(lp: &mut Loop, c: ConnId, stream: Stream, ev: ReadEvent<'_>) {
     match ev {
         ReadEvent::Data(bytes) => {
-            let Some(cn) = get(lp, c) else { return };
+            // What the stream still has queued counts toward the batch's
+            // high-water mark (nothing else writes while a batch is open).
+            let base = stream.write_queue_size(lp).unwrap_or(0);
+            let h = http(lp);
+            let Some(cn) = h
+                .conns
+                .get_mut(c.index as usize)
+                .filter(|cn| cn.gen == c.gen)
+            else {
+                return;
+            };
             if cn.lingering || cn.no_more_requests {
                 return; // input after the last request is discarded
             }
@@ -167,7 +174,15 @@ pub(super) fn on_read(lp: &mut Loop, c: ConnId, ev: ReadEvent<'_>) {
                 cn.leftover.extend_from_slice(bytes);
                 return;
             }
-            parse(lp, c, bytes);
+            let outer = cn.batch.is_none();
+            if outer {
+                cn.batch = Some(std::mem::take(&mut h.batch_spare));
+                cn.batch_base = base;
+            }
+            parse_input(lp, c, bytes);
+            if outer {
+                finish_batch(lp, c);
+            }
         }
         ReadEvent::Eof => on_eof(lp, c),
         ReadEvent::Error(_) => destroy(lp, c),
@@ -179,17 +194,60 @@ pub(super) fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let Some(cn) = get(lp, c) else { return };
     let outer = cn.batch.is_none();
     if outer {
-        let spare = std::mem::take(&mut http(lp).batch_spare);
-        if let Some(cn) = get(lp, c) {
+        let stream = cn.stream;
+        let base = stream.write_queue_size(lp).unwrap_or(0);
+        let h = http(lp);
+        let spare = std::mem::take(&mut h.batch_spare);
+        if let Some(cn) = h.conn_mut(c) {
             cn.batch = Some(spare);
+            cn.batch_base = base;
         }
     }
     parse_input(lp, c, data);
     if outer {
-        flush_batch(lp, c);
-        if get(lp, c).is_some_and(|cn| is_idle(cn) && !cn.lingering) {
-            release_idle_buffers(lp, c);
+        finish_batch(lp, c);
+    }
+}
+
+/// The end of an outer parse: the batch goes out, and a connection left
+/// idle gives its buffers back (`flush_batch` then `release_idle_buffers`,
+/// in fewer lookups).
+fn finish_batch(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = get(lp, c) else { return };
+    let (stream, paused) = (cn.stream, cn.output_paused);
+    let flushed = cn.batch.take().map(|mut batch| {
+        let written = if batch.is_empty() {
+            Ok(true)
+        } else {
+            stream.write(lp, &batch)
+        };
+        if written.is_err() {
+            write_failed(lp, c);
         }
+        batch.clear();
+        http(lp).batch_spare = batch;
+        (written.is_ok_and(|b| b), paused)
+    });
+    let h = http(lp);
+    let idle = h
+        .conns
+        .get_mut(c.index as usize)
+        .filter(|cn| cn.gen == c.gen);
+    if let Some(cn) = idle.filter(|cn| is_idle(cn) && !cn.lingering) {
+        if cn.parser.is_some() && cn.leftover.is_empty() {
+            let queue = std::mem::take(&mut cn.exchanges);
+            let building = cn.building.take();
+            h.recycle_queue(queue);
+            if let Some(b) = building {
+                h.recycle(b);
+            }
+        }
+    }
+    match flushed {
+        Some((false, _)) => pause_for_output(lp, c),
+        // As in `flush_batch`.
+        Some((true, true)) => lp.queue_pending(move |lp| on_drain(lp, c)),
+        _ => {}
     }
 }
 
@@ -230,17 +288,19 @@ pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
     let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
     if let Some(batch) = cn.batch.as_mut() {
         batch.extend_from_slice(bytes);
-        let queued = batch.len();
-        let below = queued + stream.write_queue_size(lp).unwrap_or(0) < hwm;
+        let below = batch.len() + cn.batch_base < hwm;
         if !below {
             // Parsing pauses after this message; the flush decides when
             // reading resumes.
-            if let Some(cn) = get(lp, c) {
-                cn.output_paused = true;
-            }
+            cn.output_paused = true;
         }
         return below;
     }
+    write_direct(lp, c, stream, bytes)
+}
+
+/// Output for the front exchange when no batch is open.
+pub(crate) fn write_direct(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> bool {
     match stream.write(lp, bytes) {
         Ok(true) => true,
         Ok(false) => {
@@ -264,9 +324,22 @@ pub(super) fn write_failed(lp: &mut Loop, c: ConnId) {
 pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let mut offset = 0;
     while offset < data.len() {
-        let Some(cn) = get(lp, c) else { return };
-        let (Some(mut parser), Some(mut building)) = (cn.parser.take(), cn.building.take()) else {
+        let h = http(lp);
+        let Some(cn) = h
+            .conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+        else {
             return;
+        };
+        let Some(mut parser) = cn.parser.take() else {
+            return; // the parser is running: it goes on by itself
+        };
+        let (server, max_body) = (cn.server, cn.opts.max_body_size);
+        // An idle connection holds none: one from the pool (same lookup).
+        let mut building = match cn.building.take() {
+            Some(b) => b,
+            None => h.pool.pop().unwrap_or_default(),
         };
         let mut feed = Feed {
             lp: &mut *lp,
@@ -275,6 +348,8 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
             reject: None,
             gone: false,
             hand_off: None,
+            server,
+            max_body,
         };
         let result = parser.execute(&mut feed, &data[offset..]);
         let (reject, gone, hand_off) = (feed.reject, feed.gone, feed.hand_off);
@@ -283,7 +358,7 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
         }
         if let (Some(hook), Ok(n)) = (hand_off, &result) {
             let rest = data[offset + n..].to_vec();
-            return hand_off_stream(lp, c, hook, building, rest);
+            return hand_off_stream(lp, c, hook, *building, rest);
         }
         let Some(cn) = get(lp, c) else { return };
         let paused = parser.pause_reason();
@@ -326,20 +401,39 @@ pub(super) fn resume_parser(lp: &mut Loop, c: ConnId) {
     }
 }
 
-/// A response ended: it leaves the queue if it is at the front.
-pub(crate) fn response_finished(lp: &mut Loop, c: ConnId, seq: u64) {
-    let front = get(lp, c).and_then(|cn| cn.exchanges.front().map(|x| x.seq));
-    if front == Some(seq) {
-        exchange::advance(lp, c);
-    }
-}
-
 /// Called when the front of the queue changed.
 pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
-    let Some(cn) = get(lp, c) else { return };
+    let next = settle(http(lp), c, now);
+    apply(lp, c, next);
+}
+
+/// What a connection does once the front of its queue changed, decided
+/// on the table alone (callers that hold it already need no new lookup);
+/// `apply` then does what needs the loop.
+pub(crate) enum Next {
+    Nothing,
+    Resume,
+    Close,
+    Rearm(Timer, u64),
+    /// Idle between requests: give buffers back, arm, read on.
+    Idle,
+}
+
+pub(crate) fn settle(h: &mut Http, c: ConnId, now: u64) -> Next {
+    let Some(cn) = h
+        .conns
+        .get_mut(c.index as usize)
+        .filter(|cn| cn.gen == c.gen)
+    else {
+        return Next::Nothing;
+    };
+    // While the parser runs (it is out of the table), neither resuming nor
+    // giving buffers back has anything to do: the parser goes on by itself.
+    let parsing = cn.parser.is_none();
+    let resume = if parsing { Next::Nothing } else { Next::Resume };
     if !cn.exchanges.is_empty() {
-        return resume_reading(lp, c);
+        return resume;
     }
     let max = cn.opts.max_requests_per_socket;
     if max > 0 && cn.served >= max {
@@ -348,26 +442,44 @@ pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
     if cn.no_more_requests {
         // Even mid-body (a final status sent without `100 Continue`):
         // nothing more will be answered here; the linger drains the rest.
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     if cn.in_message {
-        return resume_reading(lp, c);
+        return resume;
     }
-    if cn.no_more_requests || (cn.eof && cn.leftover.is_empty()) {
-        return close_gracefully(lp, c);
+    if cn.eof && cn.leftover.is_empty() {
+        return Next::Close;
     }
-    let server = cn.server;
-    if server::is_closing(lp, server) {
-        return close_gracefully(lp, c);
+    if server::is_closing_in(&h.servers, cn.server) {
+        return Next::Close;
     }
-    let Some(cn) = get(lp, c) else { return };
     if cn.opts.keep_alive_timeout_ms == 0 {
-        return close_gracefully(lp, c);
+        return Next::Close;
     }
     cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
-    release_idle_buffers(lp, c);
-    arm(lp, c);
-    resume_reading(lp, c);
+    if parsing {
+        return match cn.deadlines.rearm_delay(now) {
+            Some(ms) => Next::Rearm(cn.timer, ms),
+            None => Next::Nothing,
+        };
+    }
+    Next::Idle
+}
+
+pub(crate) fn apply(lp: &mut Loop, c: ConnId, next: Next) {
+    match next {
+        Next::Nothing => {}
+        Next::Resume => resume_reading(lp, c),
+        Next::Close => close_gracefully(lp, c),
+        Next::Rearm(timer, ms) => {
+            let _ = timer.rearm(lp, ms);
+        }
+        Next::Idle => {
+            release_idle_buffers(lp, c);
+            arm(lp, c);
+            resume_reading(lp, c);
+        }
+    }
 }
 
 /// An idle keep-alive connection gives its queue and request buffers back
@@ -379,7 +491,7 @@ pub(super) fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
         return; // mid-parse: the request being built is in use
     }
     let queue = std::mem::take(&mut cn.exchanges);
-    let building = cn.building.replace(RequestData::default());
+    let building = cn.building.take();
     let h = http(lp);
     h.recycle_queue(queue);
     if let Some(b) = building {
@@ -449,7 +561,7 @@ pub(super) fn resume_reading(lp: &mut Loop, c: ConnId) {
     let Some(cn) = get(lp, c) else { return };
     let stream = cn.stream;
     if !cn.eof && !stream.is_reading(lp) {
-        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
     }
 }
 

@@ -12,6 +12,7 @@ use eddy_loop::Loop;
 use super::conn::{self, ConnId};
 use super::headers::HeaderList;
 use super::request::{DataCb, EndCb};
+use super::table::Http;
 use crate::parser::Method;
 
 #[derive(Debug)]
@@ -111,6 +112,64 @@ pub(crate) struct Exchange {
     pub held: Vec<u8>,
 }
 
+/// Held-back output buffers larger than this are not kept for reuse.
+const KEEP_HELD: usize = 4096;
+
+impl Exchange {
+    /// An exchange for request `seq`, all else fresh.
+    pub fn new(seq: u64) -> Exchange {
+        Exchange {
+            seq,
+            req: RequestData::default(),
+            body: BodyState::default(),
+            res: ResponseState::default(),
+            held: Vec::new(),
+        }
+    }
+
+    /// Back to `new`'s state (callbacks dropped), keeping the buffers.
+    pub fn reset(&mut self) {
+        // Field by field (no struct rebuilt and moved in); the patterns
+        // are exhaustive, so a new field cannot be forgotten here.
+        let BodyState {
+            on_data,
+            on_end,
+            on_abort,
+            complete,
+            received,
+        } = &mut self.body;
+        (*on_data, *on_end, *on_abort) = (None, None, None);
+        (*complete, *received) = (false, 0);
+        self.req.clear();
+        let ResponseState {
+            status,
+            headers,
+            head_sent,
+            framing,
+            finished,
+            keep_alive,
+            continue_sent,
+            trailers,
+            drain_cb,
+        } = &mut self.res;
+        *status = 200;
+        headers.clear();
+        (*head_sent, *finished, *keep_alive, *continue_sent) = (false, false, true, false);
+        *framing = Framing::Undecided;
+        trailers.clear();
+        *drain_cb = None;
+        if self.held.capacity() > KEEP_HELD {
+            self.held = Vec::new();
+        } else {
+            self.held.clear();
+        }
+    }
+}
+
+/// A connection's exchanges, in request order. Boxed: pushing and popping
+/// move a pointer, and a finished exchange (with its buffers) is reused.
+pub(crate) type Queue = std::collections::VecDeque<Box<Exchange>>;
+
 /// Sends `bytes` for exchange `seq`: now if it is at the front, else into
 /// its held-back buffer. Returns false once the connection's buffered
 /// output reaches the high-water mark.
@@ -135,17 +194,47 @@ pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
     true
 }
 
+/// `advance` for a caller holding the table: pops finished responses off
+/// the front and settles the connection, as long as that needs nothing of
+/// the loop (a response closing the connection, or held-back output to
+/// write, does). None: `advance` is to finish the job.
+pub(crate) fn advance_in(h: &mut Http, c: ConnId, now: u64) -> Option<conn::Next> {
+    loop {
+        let cn = h.conn_mut(c)?;
+        match cn.exchanges.front() {
+            Some(x) if x.res.finished => {
+                if !x.res.keep_alive || cn.exchanges.get(1).is_some_and(|n| !n.held.is_empty()) {
+                    return None;
+                }
+            }
+            _ => return Some(conn::settle(h, c, now)),
+        }
+        let done = cn.exchanges.pop_front()?;
+        cn.served += 1;
+        if let Some(next) = cn.exchanges.front_mut() {
+            // As `advance` takes it (empty here).
+            drop(std::mem::take(&mut next.held));
+        }
+        h.recycle_exchange(done);
+    }
+}
+
 /// Pops finished responses off the front, sending the held-back output of
 /// each next one; then decides what the connection does next.
 pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
     loop {
-        let Some(cn) = conn::get(lp, c) else { return };
+        let now = lp.now();
+        let mut h = super::table::http(lp);
+        let Some(cn) = h.conn_mut(c) else { return };
         match cn.exchanges.front() {
             Some(x) if x.res.finished => {}
-            _ => break,
+            _ => {
+                let next = conn::settle(h, c, now);
+                return conn::apply(lp, c, next);
+            }
         }
         let Some(done) = cn.exchanges.pop_front() else {
-            break;
+            return conn::after_advance(lp, c);
         };
         cn.served += 1;
         if !done.res.keep_alive {
@@ -164,26 +253,24 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             }
             let Some(cn) = conn::get(lp, c) else { return };
             cn.exchanges.clear();
+            h = super::table::http(lp);
         }
-        let Some(cn) = conn::get(lp, c) else { return };
+        let Some(cn) = h.conn_mut(c) else { return };
         let next_held = cn
             .exchanges
             .front_mut()
             .map(|x| std::mem::take(&mut x.held));
+        let paused = cn.output_paused;
         // An unread body is drained by the parser as it arrives; the
         // request's callbacks go with the exchange.
-        let h = super::table::http(lp);
-        h.recycle(done.req);
-        h.recycle_headers(done.res.headers);
+        h.recycle_exchange(done);
         if let Some(held) = next_held {
             // If that output had filled the mark (pausing the connection)
             // but the socket takes it all, no drain comes from the stream:
             // drain here, so a response waiting for it goes on.
-            let paused = conn::get(lp, c).is_some_and(|cn| cn.output_paused);
             if !held.is_empty() && conn::write_out(lp, c, &held) && paused {
                 lp.queue_pending(move |lp| conn::on_drain(lp, c));
             }
         }
     }
-    conn::after_advance(lp, c);
 }

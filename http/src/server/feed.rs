@@ -8,12 +8,12 @@
 
 use eddy_loop::Loop;
 
-use super::conn::{after_advance, get, ConnId};
-use super::exchange::{BodyState, Exchange, RequestData, ResponseState};
-use super::lifecycle::arm;
+use super::conn::{apply, get, settle, ConnId};
+use super::exchange::RequestData;
+use super::headers::HeaderList;
 use super::request::Request;
 use super::response::Response;
-use super::server::{self, Hook};
+use super::server::{self, Hook, Server};
 use super::table::http;
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
 
@@ -51,6 +51,15 @@ pub(super) struct Feed<'a> {
     pub(super) gone: bool,
     /// The request's stream goes to this hook (CONNECT, Upgrade).
     pub(super) hand_off: Option<Hook>,
+    /// The connection's server and body limit (fixed for its life).
+    pub(super) server: Server,
+    pub(super) max_body: Option<u64>,
+}
+
+/// Who a served request goes to.
+enum To {
+    Check(Hook),
+    Request(Option<server::RequestCb>),
 }
 
 /// What to do with a request whose head is complete.
@@ -72,79 +81,129 @@ impl Feed<'_> {
             Action::Continue
         }
     }
+}
 
-    /// Validates a request's head and decides who gets it.
-    fn verdict(&mut self, parser: &Parser) -> Verdict {
-        let (server, max_body) = match get(self.lp, self.c) {
-            Some(cn) => (cn.server, cn.opts.max_body_size),
-            None => return Verdict::Refuse(400),
+/// Validates a request's head and decides who gets it.
+fn verdict(
+    lp: &mut Loop,
+    server: Server,
+    max_body: Option<u64>,
+    b: &RequestData,
+    parser: &Parser,
+    f: &HeadFacts<'_>,
+) -> Verdict {
+    match b.version {
+        (1, 0) | (1, 1) => {}
+        // `GET /` with no version (HTTP/0.9) is a malformed request line.
+        (0, 9) => return Verdict::Refuse(400),
+        _ => return Verdict::Refuse(505),
+    }
+    if b.version == (1, 1) {
+        match f.host {
+            Some(h) if f.hosts == 1 && valid_host(h) => {}
+            _ => return Verdict::Refuse(400),
+        }
+    }
+    if parser.method() == Some(Method::Connect) {
+        return if server::has_hook(lp, server, Hook::Connect) {
+            Verdict::HandOff(Hook::Connect)
+        } else {
+            Verdict::Refuse(501)
         };
-        let b = &self.building;
-        match b.version {
-            (1, 0) | (1, 1) => {}
-            // `GET /` with no version (HTTP/0.9) is a malformed request line.
-            (0, 9) => return Verdict::Refuse(400),
-            _ => return Verdict::Refuse(505),
+    }
+    if let Some(te) = f.transfer_encoding {
+        if b.version < (1, 1) {
+            return Verdict::Refuse(400);
         }
-        if b.version == (1, 1) {
-            let mut hosts = b.headers.get_all("host");
-            match (hosts.next(), hosts.next()) {
-                (Some(h), None) if valid_host(h) => {}
-                _ => return Verdict::Refuse(400),
+        let mut codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
+        if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
+            return Verdict::Refuse(501);
+        }
+    }
+    if let Some(max) = max_body {
+        if f.content_length && parser.content_length() > max {
+            return Verdict::Refuse(413);
+        }
+    }
+    if let Some(expect) = f.expect {
+        let known = expect.eq_ignore_ascii_case(b"100-continue");
+        if !known && !server::has_hook(lp, server, Hook::CheckExpectation) {
+            return Verdict::Refuse(417);
+        }
+    }
+    if parser.upgrade() && server::has_hook(lp, server, Hook::Upgrade) {
+        return Verdict::HandOff(Hook::Upgrade);
+    }
+    Verdict::Serve
+}
+
+/// What the head checks need from a request's header lines, found in one
+/// pass: each is the first line of its name, as `HeaderList::get` gives.
+#[derive(Default)]
+struct HeadFacts<'a> {
+    hosts: usize,
+    host: Option<&'a [u8]>,
+    transfer_encoding: Option<&'a [u8]>,
+    content_length: bool,
+    expect: Option<&'a [u8]>,
+}
+
+impl<'a> HeadFacts<'a> {
+    fn of(headers: &'a HeaderList) -> HeadFacts<'a> {
+        let mut f = HeadFacts::default();
+        for (n, v) in headers.iter() {
+            match n.len() {
+                4 if n.eq_ignore_ascii_case(b"host") => {
+                    f.hosts += 1;
+                    f.host.get_or_insert(v);
+                }
+                6 if n.eq_ignore_ascii_case(b"expect") => {
+                    f.expect.get_or_insert(v);
+                }
+                14 if n.eq_ignore_ascii_case(b"content-length") => f.content_length = true,
+                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    f.transfer_encoding.get_or_insert(v);
+                }
+                _ => {}
             }
         }
-        if parser.method() == Some(Method::Connect) {
-            return if server::has_hook(self.lp, server, Hook::Connect) {
-                Verdict::HandOff(Hook::Connect)
-            } else {
-                Verdict::Refuse(501)
-            };
-        }
-        let b = &self.building;
-        if let Some(te) = b.headers.get("transfer-encoding") {
-            if b.version < (1, 1) {
-                return Verdict::Refuse(400);
-            }
-            let mut codings = te.split(|&x| x == b',').map(|c| c.trim_ascii());
-            if codings.any(|c| !c.eq_ignore_ascii_case(b"chunked")) {
-                return Verdict::Refuse(501);
-            }
-        }
-        let b = &self.building;
-        if let Some(max) = max_body {
-            if b.headers.get("content-length").is_some() && parser.content_length() > max {
-                return Verdict::Refuse(413);
-            }
-        }
-        if let Some(expect) = b.headers.get("expect") {
-            let known = expect.eq_ignore_ascii_case(b"100-continue");
-            if !known && !server::has_hook(self.lp, server, Hook::CheckExpectation) {
-                return Verdict::Refuse(417);
-            }
-        }
-        if parser.upgrade() && server::has_hook(self.lp, server, Hook::Upgrade) {
-            return Verdict::HandOff(Hook::Upgrade);
-        }
-        Verdict::Serve
+        f
     }
 }
 
 /// A Host value that is a plausible authority: no whitespace, no '/' etc.
 pub(super) fn valid_host(h: &[u8]) -> bool {
-    !h.is_empty()
-        && h.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b))
+    // Most hosts are names, addresses and ports: one vectorised pass with
+    // no early exit settles them; the table decides the rest.
+    let common = h.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'.') | (b == b':') | (b == b'-'))
+    });
+    !h.is_empty() && (common || h.iter().all(|&b| HOST_BYTES[b as usize]))
 }
+
+/// The bytes `valid_host` allows.
+static HOST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"-._~:[]%!$&'()*+,;=";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
-        if self.building.headers.is_empty() && self.building.target.capacity() == 0 {
-            // Given back while idle: take buffers from the pool again.
-            *self.building = http(self.lp).take_request();
-        }
-        self.building.clear();
         let now = self.lp.now();
-        let Some(cn) = get(self.lp, self.c) else {
+        let h = http(self.lp);
+        self.building.clear();
+        let Some(cn) = h.conn_mut(self.c) else {
             self.gone = true;
             return Action::Error;
         };
@@ -154,7 +213,10 @@ impl Handler for Feed<'_> {
             cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
             cn.deadlines.request = Some(now + cn.opts.request_timeout_ms);
         }
-        arm(self.lp, self.c);
+        let timer = cn.timer;
+        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+            let _ = timer.rearm(self.lp, ms);
+        }
         Action::Continue
     }
 
@@ -185,7 +247,20 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        match self.verdict(parser) {
+        let facts = HeadFacts::of(&self.building.headers);
+        let verdict = verdict(
+            self.lp,
+            self.server,
+            self.max_body,
+            self.building,
+            parser,
+            &facts,
+        );
+        let wants_continue = facts
+            .expect
+            .is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = facts.expect.is_some() && !wants_continue;
+        match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {
                 self.reject = Some(status);
@@ -196,12 +271,10 @@ impl Handler for Feed<'_> {
                 return HeadersAction::Upgrade;
             }
         }
-        let expect = self.building.headers.get("expect");
-        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
-        let other_expectation = expect.is_some() && !wants_continue;
         self.building.expects_continue = wants_continue;
         let c = self.c;
-        let Some(cn) = get(self.lp, c) else {
+        let h = http(self.lp);
+        let Some(cn) = h.conn_mut(c) else {
             self.gone = true;
             return HeadersAction::Error;
         };
@@ -210,45 +283,50 @@ impl Handler for Feed<'_> {
         cn.next_seq += 1;
         cn.body_seq = Some(seq);
         let server = cn.server;
-        let h = http(self.lp);
-        let fresh = h.take_request();
-        let headers = h.take_headers();
-        let req = std::mem::replace(self.building, fresh);
-        let h = http(self.lp);
-        let Some(cn) = h
-            .conns
-            .get_mut(c.index as usize)
-            .filter(|cn| cn.gen == c.gen)
-        else {
+        // The exchange's old request record (reset, with its buffers)
+        // becomes the one the next request is built in.
+        let mut x = h.take_exchange(seq);
+        std::mem::swap(&mut x.req, self.building);
+        let Some(cn) = h.conns.get_mut(c.index as usize) else {
             return HeadersAction::Error;
         };
         if cn.exchanges.capacity() == 0 {
             // Given back while idle: take one from the pool again.
             cn.exchanges = h.queue_pool.pop().unwrap_or_default();
         }
-        cn.exchanges.push_back(Exchange {
-            seq,
-            req,
-            body: BodyState::default(),
-            res: ResponseState {
-                headers,
-                ..ResponseState::default()
-            },
-            held: Vec::new(),
-        });
-        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
-        if wants_continue && server::has_hook(self.lp, server, Hook::CheckContinue) {
-            server::dispatch_check(self.lp, server, Hook::CheckContinue, req, res);
+        cn.exchanges.push_back(x);
+        // Who gets the request, decided (and the request callback taken
+        // out of its slot) in this same lookup.
+        let to = if wants_continue && server::has_hook_in(&h.servers, server, Hook::CheckContinue) {
+            To::Check(Hook::CheckContinue)
         } else if other_expectation {
-            server::dispatch_check(self.lp, server, Hook::CheckExpectation, req, res);
+            To::Check(Hook::CheckExpectation)
         } else {
-            if wants_continue {
-                // No check_continue hook: the client may send its body.
-                let _ = res.write_continue(self.lp);
+            To::Request(server::take_request_cb(&mut h.servers, server))
+        };
+        let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
+        let alive = match to {
+            To::Check(hook) => {
+                server::dispatch_check(self.lp, server, hook, req, res);
+                get(self.lp, c).is_some()
             }
-            server::dispatch(self.lp, server, req, res);
-        }
-        if get(self.lp, c).is_none() {
+            To::Request(cb) => {
+                if wants_continue {
+                    // No check_continue hook: the client may send its body.
+                    let _ = res.write_continue(self.lp);
+                }
+                match cb {
+                    Some(mut cb) => {
+                        cb(self.lp, req, res);
+                        let h = http(self.lp);
+                        server::restore_request_cb(&mut h.servers, server, cb);
+                        h.conn_mut(c).is_some()
+                    }
+                    None => get(self.lp, c).is_some(),
+                }
+            }
+        };
+        if !alive {
             self.gone = true;
             return HeadersAction::Error;
         }
@@ -298,7 +376,9 @@ impl Handler for Feed<'_> {
             return Action::Error;
         }
         let c = self.c;
-        let Some(cn) = get(self.lp, c) else {
+        let now = self.lp.now();
+        let h = http(self.lp);
+        let Some(cn) = h.conn_mut(c) else {
             self.gone = true;
             return Action::Error;
         };
@@ -316,10 +396,14 @@ impl Handler for Feed<'_> {
             }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
-        if let Some((cb, seq)) = end {
-            cb(self.lp, Request { conn: c, seq });
-        }
-        let Some(cn) = get(self.lp, c) else {
+        let h = match end {
+            Some((cb, seq)) => {
+                cb(self.lp, Request { conn: c, seq });
+                http(self.lp)
+            }
+            None => h,
+        };
+        let Some(cn) = h.conn_mut(c) else {
             self.gone = true;
             return Action::Error;
         };
@@ -332,7 +416,8 @@ impl Handler for Feed<'_> {
             || cn.exchanges.len() >= MAX_PIPELINED;
         if cn.exchanges.is_empty() {
             // Answered already: the connection is idle again (or closes).
-            after_advance(self.lp, c);
+            let next = settle(h, c, now);
+            apply(self.lp, c, next);
         }
         if pause {
             return Action::Pause;

@@ -14,11 +14,19 @@ struct Line {
 
 #[derive(Default, Debug, Clone)]
 pub struct HeaderList {
+    /// Lines added whole (`push`) are kept as they go on the wire,
+    /// `Name: value\r\n`, so a response head copies them in one go.
     buf: Vec<u8>,
     lines: Vec<Line>,
     /// Where the line being received starts its name and value.
     open_name: u32,
     open_value: u32,
+    /// Bit `n % 64` is set when some line's name is `n` bytes long: most
+    /// lookups of a name that is not there stop here.
+    name_lens: u64,
+    /// Some line was built from pieces (the parser's): `buf` is not the
+    /// wire form.
+    pieces: bool,
 }
 
 /// Headers of which Node keeps only the first value.
@@ -43,6 +51,11 @@ const SINGLETONS: &[&str] = &[
     "user-agent",
 ];
 
+/// A name length's bit in `HeaderList::name_lens`.
+fn len_bit(len: usize) -> u64 {
+    1 << (len % 64)
+}
+
 fn trim_ows(mut v: &[u8]) -> &[u8] {
     while let [rest @ .., b' ' | b'\t'] = v {
         v = rest;
@@ -59,6 +72,8 @@ impl HeaderList {
         self.lines.clear();
         self.open_name = 0;
         self.open_value = 0;
+        self.name_lens = 0;
+        self.pieces = false;
     }
 
     pub fn len(&self) -> usize {
@@ -71,6 +86,7 @@ impl HeaderList {
 
     // Building, piece by piece as the parser reports spans.
     pub(crate) fn name_piece(&mut self, data: &[u8]) {
+        self.pieces = true;
         self.buf.extend_from_slice(data);
     }
 
@@ -84,6 +100,7 @@ impl HeaderList {
 
     pub(crate) fn value_done(&mut self) {
         let (ns, vs, end) = (self.open_name, self.open_value, self.buf.len() as u32);
+        self.name_lens |= len_bit((vs - ns) as usize);
         let raw = &self.buf[vs as usize..end as usize];
         let lead = raw.iter().take_while(|b| matches!(b, b' ' | b'\t')).count() as u32;
         let kept = trim_ows(raw).len() as u32;
@@ -105,6 +122,9 @@ impl HeaderList {
 
     /// Removes every line named `name` (case-insensitive).
     pub fn remove(&mut self, name: &str) {
+        if self.name_lens & len_bit(name.len()) == 0 {
+            return;
+        }
         if self.get(name).is_none() {
             return;
         }
@@ -119,13 +139,31 @@ impl HeaderList {
         }
     }
 
-    /// Adds a whole line from raw bytes.
+    /// Adds a whole line from raw bytes (the value without surrounding
+    /// blanks), in its wire form.
     pub(crate) fn push_bytes(&mut self, name: &[u8], value: &[u8]) {
-        self.open_name = self.buf.len() as u32;
-        self.name_piece(name);
-        self.name_done();
-        self.value_piece(value);
-        self.value_done();
+        let value = trim_ows(value);
+        let buf = &mut self.buf;
+        let ns = buf.len() as u32;
+        buf.reserve(name.len() + value.len() + 4);
+        buf.extend_from_slice(name);
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(value);
+        buf.extend_from_slice(b"\r\n");
+        let vs = ns + name.len() as u32 + 2;
+        self.name_lens |= len_bit(name.len());
+        self.lines.push(Line {
+            name: (ns, name.len() as u32),
+            value: (vs, value.len() as u32),
+        });
+        self.open_name = buf.len() as u32;
+        self.open_value = self.open_name;
+    }
+
+    /// Every line as it goes on the wire (`Name: value\r\n` each), when
+    /// all were added whole.
+    pub(crate) fn wire(&self) -> Option<&[u8]> {
+        (!self.pieces).then_some(&self.buf[..])
     }
 
     /// Every line in arrival order, names with their case as received.
@@ -144,6 +182,9 @@ impl HeaderList {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
+        if self.name_lens & len_bit(name.len()) == 0 {
+            return None;
+        }
         self.lines
             .iter()
             .find(|l| self.slice(l.name).eq_ignore_ascii_case(name.as_bytes()))

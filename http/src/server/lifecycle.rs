@@ -6,7 +6,7 @@
 use eddy_loop::{Handle, Loop};
 
 use super::conn::{flush_batch, get, on_read, ConnId};
-use super::exchange::{self, BodyState, Exchange, RequestData, ResponseState};
+use super::exchange::{self, Exchange, RequestData, ResponseState};
 use super::request::Request;
 use super::server::{self, Hook, RequestHead};
 use super::status::reason_phrase;
@@ -26,10 +26,24 @@ pub(super) struct Deadlines {
 
 impl Deadlines {
     fn earliest(&self) -> Option<u64> {
-        [self.headers, self.request, self.idle, self.linger]
-            .into_iter()
-            .flatten()
-            .min()
+        let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        min(min(self.headers, self.request), min(self.idle, self.linger))
+    }
+
+    /// If the earliest deadline is sooner than what the timer is armed
+    /// for: records it as armed and returns the timer's new delay.
+    #[inline]
+    pub(super) fn rearm_delay(&mut self, now: u64) -> Option<u64> {
+        let due = self.earliest()?;
+        if self.armed_at.is_some_and(|at| at <= due) {
+            return None;
+        }
+        self.armed_at = Some(due);
+        Some(due.saturating_sub(now))
     }
 }
 
@@ -38,15 +52,10 @@ impl Deadlines {
 pub(super) fn arm(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = get(lp, c) else { return };
-    let Some(due) = cn.deadlines.earliest() else {
-        return;
-    };
-    if cn.deadlines.armed_at.is_some_and(|at| at <= due) {
-        return;
-    }
-    cn.deadlines.armed_at = Some(due);
     let timer = cn.timer;
-    let _ = timer.rearm(lp, due.saturating_sub(now));
+    if let Some(ms) = cn.deadlines.rearm_delay(now) {
+        let _ = timer.rearm(lp, ms);
+    }
 }
 
 pub(super) fn on_timer(lp: &mut Loop, c: ConnId) {
@@ -107,18 +116,14 @@ pub(super) fn fail(lp: &mut Loop, c: ConnId, status: u16) {
         cn.exchanges.retain(|x| Some(x.seq) != failing);
         let seq = cn.next_seq;
         cn.next_seq += 1;
-        cn.exchanges.push_back(Exchange {
-            seq,
-            req: RequestData::default(),
-            body: BodyState::default(),
-            res: ResponseState {
-                finished: true,
-                keep_alive: false,
-                head_sent: true,
-                ..ResponseState::default()
-            },
-            held: Vec::new(),
-        });
+        let mut x = Box::new(Exchange::new(seq));
+        x.res = ResponseState {
+            finished: true,
+            keep_alive: false,
+            head_sent: true,
+            ..ResponseState::default()
+        };
+        cn.exchanges.push_back(x);
         exchange::emit(lp, c, seq, &bytes);
     }
     let _ = stream.read_stop(lp);
@@ -163,7 +168,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
         return destroy(lp, c);
     }
     if !eof && !stream.is_reading(lp) {
-        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
     }
 }
 
@@ -190,9 +195,7 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
         return; // an abort callback closed it already
     }
     let cn = h.conns.remove(c.index as usize);
-    for x in cn.exchanges {
-        h.recycle(x.req);
-    }
+    h.recycle_queue(cn.exchanges);
     let _ = cn.stream.close(lp, |_| {});
     let _ = cn.timer.close(lp, |_| {});
     server::connection_gone(lp, cn.server);
@@ -217,9 +220,7 @@ pub(super) fn hand_off_stream(
         return;
     }
     let cn = h.conns.remove(c.index as usize);
-    for x in cn.exchanges {
-        h.recycle(x.req);
-    }
+    h.recycle_queue(cn.exchanges);
     let _ = cn.timer.close(lp, |_| {});
     let stream = cn.stream;
     let _ = stream.read_stop(lp);

@@ -29,11 +29,13 @@ fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
     cn.exchanges.iter().find(|x| x.seq == r.seq).map(|x| &x.req)
 }
 
+#[inline]
 pub(crate) fn exchange(lp: &mut Loop, conn: ConnId, seq: u64) -> Option<&mut Exchange> {
     conn::get(lp, conn)?
         .exchanges
         .iter_mut()
         .find(|x| x.seq == seq)
+        .map(|x| &mut **x)
 }
 
 impl Request {

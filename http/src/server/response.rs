@@ -13,8 +13,9 @@ use eddy_loop::Loop;
 
 use super::conn::{self, ConnId};
 use super::error::{Error, Result};
-use super::exchange::{self, Exchange, Framing};
+use super::exchange::{self, BodyState, Exchange, Framing, RequestData, ResponseState};
 use super::request::exchange;
+use super::server;
 use super::status::reason_phrase;
 use super::table::{http, http_ref};
 use crate::parser::Method;
@@ -26,17 +27,33 @@ pub struct Response {
     pub(crate) seq: u64,
 }
 
-/// A token character (RFC 9110 tchar).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// Token characters (RFC 9110 tchar).
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"!#$%&'*+-.^_`|~";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
 
 pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(is_tchar)
+    // No early exit: a branch-free pass is faster on short names.
+    !name.is_empty() && name.bytes().fold(true, |ok, b| ok & TCHAR[b as usize])
 }
 
 pub(crate) fn valid_value(value: &str) -> bool {
-    !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+    // NUL, LF and CR are all below 0x0e: one branch-free (vectorised)
+    // pass over the value, and the exact test only if that finds one.
+    let low = value.bytes().fold(false, |low, b| low | (b < 0x0e));
+    !low || !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
 fn live(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
@@ -102,9 +119,18 @@ impl Response {
     /// Sets the status and headers; they go out with the first body bytes
     /// (or `end`, or `flush_headers`).
     pub fn write_head(self, lp: &mut Loop, status: u16, headers: &[(&str, &str)]) -> Result<()> {
-        self.set_status(lp, status)?;
+        if !(100..=999).contains(&status) {
+            return Err(Error::InvalidStatus(status));
+        }
+        // `set_status` then `set_header` for each, in one lookup.
+        let res = &mut unsent(lp, self)?.res;
+        res.status = status;
         for (n, v) in headers {
-            self.set_header(lp, n, v)?;
+            if !valid_name(n) || !valid_value(v) {
+                return Err(Error::InvalidHeader(n.to_string()));
+            }
+            res.headers.remove(n);
+            res.headers.push(n, v.as_bytes());
         }
         Ok(())
     }
@@ -126,13 +152,15 @@ impl Response {
     /// output is above its high-water mark: wait for `on_drain`. On a
     /// response without a body (HEAD, 204, 304) the bytes are dropped.
     pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
-        self.send(lp, chunk, false)
+        self.send(lp, chunk, false).map(|(below, _)| below)
     }
 
     /// Finishes the response, with `data` as the last (or only) body bytes.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
-        self.send(lp, data, true)?;
-        conn::response_finished(lp, self.conn, self.seq);
+        if self.send(lp, data, true)?.1 {
+            // At the front: it leaves the queue now.
+            exchange::advance(lp, self.conn);
+        }
         Ok(())
     }
 
@@ -184,55 +212,115 @@ impl Response {
         Ok(())
     }
 
-    /// Composes head (if not sent) and body framing into the scratch
-    /// buffer and emits it.
-    fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<bool> {
+    /// Composes head (if not sent) and body framing and sends it: into the
+    /// connection's batch while parsing, straight to the stream otherwise,
+    /// or into the exchange's held-back buffer when it is not at the front.
+    /// One table lookup for all of it. Returns (below the high-water mark,
+    /// at the front of the queue and still to be taken off it).
+    fn send(self, lp: &mut Loop, data: &[u8], last: bool) -> Result<(bool, bool)> {
+        let now = lp.now();
+        let h = http(lp);
+        let (c, seq) = (self.conn, self.seq);
+        let cn = h
+            .conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+            .ok_or(Error::Closed("response"))?;
+        let pos = cn
+            .exchanges
+            .iter()
+            .position(|x| x.seq == seq)
+            .ok_or(Error::Closed("response"))?;
+        let x = &cn.exchanges[pos];
+        if x.res.finished {
+            return Err(Error::WriteAfterEnd);
+        }
         // What the head needs to know, only while it is still to be sent.
-        let ctx = if live(lp, self)?.res.head_sent {
-            conn::HeadContext {
-                closing: false,
-                keep_alive_secs: None,
-            }
+        let head = if x.res.head_sent {
+            None
         } else {
-            conn::head_context(lp, self.conn, self.seq)
+            let server_closing = server::is_closing_in(&h.servers, cn.server);
+            Some((
+                conn::head_context_of(cn, seq, server_closing),
+                h.date.get(now),
+            ))
         };
-        let mut out = std::mem::take(&mut http(lp).scratch);
-        out.clear();
-        let composed = compose(lp, self, data, last, ctx, &mut out);
-        let result = match composed {
-            Ok(()) if out.is_empty() => Ok(true),
-            Ok(()) => Ok(exchange::emit(lp, self.conn, self.seq, &out)),
-            Err(e) => Err(e),
+        let front = pos == 0;
+        let stream = cn.stream;
+        let hwm = cn.opts.high_water_mark;
+        let exchanges = &mut cn.exchanges;
+        let x = &mut exchanges[pos];
+        let (out, mode) = match (front, cn.batch.as_mut()) {
+            (true, Some(batch)) => (batch, Sink::Batch),
+            (true, None) => {
+                h.scratch.clear();
+                (&mut h.scratch, Sink::Stream)
+            }
+            (false, _) => (&mut x.held, Sink::Held),
         };
-        http(lp).scratch = out;
-        result
+        let before = out.len();
+        compose(&x.req, &x.body, &mut x.res, data, last, head, out);
+        let added = out.len() - before;
+        if added == 0 {
+            return Ok((true, front));
+        }
+        let below = match mode {
+            Sink::Batch => {
+                let below = out.len() + cn.batch_base < hwm;
+                if !below {
+                    // Parsing pauses after this message; the flush decides
+                    // when reading resumes.
+                    cn.output_paused = true;
+                }
+                if last && front {
+                    // It leaves the queue now, in this same lookup when
+                    // nothing needs the loop.
+                    if let Some(next) = exchange::advance_in(h, c, now) {
+                        conn::apply(lp, c, next);
+                        return Ok((below, false));
+                    }
+                }
+                below
+            }
+            Sink::Stream => {
+                let out = std::mem::take(&mut h.scratch);
+                let below = conn::write_direct(lp, c, stream, &out);
+                http(lp).scratch = out;
+                below
+            }
+            Sink::Held => {
+                let held: usize = exchanges.iter().map(|x| x.held.len()).sum();
+                if held >= hwm {
+                    conn::pause_for_output(lp, c);
+                    false
+                } else {
+                    true
+                }
+            }
+        };
+        Ok((below, front))
     }
 }
 
+/// Where a response's output goes.
+enum Sink {
+    Batch,
+    Stream,
+    Held,
+}
+
 fn compose(
-    lp: &mut Loop,
-    r: Response,
+    req: &RequestData,
+    body: &BodyState,
+    res: &mut ResponseState,
     data: &[u8],
     last: bool,
-    ctx: conn::HeadContext,
+    head: Option<(conn::HeadContext, &str)>,
     out: &mut Vec<u8>,
-) -> Result<()> {
-    let now = lp.now();
-    let h = http(lp);
-    let date = h.date.get(now);
-    let x = h
-        .conns
-        .get_mut(r.conn.index as usize)
-        .filter(|cn| cn.gen == r.conn.gen)
-        .and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == r.seq))
-        .ok_or(Error::Closed("response"))?;
-    if x.res.finished {
-        return Err(Error::WriteAfterEnd);
+) {
+    if let Some((ctx, date)) = head {
+        write_head(req, body, res, data, last, ctx, date, out);
     }
-    if !x.res.head_sent {
-        write_head(x, data, last, ctx, date, out);
-    }
-    let res = &mut x.res;
     match res.framing {
         Framing::NoBody | Framing::Undecided => {}
         Framing::Length(_) | Framing::UntilClose => out.extend_from_slice(data),
@@ -254,31 +342,74 @@ fn compose(
     if last {
         res.finished = true;
     }
-    Ok(())
 }
 
 /// The status line and headers, with the framing and connection headers
 /// eddy adds (user headers first, in the order they were set).
+#[allow(clippy::too_many_arguments)]
 fn write_head(
-    x: &mut Exchange,
+    req: &RequestData,
+    body: &BodyState,
+    res: &mut ResponseState,
     data: &[u8],
     last: bool,
     ctx: conn::HeadContext,
     date: &str,
     out: &mut Vec<u8>,
 ) {
-    let res = &mut x.res;
-    let user_length = res
-        .headers
-        .get("content-length")
+    let st = res.status;
+    if (100..=999).contains(&st) {
+        let digits = [
+            b'0' + (st / 100) as u8,
+            b'0' + (st / 10 % 10) as u8,
+            b'0' + (st % 10) as u8,
+        ];
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(&digits);
+        out.push(b' ');
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_number(out, u64::from(st));
+        out.push(b' ');
+    }
+    out.extend_from_slice(reason_phrase(st).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // The user's lines go out as they are; what eddy adds depends on a
+    // few of them, noted in the same pass.
+    let mut user_length_line = None;
+    let mut user_chunked = false;
+    let mut user_close = false;
+    let mut has_date = false;
+    let mut has_connection = false;
+    match res.headers.wire() {
+        Some(lines) => out.extend_from_slice(lines),
+        None => {
+            for (n, v) in res.headers.iter() {
+                push_line(out, n, v);
+            }
+        }
+    }
+    for (n, v) in res.headers.iter() {
+        match n.len() {
+            4 if n.eq_ignore_ascii_case(b"date") => has_date = true,
+            10 if n.eq_ignore_ascii_case(b"connection") => {
+                has_connection = true;
+                user_close |= v.eq_ignore_ascii_case(b"close");
+            }
+            14 if n.eq_ignore_ascii_case(b"content-length") => {
+                user_length_line.get_or_insert(v);
+            }
+            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                user_chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
+            }
+            _ => {}
+        }
+    }
+    let user_length = user_length_line
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let user_chunked = res
-        .headers
-        .get_all("transfer-encoding")
-        .any(|v| v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked")));
     let no_body =
-        x.req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
+        req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
     let framing = if no_body {
         Framing::NoBody
     } else if let Some(len) = user_length {
@@ -287,36 +418,24 @@ fn write_head(
         Framing::Chunked
     } else if last {
         Framing::Length(data.len() as u64)
-    } else if x.req.version < (1, 1) {
+    } else if req.version < (1, 1) {
         Framing::UntilClose
     } else {
         Framing::Chunked
     };
-    let user_close = res
-        .headers
-        .get_all("connection")
-        .any(|v| v.eq_ignore_ascii_case(b"close"));
     // A final status without the 100 the client waits for: the client may
     // or may not send the body, so the connection cannot be reused.
-    let unread_expected_body = x.req.expects_continue && !res.continue_sent && !x.body.complete;
-    let keep_alive = x.req.keep_alive
+    let unread_expected_body = req.expects_continue && !res.continue_sent && !body.complete;
+    let keep_alive = req.keep_alive
         && !unread_expected_body
         && !ctx.closing
         && !user_close
         && framing != Framing::UntilClose
         && ctx.keep_alive_secs.is_some();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_number(out, u64::from(res.status));
-    out.push(b' ');
-    out.extend_from_slice(reason_phrase(res.status).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (n, v) in res.headers.iter() {
-        push_line(out, n, v);
-    }
-    if res.headers.get("date").is_none() {
+    if !has_date {
         push_line(out, b"Date", date.as_bytes());
     }
-    if res.headers.get("connection").is_none() {
+    if !has_connection {
         out.extend_from_slice(if keep_alive {
             b"Connection: keep-alive\r\n"
         } else {

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use eddy_loop::Loop;
 use eddy_net::{Address, ListenOptions, Listener, Stream};
+use slab::Slab;
 
 use super::conn;
 use super::error::{Error, Result};
@@ -285,12 +286,22 @@ impl Server {
     }
 }
 
-pub(crate) fn is_closing(lp: &mut Loop, s: Server) -> bool {
-    state(lp, s).map_or(true, |st| st.closing)
+/// Whether a server is closing (a server gone counts as closing).
+pub(crate) fn is_closing_in(servers: &Slab<ServerState>, s: Server) -> bool {
+    servers
+        .get(s.index as usize)
+        .filter(|st| st.gen == s.gen)
+        .is_none_or(|st| st.closing)
 }
 
 pub(crate) fn has_hook(lp: &mut Loop, s: Server, hook: Hook) -> bool {
-    state(lp, s).is_ok_and(|st| match hook {
+    has_hook_in(&http(lp).servers, s, hook)
+}
+
+/// `has_hook` on the table itself.
+pub(crate) fn has_hook_in(servers: &Slab<ServerState>, s: Server, hook: Hook) -> bool {
+    let st = servers.get(s.index as usize).filter(|st| st.gen == s.gen);
+    st.is_some_and(|st| match hook {
         Hook::Connect => st.hooks.connect.is_some(),
         Hook::Upgrade => st.hooks.upgrade.is_some(),
         Hook::CheckContinue => st.hooks.check_continue.is_some(),
@@ -357,12 +368,23 @@ pub(crate) fn client_error_bytes(lp: &mut Loop, s: Server, status: u16) -> Optio
     out
 }
 
-pub(crate) fn dispatch(lp: &mut Loop, s: Server, req: Request, res: Response) {
-    let Some(mut cb) = state(lp, s).ok().and_then(|st| st.on_request.take()) else {
-        return;
-    };
-    cb(lp, req, res);
-    if let Ok(st) = state(lp, s) {
+/// The request callback, taken out of its slot to be called (see
+/// `restore_request_cb`).
+pub(crate) fn take_request_cb(servers: &mut Slab<ServerState>, s: Server) -> Option<RequestCb> {
+    servers
+        .get_mut(s.index as usize)
+        .filter(|st| st.gen == s.gen)?
+        .on_request
+        .take()
+}
+
+/// Puts the request callback back after its call (unless the server is
+/// gone or the callback installed another... which it cannot).
+pub(crate) fn restore_request_cb(servers: &mut Slab<ServerState>, s: Server, cb: RequestCb) {
+    if let Some(st) = servers
+        .get_mut(s.index as usize)
+        .filter(|st| st.gen == s.gen)
+    {
         st.on_request.get_or_insert(cb);
     }
 }

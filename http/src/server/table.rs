@@ -3,12 +3,9 @@
 use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
 
-use super::conn::Conn;
+use super::conn::{Conn, ConnId};
 use super::date::DateCache;
-use std::collections::VecDeque;
-
-use super::exchange::{Exchange, RequestData};
-use super::headers::HeaderList;
+use super::exchange::{Exchange, Queue, RequestData};
 use super::server::ServerState;
 
 pub(crate) struct Http {
@@ -20,43 +17,62 @@ pub(crate) struct Http {
     pub scratch: Vec<u8>,
     /// The batch buffer, lent to the connection being parsed.
     pub batch_spare: Vec<u8>,
-    /// Request records reused from request to request.
-    pub pool: Vec<RequestData>,
-    /// Response header lists, likewise.
-    pub header_pool: Vec<HeaderList>,
+    /// Request records reused from request to request (boxed, as
+    /// connections hold them).
+    #[allow(clippy::vec_box)]
+    pub pool: Vec<Box<RequestData>>,
+    /// Finished exchanges, reset, with their buffers (boxed, as queues
+    /// hold them: taking one moves a pointer).
+    #[allow(clippy::vec_box)]
+    pub exchange_pool: Vec<Box<Exchange>>,
     /// Exchange queues of idle connections.
-    pub queue_pool: Vec<VecDeque<Exchange>>,
+    pub queue_pool: Vec<Queue>,
 }
 
 impl Http {
+    /// Connection `c`, if it is still open.
+    #[inline]
+    pub fn conn_mut(&mut self, c: ConnId) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(c.index as usize)
+            .filter(|cn| cn.gen == c.gen)
+    }
+
     pub fn next_gen(&mut self) -> u32 {
         self.next_gen = self.next_gen.wrapping_add(1);
         self.next_gen
     }
 
-    pub fn take_request(&mut self) -> RequestData {
-        self.pool.pop().unwrap_or_default()
-    }
-
-    pub fn recycle_queue(&mut self, mut q: VecDeque<Exchange>) {
+    pub fn recycle_queue(&mut self, mut q: Queue) {
+        for x in q.drain(..) {
+            self.recycle_exchange(x);
+        }
         if q.capacity() > 0 && self.queue_pool.len() < 256 {
-            q.clear();
             self.queue_pool.push(q);
         }
     }
 
-    pub fn take_headers(&mut self) -> HeaderList {
-        self.header_pool.pop().unwrap_or_default()
-    }
-
-    pub fn recycle_headers(&mut self, mut h: HeaderList) {
-        if self.header_pool.len() < 1024 {
-            h.clear();
-            self.header_pool.push(h);
+    /// An exchange for request `seq`, reused if one is free.
+    pub fn take_exchange(&mut self, seq: u64) -> Box<Exchange> {
+        match self.exchange_pool.pop() {
+            Some(mut x) => {
+                x.seq = seq;
+                x
+            }
+            None => Box::new(Exchange::new(seq)),
         }
     }
 
-    pub fn recycle(&mut self, mut r: RequestData) {
+    /// A finished exchange: its callbacks are dropped now, its buffers
+    /// kept for the next one.
+    pub fn recycle_exchange(&mut self, mut x: Box<Exchange>) {
+        x.reset();
+        if self.exchange_pool.len() < 1024 {
+            self.exchange_pool.push(x);
+        }
+    }
+
+    pub fn recycle(&mut self, mut r: Box<RequestData>) {
         if self.pool.len() < 1024 {
             r.clear();
             self.pool.push(r);
@@ -66,6 +82,7 @@ impl Http {
 
 static HTTP: ExtensionKey = ExtensionKey::new();
 
+#[inline]
 pub(crate) fn http(lp: &mut Loop) -> &mut Http {
     lp.keyed_extension(&HTTP, || Http {
         servers: Slab::new(),
@@ -75,7 +92,7 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
         scratch: Vec::new(),
         batch_spare: Vec::new(),
         pool: Vec::new(),
-        header_pool: Vec::new(),
+        exchange_pool: Vec::new(),
         queue_pool: Vec::new(),
     })
 }
