@@ -92,7 +92,7 @@ impl Agent {
         let index = t.agents.insert(AgentState {
             gen,
             opts,
-            pools: Pools::new(),
+            pools: Pools::default(),
             total: 0,
             created: 0,
             destroyed: false,

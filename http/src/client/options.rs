@@ -126,7 +126,10 @@ impl RequestOptions {
         // "host:port:local:family:path", built in one allocation (once per
         // request).
         let mut k = String::with_capacity(self.host.len() + 32);
-        let _ = write!(k, "{}:{}:", self.host, self.port);
+        k.push_str(&self.host);
+        k.push(':');
+        push_decimal(&mut k, self.port);
+        k.push(':');
         if let Some(a) = self.local_address {
             let _ = write!(k, "{a}");
         }
@@ -139,6 +142,23 @@ impl RequestOptions {
             let _ = write!(k, "{}", p.display());
         }
         k
+    }
+
+    /// `Host: value\r\n` written into a request head.
+    pub(crate) fn write_host_line(&self, h: &mut Vec<u8>) {
+        let v6 = self.host.contains(':');
+        h.extend_from_slice(if v6 { b"Host: [" } else { b"Host: " });
+        h.extend_from_slice(self.host.as_bytes());
+        if v6 {
+            h.push(b']');
+        }
+        if self.port != 80 {
+            let mut port = String::with_capacity(6);
+            port.push(':');
+            push_decimal(&mut port, self.port);
+            h.extend_from_slice(port.as_bytes());
+        }
+        h.extend_from_slice(b"\r\n");
     }
 
     /// `Host` header value: the port only when it is not 80.
@@ -161,6 +181,25 @@ impl RequestOptions {
             Some(p) => format!("{} {}:{}", self.method, p.display(), self.path),
             None => format!("{} {}{}", self.method, self.host_header(), self.path),
         }
+    }
+}
+
+/// Appends `n` in decimal (the formatting machinery costs more than the
+/// whole number, once per request).
+fn push_decimal(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
     }
 }
 
@@ -188,5 +227,24 @@ mod tests {
         assert!(RequestOptions::from_url("https://x/").is_err());
         assert!(RequestOptions::from_url("http://x:99999/").is_err());
         assert!(RequestOptions::from_url("http://:80/").is_err());
+        for (port, line) in [
+            (80, "Host: a\r\n"),
+            (8080, "Host: a:8080\r\n"),
+            (0, "Host: a:0\r\n"),
+        ] {
+            let o = RequestOptions {
+                host: "a".into(),
+                port,
+                ..RequestOptions::default()
+            };
+            let mut h = Vec::new();
+            o.write_host_line(&mut h);
+            assert_eq!(String::from_utf8(h).unwrap(), line);
+        }
+        let o = RequestOptions {
+            port: 65535,
+            ..RequestOptions::default()
+        };
+        assert!(o.pool_key().starts_with("localhost:65535:"));
     }
 }

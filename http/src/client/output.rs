@@ -3,8 +3,6 @@
 //! socket is attached (and, with `Expect: 100-continue`, the body until
 //! `100 Continue`), then written. A short request is one write.
 
-use std::io::Write as _;
-
 use eddy_loop::Loop;
 use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
@@ -76,17 +74,7 @@ pub(crate) fn compose(st: &mut ReqState, hint: BodyHint, keep_alive: bool) {
         line(&mut h, n, v);
     }
     if o.set_host && !has(&o.headers, "host") {
-        // `o.host_header()`, written in place (no allocation per request).
-        let v6 = o.host.contains(':');
-        h.extend_from_slice(if v6 { b"Host: [" } else { b"Host: " });
-        h.extend_from_slice(o.host.as_bytes());
-        if v6 {
-            h.push(b']');
-        }
-        if o.port != 80 {
-            let _ = write!(h, ":{}", o.port);
-        }
-        h.extend_from_slice(b"\r\n");
+        o.write_host_line(&mut h);
     }
     if st.expect_continue && !has(&o.headers, "expect") {
         line(&mut h, "Expect", "100-continue");

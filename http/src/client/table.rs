@@ -3,6 +3,7 @@
 //! with a generation.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use eddy_loop::{ExtensionKey, Loop};
 use slab::Slab;
@@ -66,5 +67,28 @@ pub(crate) fn client_ref(lp: &Loop) -> Option<&Client> {
     lp.keyed_extension_ref(&CLIENT)
 }
 
-/// Requests waiting for a socket, by pool key.
-pub(crate) type Pools = HashMap<String, super::pool::Pool>;
+/// An Agent's pools by key. Keys are few and short and come from the
+/// program, not the network: FNV-1a instead of SipHash (looked up twice per
+/// request).
+pub(crate) type Pools = HashMap<String, super::pool::Pool, BuildHasherDefault<Fnv>>;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
