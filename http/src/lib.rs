@@ -3,3 +3,4 @@
 pub mod client;
 pub mod parser;
 pub mod server;
+mod wire;

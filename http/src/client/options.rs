@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::agent::Agent;
 use super::error::{Error, Result};
+use crate::wire::push_number;
 
 /// Which connection pool a request uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,26 +123,35 @@ impl RequestOptions {
     /// The Agent's pool key (Node's `getName`): host, port, local address,
     /// family, socket path.
     pub(crate) fn pool_key(&self) -> String {
-        use std::fmt::Write as _;
+        use std::io::Write as _;
         // "host:port:local:family:path", built in one allocation (once per
         // request).
-        let mut k = String::with_capacity(self.host.len() + 32);
-        k.push_str(&self.host);
-        k.push(':');
-        push_decimal(&mut k, self.port);
-        k.push(':');
+        let mut k = Vec::with_capacity(self.host.len() + 32);
+        k.extend_from_slice(self.host.as_bytes());
+        k.push(b':');
+        push_number(&mut k, u64::from(self.port));
+        k.push(b':');
         if let Some(a) = self.local_address {
             let _ = write!(k, "{a}");
         }
-        k.push(':');
+        k.push(b':');
         if let Some(f) = self.family {
-            let _ = write!(k, "{f}");
+            push_number(&mut k, u64::from(f));
         }
-        k.push(':');
+        k.push(b':');
         if let Some(p) = &self.socket_path {
-            let _ = write!(k, "{}", p.display());
+            match p.to_str() {
+                Some(p) => k.extend_from_slice(p.as_bytes()),
+                // A path that is not UTF-8 goes in as hex, so two such
+                // paths never share a pool.
+                None => {
+                    for b in p.as_os_str().as_encoded_bytes() {
+                        let _ = write!(k, "%{b:02x}");
+                    }
+                }
+            }
         }
-        k
+        String::from_utf8(k).unwrap_or_default()
     }
 
     /// `Host: value\r\n` written into a request head.
@@ -153,10 +163,8 @@ impl RequestOptions {
             h.push(b']');
         }
         if self.port != 80 {
-            let mut port = String::with_capacity(6);
-            port.push(':');
-            push_decimal(&mut port, self.port);
-            h.extend_from_slice(port.as_bytes());
+            h.push(b':');
+            push_number(h, u64::from(self.port));
         }
         h.extend_from_slice(b"\r\n");
     }
@@ -181,25 +189,6 @@ impl RequestOptions {
             Some(p) => format!("{} {}:{}", self.method, p.display(), self.path),
             None => format!("{} {}{}", self.method, self.host_header(), self.path),
         }
-    }
-}
-
-/// Appends `n` in decimal (the formatting machinery costs more than the
-/// whole number, once per request).
-fn push_decimal(out: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
     }
 }
 

@@ -8,6 +8,7 @@ use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
 use super::error::{Error, Result};
 use super::request::{state, ClientRequest, ReqState};
+use crate::wire::push_line;
 
 /// Bytes of a request's output kept for a retry on a fresh socket.
 const REPLAY_LIMIT: usize = 1 << 20;
@@ -115,10 +116,7 @@ pub(crate) fn compose(st: &mut ReqState, hint: BodyHint, keep_alive: bool) {
 }
 
 fn line(h: &mut Vec<u8>, name: &str, value: &str) {
-    h.extend_from_slice(name.as_bytes());
-    h.extend_from_slice(b": ");
-    h.extend_from_slice(value.as_bytes());
-    h.extend_from_slice(b"\r\n");
+    push_line(h, name.as_bytes(), value.as_bytes());
 }
 
 /// Appends `data` as body bytes, framed.

@@ -21,7 +21,7 @@ use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
 pub(crate) use super::lifecycle::{close_gracefully, destroy};
 use super::options::ServerOptions;
 use super::server::{self, Server};
-use super::table::{http, Http};
+use super::table::{conn_in, http, Http};
 use crate::parser::{Parser, PauseReason};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -160,11 +160,7 @@ pub(super) fn on_read(lp: &mut Loop, c: ConnId, stream: Stream, ev: ReadEvent<'_
             // high-water mark (nothing else writes while a batch is open).
             let base = stream.write_queue_size(lp).unwrap_or(0);
             let h = http(lp);
-            let Some(cn) = h
-                .conns
-                .get_mut(c.index as usize)
-                .filter(|cn| cn.gen == c.gen)
-            else {
+            let Some(cn) = conn_in(&mut h.conns, c) else {
                 return;
             };
             if cn.lingering || cn.no_more_requests {
@@ -198,7 +194,7 @@ pub(super) fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
         let base = stream.write_queue_size(lp).unwrap_or(0);
         let h = http(lp);
         let spare = std::mem::take(&mut h.batch_spare);
-        if let Some(cn) = h.conn_mut(c) {
+        if let Some(cn) = conn_in(&mut h.conns, c) {
             cn.batch = Some(spare);
             cn.batch_base = base;
         }
@@ -229,10 +225,7 @@ fn finish_batch(lp: &mut Loop, c: ConnId) {
         (written.is_ok_and(|b| b), paused)
     });
     let h = http(lp);
-    let idle = h
-        .conns
-        .get_mut(c.index as usize)
-        .filter(|cn| cn.gen == c.gen);
+    let idle = conn_in(&mut h.conns, c);
     if let Some(cn) = idle.filter(|cn| is_idle(cn) && !cn.lingering) {
         if cn.parser.is_some() && cn.leftover.is_empty() {
             let queue = std::mem::take(&mut cn.exchanges);
@@ -325,11 +318,7 @@ pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
     let mut offset = 0;
     while offset < data.len() {
         let h = http(lp);
-        let Some(cn) = h
-            .conns
-            .get_mut(c.index as usize)
-            .filter(|cn| cn.gen == c.gen)
-        else {
+        let Some(cn) = conn_in(&mut h.conns, c) else {
             return;
         };
         let Some(mut parser) = cn.parser.take() else {
@@ -421,11 +410,7 @@ pub(crate) enum Next {
 }
 
 pub(crate) fn settle(h: &mut Http, c: ConnId, now: u64) -> Next {
-    let Some(cn) = h
-        .conns
-        .get_mut(c.index as usize)
-        .filter(|cn| cn.gen == c.gen)
-    else {
+    let Some(cn) = conn_in(&mut h.conns, c) else {
         return Next::Nothing;
     };
     // While the parser runs (it is out of the table), neither resuming nor

@@ -16,6 +16,7 @@ use super::response::Response;
 use super::server::{self, Hook, Server};
 use super::table::http;
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
+use crate::wire::byte_table;
 
 /// Exchanges parsed ahead of their responses before parsing pauses.
 pub(super) const MAX_PIPELINED: usize = 128;
@@ -182,21 +183,7 @@ pub(super) fn valid_host(h: &[u8]) -> bool {
 }
 
 /// The bytes `valid_host` allows.
-static HOST_BYTES: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).is_ascii_alphanumeric();
-        i += 1;
-    }
-    let extra = b"-._~:[]%!$&'()*+,;=";
-    let mut j = 0;
-    while j < extra.len() {
-        t[extra[j] as usize] = true;
-        j += 1;
-    }
-    t
-};
+static HOST_BYTES: [bool; 256] = byte_table(b"-._~:[]%!$&'()*+,;=");
 
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {

@@ -17,8 +17,9 @@ use super::exchange::{self, BodyState, Exchange, Framing, RequestData, ResponseS
 use super::request::exchange;
 use super::server;
 use super::status::reason_phrase;
-use super::table::{http, http_ref};
+use super::table::{conn_in, http, http_ref};
 use crate::parser::Method;
+use crate::wire::{byte_table, push_line, push_number};
 
 /// The response to a [`Request`](super::Request).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -28,21 +29,7 @@ pub struct Response {
 }
 
 /// Token characters (RFC 9110 tchar).
-static TCHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).is_ascii_alphanumeric();
-        i += 1;
-    }
-    let extra = b"!#$%&'*+-.^_`|~";
-    let mut j = 0;
-    while j < extra.len() {
-        t[extra[j] as usize] = true;
-        j += 1;
-    }
-    t
-};
+static TCHAR: [bool; 256] = byte_table(b"!#$%&'*+-.^_`|~");
 
 pub(crate) fn valid_name(name: &str) -> bool {
     // No early exit: a branch-free pass is faster on short names.
@@ -221,11 +208,7 @@ impl Response {
         let now = lp.now();
         let h = http(lp);
         let (c, seq) = (self.conn, self.seq);
-        let cn = h
-            .conns
-            .get_mut(c.index as usize)
-            .filter(|cn| cn.gen == c.gen)
-            .ok_or(Error::Closed("response"))?;
+        let cn = conn_in(&mut h.conns, c).ok_or(Error::Closed("response"))?;
         let pos = cn
             .exchanges
             .iter()
@@ -462,26 +445,4 @@ fn write_head(
     res.framing = framing;
     res.keep_alive = keep_alive;
     res.head_sent = true;
-}
-
-fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Appends `n` in decimal, without going through `fmt`.
-fn push_number(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }

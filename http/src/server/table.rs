@@ -33,9 +33,7 @@ impl Http {
     /// Connection `c`, if it is still open.
     #[inline]
     pub fn conn_mut(&mut self, c: ConnId) -> Option<&mut Conn> {
-        self.conns
-            .get_mut(c.index as usize)
-            .filter(|cn| cn.gen == c.gen)
+        conn_in(&mut self.conns, c)
     }
 
     pub fn next_gen(&mut self) -> u32 {
@@ -99,4 +97,11 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
 
 pub(crate) fn http_ref(lp: &Loop) -> Option<&Http> {
     lp.keyed_extension_ref(&HTTP)
+}
+
+/// The live connection `c` in `conns` (a stale id finds nothing). Takes the
+/// slab, not the table, so callers can hold other fields of the table too.
+#[inline]
+pub(crate) fn conn_in(conns: &mut Slab<Conn>, c: ConnId) -> Option<&mut Conn> {
+    conns.get_mut(c.index as usize).filter(|cn| cn.gen == c.gen)
 }
