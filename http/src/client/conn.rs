@@ -17,7 +17,7 @@ use super::feed::{Feed, HandOff, Outcome};
 use super::finish;
 use super::pool;
 use super::request::{live, state, ClientRequest};
-use super::table::client;
+use super::table::{client, PoolKey};
 use crate::parser::{Kind, Parser};
 use crate::server::HeaderList;
 
@@ -31,7 +31,7 @@ pub(crate) struct ConnState {
     pub gen: u32,
     pub stream: Stream,
     /// The Agent and pool key this socket counts against.
-    pub agent: Option<(Agent, String)>,
+    pub agent: Option<(Agent, PoolKey)>,
     /// Out of the table while it runs.
     pub parser: Option<Parser>,
     /// Header lines of the message being parsed.
@@ -61,7 +61,7 @@ pub(crate) fn stream_of(lp: &mut Loop, c: ConnId) -> Option<Stream> {
     get(lp, c).map(|cn| cn.stream)
 }
 
-pub(crate) fn agent_of(lp: &mut Loop, c: ConnId) -> Option<(Agent, String)> {
+pub(crate) fn agent_of(lp: &mut Loop, c: ConnId) -> Option<(Agent, PoolKey)> {
     get(lp, c).and_then(|cn| cn.agent.clone())
 }
 
@@ -82,21 +82,9 @@ pub(crate) fn all_of_agent(lp: &mut Loop, a: Agent) -> Vec<ConnId> {
 }
 
 /// Opens a connection for `r` (already counted by its Agent, if any).
-pub(crate) fn open(lp: &mut Loop, r: ClientRequest, agent: Option<(Agent, String)>) {
-    let Ok(st) = state(lp, r) else {
-        if let Some((a, key)) = agent {
-            pool::forget(
-                lp,
-                a,
-                &key,
-                ConnId {
-                    index: u32::MAX,
-                    gen: 0,
-                },
-            );
-        }
-        return;
-    };
+/// The caller made sure the request exists.
+pub(crate) fn open(lp: &mut Loop, r: ClientRequest, agent: Option<(Agent, PoolKey)>) {
+    let Ok(st) = state(lp, r) else { return };
     let o = &st.opts;
     let copts = ConnectOptions {
         local_addr: o.local_address.map(|ip| SocketAddr::new(ip, 0)),

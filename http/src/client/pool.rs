@@ -17,8 +17,9 @@ use super::agent::{agent_state, Agent, Scheduling};
 use super::conn::{self, ConnId};
 use super::error::Error;
 use super::finish;
+use super::request::state;
 use super::request::ClientRequest;
-use super::table::client;
+use super::table::{client, PoolKey};
 
 #[derive(Default)]
 pub(crate) struct Pool {
@@ -29,7 +30,7 @@ pub(crate) struct Pool {
 }
 
 /// Gives `r` a socket now, or queues it.
-pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) {
+pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &PoolKey) {
     let Some(st) = agent_state(lp, a) else {
         return finish::fail(lp, r, |what| Error::AgentDestroyed { what });
     };
@@ -40,12 +41,7 @@ pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) 
     );
     let total = st.total;
     // The key is copied only when its pool is made, not per request.
-    if !st.pools.contains_key(key) {
-        st.pools.insert(key.to_string(), Pool::default());
-    }
-    let Some(pool) = st.pools.get_mut(key) else {
-        return;
-    };
+    let pool = st.pools.entry(key.clone()).or_default();
     let free = match scheduling {
         Scheduling::Lifo => pool.free.pop_back(),
         Scheduling::Fifo => pool.free.pop_front(),
@@ -65,34 +61,37 @@ pub(crate) fn add_request(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) 
     }
     if let Some(st) = agent_state(lp, a) {
         st.pools
-            .entry(key.to_string())
+            .entry(key.clone())
             .or_default()
             .waiting
             .push_back(r);
     }
 }
 
-fn free_elsewhere(lp: &mut Loop, a: Agent, key: &str) -> Option<ConnId> {
+fn free_elsewhere(lp: &mut Loop, a: Agent, key: &PoolKey) -> Option<ConnId> {
     let st = agent_state(lp, a)?;
     st.pools
         .iter()
-        .filter(|(k, _)| k.as_str() != key)
+        .filter(|(k, _)| *k != key)
         .find_map(|(_, p)| p.free.front().copied())
 }
 
 /// Opens a socket of `key` for `r`, counted against the limits.
-fn open(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) {
+fn open(lp: &mut Loop, a: Agent, r: ClientRequest, key: &PoolKey) {
+    if state(lp, r).is_err() {
+        return;
+    }
     if let Some(st) = agent_state(lp, a) {
         st.total += 1;
         st.created += 1;
-        st.pools.entry(key.to_string()).or_default().sockets += 1;
+        st.pools.entry(key.clone()).or_default().sockets += 1;
     }
-    conn::open(lp, r, Some((a, key.to_string())));
+    conn::open(lp, r, Some((a, key.clone())));
 }
 
 /// Opens a fresh socket for a retried request, outside the queue (its
 /// failed socket just freed the room).
-pub(crate) fn open_fresh(lp: &mut Loop, a: Agent, r: ClientRequest, key: &str) {
+pub(crate) fn open_fresh(lp: &mut Loop, a: Agent, r: ClientRequest, key: &PoolKey) {
     open(lp, a, r, key)
 }
 
@@ -129,7 +128,7 @@ pub(crate) fn release(lp: &mut Loop, c: ConnId) {
 
 /// A socket left the Agent (closed, or handed off): it no longer counts,
 /// and waiting requests may open new ones.
-pub(crate) fn forget(lp: &mut Loop, a: Agent, key: &str, c: ConnId) {
+pub(crate) fn forget(lp: &mut Loop, a: Agent, key: &PoolKey, c: ConnId) {
     let Some(st) = agent_state(lp, a) else { return };
     st.total = st.total.saturating_sub(1);
     if let Some(pool) = st.pools.get_mut(key) {
@@ -162,7 +161,7 @@ fn process_waiting(lp: &mut Loop, a: Agent) {
 }
 
 /// An aborted request leaves the queue it waits in, if any.
-pub(crate) fn cancel_waiting(lp: &mut Loop, a: Agent, key: &str, r: ClientRequest) {
+pub(crate) fn cancel_waiting(lp: &mut Loop, a: Agent, key: &PoolKey, r: ClientRequest) {
     let Some(st) = agent_state(lp, a) else { return };
     if let Some(pool) = st.pools.get_mut(key) {
         pool.waiting.retain(|&w| w != r);

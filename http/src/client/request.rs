@@ -12,7 +12,7 @@ use super::error::{Error, Result};
 use super::options::{AgentChoice, RequestOptions};
 use super::output::{self, BodyHint, Output};
 use super::response::{ClientResponse, ResState};
-use super::table::{client, client_ref};
+use super::table::{client, client_ref, PoolKey};
 use crate::server::{valid_name, valid_value};
 
 /// A request made with [`request`] or [`get`].
@@ -56,7 +56,7 @@ pub(crate) struct ReqState {
     pub gen: u32,
     pub opts: Box<RequestOptions>,
     pub agent: Option<Agent>,
-    pub key: String,
+    pub key: PoolKey,
     pub expect_continue: bool,
     pub upgrade_requested: bool,
     pub out: Output,
@@ -180,7 +180,7 @@ pub fn request(
         .headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("upgrade"));
-    let key = opts.pool_key();
+    let key = PoolKey::from(opts.pool_key());
     let t = client(lp);
     let gen = t.next_gen();
     let index = t.reqs.insert(ReqState {

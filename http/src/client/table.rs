@@ -70,7 +70,11 @@ pub(crate) fn client_ref(lp: &Loop) -> Option<&Client> {
 /// An Agent's pools by key. Keys are few and short and come from the
 /// program, not the network: FNV-1a instead of SipHash (looked up twice per
 /// request).
-pub(crate) type Pools = HashMap<String, super::pool::Pool, BuildHasherDefault<Fnv>>;
+pub(crate) type Pools = HashMap<PoolKey, super::pool::Pool, BuildHasherDefault<Fnv>>;
+
+/// A destination's pool key, shared by its pool, its requests and its
+/// connections (a clone is a count, not a copy).
+pub(crate) type PoolKey = std::rc::Rc<str>;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Fnv(u64);
