@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use eddy_http::client::{
@@ -23,16 +23,41 @@ use eddy_loop::{Handle, Loop, RunMode, Timer};
 /// are recorded.
 struct RawServer {
     port: u16,
-    requests: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Log>,
 }
 
-type Script = fn(usize, TcpStream, &Arc<Mutex<Vec<String>>>);
+/// What the server threads record; the test waits on it without spinning.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<Vec<String>>,
+    grew: Condvar,
+}
+
+impl Log {
+    fn push(&self, line: String) {
+        self.lines.lock().unwrap().push(line);
+        self.grew.notify_all();
+    }
+
+    /// The lines once there are at least `n` (the test fails after 20 s).
+    fn wait_for(&self, n: usize) -> Vec<String> {
+        let lines = self.lines.lock().unwrap();
+        let (lines, timeout) = self
+            .grew
+            .wait_timeout_while(lines, Duration::from_secs(20), |l| l.len() < n)
+            .unwrap();
+        assert!(!timeout.timed_out(), "the server recorded only {lines:?}");
+        lines.clone()
+    }
+}
+
+type Script = fn(usize, TcpStream, &Arc<Log>);
 
 impl RawServer {
     fn start(script: Script) -> RawServer {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(Log::default());
         let rq = requests.clone();
         std::thread::spawn(move || {
             for (i, s) in l.incoming().enumerate() {
@@ -56,13 +81,13 @@ impl RawServer {
     }
 
     fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests.lines.lock().unwrap().clone()
     }
 }
 
 /// Reads one request (head, and a Content-Length or chunked body) and
 /// records it; None at EOF.
-fn read_request(s: &mut TcpStream, log: &Arc<Mutex<Vec<String>>>) -> Option<String> {
+fn read_request(s: &mut TcpStream, log: &Arc<Log>) -> Option<String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -90,7 +115,7 @@ fn read_request(s: &mut TcpStream, log: &Arc<Mutex<Vec<String>>>) -> Option<Stri
         }
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
-    log.lock().unwrap().push(text.clone());
+    log.push(text.clone());
     Some(text)
 }
 
@@ -542,15 +567,13 @@ fn an_idle_request_times_out() {
 fn an_early_final_answer_to_expect_continue_drops_the_body() {
     let server = RawServer::start(|_, mut s, log| {
         let head = read_head_only(&mut s);
-        log.lock().unwrap().push(head);
+        log.push(head);
         s.write_all(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
             .unwrap();
         // Whatever else arrives (nothing should) is recorded.
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
-        log.lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(&rest).into_owned());
+        log.push(String::from_utf8_lossy(&rest).into_owned());
     });
     let mut lp = Loop::new().unwrap();
     let agent = keep_alive_agent(&mut lp, 1);
@@ -566,12 +589,7 @@ fn an_early_final_answer_to_expect_continue_drops_the_body() {
     assert_eq!(seen.borrow().status, 417);
     assert_eq!(seen.borrow().events, ["response", "end", "close"]);
     // The socket was not pooled: the server saw EOF, and no body.
-    let mut log = server.requests();
-    let poll_until = std::time::Instant::now() + Duration::from_secs(10);
-    while log.len() < 2 && std::time::Instant::now() < poll_until {
-        std::thread::yield_now();
-        log = server.requests();
-    }
+    let log = server.requests.wait_for(2);
     assert!(log[0].contains("Expect: 100-continue\r\n"), "{}", log[0]);
     assert_eq!(log[1], "");
     assert_eq!(agent.total_sockets(&lp), 0);
@@ -868,7 +886,7 @@ fn a_free_socket_closes_before_the_servers_keep_alive_timeout() {
         // The server would wait forever; the client leaves first.
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
-        log.lock().unwrap().push("client closed".into());
+        log.push("client closed".into());
     });
     let mut lp = Loop::new().unwrap();
     let agent = keep_alive_agent(&mut lp, 1);
@@ -891,11 +909,7 @@ fn a_free_socket_closes_before_the_servers_keep_alive_timeout() {
     // may run the timer late).
     let waited = lp.now() - started;
     assert!(waited >= 700, "closed after {waited} ms");
-    let mut log = server.requests();
-    while log.len() < 2 {
-        std::thread::yield_now();
-        log = server.requests();
-    }
+    let log = server.requests.wait_for(2);
     assert_eq!(log[1], "client closed");
 }
 
@@ -970,7 +984,7 @@ fn local_address_set_host_and_the_socket_event() {
 }
 
 /// Answers every request on a connection with "ok".
-fn ok_forever(_: usize, mut s: TcpStream, log: &Arc<Mutex<Vec<String>>>) {
+fn ok_forever(_: usize, mut s: TcpStream, log: &Arc<Log>) {
     while read_request(&mut s, log).is_some() {
         if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             .is_err()
@@ -1076,7 +1090,7 @@ fn closing_the_lent_socket_fails_the_request_and_frees_the_slot() {
 fn a_body_held_for_100_continue_counts_against_the_mark() {
     let server = RawServer::start(|_, mut s, log| {
         let head = read_head_only(&mut s);
-        log.lock().unwrap().push(head);
+        log.push(head);
         s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
         let mut body = vec![0u8; 40_000];
         s.read_exact(&mut body).unwrap();
