@@ -95,11 +95,7 @@ fn deliver_end(lp: &mut Loop, r: ClientRequest) {
 fn complete(lp: &mut Loop, r: ClientRequest) {
     let Ok(st) = live(lp, r) else { return };
     st.done = true;
-    // The request's own `Connection: close` ends the socket too.
-    let asked_close = st.opts.headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close")
-    });
-    let ended = st.out.ended && !st.out.body_dropped && !asked_close;
+    let ended = st.out.ended && !st.out.body_dropped && !st.close_requested;
     if let Some(c) = st.conn.take() {
         let pooled = match conn::get(lp, c) {
             Some(cn) => {

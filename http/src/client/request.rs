@@ -59,6 +59,8 @@ pub(crate) struct ReqState {
     pub key: PoolKey,
     pub expect_continue: bool,
     pub upgrade_requested: bool,
+    /// The request's own `Connection: close`: its socket is not pooled.
+    pub close_requested: bool,
     pub out: Output,
     pub conn: Option<ConnId>,
     /// The socket carried an earlier request (Node's `reusedSocket`).
@@ -77,6 +79,18 @@ pub(crate) struct ReqState {
 impl ReqState {
     pub fn what(&self) -> String {
         self.opts.describe()
+    }
+
+    /// Notes what header line `i` asks of the connection.
+    fn note_header(&mut self, i: usize) {
+        let (n, v) = &self.opts.headers[i];
+        if n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue") {
+            self.expect_continue = true;
+        } else if n.eq_ignore_ascii_case("upgrade") {
+            self.upgrade_requested = true;
+        } else if n.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close") {
+            self.close_requested = true;
+        }
     }
 
     pub fn idempotent(&self) -> bool {
@@ -172,15 +186,8 @@ pub fn request(
         }
         AgentChoice::Fresh => None,
     };
-    let expect_continue = opts.expect_continue
-        || opts.headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue")
-        });
-    let upgrade_requested = opts
-        .headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("upgrade"));
     let key = PoolKey::from(opts.pool_key());
+    let expect_continue = opts.expect_continue;
     let t = client(lp);
     let gen = t.next_gen();
     let index = t.reqs.insert(ReqState {
@@ -189,7 +196,8 @@ pub fn request(
         agent,
         key: key.clone(),
         expect_continue,
-        upgrade_requested,
+        upgrade_requested: false,
+        close_requested: false,
         out: Output::default(),
         conn: None,
         reused: false,
@@ -204,7 +212,11 @@ pub fn request(
         },
     }) as u32;
     let r = ClientRequest { index, gen };
-    if expect_continue {
+    let st = state(lp, r)?;
+    for i in 0..st.opts.headers.len() {
+        st.note_header(i);
+    }
+    if st.expect_continue {
         output::ensure_head(lp, r, BodyHint::Streaming)?;
     }
     match agent {
@@ -262,6 +274,7 @@ impl ClientRequest {
             return Err(Error::HeadersSent);
         }
         st.opts.headers.push((name.to_string(), value.to_string()));
+        st.note_header(st.opts.headers.len() - 1);
         Ok(())
     }
 
