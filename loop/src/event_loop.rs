@@ -3,6 +3,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use slab::Slab;
 use crate::error::{Error, Result};
 use crate::handle::{HandleEntry, HandleId};
 use crate::poll::{token, Poller, WAKE_INDEX};
-use crate::sys;
+use crate::sys::{self, KeyedSlots};
 use crate::timer_heap::TimerHeap;
 use crate::wake::LoopShared;
 use crate::work::WorkEntry;
@@ -63,24 +64,34 @@ pub struct Loop {
     pub(crate) works: Slab<WorkEntry>,
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
-    keyed: Vec<Option<Box<dyn Any>>>,
+    keyed: KeyedSlots,
 }
 
-/// A process-wide slot number for one extension type, for the layers that
-/// reach their table on every event (`eddy-net`, `eddy-http`): declare it
-/// as a `static` next to the type and use [`Loop::keyed_extension`].
-pub struct ExtensionKey(AtomicUsize);
+/// A process-wide slot number for one extension type `T`, for the layers
+/// that reach their table on every event (`eddy-net`, `eddy-http`): declare
+/// it as a `static` next to the type and use [`Loop::keyed_extension`].
+///
+/// The key is typed, so a lookup needs no type check: the slot of a key
+/// only ever holds that key's `T`.
+pub struct ExtensionKey<T> {
+    slot: AtomicUsize,
+    _of: PhantomData<fn() -> T>,
+}
 
 static NEXT_EXTENSION_SLOT: AtomicUsize = AtomicUsize::new(0);
 
-impl ExtensionKey {
-    pub const fn new() -> ExtensionKey {
-        ExtensionKey(AtomicUsize::new(usize::MAX))
+impl<T> ExtensionKey<T> {
+    /// A key whose slot is assigned at its first use.
+    pub const fn new() -> ExtensionKey<T> {
+        ExtensionKey {
+            slot: AtomicUsize::new(usize::MAX),
+            _of: PhantomData,
+        }
     }
 
     #[inline]
-    fn slot(&self) -> usize {
-        let slot = self.0.load(Ordering::Acquire);
+    pub(crate) fn slot(&self) -> usize {
+        let slot = self.slot.load(Ordering::Acquire);
         if slot != usize::MAX {
             return slot;
         }
@@ -92,7 +103,7 @@ impl ExtensionKey {
     fn assign(&self) -> usize {
         let fresh = NEXT_EXTENSION_SLOT.fetch_add(1, Ordering::AcqRel);
         match self
-            .0
+            .slot
             .compare_exchange(usize::MAX, fresh, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => fresh,
@@ -101,8 +112,8 @@ impl ExtensionKey {
     }
 }
 
-impl Default for ExtensionKey {
-    fn default() -> ExtensionKey {
+impl<T> Default for ExtensionKey<T> {
+    fn default() -> ExtensionKey<T> {
         ExtensionKey::new()
     }
 }
@@ -144,7 +155,7 @@ impl Loop {
             signal_handles: Vec::new(),
             works: Slab::new(),
             extensions: Vec::new(),
-            keyed: Vec::new(),
+            keyed: KeyedSlots::default(),
         };
         lp.update_time();
         Ok(lp)
@@ -280,40 +291,73 @@ impl Loop {
             .and_then(|(_, v)| v.downcast_mut())
     }
 
-    /// The extension in `key`'s slot, made with `init` the first time. One
-    /// key must always be used with the same type `T` (declare the key next
-    /// to the type, private to its module).
+    /// The extension in `key`'s slot, made with `init` the first time.
     #[inline]
     pub fn keyed_extension<T: 'static>(
         &mut self,
-        key: &'static ExtensionKey,
+        key: &'static ExtensionKey<T>,
         init: impl FnOnce() -> T,
     ) -> &mut T {
-        let slot = key.slot();
-        if !matches!(self.keyed.get(slot), Some(Some(_))) {
-            self.make_keyed(slot, init);
-        }
-        // One type check per lookup: this runs many times per request.
-        self.keyed[slot]
-            .as_mut()
-            .and_then(|v| v.downcast_mut())
-            .expect("an ExtensionKey is used with one type only")
-    }
-
-    /// The first lookup of a key: its slot and value are made.
-    #[cold]
-    #[inline(never)]
-    fn make_keyed<T: 'static>(&mut self, slot: usize, init: impl FnOnce() -> T) {
-        if slot >= self.keyed.len() {
-            self.keyed.resize_with(slot + 1, || None);
-        }
-        self.keyed[slot] = Some(Box::new(init()));
+        self.keyed.get_or_insert_with(key, init)
     }
 
     /// The extension in `key`'s slot, if it was made.
     #[inline]
-    pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey) -> Option<&T> {
-        self.keyed.get(key.slot())?.as_ref()?.downcast_ref()
+    pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey<T>) -> Option<&T> {
+        self.keyed.get(key)
+    }
+
+    /// Runs the callback in the slot `slot(lp, id)` finds, taken out of it
+    /// meanwhile so that it can use `&mut Loop` (and close or restart its
+    /// own handle); then puts it back, unless the slot is gone (the handle
+    /// died) or holds a new callback (the old one installed a successor).
+    /// `slot` is asked twice, before and after, and answers `None` for a
+    /// dead handle.
+    /// Returns what `run` returned, or `None` when there was no callback.
+    ///
+    /// ```
+    /// use eddy_loop::{ExtensionKey, Id, Loop, Table};
+    ///
+    /// struct Thing {
+    ///     on_poke: Option<Box<dyn FnMut(&mut Loop, Id<Thing>)>>,
+    /// }
+    /// static THINGS: ExtensionKey<Table<Thing>> = ExtensionKey::new();
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let id = lp.keyed_extension(&THINGS, Table::new).insert(Thing {
+    ///     // The callback may remove its own entry: it is not put back then.
+    ///     on_poke: Some(Box::new(|lp, me| {
+    ///         lp.keyed_extension(&THINGS, Table::new).remove(me);
+    ///     })),
+    /// });
+    /// fn slot(lp: &mut Loop, id: Id<Thing>) -> Option<&mut Option<Box<dyn FnMut(&mut Loop, Id<Thing>)>>> {
+    ///     Some(&mut lp.keyed_extension(&THINGS, Table::new).get_mut(id)?.on_poke)
+    /// }
+    /// assert_eq!(lp.with_cb(id, slot, |lp, cb| cb(lp, id)), Some(()));
+    /// // A closure that captures nothing serves as well.
+    /// let again = lp.with_cb(
+    ///     id,
+    ///     |lp, id| Some(&mut lp.keyed_extension(&THINGS, Table::new).get_mut(id)?.on_poke),
+    ///     |lp, cb| cb(lp, id),
+    /// );
+    /// assert_eq!(again, None, "the entry is gone");
+    /// # Ok::<(), eddy_loop::Error>(())
+    /// ```
+    #[inline]
+    pub fn with_cb<K: Copy, C, R>(
+        &mut self,
+        id: K,
+        slot: fn(&mut Loop, K) -> Option<&mut Option<C>>,
+        run: impl FnOnce(&mut Loop, &mut C) -> R,
+    ) -> Option<R> {
+        let mut cb = slot(self, id)?.take()?;
+        let out = run(self, &mut cb);
+        if let Some(s) = slot(self, id) {
+            if s.is_none() {
+                *s = Some(cb);
+            }
+        }
+        Some(out)
     }
 
     /// The extension of type `T`, made with `init` the first time.

@@ -31,6 +31,7 @@ mod phase;
 mod poll;
 mod signal;
 mod sys;
+mod table;
 mod timer;
 mod timer_heap;
 mod wake;
@@ -43,6 +44,7 @@ pub use handle::{Handle, HandleId};
 pub use io::{Interest, Io, Ready};
 pub use phase::{Check, Idle, Prepare};
 pub use signal::Signal;
+pub use table::{Id, Table};
 pub use timer::Timer;
 pub use work::{WorkError, WorkHandle};
 

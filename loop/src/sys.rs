@@ -195,3 +195,58 @@ mod tests {
         assert!(b >= a);
     }
 }
+
+/// The loop's keyed extensions: slot `k` holds the value of the one
+/// [`ExtensionKey<T>`](crate::ExtensionKey) whose slot number is `k`, and so
+/// always a `T`. That invariant is kept here, by being the only code that
+/// fills a slot, so a lookup can skip the `Any` type check (a virtual
+/// `type_id` call per lookup, several per request on the server's path).
+#[derive(Default)]
+pub(crate) struct KeyedSlots {
+    slots: Vec<Option<Box<dyn std::any::Any>>>,
+}
+
+impl KeyedSlots {
+    /// The value in `key`'s slot, made with `init` the first time.
+    #[inline]
+    pub fn get_or_insert_with<T: 'static>(
+        &mut self,
+        key: &'static crate::ExtensionKey<T>,
+        init: impl FnOnce() -> T,
+    ) -> &mut T {
+        let slot = key.slot();
+        if !matches!(self.slots.get(slot), Some(Some(_))) {
+            self.fill(slot, init);
+        }
+        let Some(Some(value)) = self.slots.get_mut(slot) else {
+            unreachable!("filled above")
+        };
+        debug_assert!(value.is::<T>());
+        let ptr: *mut dyn std::any::Any = &mut **value;
+        // SAFETY: slot `slot` was filled only by `fill::<T>` for this key
+        // (slot numbers are unique per key, and a key has one `T`), so the
+        // box holds a `T`; the pointer comes from a live `&mut` borrow of
+        // `self`, which the returned reference keeps.
+        unsafe { &mut *ptr.cast::<T>() }
+    }
+
+    /// The value in `key`'s slot, if it was made.
+    #[inline]
+    pub fn get<T: 'static>(&self, key: &'static crate::ExtensionKey<T>) -> Option<&T> {
+        let value = self.slots.get(key.slot())?.as_ref()?;
+        debug_assert!(value.is::<T>());
+        let ptr: *const dyn std::any::Any = &**value;
+        // SAFETY: as in `get_or_insert_with`: the slot holds this key's `T`,
+        // and the reference lives no longer than the borrow of `self`.
+        Some(unsafe { &*ptr.cast::<T>() })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill<T: 'static>(&mut self, slot: usize, init: impl FnOnce() -> T) {
+        if slot >= self.slots.len() {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        self.slots[slot] = Some(Box::new(init()));
+    }
+}

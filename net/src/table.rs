@@ -48,7 +48,7 @@ impl Net {
     }
 }
 
-static NET: ExtensionKey = ExtensionKey::new();
+static NET: ExtensionKey<Net> = ExtensionKey::new();
 
 pub(crate) fn net(lp: &mut Loop) -> &mut Net {
     lp.keyed_extension(&NET, Net::new)

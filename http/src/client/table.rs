@@ -50,7 +50,7 @@ impl Client {
     }
 }
 
-static CLIENT: ExtensionKey = ExtensionKey::new();
+static CLIENT: ExtensionKey<Client> = ExtensionKey::new();
 
 pub(crate) fn client(lp: &mut Loop) -> &mut Client {
     lp.keyed_extension(&CLIENT, || Client {

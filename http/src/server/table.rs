@@ -78,7 +78,7 @@ impl Http {
     }
 }
 
-static HTTP: ExtensionKey = ExtensionKey::new();
+static HTTP: ExtensionKey<Http> = ExtensionKey::new();
 
 #[inline]
 pub(crate) fn http(lp: &mut Loop) -> &mut Http {
