@@ -10,9 +10,9 @@
 use eddy_loop::Loop;
 
 use super::conn::{self, ConnId};
-use super::headers::HeaderList;
 use super::request::{DataCb, EndCb};
 use super::table::Http;
+use crate::h1::{BodyEncoder, HeaderList};
 use crate::parser::Method;
 
 #[derive(Debug)]
@@ -60,30 +60,18 @@ pub(crate) struct BodyState {
     pub received: u64,
 }
 
-/// How the response body is delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// Head not sent yet.
-    Undecided,
-    Length(u64),
-    Chunked,
-    /// HTTP/1.0 without a length: the body ends when the connection does.
-    UntilClose,
-    /// HEAD, 1xx, 204, 304: no body at all.
-    NoBody,
-}
-
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop)>;
 
 pub(crate) struct ResponseState {
     pub status: u16,
     pub headers: HeaderList,
     pub head_sent: bool,
-    pub framing: Framing,
+    /// How body bytes are framed (decided when the head goes out).
+    pub body: BodyEncoder,
     pub finished: bool,
     pub keep_alive: bool,
     pub continue_sent: bool,
-    pub trailers: Vec<(String, String)>,
+    pub trailers: HeaderList,
     pub drain_cb: Option<DrainCb>,
 }
 
@@ -93,11 +81,11 @@ impl Default for ResponseState {
             status: 200,
             headers: HeaderList::default(),
             head_sent: false,
-            framing: Framing::Undecided,
+            body: BodyEncoder::None,
             finished: false,
             keep_alive: true,
             continue_sent: false,
-            trailers: Vec::new(),
+            trailers: HeaderList::default(),
             drain_cb: None,
         }
     }
@@ -131,21 +119,23 @@ impl Exchange {
     pub fn reset(&mut self) {
         // Field by field (no struct rebuilt and moved in); the patterns
         // are exhaustive, so a new field cannot be forgotten here.
-        let BodyState {
-            on_data,
-            on_end,
-            on_abort,
-            complete,
-            received,
-        } = &mut self.body;
-        (*on_data, *on_end, *on_abort) = (None, None, None);
-        (*complete, *received) = (false, 0);
+        {
+            let BodyState {
+                on_data,
+                on_end,
+                on_abort,
+                complete,
+                received,
+            } = &mut self.body;
+            (*on_data, *on_end, *on_abort) = (None, None, None);
+            (*complete, *received) = (false, 0);
+        }
         self.req.clear();
         let ResponseState {
             status,
             headers,
             head_sent,
-            framing,
+            body,
             finished,
             keep_alive,
             continue_sent,
@@ -155,7 +145,7 @@ impl Exchange {
         *status = 200;
         headers.clear();
         (*head_sent, *finished, *keep_alive, *continue_sent) = (false, false, true, false);
-        *framing = Framing::Undecided;
+        *body = BodyEncoder::None;
         trailers.clear();
         *drain_cb = None;
         if self.held.capacity() > KEEP_HELD {

@@ -10,13 +10,12 @@ use eddy_loop::Loop;
 
 use super::conn::{apply, get, settle, ConnId};
 use super::exchange::RequestData;
-use super::headers::HeaderList;
 use super::request::Request;
 use super::response::Response;
 use super::server::{self, Hook, Server};
 use super::table::http;
+use crate::h1::{is_valid_host, HeaderFacts};
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
-use crate::wire::byte_table;
 
 /// Exchanges parsed ahead of their responses before parsing pauses.
 pub(super) const MAX_PIPELINED: usize = 128;
@@ -91,7 +90,7 @@ fn verdict(
     max_body: Option<u64>,
     b: &RequestData,
     parser: &Parser,
-    f: &HeadFacts<'_>,
+    f: &HeaderFacts<'_>,
 ) -> Verdict {
     match b.version {
         (1, 0) | (1, 1) => {}
@@ -101,7 +100,7 @@ fn verdict(
     }
     if b.version == (1, 1) {
         match f.host {
-            Some(h) if f.hosts == 1 && valid_host(h) => {}
+            Some(h) if f.hosts == 1 && is_valid_host(h) => {}
             _ => return Verdict::Refuse(400),
         }
     }
@@ -122,7 +121,7 @@ fn verdict(
         }
     }
     if let Some(max) = max_body {
-        if f.content_length && parser.content_length() > max {
+        if f.content_length.is_some() && parser.content_length() > max {
             return Verdict::Refuse(413);
         }
     }
@@ -137,53 +136,6 @@ fn verdict(
     }
     Verdict::Serve
 }
-
-/// What the head checks need from a request's header lines, found in one
-/// pass: each is the first line of its name, as `HeaderList::get` gives.
-#[derive(Default)]
-struct HeadFacts<'a> {
-    hosts: usize,
-    host: Option<&'a [u8]>,
-    transfer_encoding: Option<&'a [u8]>,
-    content_length: bool,
-    expect: Option<&'a [u8]>,
-}
-
-impl<'a> HeadFacts<'a> {
-    fn of(headers: &'a HeaderList) -> HeadFacts<'a> {
-        let mut f = HeadFacts::default();
-        for (n, v) in headers.iter() {
-            match n.len() {
-                4 if n.eq_ignore_ascii_case(b"host") => {
-                    f.hosts += 1;
-                    f.host.get_or_insert(v);
-                }
-                6 if n.eq_ignore_ascii_case(b"expect") => {
-                    f.expect.get_or_insert(v);
-                }
-                14 if n.eq_ignore_ascii_case(b"content-length") => f.content_length = true,
-                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    f.transfer_encoding.get_or_insert(v);
-                }
-                _ => {}
-            }
-        }
-        f
-    }
-}
-
-/// A Host value that is a plausible authority: no whitespace, no '/' etc.
-pub(super) fn valid_host(h: &[u8]) -> bool {
-    // Most hosts are names, addresses and ports: one vectorised pass with
-    // no early exit settles them; the table decides the rest.
-    let common = h.iter().fold(true, |ok, &b| {
-        ok & (b.is_ascii_alphanumeric() | (b == b'.') | (b == b':') | (b == b'-'))
-    });
-    !h.is_empty() && (common || h.iter().all(|&b| HOST_BYTES[b as usize]))
-}
-
-/// The bytes `valid_host` allows.
-static HOST_BYTES: [bool; 256] = byte_table(b"-._~:[]%!$&'()*+,;=");
 
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
@@ -234,7 +186,7 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        let facts = HeadFacts::of(&self.building.headers);
+        let facts = HeaderFacts::of(&self.building.headers);
         let verdict = verdict(
             self.lp,
             self.server,

@@ -27,7 +27,6 @@ mod date;
 mod error;
 mod exchange;
 mod feed;
-mod headers;
 mod lifecycle;
 mod options;
 mod request;
@@ -37,12 +36,24 @@ mod server;
 mod status;
 mod table;
 
+/// The header list type, now [`crate::h1::HeaderList`] (kept here for
+/// compatibility).
+pub use crate::h1::HeaderList;
 pub use date::format_imf_fixdate;
 pub use error::{Error, Result};
-pub use headers::HeaderList;
 pub use options::ServerOptions;
 pub use request::Request;
 pub use response::Response;
-pub(crate) use response::{valid_name, valid_value};
+
+/// Whether `name` is a header name (a token). For the client, which
+/// validates `&str` names.
+pub(crate) fn valid_name(name: &str) -> bool {
+    crate::h1::is_token(name.as_bytes())
+}
+
+/// Whether `value` is a header value (an RFC 9110 field-value).
+pub(crate) fn valid_value(value: &str) -> bool {
+    crate::h1::is_field_value(value.as_bytes())
+}
 pub use server::{ClientError, RequestHead, Server};
 pub use status::reason_phrase;

@@ -7,8 +7,8 @@ use eddy_loop::Loop;
 use super::conn::{self, ConnId};
 use super::error::{Error, Result};
 use super::exchange::{Exchange, RequestData};
-use super::headers::HeaderList;
 use super::table::http_ref;
+use crate::h1::HeaderList;
 use crate::parser::Method;
 
 pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, Request, &[u8])>;

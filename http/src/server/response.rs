@@ -7,19 +7,19 @@
 //! HTTP/1.0; no body at all for HEAD, 1xx, 204 and 304. Head and body are
 //! composed into one buffer, so a short response is one write.
 
-use std::io::Write as _;
-
 use eddy_loop::Loop;
 
 use super::conn::{self, ConnId};
 use super::error::{Error, Result};
-use super::exchange::{self, BodyState, Exchange, Framing, RequestData, ResponseState};
+use super::exchange::{self, BodyState, Exchange, RequestData, ResponseState};
 use super::request::exchange;
 use super::server;
 use super::status::reason_phrase;
 use super::table::{conn_in, http, http_ref};
-use crate::parser::Method;
-use crate::wire::{byte_table, push_line, push_number};
+use crate::h1::{
+    decide, is_field_value, is_token, BodyEncoder, BodyKnown, Head, HeaderFacts, Outgoing, Role,
+    StartLine,
+};
 
 /// The response to a [`Request`](super::Request).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -28,19 +28,12 @@ pub struct Response {
     pub(crate) seq: u64,
 }
 
-/// Token characters (RFC 9110 tchar).
-static TCHAR: [bool; 256] = byte_table(b"!#$%&'*+-.^_`|~");
-
-pub(crate) fn valid_name(name: &str) -> bool {
-    // No early exit: a branch-free pass is faster on short names.
-    !name.is_empty() && name.bytes().fold(true, |ok, b| ok & TCHAR[b as usize])
+fn valid_name(name: &str) -> bool {
+    is_token(name.as_bytes())
 }
 
-pub(crate) fn valid_value(value: &str) -> bool {
-    // NUL, LF and CR are all below 0x0e: one branch-free (vectorised)
-    // pass over the value, and the exact test only if that finds one.
-    let low = value.bytes().fold(false, |low, b| low | (b < 0x0e));
-    !low || !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+fn valid_value(value: &str) -> bool {
+    is_field_value(value.as_bytes())
 }
 
 fn live(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
@@ -159,9 +152,9 @@ impl Response {
             }
         }
         let x = live(lp, self)?;
-        x.res
-            .trailers
-            .extend(trailers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        for (n, v) in trailers {
+            x.res.trailers.push(n, v);
+        }
         Ok(())
     }
 
@@ -302,147 +295,62 @@ fn compose(
     out: &mut Vec<u8>,
 ) {
     if let Some((ctx, date)) = head {
-        write_head(req, body, res, data, last, ctx, date, out);
+        let known = if last {
+            BodyKnown::Whole(data.len() as u64)
+        } else {
+            BodyKnown::Streaming
+        };
+        write_head(req, body, res, known, ctx, date, out);
     }
-    match res.framing {
-        Framing::NoBody | Framing::Undecided => {}
-        Framing::Length(_) | Framing::UntilClose => out.extend_from_slice(data),
-        Framing::Chunked => {
-            if !data.is_empty() {
-                let _ = write!(out, "{:x}\r\n", data.len());
-                out.extend_from_slice(data);
-                out.extend_from_slice(b"\r\n");
-            }
-            if last {
-                out.extend_from_slice(b"0\r\n");
-                for (n, v) in &res.trailers {
-                    push_line(out, n.as_bytes(), v.as_bytes());
-                }
-                out.extend_from_slice(b"\r\n");
-            }
-        }
-    }
+    res.body.encode(data, out);
     if last {
+        // The counted body's shortfall is the next issue's to enforce.
+        let _ = res.body.finish(&res.trailers, out);
         res.finished = true;
     }
 }
 
 /// The status line and headers, with the framing and connection headers
 /// eddy adds (user headers first, in the order they were set).
-#[allow(clippy::too_many_arguments)]
 fn write_head(
     req: &RequestData,
     body: &BodyState,
     res: &mut ResponseState,
-    data: &[u8],
-    last: bool,
+    known: BodyKnown,
     ctx: conn::HeadContext,
     date: &str,
     out: &mut Vec<u8>,
 ) {
-    let st = res.status;
-    if (100..=999).contains(&st) {
-        let digits = [
-            b'0' + (st / 100) as u8,
-            b'0' + (st / 10 % 10) as u8,
-            b'0' + (st % 10) as u8,
-        ];
-        out.extend_from_slice(b"HTTP/1.1 ");
-        out.extend_from_slice(&digits);
-        out.push(b' ');
-    } else {
-        out.extend_from_slice(b"HTTP/1.1 ");
-        push_number(out, u64::from(st));
-        out.push(b' ');
-    }
-    out.extend_from_slice(reason_phrase(st).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    // The user's lines go out as they are; what eddy adds depends on a
-    // few of them, noted in the same pass.
-    let mut user_length_line = None;
-    let mut user_chunked = false;
-    let mut user_close = false;
-    let mut has_date = false;
-    let mut has_connection = false;
-    match res.headers.wire() {
-        Some(lines) => out.extend_from_slice(lines),
-        None => {
-            for (n, v) in res.headers.iter() {
-                push_line(out, n, v);
-            }
-        }
-    }
-    for (n, v) in res.headers.iter() {
-        match n.len() {
-            4 if n.eq_ignore_ascii_case(b"date") => has_date = true,
-            10 if n.eq_ignore_ascii_case(b"connection") => {
-                has_connection = true;
-                user_close |= v.eq_ignore_ascii_case(b"close");
-            }
-            14 if n.eq_ignore_ascii_case(b"content-length") => {
-                user_length_line.get_or_insert(v);
-            }
-            17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
-                user_chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
-            }
-            _ => {}
-        }
-    }
-    let user_length = user_length_line
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let no_body =
-        req.method == Method::Head || res.status < 200 || res.status == 204 || res.status == 304;
-    let framing = if no_body {
-        Framing::NoBody
-    } else if let Some(len) = user_length {
-        Framing::Length(len)
-    } else if user_chunked {
-        Framing::Chunked
-    } else if last {
-        Framing::Length(data.len() as u64)
-    } else if req.version < (1, 1) {
-        Framing::UntilClose
-    } else {
-        Framing::Chunked
-    };
+    let facts = HeaderFacts::of(&res.headers);
     // A final status without the 100 the client waits for: the client may
     // or may not send the body, so the connection cannot be reused.
     let unread_expected_body = req.expects_continue && !res.continue_sent && !body.complete;
-    let keep_alive = req.keep_alive
-        && !unread_expected_body
-        && !ctx.closing
-        && !user_close
-        && framing != Framing::UntilClose
-        && ctx.keep_alive_secs.is_some();
-    if !has_date {
-        push_line(out, b"Date", date.as_bytes());
+    let decision = decide(&Outgoing {
+        role: Role::Server,
+        method: req.method.as_str().as_bytes(),
+        status: res.status,
+        version: req.version,
+        headers: &facts,
+        body: known,
+        keep_alive: req.keep_alive
+            && !unread_expected_body
+            && !ctx.closing
+            && ctx.keep_alive_secs.is_some(),
+    });
+    Head {
+        start: StartLine::Status {
+            status: res.status,
+            reason: reason_phrase(res.status).as_bytes(),
+        },
+        headers: &res.headers,
+        facts: &facts,
+        decision: &decision,
+        extra: b"",
+        date: Some(date.as_bytes()),
+        keep_alive_secs: ctx.keep_alive_secs,
     }
-    if !has_connection {
-        out.extend_from_slice(if keep_alive {
-            b"Connection: keep-alive\r\n"
-        } else {
-            b"Connection: close\r\n"
-        });
-    }
-    if let (true, Some(secs)) = (keep_alive, ctx.keep_alive_secs) {
-        out.extend_from_slice(b"Keep-Alive: timeout=");
-        push_number(out, secs);
-        out.extend_from_slice(b"\r\n");
-    }
-    match framing {
-        Framing::Length(len) if user_length.is_none() => {
-            out.extend_from_slice(b"Content-Length: ");
-            push_number(out, len);
-            out.extend_from_slice(b"\r\n");
-        }
-        Framing::Chunked if !user_chunked => {
-            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n")
-        }
-        _ => {}
-    }
-    out.extend_from_slice(b"\r\n");
-    res.framing = framing;
-    res.keep_alive = keep_alive;
+    .encode(out);
+    res.body = BodyEncoder::new(decision.framing);
+    res.keep_alive = decision.keep_alive;
     res.head_sent = true;
 }

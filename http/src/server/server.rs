@@ -9,11 +9,11 @@ use slab::Slab;
 
 use super::conn;
 use super::error::{Error, Result};
-use super::headers::HeaderList;
 use super::options::ServerOptions;
 use super::request::Request;
 use super::response::Response;
 use super::table::http;
+use crate::h1::HeaderList;
 use crate::parser::Method;
 
 pub(crate) type RequestCb = Box<dyn FnMut(&mut Loop, Request, Response)>;
