@@ -273,15 +273,11 @@ fn informational_responses_come_before_the_final_one() {
     .unwrap();
     let s = seen.clone();
     req.on_information(&mut lp, move |_, _, info| {
-        let link = info
-            .headers
-            .iter()
-            .find(|(n, _)| n == "Link")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+        let link = String::from_utf8(info.headers.get("Link").unwrap_or_default().to_vec());
+        let reason = String::from_utf8(info.reason).unwrap();
         s.borrow_mut()
             .events
-            .push(format!("{} {} {link}", info.status, info.reason));
+            .push(format!("{} {reason} {}", info.status, link.unwrap()));
     })
     .unwrap();
     watch(&mut lp, req, &seen);

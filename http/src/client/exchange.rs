@@ -26,8 +26,8 @@ use super::table::{
     agent, agent_ref, client, conn, live, req, res, AgentId, Body, ConnId, Connection, Fitness,
     Flow, Link, PoolKey, Replay, ReqId, ResponseParser, Transport, Use,
 };
+use crate::h1::HeaderList;
 use crate::parser::Parser;
-use crate::server::HeaderList;
 
 // ---------------------------------------------------------------- sockets
 
@@ -304,16 +304,8 @@ impl Events for Session<'_> {
         } else {
             notify::information(self.lp, r, || Information {
                 status,
-                reason: String::from_utf8_lossy(reason).into_owned(),
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| {
-                        (
-                            String::from_utf8_lossy(n).into_owned(),
-                            String::from_utf8_lossy(v).into_owned(),
-                        )
-                    })
-                    .collect(),
+                reason: reason.to_vec(),
+                headers: headers.clone(),
             });
         }
         if self.owned() {
@@ -344,7 +336,7 @@ impl Events for Session<'_> {
         let mut res = tables.take_res();
         std::mem::swap(&mut res.headers, head.headers);
         res.status = status;
-        res.reason.push_str(&String::from_utf8_lossy(head.reason));
+        res.reason.extend_from_slice(head.reason);
         res.version = head.version;
         if let Some(st) = tables.reqs.get_mut(r) {
             st.res = Some(res);

@@ -6,8 +6,8 @@
 //! user code. This file knows the parser and nothing of the loop.
 
 use super::error::Error;
+use crate::h1::HeaderList;
 use crate::parser::{Action, Handler, HeadersAction, Parser};
-use crate::server::HeaderList;
 
 /// An informational (1xx) response other than `100 Continue`, as
 /// [`ClientRequest::on_information`](super::ClientRequest::on_information)
@@ -16,10 +16,10 @@ use crate::server::HeaderList;
 pub struct Information {
     /// 102, 103, ...
     pub status: u16,
-    /// The reason phrase as sent ("Early Hints").
-    pub reason: String,
-    /// The header lines in order, names as sent.
-    pub headers: Vec<(String, String)>,
+    /// The reason phrase, bytes as sent ("Early Hints").
+    pub reason: Vec<u8>,
+    /// The header lines in order, names and values as sent.
+    pub headers: HeaderList,
 }
 
 /// Which hook a hand-off goes to.

@@ -1,42 +1,26 @@
-//! A request's outgoing bytes, as a state machine with no I/O: the head is
-//! composed once, with the framing the body needs (Node's rules), then
-//! body bytes are framed (chunked or counted) and kept until the request's
-//! socket takes them. With `Expect: 100-continue` the body is held until
-//! `100 Continue`, and dropped if a final answer comes first.
+//! A request's outgoing bytes, as a state machine with no I/O. The head is
+//! composed once by the shared HTTP/1 core: `h1::decide` picks the framing
+//! (Node's rules) and the `Connection`, `h1::Head` encodes the request
+//! line, the user's lines, `Host` and `Expect`; then body bytes go through
+//! the decided `h1::BodyEncoder` and are kept until the request's socket
+//! takes them. With `Expect: 100-continue` the body is held until `100
+//! Continue`, and dropped if a final answer comes first.
 
 use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
 use super::error::{Error, Result};
 use super::target::Target;
-use crate::wire::push_line;
-
-/// How the body is delimited on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// Counted by a Content-Length header.
-    Length,
-    /// `Transfer-Encoding: chunked`.
-    Chunked,
-    /// No framing header: the body is empty.
-    Empty,
-}
-
-/// What the body will be when the head is composed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum BodyHint {
-    /// `end(data)` with nothing written before: its length is known.
-    Whole(usize),
-    /// Written in pieces (or not known yet).
-    Streaming,
-}
+use crate::h1::{
+    decide, BodyEncoder, BodyKnown, Head, HeaderFacts, HeaderList, Outgoing, Role, StartLine,
+};
 
 /// How far the user has got with the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Progress {
     /// Nothing composed: headers may still change.
     HeadPending,
-    /// The head is composed; body bytes follow with this framing.
-    Body(Framing),
+    /// The head is composed; body bytes follow through this encoder.
+    Body(BodyEncoder),
     /// `end` was called: the request is complete on our side.
     Ended,
 }
@@ -104,57 +88,53 @@ impl Output {
         self.progress == Progress::Ended && self.gate != Gate::Dropped
     }
 
-    /// Composes the head, unless it already is; `keep_alive` is what the
-    /// `Connection` header says when the user set none.
-    pub fn compose_head(&mut self, t: &Target, hint: BodyHint, keep_alive: bool) {
+    /// Composes the head, unless it already is. `keep_alive` is whether
+    /// the request's Agent keeps sockets (what `Connection` says when the
+    /// user set none); `extra` is scratch space for the lines the client
+    /// adds (`Host`, `Expect`).
+    pub fn compose_head(
+        &mut self,
+        t: &Target,
+        body: BodyKnown,
+        keep_alive: bool,
+        extra: &mut Vec<u8>,
+    ) {
         if self.is_head_composed() {
             return;
         }
-        let mut h = Vec::with_capacity(128);
-        h.extend_from_slice(t.method.as_bytes());
-        h.push(b' ');
-        h.extend_from_slice(t.path.as_bytes());
-        h.extend_from_slice(b" HTTP/1.1\r\n");
-        for (n, v) in &t.headers {
-            line(&mut h, n, v);
+        let facts = HeaderFacts::of(&t.headers);
+        let decision = decide(&Outgoing {
+            role: Role::Client,
+            method: t.method.as_bytes(),
+            status: 0,
+            version: (1, 1),
+            headers: &facts,
+            body,
+            keep_alive,
+        });
+        extra.clear();
+        if t.set_host && facts.host.is_none() {
+            t.dest.write_host_line(extra);
         }
-        if t.set_host && !t.has_header("host") {
-            t.dest.write_host_line(&mut h);
+        if t.asks.expect_continue && facts.expect.is_none() {
+            extra.extend_from_slice(b"Expect: 100-continue\r\n");
         }
-        if t.asks.expect_continue && !t.has_header("expect") {
-            line(&mut h, "Expect", "100-continue");
+        let mut head = Vec::with_capacity(128);
+        Head {
+            start: StartLine::Request {
+                method: t.method.as_bytes(),
+                target: t.path.as_bytes(),
+            },
+            headers: &t.headers,
+            facts: &facts,
+            decision: &decision,
+            extra,
+            date: None,
+            keep_alive_secs: None,
         }
-        if !t.has_header("connection") {
-            line(
-                &mut h,
-                "Connection",
-                if keep_alive { "keep-alive" } else { "close" },
-            );
-        }
-        let framing = if t.has_header("content-length") {
-            Framing::Length
-        } else if let Some(te) = t.header("transfer-encoding") {
-            if te.to_ascii_lowercase().contains("chunked") {
-                Framing::Chunked
-            } else {
-                Framing::Empty
-            }
-        } else {
-            match hint {
-                BodyHint::Whole(0) if t.is_bodiless_by_default() => Framing::Empty,
-                BodyHint::Whole(n) => {
-                    line(&mut h, "Content-Length", &n.to_string());
-                    Framing::Length
-                }
-                BodyHint::Streaming => {
-                    line(&mut h, "Transfer-Encoding", "chunked");
-                    Framing::Chunked
-                }
-            }
-        };
-        h.extend_from_slice(b"\r\n");
-        self.head = h;
-        self.progress = Progress::Body(framing);
+        .encode(&mut head);
+        self.head = head;
+        self.progress = Progress::Body(BodyEncoder::new(decision.framing));
         if t.asks.expect_continue {
             self.gate = Gate::AwaitingContinue;
         }
@@ -162,42 +142,28 @@ impl Output {
 
     /// A piece of the body (the head must be composed).
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        let Progress::Body(framing) = self.progress else {
+        let Progress::Body(enc) = &mut self.progress else {
             return Err(Error::WriteAfterEnd);
         };
         if self.gate != Gate::Dropped {
-            self.frame(framing, data);
+            enc.encode(data, &mut self.body);
         }
         Ok(())
     }
 
     /// The last piece of the body (the head must be composed).
     pub fn end(&mut self, data: &[u8]) -> Result<()> {
-        let Progress::Body(framing) = self.progress else {
+        let Progress::Body(enc) = &mut self.progress else {
             return Err(Error::WriteAfterEnd);
         };
         if self.gate != Gate::Dropped {
-            self.frame(framing, data);
-            if framing == Framing::Chunked {
-                self.body.extend_from_slice(b"0\r\n\r\n");
-            }
+            enc.encode(data, &mut self.body);
+            // A counted body that falls short is sent as written (Node's
+            // behaviour without `strictContentLength`).
+            let _short = enc.finish(&HeaderList::default(), &mut self.body);
         }
         self.progress = Progress::Ended;
         Ok(())
-    }
-
-    fn frame(&mut self, framing: Framing, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        if framing == Framing::Chunked {
-            self.body
-                .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-            self.body.extend_from_slice(data);
-            self.body.extend_from_slice(b"\r\n");
-        } else {
-            self.body.extend_from_slice(data);
-        }
     }
 
     /// `100 Continue` arrived: the body may go.
@@ -251,10 +217,6 @@ impl Output {
     }
 }
 
-fn line(h: &mut Vec<u8>, name: &str, value: &str) {
-    push_line(h, name.as_bytes(), value.as_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::target::{Destination, Target};
@@ -282,7 +244,12 @@ mod tests {
     #[test]
     fn framing_follows_node() {
         let mut o = Output::default();
-        o.compose_head(&target("GET", &[], false), BodyHint::Whole(0), true);
+        o.compose_head(
+            &target("GET", &[], false),
+            BodyKnown::Whole(0),
+            true,
+            &mut Vec::new(),
+        );
         o.end(b"").unwrap();
         assert_eq!(
             all(&mut o),
@@ -292,12 +259,22 @@ mod tests {
         assert!(matches!(o.write(b"x"), Err(Error::WriteAfterEnd)));
 
         let mut o = Output::default();
-        o.compose_head(&target("POST", &[], false), BodyHint::Whole(2), false);
+        o.compose_head(
+            &target("POST", &[], false),
+            BodyKnown::Whole(2),
+            false,
+            &mut Vec::new(),
+        );
         o.end(b"hi").unwrap();
         assert!(all(&mut o).ends_with("Connection: close\r\nContent-Length: 2\r\n\r\nhi"));
 
         let mut o = Output::default();
-        o.compose_head(&target("POST", &[], false), BodyHint::Streaming, true);
+        o.compose_head(
+            &target("POST", &[], false),
+            BodyKnown::Streaming,
+            true,
+            &mut Vec::new(),
+        );
         o.write(b"abc").unwrap();
         o.end(b"").unwrap();
         assert!(all(&mut o).ends_with("chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
@@ -307,7 +284,7 @@ mod tests {
     fn the_body_waits_for_100_continue_or_is_dropped() {
         let t = target("PUT", &[], true);
         let mut o = Output::default();
-        o.compose_head(&t, BodyHint::Streaming, true);
+        o.compose_head(&t, BodyKnown::Streaming, true, &mut Vec::new());
         o.end(b"body").unwrap();
         let r = o.take_ready();
         assert!(String::from_utf8(r.bytes)
@@ -319,7 +296,7 @@ mod tests {
         assert!(o.is_complete());
 
         let mut o = Output::default();
-        o.compose_head(&t, BodyHint::Streaming, true);
+        o.compose_head(&t, BodyKnown::Streaming, true, &mut Vec::new());
         o.write(b"body").unwrap();
         assert!(o.final_answer_received());
         o.end(b"more").unwrap();

@@ -13,12 +13,13 @@ use super::feed::Information;
 use super::handles::{Agent, ClientRequest, ClientResponse};
 use super::notify;
 use super::options::{AgentChoice, RequestOptions};
-use super::output::{BodyHint, Output};
+use super::output::Output;
 use super::send;
 use super::table::{
     agent_ref, client, live, req, req_ref, Callbacks, Link, PoolKey, Replay, ReqId, Request,
 };
 use super::target::{check_header, Destination, Target};
+use crate::h1::BodyKnown;
 
 /// Starts a request (Node's `http.request`). Write a body with
 /// [`ClientRequest::write`], then call [`ClientRequest::end`]; nothing is
@@ -85,7 +86,7 @@ pub fn request(
         },
     });
     if expect_continue {
-        send::ensure_head(lp, r, BodyHint::Streaming)?;
+        send::ensure_head(lp, r, BodyKnown::Streaming)?;
     }
     exchange::start(lp, r);
     Ok(ClientRequest { id: r })
@@ -172,20 +173,22 @@ impl ClientRequest {
         }
     }
 
-    /// Adds a header line (before the head is sent).
-    pub fn set_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+    /// Adds a header line (before the head is sent); the value's bytes go
+    /// out as given.
+    pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
         check_header(name, value)?;
         let st = running(lp, self.id)?;
         if st.out.is_head_composed() {
             return Err(Error::HeadersSent);
         }
-        st.target.push_header(name.to_string(), value.to_string());
+        st.target.push_header(name, value);
         Ok(())
     }
 
     /// Sends the head now (chunked, unless a Content-Length was set).
     pub fn flush_headers(self, lp: &mut Loop) -> Result<()> {
-        send::ensure_head(lp, self.id, BodyHint::Streaming)?;
+        send::ensure_head(lp, self.id, BodyKnown::Streaming)?;
         send::flush(lp, self.id);
         Ok(())
     }

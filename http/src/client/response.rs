@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 use super::exchange;
 use super::handles::{ClientRequest, ClientResponse};
 use super::table::{req, req_ref, res, Body, Flow, Link, Response};
-use crate::server::HeaderList;
+use crate::h1::HeaderList;
 
 impl ClientResponse {
     fn record(self, lp: &Loop) -> Option<&Response> {
@@ -32,9 +32,9 @@ impl ClientResponse {
         self.record(lp).map(|s| s.status)
     }
 
-    /// The reason phrase as sent ("OK"; Node's `statusMessage`).
-    pub fn reason(self, lp: &Loop) -> Option<&str> {
-        self.record(lp).map(|s| s.reason.as_str())
+    /// The reason phrase, bytes as sent ("OK"; Node's `statusMessage`).
+    pub fn reason(self, lp: &Loop) -> Option<&[u8]> {
+        self.record(lp).map(|s| &s.reason[..])
     }
 
     /// (major, minor), e.g. (1, 1).

@@ -9,15 +9,16 @@ use eddy_net::DEFAULT_HIGH_WATER_MARK;
 use super::conn;
 use super::error::{Error, Result};
 use super::notify;
-use super::output::{BodyHint, Drain};
-use super::table::{agent, live, req, Link, Replay, ReqId};
+use super::output::Drain;
+use super::table::{agent, client, live, req, Link, Replay, ReqId};
+use crate::h1::BodyKnown;
 
 /// Bytes of a request's output kept for a retry on a fresh socket.
 const REPLAY_LIMIT: usize = 1 << 20;
 
 /// Composes the head now if it is not yet (`flush_headers`, the first
 /// write, `end`, 100-continue).
-pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, hint: BodyHint) -> Result<()> {
+pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, body: BodyKnown) -> Result<()> {
     let st = live(lp, r).ok_or(Error::Closed("request"))?;
     if st.out.is_head_composed() {
         return Ok(());
@@ -26,15 +27,17 @@ pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, hint: BodyHint) -> Result<()>
     // sockets, else close.
     let a = st.agent;
     let keep_alive = a.is_some_and(|a| agent(lp, a).is_some_and(|a| a.opts.keep_alive));
-    let st = live(lp, r).ok_or(Error::Closed("request"))?;
-    st.out.compose_head(&st.target, hint, keep_alive);
+    let t = client(lp);
+    let st = t.reqs.get_mut(r).ok_or(Error::Closed("request"))?;
+    st.out
+        .compose_head(&st.target, body, keep_alive, &mut t.head_extra);
     Ok(())
 }
 
 /// `ClientRequest::write`: returns whether the bytes waiting are below
 /// the high-water mark.
 pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
-    ensure_head(lp, r, BodyHint::Streaming)?;
+    ensure_head(lp, r, BodyKnown::Streaming)?;
     live(lp, r)
         .ok_or(Error::Closed("request"))?
         .out
@@ -50,7 +53,7 @@ pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
 
 /// `ClientRequest::end`.
 pub(crate) fn end(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<()> {
-    ensure_head(lp, r, BodyHint::Whole(data.len()))?;
+    ensure_head(lp, r, BodyKnown::Whole(data.len() as u64))?;
     live(lp, r).ok_or(Error::Closed("request"))?.out.end(data)?;
     flush(lp, r);
     Ok(())

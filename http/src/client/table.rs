@@ -16,8 +16,8 @@ use super::error::Error;
 use super::feed::{HeadParts, Information};
 use super::output::Output;
 use super::target::Target;
+use crate::h1::HeaderList;
 use crate::parser::{Kind, Parser};
-use crate::server::HeaderList;
 
 /// A request's id.
 pub(crate) type ReqId = Id<Request>;
@@ -120,7 +120,7 @@ pub(crate) enum Body {
 /// A final response.
 pub(crate) struct Response {
     pub status: u16,
-    pub reason: String,
+    pub reason: Vec<u8>,
     pub version: (u8, u8),
     pub headers: HeaderList,
     pub trailers: HeaderList,
@@ -136,7 +136,7 @@ impl Default for Response {
     fn default() -> Response {
         Response {
             status: 0,
-            reason: String::new(),
+            reason: Vec::new(),
             version: (0, 0),
             headers: HeaderList::default(),
             trailers: HeaderList::default(),
@@ -287,6 +287,8 @@ pub(crate) struct Client {
     pub agents: Table<AgentRecord>,
     /// The loop's default Agent, made on first use.
     pub global: Option<AgentId>,
+    /// Scratch for the head lines the client adds (`Host`, `Expect`).
+    pub head_extra: Vec<u8>,
     /// Response records (with their header buffers) reused from request
     /// to request; boxed as requests hold them, so reuse moves a pointer.
     #[allow(clippy::vec_box)]
@@ -318,6 +320,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         conns: Table::new(),
         agents: Table::new(),
         global: None,
+        head_extra: Vec::new(),
         res_pool: Vec::new(),
     })
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::error::{Error, Result};
-use crate::server::{valid_name, valid_value};
+use crate::h1::{is_field_value, is_token, is_valid_host, HeaderList};
 use crate::wire::push_number;
 
 /// Where a request goes.
@@ -39,16 +39,17 @@ pub(crate) struct Target {
     pub method: String,
     pub path: String,
     pub dest: Destination,
-    /// Header lines in order, case kept.
-    pub headers: Vec<(String, String)>,
+    /// Header lines in order, case kept, bytes as given.
+    pub headers: HeaderList,
     pub asks: Asks,
     /// Add `Host` when the lines have none.
     pub set_host: bool,
 }
 
-/// Whether `name: value` may go on the wire as a header line.
-pub(crate) fn check_header(name: &str, value: &str) -> Result<()> {
-    if valid_name(name) && valid_value(value) {
+/// Whether `name: value` may go on the wire as a header line (a token,
+/// and an RFC 9110 field-value: no CR, LF or other control bytes).
+pub(crate) fn check_header(name: &str, value: &[u8]) -> Result<()> {
+    if is_token(name.as_bytes()) && is_field_value(value) {
         Ok(())
     } else {
         Err(Error::InvalidHeader(name.to_string()))
@@ -66,69 +67,52 @@ impl Target {
         set_host: bool,
         expect_continue: bool,
     ) -> Result<Target> {
-        if !valid_name(&method) {
+        if !is_token(method.as_bytes()) {
             return Err(Error::InvalidMethod(method));
         }
         if path.is_empty() || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(Error::InvalidUrl(path));
         }
         // The host goes into the Host header: nothing that could end the
-        // line or change what the authority means.
-        let bad_host = dest.host.is_empty()
-            || dest
-                .host
-                .bytes()
-                .any(|b| b <= b' ' || b == 0x7f || b"/?#@[]\\".contains(&b));
+        // line or change what the authority means. It is bare (an IPv6
+        // literal gets its brackets in the Host line).
+        let bad_host = !is_valid_host(dest.host.as_bytes()) || dest.host.contains(['[', ']']);
         if bad_host {
             return Err(Error::InvalidUrl(dest.host));
         }
         for (n, v) in &headers {
-            check_header(n, v)?;
+            check_header(n, v.as_bytes())?;
         }
         let mut t = Target {
             method,
             path,
             dest,
-            headers: Vec::new(),
+            headers: HeaderList::default(),
             asks: Asks {
                 expect_continue,
                 ..Asks::default()
             },
             set_host,
         };
-        for (n, v) in headers {
-            t.push_header(n, v);
+        for (n, v) in &headers {
+            t.push_header(n, v.as_bytes());
         }
         Ok(t)
     }
 
     /// Adds a checked header line and notes what it asks.
-    pub fn push_header(&mut self, name: String, value: String) {
-        if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue") {
+    pub fn push_header(&mut self, name: &str, value: &[u8]) {
+        let value = value.trim_ascii();
+        if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case(b"100-continue") {
             self.asks.expect_continue = true;
         } else if name.eq_ignore_ascii_case("upgrade") {
             self.asks.upgrade = true;
         } else if name.eq_ignore_ascii_case("connection")
-            && value.to_ascii_lowercase().contains("close")
+            && value.windows(5).any(|w| w.eq_ignore_ascii_case(b"close"))
         {
             self.asks.close = true;
         }
-        self.headers.push((name, value));
-    }
-
-    /// Whether some header line has this name.
-    pub fn has_header(&self, name: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    }
-
-    /// The first value of a header line.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.push(name, value);
     }
 
     /// Methods a request may send twice: a reused socket that hangs up
@@ -137,15 +121,6 @@ impl Target {
         matches!(
             self.method.as_str(),
             "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
-        )
-    }
-
-    /// Methods whose empty body needs no `Content-Length: 0` (Node's
-    /// `useChunkedEncodingByDefault == false`).
-    pub fn is_bodiless_by_default(&self) -> bool {
-        matches!(
-            self.method.as_str(),
-            "GET" | "HEAD" | "DELETE" | "OPTIONS" | "TRACE" | "CONNECT"
         )
     }
 

@@ -45,15 +45,5 @@ pub use options::ServerOptions;
 pub use request::Request;
 pub use response::Response;
 
-/// Whether `name` is a header name (a token). For the client, which
-/// validates `&str` names.
-pub(crate) fn valid_name(name: &str) -> bool {
-    crate::h1::is_token(name.as_bytes())
-}
-
-/// Whether `value` is a header value (an RFC 9110 field-value).
-pub(crate) fn valid_value(value: &str) -> bool {
-    crate::h1::is_field_value(value.as_bytes())
-}
 pub use server::{ClientError, RequestHead, Server};
 pub use status::reason_phrase;
