@@ -54,7 +54,7 @@ impl Agent {
     }
 
     /// Whether the Agent exists (it was not destroyed).
-    pub fn is_alive(self, lp: &Loop) -> bool {
+    pub fn is_active(self, lp: &Loop) -> bool {
         agent_ref(lp, self.id).is_some()
     }
 

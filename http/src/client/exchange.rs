@@ -236,7 +236,7 @@ fn close_quietly(lp: &mut Loop, c: ConnId) {
     let Some(Removed { stream, agent, .. }) = conn::remove(lp, c) else {
         return;
     };
-    let _ = stream.close(lp, |_| {});
+    let _ = stream.close(lp, |_, _| {});
     if let Some((a, key)) = agent {
         forget(lp, a, &key, c);
     }
@@ -451,15 +451,17 @@ fn hand_off(lp: &mut Loop, c: ConnId, r: ReqId, kind: HandOff, rest: &[u8]) {
     let Some(Removed { stream, agent, .. }) = conn::remove(lp, c) else {
         return;
     };
+    // The stream is the user's now: none of the client's callbacks stay.
     let _ = stream.read_stop(lp);
-    let _ = stream.set_timeout(lp, 0, |_, _| {});
-    let _ = stream.on_drain(lp, |_, _| {});
+    let _ = stream.clear_timeout(lp);
+    let _ = stream.clear_on_drain(lp);
+    let _ = stream.clear_on_close(lp);
     let _ = stream.ref_(lp);
     if let Some((a, key)) = agent {
         forget(lp, a, &key, c);
     }
     let Some(st) = live(lp, r) else {
-        let _ = stream.close(lp, |_| {});
+        let _ = stream.close(lp, |_, _| {});
         return;
     };
     st.link = Link::Done;

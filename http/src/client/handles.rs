@@ -33,13 +33,13 @@ use super::table::{AgentId, ReqId};
 ///     res.on_data(lp, |_, _, chunk| assert_eq!(chunk, b"hello")).unwrap();
 /// })?;
 /// req.on_close(&mut lp, move |lp, req| {
-///     assert!(!req.is_alive(lp), "stale once its close runs");
+///     assert!(!req.is_active(lp), "stale once its close runs");
 ///     server.close(lp, |_| {}).unwrap();
 /// })?;
 /// req.write(&mut lp, b"some ")?;
 /// req.end(&mut lp, b"data")?;
 /// lp.run(RunMode::Default);
-/// assert!(!req.is_alive(&lp));
+/// assert!(!req.is_active(&lp));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -122,7 +122,7 @@ pub struct ClientResponse {
 /// assert_eq!(done.get(), 3);
 /// assert!(agent.sockets_created(&lp) <= 3);
 /// agent.destroy(&mut lp)?;
-/// assert!(!agent.is_alive(&lp));
+/// assert!(!agent.is_active(&lp));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

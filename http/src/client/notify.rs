@@ -101,7 +101,7 @@ pub(crate) fn hand_off(lp: &mut Loop, r: ReqId, kind: HandOff, stream: Stream, h
     match cb {
         Some(cb) => cb(lp, r, stream, head),
         None => {
-            let _ = stream.close(lp, |_| {});
+            let _ = stream.close(lp, |_, _| {});
         }
     }
 }

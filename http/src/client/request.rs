@@ -150,7 +150,7 @@ fn handle(id: ReqId) -> ClientRequest {
 impl ClientRequest {
     /// Whether the request still exists: true until its `close` callback
     /// runs (the id is stale from then on).
-    pub fn is_alive(self, lp: &Loop) -> bool {
+    pub fn is_active(self, lp: &Loop) -> bool {
         req_ref(lp, self.id).is_some()
     }
 
