@@ -153,3 +153,103 @@ pub(crate) fn take_all_waiting(a: &mut AgentRecord) -> Vec<ReqId> {
         .flat_map(|p| p.waiting.drain(..))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+
+    use eddy_loop::{Loop, Table};
+    use eddy_net::Stream;
+
+    use super::super::agent_options::AgentOptions;
+    use super::super::output::Output;
+    use super::super::table::{Callbacks, Connection, Link, Pools, Replay, Request};
+    use super::super::target::{Destination, Target};
+    use super::*;
+
+    fn agent(opts: AgentOptions) -> AgentRecord {
+        AgentRecord {
+            opts,
+            pools: Pools::default(),
+            total: 0,
+            created: 0,
+            referenced: true,
+        }
+    }
+
+    fn request(key: &PoolKey) -> Request {
+        let dest = Destination {
+            host: "h".into(),
+            port: 80,
+            socket_path: None,
+            local_address: None,
+            family: None,
+        };
+        let target = Target::new("GET".into(), "/".into(), dest, Vec::new(), true, false);
+        Request {
+            target: Box::new(target.unwrap()),
+            timeout_ms: 0,
+            agent: None,
+            key: key.clone(),
+            out: Output::default(),
+            link: Link::Waiting,
+            reused: false,
+            replay: Replay::Off,
+            res: None,
+            cbs: Callbacks::default(),
+        }
+    }
+
+    #[test]
+    fn limits_queues_and_release() {
+        let mut lp = Loop::new().unwrap();
+        let key = PoolKey::from("h:80:::");
+        let other = PoolKey::from("g:80:::");
+        let mut reqs = Table::new();
+        let r: Vec<ReqId> = (0..3).map(|_| reqs.insert(request(&key))).collect();
+        let mut conns = Table::new();
+        let c: Vec<ConnId> = (0..2)
+            .map(|_| {
+                let (a, _b) = UnixStream::pair().unwrap();
+                let s = Stream::from_fd(&mut lp, OwnedFd::from(a)).unwrap();
+                conns.insert(Connection::new(s, None, false, r[0]))
+            })
+            .collect();
+        let mut a = agent(AgentOptions {
+            keep_alive: true,
+            max_sockets: 2,
+            max_total_sockets: 2,
+            max_free_sockets: 1,
+            ..AgentOptions::default()
+        });
+        assert_eq!(choose(&mut a, &key), Choice::Open);
+        count_new(&mut a, &key);
+        assert_eq!(choose(&mut a, &key), Choice::Open);
+        count_new(&mut a, &key);
+        assert_eq!(choose(&mut a, &key), Choice::Wait);
+        enqueue(&mut a, &key, r[2]);
+        assert_eq!((a.total, a.created), (2, 2));
+        // The first socket to come back goes to the waiting request, the
+        // next to the free list, and a free socket is reused.
+        assert_eq!(release(&mut a, &key, c[0]), Release::HandTo(r[2]));
+        assert_eq!(release(&mut a, &key, c[1]), Release::KeepFree);
+        assert_eq!(choose(&mut a, &key), Choice::Reuse(c[1]));
+        // A full free list closes the socket.
+        assert_eq!(release(&mut a, &key, c[1]), Release::KeepFree);
+        assert_eq!(release(&mut a, &key, c[0]), Release::Close);
+        // At the total limit another destination makes room with a free
+        // socket, and waits when there is none.
+        assert_eq!(choose(&mut a, &other), Choice::MakeRoom(c[1]));
+        forget(&mut a, &key, c[1]);
+        forget(&mut a, &key, c[0]);
+        assert_eq!((a.total, a.pools.contains_key(&key)), (0, false));
+        enqueue(&mut a, &other, r[1]);
+        assert_eq!(next_to_open(&mut a), Some((other.clone(), r[1])));
+        assert_eq!(next_to_open(&mut a), None);
+        cancel_waiting(&mut a, &other, r[1]);
+        assert!(take_all_waiting(&mut a).is_empty());
+        a.opts.keep_alive = false;
+        assert_eq!(release(&mut a, &other, c[0]), Release::Close);
+    }
+}
