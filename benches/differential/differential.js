@@ -44,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--show') o.show = parseInt(v(), 10);
     else if (a === '--quiet-ms') o.quiet = parseInt(v(), 10);
     else if (a === '--deadline-s') o.deadline = parseInt(v(), 10);
+    else if (a === '--sweep') o.sweep = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.eddy) throw new Error('--eddy PATH (the eddy-server binary) is required');
@@ -80,6 +81,8 @@ const BASES = [
   'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello',
   'PUT /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\nabcd',
   'GET /?q=1&r=%20 HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: diff\r\n\r\n',
+  'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n',
+  'GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n',
 ];
 
 const HEADER_LINES = [
@@ -223,6 +226,49 @@ const REGRESSIONS = [
   'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /smug HTTP/1.1\r\nHost: x\r\n\r\n',
 ];
 
+// --sweep: every byte value at each grammar position of one request, instead
+// of random mutations (about 3 000 inputs).
+const SWEEP_TEMPLATES = [
+  ['method', 'G@T / HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['after method', 'GET@/ HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['target start', 'GET @ HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['path', 'GET /a@b HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['query', 'GET /a?b@c HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['after target', 'GET /@HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['in version', 'GET / HTTP@1.1\r\nHost: x\r\n\r\n'],
+  ['after version', 'GET / HTTP/1.1@\r\nHost: x\r\n\r\n'],
+  ['line end', 'GET / HTTP/1.1\r@Host: x\r\n\r\n'],
+  ['header start', 'GET / HTTP/1.1\r\n@Host: x\r\n\r\n'],
+  ['header name', 'GET / HTTP/1.1\r\nHost: x\r\nX-A@B: v\r\n\r\n'],
+  ['before colon', 'GET / HTTP/1.1\r\nHost: x\r\nX-AB@: v\r\n\r\n'],
+  ['header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: v@w\r\n\r\n'],
+  ['value end', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: vw@\r\n\r\n'],
+  ['content-length', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3@\r\n\r\nabc'],
+  ['connection', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close@\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['te value', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked@\r\n\r\n3\r\nabc\r\n0\r\n\r\n'],
+  ['chunk size', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3@\r\nabc\r\n0\r\n\r\n'],
+  ['chunk ext name', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a@b\r\nabc\r\n0\r\n\r\n'],
+  ['chunk ext value', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b@c\r\nabc\r\n0\r\n\r\n'],
+  ['chunk ext quoted', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a="b@c"\r\nabc\r\n0\r\n\r\n'],
+  ['after chunk data', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc@\r\n0\r\n\r\n'],
+  ['trailer name', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T@: v\r\n\r\n'],
+  ['between messages', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n@GET / HTTP/1.1\r\nHost: x\r\n\r\n'],
+];
+
+function sweep() {
+  const out = [];
+  for (const [where, t] of SWEEP_TEMPLATES) {
+    const at = t.indexOf('@');
+    for (let c = 0; c < 256; c++) {
+      const b = Buffer.from(t, 'latin1');
+      b[at] = c;
+      if (b.includes('HEAD')) continue;
+      out.push({ bytes: b, labels: [`sweep ${where} 0x${c.toString(16).padStart(2, '0')}`], id: out.length });
+    }
+  }
+  return out;
+}
+
 function generate(seed, count) {
   const r = rng(seed);
   const out = REGRESSIONS.map((t, id) => ({ bytes: Buffer.from(t, 'latin1'), labels: ['regression'], id }));
@@ -315,6 +361,7 @@ function observe(requests, buf, extra, parseError, closedEarly) {
     status: errors.length ? errors[0].status : (last ? last.status : 0),
     closed: errors.length > 0 || cut || !!parseError || silent || !!(last && last.close),
     interim: rs.length - finals.length,
+    statuses: finals.map((x) => x.status).join(','),
     garbage: rs.some((x) => x.garbage),
     ...extra,
   };
@@ -336,7 +383,11 @@ function startNode() {
   };
   const server = http.createServer((req, res) => {
     track(req.socket).requests++;
-    const path = req.url.split('?')[0];
+    // As a Node app would (new URL): an absolute-form target's path.
+    let path = req.url.split('?')[0];
+    if (/^[a-z]+:\/\//i.test(req.url)) {
+      try { path = new URL(req.url).pathname; } catch (_) { /* keep the raw target */ }
+    }
     const routes = { '/': ['GET'], '/echo': ['POST', 'PUT'], '/headers': ['GET'] };
     if (!routes[path]) {
       req.resume();
@@ -513,6 +564,7 @@ const INTENTIONAL = {
   'both refuse, eddy at an earlier request': 'eddy checks a head (Host, version, codings, limits) before its handler runs; Node dispatches that request and fails on later bytes',
   'data after close': 'after answering a request that closes the connection eddy reads nothing more (not even that request\'s unread body) and says nothing; Node reads on and answers the extra bytes with an error (HPE_CLOSED_CONNECTION, or whatever they break)',
   'response cut short': 'both cut off a response already begun when the input turns bad (Node after its handler has run)',
+  'HTTP/1.0 echo length': 'an HTTP/1.0 echo of an empty body ends before its head goes out, so eddy sends Content-Length: 0 and keeps the connection; Node sends no length and closes',
   'Connection: close in trailers': 'eddy honours a Connection: close in the trailer section and closes after the response; Node reads on and refuses the next bytes (HPE_CLOSED_CONNECTION)',
   'pipelined 100 Continue': 'eddy sends 100 Continue to every HTTP/1.1 request that asks; Node skips it for a pipelined one whose body is already in (RFC 9110 section 10.1.1 lets a server omit it), or writes it into the middle of the previous response',
   'input cut short by the FIN': 'the input ends inside a body; both servers saw the same requests and drop the connection at the FIN, differing only in whether the answer had begun',
@@ -539,6 +591,7 @@ const VERSION_SKEW = new Set(['llhttp 9.4 tab after value']);
 // Divergences that come from server behaviour issue 13 items 2-7 change.
 const PENDING = {
   'HTTP/1.0 Expect': 'item 2: eddy answers 100 Continue to an HTTP/1.0 Expect',
+  'absolute-form target': 'item 3: eddy routes `GET http://x/` by the whole target (404)',
   'unread body closes': 'item 4: a small unread request body closes the connection',
   'unhonoured Upgrade': 'item 7: an Upgrade nobody takes lets eddy parse on',
 };
@@ -564,10 +617,17 @@ function classify(input, d) {
     || e.closed !== n.closed || e.requests !== n.requests)) {
     return 'llhttp 9.4 tab after value';
   }
+  // Node stops at an Upgrade nobody takes; eddy parses on (and may then
+  // serve, refuse or close on what follows).
+  const upgrade = has(/\r\nupgrade:[^\r\n]*\r\n/i) && has(/\r\nconnection:[^\r\n]*upgrade/i);
+  if (upgrade && e.requests >= n.requests && !n.rejected && (e.requests > n.requests || e.rejected || e.closed !== n.closed)) {
+    return 'unhonoured Upgrade';
+  }
   if (e.requests > n.requests) {
-    if (has(/\r\nupgrade:/i) && has(/\r\nconnection:[^\r\n]*upgrade/i)) return 'unhonoured Upgrade';
     return null; // never explained: eddy read a request Node did not
   }
+  if (e.requests === n.requests && e.rejected === n.rejected && e.closed === n.closed && e.interim === n.interim
+    && e.statuses !== n.statuses && ABSOLUTE_FORM.test(s)) return 'absolute-form target';
   // eddy refused (perhaps at an earlier request than Node, which dispatched
   // it and failed on later bytes, or took it).
   if (e.rejected && !e.cut) {
@@ -612,18 +672,25 @@ function classify(input, d) {
     if (has(/\r\n(content-length|connection):[^\r\n]*\t\r\n/i)) return 'llhttp 9.4 tab after value';
   }
   if (e.cut && n.rejected && e.requests === n.requests) return 'response cut short';
+  if (!e.rejected && !n.rejected && !e.closed && n.closed && e.requests === n.requests
+    && has(/\/echo HTTP\/1\.0\r\n/)) return 'HTTP/1.0 echo length';
   if (trailerClose && e.silent && e.requests === n.requests) return 'Connection: close in trailers';
   return null;
 }
 
-function diverges(d) {
+// The handlers' statuses are compared only for absolute-form targets
+// (issue 13 item 3); elsewhere a route's answer is not the parser's business.
+const ABSOLUTE_FORM = /[A-Z] +https?:\/\//i;
+
+function diverges(d, input) {
   const { eddy: e, node: n } = d;
-  return e.requests !== n.requests || e.rejected !== n.rejected || e.closed !== n.closed || e.interim !== n.interim;
+  return e.requests !== n.requests || e.rejected !== n.rejected || e.closed !== n.closed || e.interim !== n.interim
+    || (e.statuses !== n.statuses && ABSOLUTE_FORM.test(input.bytes.toString('latin1')));
 }
 
 function describe(o) {
   return `requests=${o.requests} ${o.rejected ? `rejected(${o.status})` : 'accepted'} ${o.closed ? 'closed' : 'open'}`
-    + (o.interim ? ` interim=${o.interim}` : '') + (o.timedOut ? ' TIMEOUT' : '') + (o.code ? ` ${o.code}` : '');
+    + (o.interim ? ` interim=${o.interim}` : '') + ` [${o.statuses}]` + (o.timedOut ? ' TIMEOUT' : '') + (o.code ? ` ${o.code}` : '');
 }
 
 // ---------------------------------------------------------------- main
@@ -639,7 +706,7 @@ async function main() {
     }, o.deadline * 1000).unref();
   }
   const started = Date.now();
-  const inputs = generate(o.seed, o.inputs);
+  const inputs = o.sweep ? sweep() : generate(o.seed, o.inputs);
   const node = await startNode();
   const eddys = await Promise.all(Array.from({ length: o.lanes }, () => startEddy(o.eddy)));
   const results = new Array(inputs.length);
@@ -658,7 +725,7 @@ async function main() {
   let moreThanNodeUnpending = 0;
   for (const input of inputs) {
     const d = results[input.id];
-    if (!diverges(d)) continue;
+    if (!diverges(d, input)) continue;
     const cls = classify(input, d) || `unexplained: eddy ${describe(d.eddy)} / node ${describe(d.node)}`;
     if (!classes.has(cls)) classes.set(cls, []);
     classes.get(cls).push(input.id);
@@ -676,7 +743,8 @@ async function main() {
   console.log(`  unexplained: ${unexplained}`);
   for (const [cls, ids] of sorted) {
     const why = INTENTIONAL[cls] ? `intentional: ${INTENTIONAL[cls]}` : PENDING[cls] ? `pending ${PENDING[cls]}` : 'UNEXPLAINED';
-    console.log(`  ${String(ids.length).padStart(6)}  ${cls}  [${why}]`);
+    const more = ids.filter((id) => results[id].eddy.requests > results[id].node.requests).length;
+    console.log(`  ${String(ids.length).padStart(6)}  ${cls}${more ? ` (eddy saw more requests in ${more})` : ''}  [${why}]`);
     for (const id of ids.slice(0, o.show)) {
       const d = results[id];
       console.log(`          #${id} ${inputs[id].labels.join('+')}: ${JSON.stringify(inputs[id].bytes.toString('latin1').slice(0, 300))}`);
@@ -691,7 +759,7 @@ async function main() {
     }));
     fs.writeFileSync(o.json, JSON.stringify(out, null, 1));
   }
-  const regressed = inputs.filter((i) => i.labels[0] === 'regression' && diverges(results[i.id])
+  const regressed = inputs.filter((i) => i.labels[0] === 'regression' && diverges(results[i.id], i)
     && !(INTENTIONAL[classify(i, results[i.id])])).length;
   if (regressed) console.log(`  ${regressed} regression inputs diverge again`);
   const timeouts = inputs.filter((i) => results[i.id].eddy.timedOut || results[i.id].node.timedOut).length;
