@@ -1,24 +1,28 @@
 #!/usr/bin/env node
 // Differential test of eddy-server against Node's http server (llhttp).
 //
-// The same mutated requests go to both servers, one connection per input,
-// the input written whole and followed by a FIN. For each server it records:
+// The same mutated requests go to both servers, one connection per input:
+// the input is written whole, and a FIN follows once the server has been
+// quiet for --quiet-ms (or has closed). For each server it records:
 //   - requests: how many requests reached the handler (eddy: its access log,
 //     read up to a marker request; Node: counted in its handler);
-//   - rejected: whether the server answered with an error status
-//     (400, 408, 413, 414, 417, 431, 501, 505);
-//   - closed: whether the server meant to close (an error response, or a
-//     last response with `Connection: close`);
-//   - interim: how many 1xx responses it sent.
+//   - rejected: an error status (400, 408, 413, 414, 417, 431, 501, 505), a
+//     response cut short, Node's clientError, or eddy closing before the FIN
+//     after a response that did not announce it;
+//   - closed: whether the server meant to close (a rejection, or a last
+//     response with `Connection: close`);
+//   - interim: how many 1xx responses it sent;
+//   - for absolute-form targets only, the handlers' statuses.
 // A divergence is any input where these differ. Each divergence gets a class
-// from `classify`; a class is either fixed (and no longer appears), listed as
-// intentional (INTENTIONAL, with its reason, mirrored in the README table), or
-// pending an issue item (PENDING). Anything else is "unexplained" and, with
-// --strict, fails the run, as does any input where eddy sees more requests
-// than Node outside the PENDING classes.
+// from `classify`; a class is either fixed (and no longer appears; the fixed
+// ones are the REGRESSIONS, run first), listed as intentional (INTENTIONAL,
+// with its reason, mirrored in the README table), pending an issue 13 item
+// (PENDING), or llhttp version skew (VERSION_SKEW). Anything else is
+// "unexplained" and, with --strict, fails the run, as does any input where
+// eddy sees more requests than Node outside PENDING and VERSION_SKEW.
 //
 // Usage: node differential.js --eddy PATH [--inputs N] [--seed S] [--lanes L]
-//        [--quiet-ms MS] [--strict] [--json FILE] [--show N] [--deadline-s S]
+//        [--quiet-ms MS] [--sweep] [--strict] [--json FILE] [--show N] [--deadline-s S]
 // (defaults: 20000 inputs, seed 1, 32 lanes, 60 ms; see README.md)
 
 'use strict';
