@@ -195,6 +195,22 @@ fn whitespace_after_the_version_hides_no_request() {
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
 }
 
+/// The tolerance is still there for whoever opts in, through the server's
+/// parser settings.
+#[test]
+fn spaces_after_the_version_with_the_lenient_flag() {
+    let opts = ServerOptions {
+        lenient: eddy_http::parser::Lenient::SPACES_AFTER_VERSION,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, common::hello);
+    let out = exchange_until_close(
+        &server,
+        b"GET / HTTP/1.1 \t\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{out}");
+}
+
 #[test]
 fn keep_alive_timeout_closes_an_idle_connection() {
     let opts = ServerOptions {
