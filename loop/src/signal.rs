@@ -28,6 +28,12 @@ use crate::Loop;
 
 handle_type!(
     /// A watcher of a process signal, like libuv's `uv_signal_t`.
+    ///
+    /// Deliveries are counted, not coalesced: a signal caught twice before
+    /// the loop looks runs the callback twice (libuv's behaviour); only
+    /// what the kernel merges itself (a standard signal raised again while
+    /// still pending) arrives once. [`start_oneshot`](Signal::start_oneshot)
+    /// gives one callback and stops.
     Signal,
     "signal"
 );
@@ -121,7 +127,11 @@ impl Signal {
 
     /// Like `start`, but the handle stops after its first callback
     /// (`uv_signal_start_oneshot`): several deliveries before the loop
-    /// looks still give one callback.
+    /// looks still give one callback. Unlike libuv, which resets the
+    /// disposition as the signal arrives, the signal stays caught until
+    /// the callback has run (then the previous disposition is restored
+    /// once no handle watches it), so a second delivery cannot kill the
+    /// process meanwhile.
     pub fn start_oneshot(
         self,
         lp: &mut Loop,
