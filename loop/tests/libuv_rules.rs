@@ -174,3 +174,27 @@ fn stopping_a_watcher_in_its_callback_keeps_the_loop_from_spinning() {
     io.close(&mut lp, |_, _| {}).unwrap();
     lp.run(RunMode::Default);
 }
+
+#[test]
+fn disconnect_interest_alone_hears_the_half_close_but_not_data() {
+    let mut lp = Loop::new().unwrap();
+    let (mut a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"data").unwrap();
+    a.shutdown(std::net::Shutdown::Write).unwrap();
+    let io = watch(&mut lp, b.as_raw_fd());
+    let seen: Rc<RefCell<Vec<(bool, bool)>>> = Rc::default();
+    let s = seen.clone();
+    io.start(&mut lp, Interest::DISCONNECT, move |lp, me, ready| {
+        s.borrow_mut()
+            .push((ready.is_read_closed(), ready.is_readable()));
+        me.close(lp, |_, _| {}).unwrap();
+    })
+    .unwrap();
+    lp.run(RunMode::Default);
+    assert_eq!(
+        *seen.borrow(),
+        [(true, false)],
+        "UV_DISCONNECT, not UV_READABLE"
+    );
+    drop((a, b));
+}

@@ -107,7 +107,7 @@ impl Stream {
             },
             {
                 let host = host.to_string();
-                move |lp, result| resolved(lp, s, host, result)
+                move |lp, _, result| resolved(lp, s, host, result)
             },
         )?;
         state(lp, s)?.resolving = Some(work);

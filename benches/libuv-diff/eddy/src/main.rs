@@ -502,7 +502,7 @@ fn stop(lp: &mut Loop) {
 
 fn work(lp: &mut Loop) {
     let after = |name: char| {
-        move |_: &mut Loop, r: Result<(), eddy_loop::WorkError>| {
+        move |_: &mut Loop, _: eddy_loop::WorkHandle, r: Result<(), eddy_loop::WorkError>| {
             let shown = match r {
                 Err(eddy_loop::WorkError::Cancelled) => "cancelled",
                 _ => "ok",
