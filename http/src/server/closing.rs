@@ -104,12 +104,12 @@ pub(crate) fn hand_off_stream(
     let h = http(lp);
     let Some(cn) = h.conns.remove(c) else { return };
     h.recycle_queue(cn.exchanges);
-    let _ = cn.timer.close(lp, |_| {});
+    let _ = cn.timer.close(lp, |_, _| {});
     let stream = cn.stream;
     let _ = stream.read_stop(lp);
-    let _ = stream.on_drain(lp, |_, _| {});
+    let _ = stream.clear_on_drain(lp);
     if cn.opts.timeout_ms > 0 {
-        let _ = stream.set_timeout(lp, 0, |_, _| {});
+        let _ = stream.clear_timeout(lp);
     }
     let head = RequestHead {
         method: req.method,

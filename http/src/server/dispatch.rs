@@ -80,7 +80,7 @@ pub(crate) fn hand_off(
         }
     });
     if args.is_some() {
-        let _ = stream.close(lp, |_| {});
+        let _ = stream.close(lp, |_, _| {});
     }
 }
 

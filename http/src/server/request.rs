@@ -22,9 +22,16 @@ fn live(lp: &mut Loop, r: Request) -> Result<&mut Exchange> {
 
 impl Request {
     /// Whether the request is still queued on an open connection (its
-    /// response not yet finished and sent on).
-    pub fn is_live(self, lp: &Loop) -> bool {
+    /// response not yet finished and sent on): `is_active`, as streams and
+    /// servers spell it.
+    pub fn is_active(self, lp: &Loop) -> bool {
         data(lp, self).is_some()
+    }
+
+    /// The old name of [`is_active`](Self::is_active).
+    #[deprecated(note = "use is_active")]
+    pub fn is_live(self, lp: &Loop) -> bool {
+        self.is_active(lp)
     }
 
     /// The request's method.

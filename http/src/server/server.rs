@@ -71,7 +71,7 @@ impl Server {
                     dispatch::connection(lp, self, stream);
                 }
                 Err(_) => {
-                    let _ = stream.close(lp, |_| {});
+                    let _ = stream.close(lp, |_, _| {});
                 }
             }
         })?;
@@ -202,7 +202,7 @@ impl Server {
             cb: Some(Box::new(cb)),
         };
         for l in std::mem::take(&mut st.listeners) {
-            let _ = l.close(lp, |_| {});
+            let _ = l.close(lp, |_, _| {});
         }
         self.close_idle_connections(lp)?;
         dispatch::maybe_closed(lp, self);
@@ -243,16 +243,15 @@ impl Server {
     /// (in socket write queues and held back behind earlier responses):
     /// bounded by the high-water mark per connection under a pipelining
     /// flood.
-    pub fn buffered_output(self, lp: &mut Loop) -> usize {
-        let conns: Vec<(Stream, usize)> = http(lp)
-            .conns
+    pub fn buffered_output(self, lp: &Loop) -> usize {
+        let Some(h) = http_ref(lp) else { return 0 };
+        h.conns
             .iter()
             .filter(|(_, cn)| cn.server == self)
-            .map(|(_, cn)| (cn.stream, cn.exchanges.iter().map(|x| x.held.len()).sum()))
-            .collect();
-        conns
-            .into_iter()
-            .map(|(s, held)| held + s.write_queue_size(lp).unwrap_or(0))
+            .map(|(_, cn)| {
+                let held: usize = cn.exchanges.iter().map(|x| x.held.len()).sum();
+                held + cn.stream.write_queue_size(lp).unwrap_or(0)
+            })
             .sum()
     }
 

@@ -28,7 +28,7 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
         return; // an abort callback closed it already
     };
     h.recycle_queue(cn.exchanges);
-    let _ = cn.stream.close(lp, |_| {});
-    let _ = cn.timer.close(lp, |_| {});
+    let _ = cn.stream.close(lp, |_, _| {});
+    let _ = cn.timer.close(lp, |_, _| {});
     dispatch::connection_gone(lp, cn.server);
 }
