@@ -432,7 +432,7 @@ fn slow_or_big(lp: &mut Loop, req: Request, res: Response) {
         let _ = res.end(lp, b"");
     };
     let again = pump.clone();
-    res.on_drain(lp, move |lp| again(lp)).unwrap();
+    res.on_drain(lp, move |lp, _| again(lp)).unwrap();
     pump(lp);
 }
 
