@@ -86,14 +86,3 @@ pub use status::reason_phrase;
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).
 pub use crate::h1::HeaderList;
-
-/// Whether `name` is a header name (a token). For the client, which
-/// validates `&str` names.
-pub(crate) fn valid_name(name: &str) -> bool {
-    crate::h1::is_token(name.as_bytes())
-}
-
-/// Whether `value` is a header value (an RFC 9110 field-value).
-pub(crate) fn valid_value(value: &str) -> bool {
-    crate::h1::is_field_value(value.as_bytes())
-}
