@@ -62,6 +62,8 @@ pub struct Loop {
     /// Requests in flight (queued work), each keeping the loop alive.
     pub(crate) active_reqs: usize,
     pub(crate) now_ms: u64,
+    /// Polls for I/O run so far (`poll_count`).
+    polls: u64,
     pub(crate) stop_flag: bool,
     running: bool,
 
@@ -158,6 +160,7 @@ impl Loop {
             active_handles: 0,
             active_reqs: 0,
             now_ms: 0,
+            polls: 0,
             stop_flag: false,
             running: false,
             timers: TimerHeap::default(),
@@ -209,6 +212,7 @@ impl Loop {
         }
         while alive && !self.stop_flag {
             // One iteration, in libuv's order:
+            self.polls += 1;
             let can_sleep = self.pending.is_empty() && !self.has_active_idle();
             // 1. pending callbacks (write and connect completions, cancels)
             self.run_pending();
@@ -261,6 +265,13 @@ impl Loop {
     /// and after polling. Timer deadlines are in this clock.
     pub fn now(&self) -> u64 {
         self.now_ms
+    }
+
+    /// How many iterations the loop has begun: equal values mean the same
+    /// iteration (what a layer reads to tell "read in this pass" from
+    /// "read earlier").
+    pub fn poll_count(&self) -> u64 {
+        self.polls
     }
 
     /// Refreshes `now()` from the monotonic clock.

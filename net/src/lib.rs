@@ -66,7 +66,7 @@ pub use addr::Address;
 pub use connect::ConnectOptions;
 pub use error::{Error, Result};
 pub use listener::{resolve_blocking, ListenOptions, Listener};
-pub use stream::{ReadEvent, Stream};
+pub use stream::{Probe, ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
 
 /// Raises this process's soft limit on open files to its hard limit (a

@@ -8,10 +8,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use eddy_loop::{ExtensionKey, Id, Loop, Table};
+use eddy_loop::{ExtensionKey, Id, Loop, Table, Timer};
 use eddy_net::Stream;
 
 use super::agent_options::AgentOptions;
+use super::clock::Clock;
 use super::error::Error;
 use super::feed::{HeadParts, Information};
 use super::output::Output;
@@ -73,11 +74,32 @@ pub(crate) enum Replay {
     Keeping(Vec<u8>),
 }
 
+/// The caps on a request's interim (1xx) responses, and what came so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Interim {
+    pub max_count: usize,
+    pub max_bytes: usize,
+    pub count: usize,
+    pub bytes: usize,
+}
+
+/// How strictly the status line is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatusLine {
+    /// `HTTP/1.x` only.
+    Strict,
+    /// Any protocol and version the parser accepts.
+    LenientVersion,
+}
+
 /// A request.
 pub(crate) struct Request {
     pub target: Box<Target>,
-    /// Socket idle timeout while this request uses it (0: none).
-    pub timeout_ms: u64,
+    /// Its deadlines, on one timer (made when first armed).
+    pub clock: Clock,
+    pub timer: Option<Timer>,
+    pub interim: Interim,
+    pub status_line: StatusLine,
     /// `None`: a fresh connection, closed after the response.
     pub agent: Option<AgentId>,
     pub key: PoolKey,
