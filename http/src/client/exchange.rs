@@ -346,6 +346,11 @@ impl Events for Session<'_> {
         }
     }
 
+    fn refuse(&mut self, reason: &'static str) -> Option<Error> {
+        let what = live(self.lp, self.r)?.what();
+        Some(Error::Protocol { what, reason })
+    }
+
     fn status_line(&mut self, protocol: &[u8], version: (u8, u8), status: u16) -> Option<Error> {
         let st = live(self.lp, self.r)?;
         let lenient = st.status_line == StatusLine::LenientVersion;
@@ -495,10 +500,18 @@ fn parse(lp: &mut Loop, c: ConnId, r: ReqId, bytes: &[u8]) {
     let Some((result, outcome)) = with_parser(lp, c, r, |p, f| p.execute(f, bytes)) else {
         return;
     };
+    let fed = conn(lp, c).map_or(0, |cn| {
+        let before = cn.fed;
+        cn.fed = before.saturating_add(bytes.len());
+        before
+    });
     match (outcome, result) {
         (Outcome::Gone, _) => {}
         (Outcome::Failed(e), _) => fail(lp, r, |_| e),
-        (_, Err(source)) => fail(lp, r, |what| Error::Parse { what, source }),
+        (_, Err(mut source)) => {
+            source.offset = source.offset.saturating_add(fed);
+            fail(lp, r, |what| Error::Parse { what, source })
+        }
         (Outcome::HandOff(kind), Ok(n)) => hand_off(lp, c, r, kind, &bytes[n..]),
         (Outcome::Complete { keep_alive }, Ok(n)) => {
             // Bytes after the response were not asked for.

@@ -41,6 +41,21 @@ pub(crate) struct HeadParts {
     pub protocol: Vec<u8>,
 }
 
+/// Whether a `Transfer-Encoding` line follows one that ended in
+/// `chunked`: the server refuses such a request (400, as llhttp), so the
+/// client refuses such a response.
+pub(crate) fn te_after_chunked(headers: &HeaderList) -> bool {
+    let mut chunked_seen = false;
+    for v in headers.get_all("transfer-encoding") {
+        if chunked_seen {
+            return true;
+        }
+        let last = v.rsplit(|&c| c == b',').next().unwrap_or(v);
+        chunked_seen = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+    }
+    false
+}
+
 /// Why a status line is refused, if it is.
 pub(crate) fn check_status_line(
     protocol: &[u8],
@@ -97,6 +112,9 @@ pub(crate) trait Events {
     fn owned(&mut self) -> bool;
     /// A message (interim or final) starts: a response byte arrived.
     fn message_begin(&mut self);
+    /// The head breaks the protocol: the error naming the request (`None`
+    /// if the request is gone).
+    fn refuse(&mut self, reason: &'static str) -> Option<Error>;
     /// The status line ended: `Some` refuses it.
     fn status_line(&mut self, protocol: &[u8], version: (u8, u8), status: u16) -> Option<Error>;
     /// An interim answer's head, of `bytes` bytes (about).
@@ -237,6 +255,12 @@ impl<E: Events> Handler for Feed<'_, E> {
                 _ => HeadersAction::SkipBody,
             };
         }
+        if te_after_chunked(&self.head.headers) {
+            if let Some(e) = self.events.refuse("Transfer-Encoding after chunked") {
+                self.outcome = Outcome::Failed(e);
+                return HeadersAction::Error;
+            }
+        }
         let keep_alive_hint_ms = keep_alive_hint(&self.head.headers);
         let verdict = self.events.final_head(FinalHead {
             status,
@@ -289,7 +313,8 @@ impl<E: Events> Handler for Feed<'_, E> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_status_line;
+    use super::{check_status_line, te_after_chunked};
+    use crate::h1::HeaderList;
 
     #[test]
     fn status_lines() {
@@ -303,5 +328,18 @@ mod tests {
         assert!(check_status_line(b"ICE", (1, 0), 200, false).is_some());
         assert!(check_status_line(b"HTTP", (2, 0), 200, false).is_some());
         assert_eq!(check_status_line(b"RTSP", (1, 0), 200, true), None);
+    }
+
+    #[test]
+    fn transfer_encoding_after_chunked() {
+        let mut h = HeaderList::default();
+        h.push("Transfer-Encoding", "chunked");
+        assert!(!te_after_chunked(&h));
+        h.push("transfer-encoding", "chunked");
+        assert!(te_after_chunked(&h));
+        let mut h = HeaderList::default();
+        h.push("Transfer-Encoding", "gzip");
+        h.push("Transfer-Encoding", "chunked");
+        assert!(!te_after_chunked(&h));
     }
 }

@@ -248,6 +248,10 @@ pub(crate) struct Connection {
     pub transport: Transport,
     /// The server's `Keep-Alive: timeout` hint, in ms.
     pub keep_alive_hint_ms: Option<u64>,
+    /// Bytes of the current request's response fed to the parser before
+    /// this read: a parse error's offset counts from the response's first
+    /// byte, not from the read's.
+    pub fed: usize,
 }
 
 impl Connection {
@@ -269,6 +273,7 @@ impl Connection {
                 Transport::Unix
             },
             keep_alive_hint_ms: None,
+            fed: 0,
         }
     }
 
