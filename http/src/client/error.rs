@@ -115,7 +115,9 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Net { source, .. } => source.raw_os_error(),
-            Error::HangUp { .. } | Error::Aborted { .. } | Error::HeadCut { .. } => Some(libc::ECONNRESET),
+            Error::HangUp { .. } | Error::Aborted { .. } | Error::HeadCut { .. } => {
+                Some(libc::ECONNRESET)
+            }
             Error::Timeout { .. } => Some(libc::ETIMEDOUT),
             _ => None,
         }

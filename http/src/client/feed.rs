@@ -118,8 +118,13 @@ pub(crate) trait Events {
     /// The status line ended: `Some` refuses it.
     fn status_line(&mut self, protocol: &[u8], version: (u8, u8), status: u16) -> Option<Error>;
     /// An interim answer's head, of `bytes` bytes (about).
-    fn interim(&mut self, status: u16, reason: &[u8], headers: &HeaderList, bytes: usize)
-        -> Verdict;
+    fn interim(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: &HeaderList,
+        bytes: usize,
+    ) -> Verdict;
     /// The final head.
     fn final_head(&mut self, head: FinalHead<'_>) -> Verdict;
     /// A piece of the final response's body.
@@ -242,9 +247,9 @@ impl<E: Events> Handler for Feed<'_, E> {
                 self.head.protocol.len() + 11 + self.head.reason.len(),
                 |n, (k, v)| n + k.len() + v.len() + 4,
             ) + 2;
-            let verdict =
-                self.events
-                    .interim(status, &self.head.reason, &self.head.headers, bytes);
+            let verdict = self
+                .events
+                .interim(status, &self.head.reason, &self.head.headers, bytes);
             self.head.headers.clear();
             return match verdict {
                 Verdict::Fail(e) => {

@@ -163,8 +163,8 @@ mod tests {
     use eddy_net::Stream;
 
     use super::super::agent_options::AgentOptions;
-    use super::super::output::Output;
     use super::super::clock::{Clock, Limits};
+    use super::super::output::Output;
     use super::super::table::{
         Callbacks, Connection, Interim, Link, Pools, Replay, Request, StatusLine,
     };

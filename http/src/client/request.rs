@@ -7,6 +7,8 @@
 use eddy_loop::Loop;
 use eddy_net::Stream;
 
+use super::agent_options::AgentOptions;
+use super::clock::{Clock, Limits};
 use super::error::{Error, Result};
 use super::exchange;
 use super::feed::Information;
@@ -15,8 +17,6 @@ use super::notify;
 use super::options::{AgentChoice, RequestOptions};
 use super::output::Output;
 use super::send;
-use super::agent_options::AgentOptions;
-use super::clock::{Clock, Limits};
 use super::table::{
     agent_ref, client, live, req, req_ref, Callbacks, Interim, Link, PoolKey, Replay, ReqId,
     Request, StatusLine,
