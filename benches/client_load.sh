@@ -176,7 +176,7 @@ one_run() {
         if (( may_retry )); then note+="; not counted, run again]"; rc=3; else note+="]"; fi
     fi
     (( rc )) || printf '%s\t%s\t%s\t%s\t%s\n' "$scen" "$cl" "$round" "$rps" "$us" >>"$RESULTS"
-    printf '   %-12s %-9s round %d: %9.0f req/s  %7.3f CPU us/req  (client busy %s%%, server %s%%, others %s%%)%s\n' \
+    printf '   %-12s %-5s round %d: %9.0f req/s  %7.3f CPU us/req  (client busy %s%%, server %s%%, others %s%%)%s\n' \
         "$scen" "$cl" "$round" "$rps" "$us" "$busy" "$sbusy" "$others" "$note"
     return "$rc"
 }
