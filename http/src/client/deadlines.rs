@@ -4,13 +4,13 @@
 //! it fires it asks the clock again: a deadline that passed goes to the
 //! caller's handler, else the timer is re-armed for the next one. The
 //! timer is unref'd: a request's socket, not its deadline, keeps the loop
-//! running.
+//! running. Timers of finished requests are kept for later ones.
 
 use eddy_loop::{Handle, Loop, Timer};
 
 use super::clock::{Due, Stage};
 use super::error::Deadline;
-use super::table::{live, req, ReqId};
+use super::table::{client, live, req, ReqId};
 
 /// What runs when a deadline passes.
 pub(crate) type Expired = fn(&mut Loop, ReqId, Deadline, u64);
@@ -67,8 +67,14 @@ fn arm(lp: &mut Loop, r: ReqId, on_expired: Expired) {
     let timer = match st.timer {
         Some(t) => t,
         None => {
-            let t = Timer::new(lp);
-            let _ = t.unref(lp);
+            let t = match client(lp).spare_timers.pop() {
+                Some(t) => t,
+                None => {
+                    let t = Timer::new(lp);
+                    let _ = t.unref(lp);
+                    t
+                }
+            };
             if let Some(st) = req(lp, r) {
                 st.timer = Some(t);
             }
@@ -93,9 +99,17 @@ fn fired(lp: &mut Loop, r: ReqId, on_expired: Expired) {
     }
 }
 
-/// Closes the request's timer (its record is going away).
-pub(crate) fn close_timer(lp: &mut Loop, timer: Option<Timer>) {
-    if let Some(t) = timer {
+/// The request's record is going away: its timer is stopped and kept for
+/// a later request (closed if enough are kept).
+pub(crate) fn retire_timer(lp: &mut Loop, timer: Option<Timer>) {
+    let Some(t) = timer else { return };
+    if t.stop(lp).is_err() {
+        return;
+    }
+    let spare = &mut client(lp).spare_timers;
+    if spare.len() < 256 {
+        spare.push(t);
+    } else {
         let _ = t.close(lp, |_, _| {});
     }
 }

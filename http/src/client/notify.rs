@@ -119,7 +119,7 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
         }
         let t = client(lp);
         let Some(st) = t.reqs.remove(r) else { return };
-        deadlines::close_timer(lp, st.timer);
+        deadlines::retire_timer(lp, st.timer);
         let t = client(lp);
         if let Some(res) = st.res {
             t.recycle_res(res);

@@ -320,6 +320,9 @@ pub(crate) struct Client {
     /// to request; boxed as requests hold them, so reuse moves a pointer.
     #[allow(clippy::vec_box)]
     res_pool: Vec<Box<Response>>,
+    /// Stopped deadline timers of finished requests, for later ones (a
+    /// timer handle made and closed per request costs more).
+    pub spare_timers: Vec<Timer>,
 }
 
 impl Client {
@@ -349,6 +352,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         global: None,
         head_extra: Vec::new(),
         res_pool: Vec::new(),
+        spare_timers: Vec::new(),
     })
 }
 
