@@ -12,6 +12,7 @@ use slab::Slab;
 
 use crate::error::{Error, Result};
 use crate::handle::{HandleEntry, HandleId};
+use crate::metrics::{LoopPhase, Recorder};
 use crate::poll::{token, Poller, WAKE_INDEX};
 use crate::sys::{self, KeyedSlots};
 use crate::timer_heap::TimerHeap;
@@ -65,6 +66,7 @@ pub struct Loop {
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
     keyed: KeyedSlots,
+    pub(crate) metrics: Box<Recorder>,
 }
 
 /// A process-wide slot number for one extension type `T`, for the layers
@@ -156,6 +158,7 @@ impl Loop {
             works: Slab::new(),
             extensions: Vec::new(),
             keyed: KeyedSlots::default(),
+            metrics: Box::new(Recorder::new()),
         };
         lp.update_time();
         Ok(lp)
@@ -174,14 +177,20 @@ impl Loop {
             self.update_time();
         }
         while alive && !self.stop_flag {
-            // One iteration, in libuv's order:
-            self.update_time();
+            // One iteration, in libuv's order (each `metrics_*` hook is one
+            // branch when recording is off, see metrics.rs):
+            let top = self.tick();
+            self.metrics_iteration(top);
             // 1. timers that are due
+            self.metrics_phase(LoopPhase::Timers);
             self.run_timers();
             // 2. pending callbacks (write and connect completions, cancels)
+            self.metrics_phase(LoopPhase::Pending);
             let ran_pending = self.run_pending();
             // 3. idle, 4. prepare
+            self.metrics_phase(LoopPhase::Idle);
             self.run_phase(crate::phase::Phase::Idle);
+            self.metrics_phase(LoopPhase::Prepare);
             self.run_phase(crate::phase::Phase::Prepare);
             // 5. poll for I/O; blocks only as long as backend_timeout allows
             let timeout = if mode == RunMode::Default || (mode == RunMode::Once && !ran_pending) {
@@ -189,15 +198,20 @@ impl Loop {
             } else {
                 0
             };
+            self.metrics_poll_start();
             self.poll_io(timeout);
             // 6. check
+            self.metrics_phase(LoopPhase::Check);
             self.run_phase(crate::phase::Phase::Check);
             // 7. close callbacks
+            self.metrics_phase(LoopPhase::Closing);
             self.run_closing();
             if mode == RunMode::Once {
                 // Once promises progress: a timer that came due while
                 // polling runs now.
-                self.update_time();
+                let now = self.tick();
+                self.metrics_read(now);
+                self.metrics_phase(LoopPhase::Timers);
                 self.run_timers();
             }
             alive = self.alive();
@@ -205,6 +219,7 @@ impl Loop {
                 break;
             }
         }
+        self.metrics_run_end();
         self.stop_flag = false;
         self.running = false;
         alive
@@ -232,7 +247,15 @@ impl Loop {
 
     /// Refreshes `now()` from the monotonic clock.
     pub fn update_time(&mut self) {
-        self.now_ms = sys::monotonic_ns() / 1_000_000;
+        self.tick();
+    }
+
+    /// `update_time`, returning the clock read in nanoseconds.
+    #[inline]
+    pub(crate) fn tick(&mut self) -> u64 {
+        let ns = sys::monotonic_ns();
+        self.now_ms = ns / 1_000_000;
+        ns
     }
 
     /// The monotonic clock in nanoseconds (same clock as `now()`).

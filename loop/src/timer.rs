@@ -185,6 +185,7 @@ impl Loop {
             }
             let entry = *top;
             self.timers.pop();
+            self.metrics_timer_due(entry.deadline);
             if let Some(t) = self.timer_state(entry.slot) {
                 t.due = true;
             }
