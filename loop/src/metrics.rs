@@ -15,9 +15,9 @@
 
 use std::time::Duration;
 
-use crate::event_loop::Loop;
 use crate::phase::Phase;
 use crate::sys;
+use crate::Loop;
 
 /// The phases of one iteration, in the order they run.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
