@@ -832,28 +832,40 @@ impl Restarter {
         };
         let _ = io.close(lp, |_| {});
         let _ = timer.close(lp, |_| {});
-        let pid = child.pid();
-        // A process that closed the socket is usually exiting: give it a
-        // moment to become reapable, then make sure.
-        let status = (0..100)
-            .find_map(|_| match child.try_wait() {
-                Ok(None) => {
-                    std::thread::yield_now();
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                    None
-                }
-                other => Some(other),
-            })
-            .unwrap_or_else(|| {
-                let _ = child.signal(libc::SIGKILL);
-                child.wait().map(Some)
-            });
-        let status = match status {
-            Ok(Some(s)) => format!(" ({s})"),
-            _ => String::new(),
-        };
-        eprintln!("eddy-server: restart failed: pid {pid} {why}{status}; still serving");
+        reap(lp, child, why.to_string());
     }
+}
+
+/// Logs a failed restart once `child` is reaped: at once if it has exited,
+/// else (it closed the readiness socket and is exiting, or hangs) polled
+/// every 5 ms, and killed after 2 s.
+fn reap(lp: &mut Loop, child: Successor, why: String) {
+    let pid = child.pid();
+    let report = move |status: Option<std::process::ExitStatus>| {
+        let status = status.map_or(String::new(), |s| format!(" ({s})"));
+        eprintln!("eddy-server: restart failed: pid {pid} {why}{status}; still serving");
+    };
+    if let Ok(Some(status)) = child.try_wait() {
+        return report(Some(status));
+    }
+    let t = Timer::new(lp);
+    let mut polls = 0;
+    let _ = t.start(lp, 5, 5, move |lp, t| {
+        polls += 1;
+        let status = match child.try_wait() {
+            Ok(Some(s)) => Some(Some(s)),
+            Ok(None) if polls < 400 => None,
+            Ok(None) => {
+                let _ = child.signal(libc::SIGKILL);
+                Some(child.wait().ok())
+            }
+            Err(_) => Some(None),
+        };
+        if let Some(status) = status {
+            report(status);
+            let _ = t.close(lp, |_| {});
+        }
+    });
 }
 
 fn main() {
