@@ -64,15 +64,9 @@ fn errors_say_what_was_attempted() {
     let dir = TempDir::new("missing");
     let err = open(dir.0.join("nope"), OpenFileOptions::default()).unwrap_err();
     assert!(err.is_not_found());
-    assert_eq!(err.raw_os_error(), Some(libc_enoent()));
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     assert!(err.to_string().starts_with("open "), "{err}");
     assert!(err.to_string().contains("nope"), "{err}");
-}
-
-fn libc_enoent() -> i32 {
-    std::io::Error::from(std::io::ErrorKind::NotFound)
-        .raw_os_error()
-        .unwrap_or(2)
 }
 
 #[test]
