@@ -127,7 +127,7 @@ fn run(lp: &mut Loop) {
         .unwrap();
     watchdog.unref(lp).unwrap();
     lp.run(RunMode::Default);
-    watchdog.close(lp, |_| {}).unwrap();
+    watchdog.close(lp, |_, _| {}).unwrap();
     lp.run(RunMode::NoWait);
 }
 
@@ -429,7 +429,7 @@ fn a_free_socket_closed_by_the_server_is_dropped_and_not_reused() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 1, 1, move |lp, t| {
         if agent.free_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();
@@ -500,7 +500,7 @@ fn pause_holds_the_body_and_resume_delivers_it_in_order() {
                     let t = Timer::new(lp);
                     t.start(lp, 1, 0, move |lp, t| {
                         res.resume(lp).unwrap();
-                        t.close(lp, |_| {}).unwrap();
+                        t.close(lp, |_, _| {}).unwrap();
                     })
                     .unwrap();
                 }
@@ -768,7 +768,7 @@ fn upgrade_hands_the_stream_and_head_to_the_callback() {
         stream
             .read_start(lp, move |lp, s, ev| match ev {
                 eddy_net::ReadEvent::Data(d) => g.borrow_mut().extend_from_slice(d),
-                _ => s.close(lp, |_| {}).unwrap(),
+                _ => s.close(lp, |_, _| {}).unwrap(),
             })
             .unwrap();
     })
@@ -829,7 +829,7 @@ fn requests_over_a_unix_socket() {
             if d.get() == 0 && agent.free_sockets(lp) == 1 && agent.waiting_requests(lp) == 0 {
                 d.set(1);
                 let _ = server.close(lp, |_| {});
-                me.close(lp, |_| {}).unwrap();
+                me.close(lp, |_, _| {}).unwrap();
             }
         })
         .unwrap();
@@ -900,7 +900,7 @@ fn a_free_socket_closes_before_the_servers_keep_alive_timeout() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 10, 10, move |lp, t| {
         if agent.free_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();
@@ -1008,7 +1008,7 @@ fn a_waiting_request_gets_a_socket_whose_last_response_was_paused() {
         let t = Timer::new(lp);
         t.start(lp, 5, 0, move |lp, t| {
             res.resume(lp).unwrap();
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
     })
@@ -1037,7 +1037,7 @@ fn nothing_but_close_follows_an_abort_after_resume() {
             t.start(lp, 5, 0, move |lp, t| {
                 res.resume(lp).unwrap();
                 res.request().abort(lp);
-                t.close(lp, |_| {}).unwrap();
+                t.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
         },
@@ -1069,7 +1069,7 @@ fn closing_the_lent_socket_fails_the_request_and_frees_the_slot() {
     );
     let (req, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
     req.on_socket(&mut lp, |lp, _, stream| {
-        stream.close(lp, |_| {}).unwrap();
+        stream.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     let (_, second) = get_recorded(&mut lp, other.opts("/", agent.into()));
@@ -1183,7 +1183,7 @@ fn max_free_sockets_and_the_agents_free_socket_timeout() {
         .start(&mut lp, move |lp, me| {
             if agent.total_sockets(lp) == 1 && agent.free_sockets(lp) == 1 {
                 k.set(agent.free_sockets(lp));
-                me.close(lp, |_| {}).unwrap();
+                me.close(lp, |_, _| {}).unwrap();
             }
         })
         .unwrap();
@@ -1196,7 +1196,7 @@ fn max_free_sockets_and_the_agents_free_socket_timeout() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 5, 5, move |lp, t| {
         if agent.total_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();

@@ -19,7 +19,7 @@ fn delayed(lp: &mut Loop, req: Request, res: Response) {
     let t = Timer::new(lp);
     t.start(lp, ms, 0, move |lp, t| {
         res.end(lp, target.as_bytes()).unwrap();
-        t.close(lp, |_| {}).unwrap();
+        t.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
 }
@@ -297,7 +297,7 @@ fn graceful_close_lets_an_in_flight_response_finish() {
                 .unwrap();
             s.read_start(lp, move |lp, s, ev| match ev {
                 ReadEvent::Data(b) => g.borrow_mut().extend_from_slice(b),
-                _ => s.close(lp, |_| {}).unwrap(),
+                _ => s.close(lp, |_, _| {}).unwrap(),
             })
             .unwrap();
         },

@@ -8,12 +8,11 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use slab::Slab;
-
 use crate::error::{Error, Result};
-use crate::handle::{HandleEntry, HandleId};
+use crate::handle::{Closing, HandleEntry, HandleId};
 use crate::poll::{token, Poller, WAKE_INDEX};
 use crate::sys::{self, KeyedSlots};
+use crate::table::Table;
 use crate::timer_heap::TimerHeap;
 use crate::wake::LoopShared;
 use crate::work::WorkEntry;
@@ -31,10 +30,33 @@ pub enum RunMode {
 
 pub(crate) type PendingCb = Box<dyn FnOnce(&mut Loop)>;
 
-/// A single-threaded event loop over epoll.
+/// A single-threaded event loop over epoll, like libuv's `uv_loop_t`.
+///
+/// It owns the state of every handle; callbacks get `&mut Loop` and may
+/// start, stop or close any handle, their own included.
+///
+/// ```
+/// use eddy_loop::{Check, Handle, Idle, Loop, RunMode};
+///
+/// let mut lp = Loop::new()?;
+/// let idle = Idle::new(&mut lp);
+/// let mut spins = 0;
+/// idle.start(&mut lp, move |lp, me| {
+///     spins += 1;
+///     if spins == 3 {
+///         me.close(lp, |_, _| {}).unwrap();
+///     }
+/// })?;
+/// // Nothing keeps a loop with only an unreferenced check handle alive.
+/// let check = Check::new(&mut lp);
+/// check.start(&mut lp, |_, _| {})?;
+/// check.unref(&mut lp)?;
+/// assert!(lp.run(RunMode::Once), "the idle handle is still active");
+/// assert!(!lp.run(RunMode::Default), "done once the idle handle closed");
+/// # Ok::<(), eddy_loop::Error>(())
+/// ```
 pub struct Loop {
-    pub(crate) handles: Slab<HandleEntry>,
-    pub(crate) next_gen: u32,
+    pub(crate) handles: Table<HandleEntry>,
     /// Handles that are active, referenced and not closing.
     pub(crate) active_handles: usize,
     /// Requests in flight (queued work), each keeping the loop alive.
@@ -52,8 +74,8 @@ pub struct Loop {
     /// Started idle, prepare and check handles, by `Phase`.
     pub(crate) phases: [Vec<HandleId>; 3],
     pub(crate) phase_scratch: Vec<HandleId>,
-    pub(crate) closing: Vec<HandleId>,
-    pub(crate) closing_spare: Vec<HandleId>,
+    pub(crate) closing: Vec<Closing>,
+    pub(crate) closing_spare: Vec<Closing>,
 
     pub(crate) poller: Poller,
     pub(crate) next_io_epoch: u32,
@@ -61,7 +83,7 @@ pub struct Loop {
     pub(crate) asyncs: Vec<HandleId>,
     pub(crate) async_scratch: Vec<HandleId>,
     pub(crate) signal_handles: Vec<HandleId>,
-    pub(crate) works: Slab<WorkEntry>,
+    pub(crate) works: Table<WorkEntry>,
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
     keyed: KeyedSlots,
@@ -119,6 +141,7 @@ impl<T> Default for ExtensionKey<T> {
 }
 
 impl Loop {
+    /// A new loop with its epoll fd and wake-up eventfd.
     pub fn new() -> Result<Loop> {
         let poller = Poller::new().map_err(|e| Error::os("epoll_create1", e))?;
         let shared = Arc::new(LoopShared::new().map_err(|e| Error::os("eventfd", e))?);
@@ -131,8 +154,7 @@ impl Loop {
             )
             .map_err(|e| Error::os("epoll_ctl add wake-up eventfd", e))?;
         let mut lp = Loop {
-            handles: Slab::new(),
-            next_gen: 0,
+            handles: Table::new(),
             active_handles: 0,
             active_reqs: 0,
             now_ms: 0,
@@ -153,7 +175,7 @@ impl Loop {
             asyncs: Vec::new(),
             async_scratch: Vec::new(),
             signal_handles: Vec::new(),
-            works: Slab::new(),
+            works: Table::new(),
             extensions: Vec::new(),
             keyed: KeyedSlots::default(),
         };
@@ -253,6 +275,32 @@ impl Loop {
         self.pending.push_back(Box::new(cb));
     }
 
+    /// Runs `cb` in the closing phase of this iteration (of the next one
+    /// when called from the closing phase), in order with the close
+    /// callbacks of handles closed meanwhile. Until it has run, it keeps
+    /// the loop alive and the poll from blocking, as a closing handle does:
+    /// for a layer above that must reach the closing phase without a
+    /// handle of its own to close (a stream that has no socket yet).
+    pub fn defer_to_closing(&mut self, cb: impl FnOnce(&mut Loop) + 'static) {
+        self.closing.push(Closing::Deferred(Box::new(cb)));
+    }
+
+    /// Closing phase: runs the close callbacks of every handle closed
+    /// before this phase began (and the deferred callbacks), in the order
+    /// they were closed; handles closed by those callbacks wait for the
+    /// next iteration, as in libuv.
+    pub(crate) fn run_closing(&mut self) {
+        let mut list = std::mem::take(&mut self.closing_spare);
+        std::mem::swap(&mut list, &mut self.closing);
+        for c in list.drain(..) {
+            match c {
+                Closing::Handle(id) => self.finish_close(id),
+                Closing::Deferred(cb) => cb(self),
+            }
+        }
+        self.closing_spare = list;
+    }
+
     /// Pending phase; true if anything ran.
     fn run_pending(&mut self) -> bool {
         if self.pending.is_empty() {
@@ -284,6 +332,7 @@ impl Loop {
             .and_then(|(_, v)| v.downcast_ref())
     }
 
+    /// The extension of type `T`, mutably, if one was inserted.
     pub fn extension_mut<T: 'static>(&mut self) -> Option<&mut T> {
         self.extensions
             .iter_mut()

@@ -15,6 +15,27 @@ use crate::Loop;
 
 handle_type!(
     /// A watcher of one file descriptor, like libuv's `uv_poll_t`.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::fd::AsRawFd;
+    /// use eddy_loop::{Handle, Interest, Io, Loop, RunMode};
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let (mut reader, mut writer) = std::io::pipe().unwrap();
+    /// writer.write_all(b"hi").unwrap();
+    /// // SAFETY: `reader` outlives the watcher, which is closed in its
+    /// // callback before `run` returns.
+    /// let io = unsafe { Io::new(&mut lp, reader.as_raw_fd()) };
+    /// io.start(&mut lp, Interest::READABLE, move |lp, me, ready| {
+    ///     assert!(ready.is_readable());
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(reader.read(&mut buf).unwrap(), 2);
+    ///     me.close(lp, |_, _| {}).unwrap();
+    /// })?;
+    /// lp.run(RunMode::Default);
+    /// # Ok::<(), eddy_loop::Error>(())
+    /// ```
     Io,
     "io"
 );
@@ -24,19 +45,26 @@ handle_type!(
 pub struct Interest(u8);
 
 impl Interest {
+    /// Nothing: the fd is deregistered.
     pub const NONE: Interest = Interest(0);
+    /// Readable (EPOLLIN, and EPOLLRDHUP for a peer's half-close).
     pub const READABLE: Interest = Interest(1);
+    /// Writable (EPOLLOUT).
     pub const WRITABLE: Interest = Interest(2);
+    /// Readable and writable.
     pub const BOTH: Interest = Interest(3);
 
+    /// Whether readable is asked for.
     pub fn is_readable(self) -> bool {
         self.0 & 1 != 0
     }
 
+    /// Whether writable is asked for.
     pub fn is_writable(self) -> bool {
         self.0 & 2 != 0
     }
 
+    /// Whether nothing is asked for.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -66,10 +94,12 @@ impl BitOr for Interest {
 pub struct Ready(pub(crate) u32);
 
 impl Ready {
+    /// Data (or urgent data) can be read.
     pub fn is_readable(self) -> bool {
         self.0 & (libc::EPOLLIN | libc::EPOLLPRI) as u32 != 0
     }
 
+    /// The fd can take a write.
     pub fn is_writable(self) -> bool {
         self.0 & libc::EPOLLOUT as u32 != 0
     }
@@ -102,8 +132,8 @@ pub(crate) struct IoState {
     cb: Option<IoCb>,
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<IoCb>> {
-    match kind {
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<IoCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Io(io) => Some(&mut io.cb),
         _ => None,
     }
@@ -116,9 +146,24 @@ fn state(lp: &mut Loop, id: HandleId) -> Result<&mut IoState> {
     }
 }
 
+fn state_ref(lp: &Loop, id: HandleId) -> Result<&IoState> {
+    match &lp.live(id, Io::KIND)?.kind {
+        HandleKind::Io(io) => Ok(io),
+        _ => Err(Error::Closed(Io::KIND)),
+    }
+}
+
 impl Io {
     /// A watcher for `fd`, not yet started. The fd should be non-blocking.
-    pub fn new(lp: &mut Loop, fd: RawFd) -> Io {
+    ///
+    /// # Safety
+    ///
+    /// `fd` must stay open, and must not be closed and reused, until this
+    /// watcher is stopped or closed (deregister before close): the loop
+    /// keeps the number and calls `epoll_ctl` on it, and on a number that
+    /// now names another file it would change or remove that file's
+    /// registration (another watcher's), breaking its owner's I/O safety.
+    pub unsafe fn new(lp: &mut Loop, fd: RawFd) -> Io {
         Io(lp.insert_handle(HandleKind::Io(IoState {
             fd,
             interest: Interest::NONE,
@@ -148,12 +193,14 @@ impl Io {
         lp.io_set_interest(self.0, interest)
     }
 
-    pub fn interest(self, lp: &mut Loop) -> Result<Interest> {
-        Ok(state(lp, self.0)?.interest)
+    /// The current interest (empty while stopped).
+    pub fn interest(self, lp: &Loop) -> Result<Interest> {
+        Ok(state_ref(lp, self.0)?.interest)
     }
 
-    pub fn fd(self, lp: &mut Loop) -> Result<RawFd> {
-        Ok(state(lp, self.0)?.fd)
+    /// The watched fd.
+    pub fn fd(self, lp: &Loop) -> Result<RawFd> {
+        Ok(state_ref(lp, self.0)?.fd)
     }
 
     /// Deregisters the fd; the callback is kept for a later `set_interest`.
@@ -167,7 +214,7 @@ impl Io {
 impl Loop {
     fn io_set_interest(&mut self, id: HandleId, interest: Interest) -> Result<()> {
         let next_epoch = self.next_io_epoch.wrapping_add(1);
-        let HandleKind::Io(io) = &mut self.handles[id.index as usize].kind else {
+        let Some(HandleKind::Io(io)) = self.open_kind(id) else {
             return Err(Error::Closed(Io::KIND));
         };
         let (fd, was, registered) = (io.fd, io.interest, io.registered);
@@ -186,14 +233,14 @@ impl Loop {
         } else {
             (libc::EPOLL_CTL_ADD, "add", next_epoch)
         };
-        let token = crate::poll::token(id.index, epoch);
+        let token = crate::poll::token(id.index(), epoch);
         self.poller
             .ctl(op, fd, interest.epoll_events(), token)
             .map_err(|e| Error::os(format!("epoll_ctl {op_name} fd {fd}"), e))?;
         if !registered {
             self.next_io_epoch = next_epoch;
         }
-        if let HandleKind::Io(io) = &mut self.handles[id.index as usize].kind {
+        if let Some(HandleKind::Io(io)) = self.open_kind(id) {
             io.interest = interest;
             io.registered = true;
             io.epoch = epoch;
@@ -203,8 +250,7 @@ impl Loop {
     }
 
     pub(crate) fn io_stop(&mut self, id: HandleId) {
-        let Some(HandleKind::Io(io)) = self.handles.get_mut(id.index as usize).map(|e| &mut e.kind)
-        else {
+        let Some(HandleKind::Io(io)) = self.handles.get_mut(id.0).map(|e| &mut e.kind) else {
             return;
         };
         if io.registered {
@@ -220,11 +266,14 @@ impl Loop {
     /// Delivers one epoll event to its watcher, unless the watcher was
     /// stopped, closed, re-registered or replaced since the event was queued.
     pub(crate) fn io_dispatch(&mut self, index: u32, epoch: u32, events: u32) {
-        let Some(e) = self.handles.get(index as usize) else {
+        let Some(id) = self.handles.id_at(index) else {
+            return;
+        };
+        let Some(e) = self.handles.get(id) else {
             return;
         };
         let HandleKind::Io(io) = &e.kind else { return };
-        if e.closing || !e.active || !io.registered || io.epoch != epoch {
+        if !e.is_open() || !e.active || !io.registered || io.epoch != epoch {
             return;
         }
         let wanted = io.interest.epoll_events() | (libc::EPOLLERR | libc::EPOLLHUP) as u32;
@@ -232,10 +281,7 @@ impl Loop {
         if events == 0 {
             return;
         }
-        let id = HandleId { index, gen: e.gen };
-        if let Some(mut cb) = self.take_cb(id, cb_slot) {
-            cb(self, Io(id), Ready(events));
-            self.restore_cb(id, cb_slot, cb);
-        }
+        let id = HandleId(id);
+        self.with_cb(id, cb_slot, |lp, cb| cb(lp, Io(id), Ready(events)));
     }
 }

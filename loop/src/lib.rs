@@ -1,13 +1,28 @@
 //! eddy-loop: a libuv-style, single-threaded event loop over epoll.
 //!
-//! A [`Loop`] owns the state of every handle in slabs; a handle ([`Timer`],
-//! [`Idle`], [`Prepare`], [`Check`], [`Io`], [`Async`], [`Signal`]) is a small
-//! `Copy` id with a generation, so a stale id gives [`Error::Closed`] rather
-//! than reaching another handle. Callbacks receive `&mut Loop` and may start,
-//! stop or close any handle, their own included.
+//! A [`Loop`] owns the state of every handle in one generational
+//! [`Table`]; a handle ([`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Io`],
+//! [`Async`], [`Signal`]) is a small `Copy` id with a generation, so a stale
+//! id never reaches another handle. Callbacks receive `&mut Loop` and their
+//! own handle, and may start, stop or close any handle, their own included.
 //!
 //! One iteration of [`Loop::run`] runs, in order: due timers, pending
 //! callbacks, idle, prepare, poll for I/O, check, close callbacks.
+//!
+//! # Conventions
+//!
+//! - **Stale ids.** Once a handle is closed (from the `close` call on, and
+//!   for good once its close callback has returned), every method of it
+//!   that returns a `Result` fails with [`Error::Closed`] naming the kind
+//!   ("timer handle is closed"), and every predicate (`is_active`,
+//!   `has_ref`, ...) answers false; `is_closing` alone answers true until
+//!   the close callback has returned. Nothing panics.
+//! - **Queries take `&Loop`**, actions `&mut Loop`.
+//! - **Alive** is spelled `is_*`: `is_active`, `is_closing`, as libuv's
+//!   `uv_is_active` and `uv_is_closing`.
+//! - **Callbacks get their own handle**, close callbacks included.
+//! - libuv's names are kept where libuv has one (`again`, `due_in`,
+//!   `ref_`/`unref`/`has_ref`, `walk`, `backend_fd`, `backend_timeout`).
 //!
 //! ```
 //! use eddy_loop::{Handle, Loop, RunMode, Timer};
@@ -16,11 +31,14 @@
 //! let timer = Timer::new(&mut lp);
 //! timer.start(&mut lp, 5, 0, |lp, t| {
 //!     println!("fired at {} ms", lp.now());
-//!     t.close(lp, |_| println!("closed")).unwrap();
+//!     t.close(lp, |_, _| println!("closed")).unwrap();
 //! })?;
 //! lp.run(RunMode::Default);
 //! # Ok::<(), eddy_loop::Error>(())
 //! ```
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod async_handle;
 mod error;
@@ -44,7 +62,7 @@ pub use async_handle::{Async, AsyncSender};
 pub use error::{Error, Result};
 pub use event_loop::{ExtensionKey, Loop, RunMode};
 pub use fs::{open_blocking, FileError, FileInfo, FileKind, OpenFileOptions, OpenedFile};
-pub use handle::{Handle, HandleId};
+pub use handle::{Handle, HandleId, HandleType};
 pub use io::{Interest, Io, Ready};
 pub use phase::{Check, Idle, Prepare};
 pub use signal::Signal;

@@ -74,8 +74,8 @@ fn lock(hub: &Hub) -> std::sync::MutexGuard<'_, HubState> {
     hub.state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<SignalCb>> {
-    match kind {
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<SignalCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Signal(s) => Some(&mut s.cb),
         _ => None,
     }
@@ -89,6 +89,7 @@ fn signum_of(lp: &Loop, id: HandleId) -> Option<i32> {
 }
 
 impl Signal {
+    /// A new signal handle, not yet watching a signal.
     pub fn new(lp: &mut Loop) -> Signal {
         Signal(lp.insert_handle(HandleKind::Signal(SignalState {
             signum: 0,
@@ -127,6 +128,8 @@ impl Signal {
         Ok(())
     }
 
+    /// Stops watching; the signal's previous disposition is restored once
+    /// no handle in the process watches it.
     pub fn stop(self, lp: &mut Loop) -> Result<()> {
         lp.live_mut(self.0, Self::KIND)?;
         lp.signal_stop(self.0);
@@ -136,7 +139,7 @@ impl Signal {
     /// The signal being watched (0 before the first start).
     pub fn signum(self, lp: &Loop) -> Result<i32> {
         match lp.entry(self.0) {
-            Some(e) if !e.closing => Ok(signum_of(lp, self.0).unwrap_or(0)),
+            Some(e) if e.is_open() => Ok(signum_of(lp, self.0).unwrap_or(0)),
             _ => Err(Error::Closed(Self::KIND)),
         }
     }
@@ -242,14 +245,11 @@ impl Loop {
             }
             let handles: Vec<HandleId> = self.signal_handles.clone();
             for id in handles {
-                let live = self.entry(id).is_some_and(|e| e.active && !e.closing);
+                let live = self.entry(id).is_some_and(|e| e.active && e.is_open());
                 if !live || signum_of(self, id) != Some(signum as i32) {
                     continue;
                 }
-                if let Some(mut cb) = self.take_cb(id, cb_slot) {
-                    cb(self, Signal(id), signum as i32);
-                    self.restore_cb(id, cb_slot, cb);
-                }
+                self.with_cb(id, cb_slot, |lp, cb| cb(lp, Signal(id), signum as i32));
             }
         }
     }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Return values that signal failure with -1, like `std`'s private `IsMinusOne`.
 pub trait MinusOne: Copy + PartialEq {
+    /// The failure value.
     const MINUS_ONE: Self;
 }
 

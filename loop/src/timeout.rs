@@ -26,21 +26,26 @@ pub struct TimeoutId(Timer);
 impl Loop {
     /// Runs `cb` once, `ms` milliseconds after [`Loop::now`] (Node's
     /// `setTimeout`). The timer frees itself: it is closed just before `cb`
-    /// runs, so nothing is left of it after this iteration and the id is
-    /// stale inside `cb` already. `ms == 0` fires in the next timer phase.
-    /// Cancel with [`Loop::clear_timer`].
+    /// runs, so nothing is left of it after this iteration; `cb` gets the
+    /// id, already stale (as every callback gets its handle).
+    /// `ms == 0` fires in the next timer phase. Cancel with
+    /// [`Loop::clear_timer`].
     ///
     /// ```
     /// use eddy_loop::{Loop, RunMode};
     ///
     /// let mut lp = Loop::new()?;
-    /// let id = lp.set_timeout(5, |lp| println!("5 ms later: {}", lp.now()));
+    /// let id = lp.set_timeout(5, |lp, _| println!("5 ms later: {}", lp.now()));
     /// lp.run(RunMode::Default);
     /// assert!(!id.is_pending(&lp));
     /// assert!(!lp.clear_timer(id), "a fired timeout is a stale id");
     /// # Ok::<(), eddy_loop::Error>(())
     /// ```
-    pub fn set_timeout(&mut self, ms: u64, cb: impl FnOnce(&mut Loop) + 'static) -> TimeoutId {
+    pub fn set_timeout(
+        &mut self,
+        ms: u64,
+        cb: impl FnOnce(&mut Loop, TimeoutId) + 'static,
+    ) -> TimeoutId {
         let mut cb = Some(cb);
         let timer = Timer::new(self);
         let started = timer.start(self, ms, 0, move |lp, t| {
@@ -48,7 +53,7 @@ impl Loop {
             // `clear_timer` of its own id is then a stale no-op.
             let _ = lp.close_handle(t.0, Timer::KIND, None);
             if let Some(cb) = cb.take() {
-                cb(lp);
+                cb(lp, TimeoutId(t));
             }
         });
         debug_assert!(started.is_ok(), "a new timer starts");

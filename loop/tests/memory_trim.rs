@@ -50,7 +50,7 @@ fn the_trimmer_gives_a_burst_back_from_an_idle_moment() {
     let peak = Rc::new(Cell::new((0, 0)));
     fn chain(lp: &mut Loop, left: u32, pins: Rc<Cell<Vec<u8>>>, peak: Rc<Cell<(usize, u64)>>) {
         if left > 0 {
-            lp.set_timeout(0, move |lp| chain(lp, left - 1, pins, peak));
+            lp.set_timeout(0, move |lp, _| chain(lp, left - 1, pins, peak));
             return;
         }
         pins.set(burst());
@@ -65,7 +65,7 @@ fn the_trimmer_gives_a_burst_back_from_an_idle_moment() {
     // Then idle: wait (bounded) for the trimmer's verdict.
     let s = shrunk.clone();
     let p = peak.clone();
-    let guard = lp.set_timeout(20_000, |_| {});
+    let guard = lp.set_timeout(20_000, |_, _| {});
     lp.set_interval(5, move |lp, id| {
         let (at_peak, trims_before) = p.get();
         let trimmed = at_peak > 0 && lp.memory_trims() > trims_before;

@@ -38,8 +38,8 @@ fn sigusr1_reaches_every_watcher_on_two_loops() {
         s.start(&mut lp, libc::SIGUSR1, move |lp, me, signum| {
             assert_eq!(signum, libc::SIGUSR1);
             *g.borrow_mut() += 1;
-            me.close(lp, |_| {}).unwrap();
-            dog.close(lp, |_| {}).unwrap();
+            me.close(lp, |_, _| {}).unwrap();
+            dog.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
         ready_tx.send(()).unwrap();
@@ -58,9 +58,9 @@ fn sigusr1_reaches_every_watcher_on_two_loops() {
         let g = got.clone();
         s.start(&mut lp, libc::SIGUSR1, move |lp, me, _| {
             g.borrow_mut().push(name);
-            me.close(lp, |_| {}).unwrap();
+            me.close(lp, |_, _| {}).unwrap();
             if g.borrow().len() == 2 {
-                dog.close(lp, |_| {}).unwrap();
+                dog.close(lp, |_, _| {}).unwrap();
             }
         })
         .unwrap();
@@ -83,7 +83,7 @@ fn sigchld_is_delivered_when_a_child_exits() {
         assert_eq!(signum, libc::SIGCHLD);
         *g.borrow_mut() = true;
         me.stop(lp).unwrap();
-        dog.close(lp, |_| {}).unwrap();
+        dog.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     let status = std::process::Command::new("true").status().unwrap();

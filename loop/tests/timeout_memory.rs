@@ -54,9 +54,9 @@ fn round(lp: &mut Loop, fired: &Rc<Cell<u64>>) {
         let f = fired.clone();
         match i % 10 {
             0..=4 => {
-                lp.set_timeout(i % 3, move |_| f.set(f.get() + 1));
+                lp.set_timeout(i % 3, move |_, _| f.set(f.get() + 1));
             }
-            5..=7 => cleared.push(lp.set_timeout(1, move |_| f.set(f.get() + 1_000_000))),
+            5..=7 => cleared.push(lp.set_timeout(1, move |_, _| f.set(f.get() + 1_000_000))),
             _ => {
                 let mut ticks = 0;
                 lp.set_interval(1, move |lp, id| {

@@ -11,7 +11,7 @@ fn a_timeout_fires_once_and_frees_itself() {
     let mut lp = Loop::new().unwrap();
     let log = Rc::new(RefCell::new(Vec::new()));
     let l = log.clone();
-    let id = lp.set_timeout(2, move |lp| l.borrow_mut().push(lp.now()));
+    let id = lp.set_timeout(2, move |lp, _| l.borrow_mut().push(lp.now()));
     assert!(id.is_pending(&lp));
     assert!(id.has_ref(&lp));
     let start = lp.now();
@@ -29,7 +29,7 @@ fn timeouts_fire_in_deadline_then_start_order() {
     let log = Rc::new(RefCell::new(Vec::new()));
     for (name, ms) in [("b", 3), ("a", 1), ("c", 3), ("zero", 0)] {
         let l = log.clone();
-        lp.set_timeout(ms, move |_| l.borrow_mut().push(name));
+        lp.set_timeout(ms, move |_, _| l.borrow_mut().push(name));
     }
     lp.run(RunMode::Default);
     assert_eq!(*log.borrow(), ["zero", "a", "b", "c"]);
@@ -40,13 +40,13 @@ fn a_cleared_timeout_never_fires_and_its_stale_id_touches_no_newer_timer() {
     let mut lp = Loop::new().unwrap();
     let fired = Rc::new(RefCell::new(Vec::new()));
     let f = fired.clone();
-    let first = lp.set_timeout(1, move |_| f.borrow_mut().push("first"));
+    let first = lp.set_timeout(1, move |_, _| f.borrow_mut().push("first"));
     assert!(lp.clear_timer(first));
     assert!(!lp.clear_timer(first), "clearing twice is a no-op");
     // Let the cleared timer's slot be freed, then reused.
     lp.run(RunMode::NoWait);
     let f = fired.clone();
-    let second = lp.set_timeout(1, move |_| f.borrow_mut().push("second"));
+    let second = lp.set_timeout(1, move |_, _| f.borrow_mut().push("second"));
     assert_ne!(first, second);
     assert!(
         !lp.clear_timer(first),
@@ -63,11 +63,8 @@ fn a_timeout_can_clear_itself_set_more_and_clear_others() {
     let log = Rc::new(RefCell::new(Vec::new()));
     let victim_slot: Rc<RefCell<Option<TimeoutId>>> = Rc::new(RefCell::new(None));
     let (l, v) = (log.clone(), victim_slot.clone());
-    let me: Rc<RefCell<Option<TimeoutId>>> = Rc::new(RefCell::new(None));
-    let me2 = me.clone();
-    let id = lp.set_timeout(1, move |lp| {
+    lp.set_timeout(1, move |lp, own| {
         l.borrow_mut().push("outer");
-        let own = me2.borrow().unwrap();
         assert!(
             !own.is_pending(lp),
             "a one-shot is already freed in its callback"
@@ -76,11 +73,10 @@ fn a_timeout_can_clear_itself_set_more_and_clear_others() {
         let victim = v.borrow().unwrap();
         assert!(lp.clear_timer(victim));
         let l2 = l.clone();
-        lp.set_timeout(0, move |_| l2.borrow_mut().push("inner"));
+        lp.set_timeout(0, move |_, _| l2.borrow_mut().push("inner"));
     });
-    *me.borrow_mut() = Some(id);
     let l = log.clone();
-    *victim_slot.borrow_mut() = Some(lp.set_timeout(50, move |_| l.borrow_mut().push("victim")));
+    *victim_slot.borrow_mut() = Some(lp.set_timeout(50, move |_, _| l.borrow_mut().push("victim")));
     lp.run(RunMode::Default);
     assert_eq!(*log.borrow(), ["outer", "inner"]);
 }
@@ -125,7 +121,7 @@ fn an_unrefd_timeout_does_not_keep_the_loop_alive() {
     let mut lp = Loop::new().unwrap();
     let fired = Rc::new(RefCell::new(false));
     let f = fired.clone();
-    let id = lp.set_timeout(60_000, move |_| *f.borrow_mut() = true);
+    let id = lp.set_timeout(60_000, move |_, _| *f.borrow_mut() = true);
     assert!(id.unref(&mut lp));
     assert!(!id.has_ref(&lp));
     assert!(!lp.run(RunMode::Default), "returns at once");

@@ -49,8 +49,8 @@ fn a_timer_never_fires_before_its_deadline() {
             fired.borrow_mut().push((timeout, lp.now(), Loop::hrtime()))
         })
         .unwrap();
-        assert_eq!(t.deadline(&mut lp).unwrap(), Some(lp.now() + timeout));
-        assert_eq!(t.due_in(&mut lp).unwrap(), timeout);
+        assert_eq!(t.deadline(&lp).unwrap(), Some(lp.now() + timeout));
+        assert_eq!(t.due_in(&lp).unwrap(), timeout);
     }
     let start = lp.now();
     lp.run(RunMode::Default);
@@ -87,7 +87,7 @@ fn repeating_timer_follows_its_schedule_without_drift() {
         }
     })
     .unwrap();
-    assert_eq!(t.repeat(&mut lp).unwrap(), 2);
+    assert_eq!(t.repeat(&lp).unwrap(), 2);
     lp.run(RunMode::Default);
     let deadlines = deadlines.borrow();
     assert_eq!(deadlines.len(), 10);
@@ -110,7 +110,7 @@ fn repeating_timer_follows_its_schedule_without_drift() {
         previous = d;
     }
     assert_eq!(
-        t.deadline(&mut lp).unwrap(),
+        t.deadline(&lp).unwrap(),
         None,
         "stopped in its tenth callback"
     );
@@ -129,16 +129,16 @@ fn again_restarts_a_repeating_timer_and_needs_a_start() {
         .unwrap();
     // No repeat: again is a no-op and the 1 s deadline stands.
     t.again(&mut lp).unwrap();
-    assert_eq!(t.deadline(&mut lp).unwrap(), Some(lp.now() + 1000));
+    assert_eq!(t.deadline(&lp).unwrap(), Some(lp.now() + 1000));
 
     t.set_repeat(&mut lp, 2).unwrap();
     t.again(&mut lp).unwrap();
-    assert_eq!(t.deadline(&mut lp).unwrap(), Some(lp.now() + 2));
+    assert_eq!(t.deadline(&lp).unwrap(), Some(lp.now() + 2));
     t.set_repeat(&mut lp, 0).unwrap(); // fire once more, then stop
     lp.run(RunMode::Default);
     assert_eq!(*count.borrow(), 1);
     assert!(!t.is_active(&lp));
-    assert_eq!(t.due_in(&mut lp).unwrap(), 0);
+    assert_eq!(t.due_in(&lp).unwrap(), 0);
 }
 
 #[test]
@@ -195,7 +195,8 @@ fn a_repeating_timer_can_close_itself_from_its_callback() {
     t.start(&mut lp, 1, 1, move |lp, t| {
         e.borrow_mut().push("fire");
         let e = e.clone();
-        t.close(lp, move |_| e.borrow_mut().push("closed")).unwrap();
+        t.close(lp, move |_, _| e.borrow_mut().push("closed"))
+            .unwrap();
         assert!(t.is_closing(lp));
         assert!(matches!(
             t.start(lp, 1, 0, |_, _| {}),
@@ -218,7 +219,7 @@ fn a_timer_closed_or_stopped_by_an_earlier_callback_of_the_batch_does_not_run() 
     let r = ran.clone();
     a.start(&mut lp, 2, 0, move |lp, _| {
         r.borrow_mut().push("a");
-        b.close(lp, |_| {}).unwrap();
+        b.close(lp, |_, _| {}).unwrap();
         c.stop(lp).unwrap();
     })
     .unwrap();
@@ -243,7 +244,7 @@ fn many_timers_fire_in_order() {
         let f = fired.clone();
         t.start(&mut lp, timeout, 0, move |lp, t| {
             f.borrow_mut().push(timeout);
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
     }

@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 use eddy_loop::{Loop, Ready};
 
 use crate::error::Error;
-use crate::stream::{state, sync_interest, ReadEvent, Stream};
+use crate::stream::{read_slot, state, sync_interest, ReadEvent, Stream};
 use crate::sys;
 use crate::table::{net, READ_BUF_SIZE};
 
@@ -45,8 +45,8 @@ fn read_some(lp: &mut Loop, s: Stream) {
         let now = lp.now();
         // One lookup for the read and for taking the buffer and callback.
         let table = net(lp);
-        let st = match table.streams.get_mut(s.index as usize) {
-            Some(st) if st.gen == s.gen && !st.closing => st,
+        let st = match table.streams.get_mut(s.0) {
+            Some(st) if !st.closing => st,
             _ => break,
         };
         if !st.reading || st.eof {
@@ -69,24 +69,13 @@ fn read_some(lp: &mut Loop, s: Stream) {
                 st.bytes_read += n as u64;
                 let rearm = crate::timeout::touch(st, now);
                 // Taken out while the callback runs: it gets `&mut Loop`.
-                let cb = st.read_cb.take();
                 let buf = std::mem::take(&mut table.read_buf);
                 if let Some(rearm) = rearm {
                     rearm.apply(lp);
                 }
                 let full = n == buf.len();
-                if let Some(mut cb) = cb {
-                    cb(lp, s, ReadEvent::Data(&buf[..n]));
-                    let table = net(lp);
-                    if let Some(st) = table.streams.get_mut(s.index as usize) {
-                        if st.gen == s.gen && !st.closing {
-                            st.read_cb.get_or_insert(cb);
-                        }
-                    }
-                    table.read_buf = buf;
-                } else {
-                    net(lp).read_buf = buf;
-                }
+                lp.with_cb(s, read_slot, |lp, cb| cb(lp, s, ReadEvent::Data(&buf[..n])));
+                net(lp).read_buf = buf;
                 if !full {
                     // A short read drained the socket: skip the EAGAIN call.
                     break;
@@ -112,13 +101,7 @@ fn read_some(lp: &mut Loop, s: Stream) {
 /// Hands an event to the read callback (taken out of its slot while it
 /// runs). Without a callback (draining before a close) data is discarded.
 fn deliver(lp: &mut Loop, s: Stream, event: ReadEvent<'_>) {
-    let Some(mut cb) = state(lp, s).ok().and_then(|st| st.read_cb.take()) else {
-        return;
-    };
-    cb(lp, s, event);
-    if let Ok(st) = state(lp, s) {
-        st.read_cb.get_or_insert(cb);
-    }
+    lp.with_cb(s, read_slot, |lp, cb| cb(lp, s, event));
 }
 
 /// The peer ended its side. Unless half-open streams are allowed, end ours

@@ -444,3 +444,12 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
         size: u64::try_from(st.st_size).unwrap_or(0),
     })
 }
+
+/// A loop watcher for a socket of the net layer, not yet started.
+pub(crate) fn watcher(lp: &mut eddy_loop::Loop, fd: &OwnedFd) -> eddy_loop::Io {
+    // SAFETY: every socket of the net layer is kept next to its watcher
+    // (`Socket` in a stream's state, `fd` in a listener's), and each place
+    // that lets the fd go (`close_stream`, `drop_socket`, `Listener::close`)
+    // closes the watcher first, which deregisters the fd before it closes.
+    unsafe { eddy_loop::Io::new(lp, fd.as_raw_fd()) }
+}

@@ -153,10 +153,11 @@ impl Stream {
     }
 
     /// Bytes queued and not yet written.
-    pub fn write_queue_size(self, lp: &mut Loop) -> Result<usize> {
-        Ok(state(lp, self)?.w.queued)
+    pub fn write_queue_size(self, lp: &Loop) -> Result<usize> {
+        Ok(crate::stream::state_ref(lp, self)?.w.queued)
     }
 
+    /// Sets the queue size at which `write` starts returning false.
     pub fn set_high_water_mark(self, lp: &mut Loop, bytes: usize) -> Result<()> {
         state(lp, self)?.w.high_water = bytes;
         Ok(())
@@ -169,6 +170,12 @@ impl Stream {
         cb: impl FnMut(&mut Loop, Stream) + 'static,
     ) -> Result<()> {
         state(lp, self)?.w.drain_cb = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Removes the drain callback.
+    pub fn clear_on_drain(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self)?.w.drain_cb = None;
         Ok(())
     }
 

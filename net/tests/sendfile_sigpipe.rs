@@ -39,7 +39,7 @@ fn send_file_to_a_reset_peer_fails_with_epipe_instead_of_killing_the_process() {
         any_port(),
         &ListenOptions::default(),
         move |lp, l, c| {
-            l.close(lp, |_| {}).unwrap();
+            l.close(lp, |_, _| {}).unwrap();
             let s = c.unwrap();
             s.write(lp, b"unread").unwrap();
             w.set(true);
@@ -53,7 +53,7 @@ fn send_file_to_a_reset_peer_fails_with_epipe_instead_of_killing_the_process() {
                     let file = f.take().unwrap();
                     let r = s.send_file(lp, file, 0, 100_000, move |lp, s, r| {
                         *o.borrow_mut() = Some(r.err().and_then(|e| e.raw_os_error()));
-                        let _ = s.close(lp, |_| {});
+                        let _ = s.close(lp, |_, _| {});
                     });
                     assert!(r.is_ok(), "{r:?}");
                 }
@@ -62,7 +62,7 @@ fn send_file_to_a_reset_peer_fails_with_epipe_instead_of_killing_the_process() {
         },
     )
     .unwrap();
-    let addr = l.local_addr(&mut lp).unwrap().ip().unwrap();
+    let addr = l.local_addr(&lp).unwrap().ip().unwrap();
     let client = std::net::TcpStream::connect(addr).unwrap();
     while !written.get() {
         lp.run(RunMode::Once);

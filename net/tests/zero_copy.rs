@@ -56,8 +56,8 @@ fn slow_reader(lp: &mut Loop, s: Stream, seen: Rc<RefCell<Seen>>) {
             drop(seen);
             s.read_stop(lp).unwrap();
             let again = sn.clone();
-            lp.set_timeout(1, move |lp| {
-                if s.is_open(lp) {
+            lp.set_timeout(1, move |lp, _| {
+                if s.is_active(lp) {
                     slow_reader(lp, s, again);
                 }
             });
@@ -81,7 +81,7 @@ fn pair(
         any_port(),
         &ListenOptions::default(),
         move |lp, l, c| {
-            l.close(lp, |_| {}).unwrap();
+            l.close(lp, |_, _| {}).unwrap();
             if let Some(serve) = serve.take() {
                 serve(lp, c.unwrap());
             }
@@ -226,7 +226,7 @@ fn send_file_refuses_what_it_cannot_send() {
             s.send_file(lp, file.open(), 100, 0, move |lp, s, r| {
                 r.unwrap();
                 c2.set(true);
-                s.close(lp, |_| {}).unwrap();
+                s.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
             assert!(!c.get(), "not from inside the call");
@@ -235,7 +235,7 @@ fn send_file_refuses_what_it_cannot_send() {
         |lp, s| {
             s.read_start(lp, |lp, s, ev| {
                 if let ReadEvent::Eof | ReadEvent::Error(_) = ev {
-                    s.close(lp, |_| {}).unwrap();
+                    s.close(lp, |_, _| {}).unwrap();
                 }
             })
             .unwrap()
@@ -269,7 +269,7 @@ fn a_file_that_shrinks_while_queued_fails_the_write() {
                         s.write(lp, b"later").is_err(),
                         "a failed stream refuses writes"
                     );
-                    let _ = s.close(lp, |_| {});
+                    let _ = s.close(lp, |_, _| {});
                 },
             )
             .unwrap();
@@ -284,7 +284,7 @@ fn a_file_that_shrinks_while_queued_fails_the_write() {
         |lp, s| {
             s.read_start(lp, |lp, s, ev| {
                 if let ReadEvent::Eof | ReadEvent::Error(_) = ev {
-                    s.close(lp, |_| {}).unwrap();
+                    s.close(lp, |_, _| {}).unwrap();
                 }
             })
             .unwrap()
@@ -309,7 +309,7 @@ fn a_reader_that_goes_away_mid_file_fails_the_write_without_killing_us() {
         move |lp, s| {
             s.send_file(lp, f, 0, LEN as u64, move |lp, s, r| {
                 *o.borrow_mut() = Some(r.is_err());
-                let _ = s.close(lp, |_| {});
+                let _ = s.close(lp, |_, _| {});
             })
             .unwrap();
         },
@@ -317,7 +317,7 @@ fn a_reader_that_goes_away_mid_file_fails_the_write_without_killing_us() {
             // Read a little, then close with unread data: a reset.
             s.read_start(lp, |lp, s, ev| {
                 if let ReadEvent::Data(_) = ev {
-                    let _ = s.close(lp, |_| {});
+                    let _ = s.close(lp, |_, _| {});
                 }
             })
             .unwrap()

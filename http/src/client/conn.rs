@@ -249,7 +249,7 @@ pub(crate) fn destroy_quietly(lp: &mut Loop, c: ConnId) {
             st.conn = None;
         }
     }
-    let _ = stream.close(lp, |_| {});
+    let _ = stream.close(lp, |_, _| {});
     if let Some((a, key)) = agent {
         pool::forget(lp, a, &key, c);
     }

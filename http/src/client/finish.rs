@@ -235,7 +235,7 @@ pub(crate) fn handed_off(
     head: Vec<u8>,
 ) {
     let Ok(st) = live(lp, r) else {
-        let _ = stream.close(lp, |_| {});
+        let _ = stream.close(lp, |_, _| {});
         return;
     };
     st.done = true;
@@ -246,7 +246,7 @@ pub(crate) fn handed_off(
     match cb {
         Some(cb) => cb(lp, ClientResponse { req: r }, stream, head),
         None => {
-            let _ = stream.close(lp, |_| {});
+            let _ = stream.close(lp, |_, _| {});
         }
     }
     queue_close(lp, r, None);

@@ -196,8 +196,8 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId) {
     }
     let cn = h.conns.remove(c.index as usize);
     h.recycle_queue(cn.exchanges);
-    let _ = cn.stream.close(lp, |_| {});
-    let _ = cn.timer.close(lp, |_| {});
+    let _ = cn.stream.close(lp, |_, _| {});
+    let _ = cn.timer.close(lp, |_, _| {});
     server::connection_gone(lp, cn.server);
 }
 
@@ -221,7 +221,7 @@ pub(super) fn hand_off_stream(
     }
     let cn = h.conns.remove(c.index as usize);
     h.recycle_queue(cn.exchanges);
-    let _ = cn.timer.close(lp, |_| {});
+    let _ = cn.timer.close(lp, |_, _| {});
     let stream = cn.stream;
     let _ = stream.read_stop(lp);
     let _ = stream.on_drain(lp, |_, _| {});

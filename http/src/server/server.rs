@@ -135,7 +135,7 @@ impl Server {
                         }
                     }
                 } else {
-                    let _ = stream.close(lp, |_| {});
+                    let _ = stream.close(lp, |_, _| {});
                 }
             }
         })?;
@@ -227,7 +227,7 @@ impl Server {
         st.closing = true;
         st.close_cb = Some(Box::new(cb));
         for l in std::mem::take(&mut st.listeners) {
-            let _ = l.close(lp, |_| {});
+            let _ = l.close(lp, |_, _| {});
         }
         self.close_idle_connections(lp);
         maybe_closed(lp, self);
@@ -347,7 +347,7 @@ pub(crate) fn dispatch_hand_off(
         .ok()
         .and_then(|st| hand_off_slot(st, hook).take())
     else {
-        let _ = stream.close(lp, |_| {});
+        let _ = stream.close(lp, |_, _| {});
         return;
     };
     cb(lp, head, stream, rest);
