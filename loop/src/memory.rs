@@ -13,9 +13,10 @@
 //! - an unref'd check handle counts the loop's iterations in between;
 //! - a tick that follows a period of at most
 //!   [`TrimOptions::idle_iterations`] iterations, after a busier one, and
-//!   finds at least [`TrimOptions::min_free_bytes`] free in the heap, runs
-//!   the registered shrinkers (layers that cap their idle pools, see
-//!   [`add_shrinker`]) and then trims.
+//!   finds at least [`TrimOptions::min_free_bytes`] free in the heap,
+//!   shrinks the loop's own tables ([`Loop::shrink_to_fit`]), runs the
+//!   registered shrinkers (layers that cap their idle pools, see
+//!   [`add_shrinker`]; eddy-net registers one) and then trims.
 //!
 //! Neither handle keeps the loop alive. Without glibc (musl), the stats are
 //! `None` and trimming does nothing.
@@ -163,6 +164,26 @@ impl Loop {
         }
     }
 
+    /// Gives back the spare capacity the loop keeps after a burst: free
+    /// slots past the last live handle and work item, the timer heap's and
+    /// the phases' scratch vectors. The memory trimmer does this before
+    /// each trim; ids stay as stale as they were.
+    pub fn shrink_to_fit(&mut self) {
+        self.handles.shrink_to_fit();
+        self.works.shrink_to_fit();
+        self.timers.shrink_to_fit();
+        self.due_timers.shrink_to_fit();
+        self.phase_scratch.shrink_to_fit();
+        self.closing_spare.shrink_to_fit();
+        self.async_scratch.shrink_to_fit();
+    }
+
+    /// How many handle slots the loop has, live or free (what
+    /// [`Loop::shrink_to_fit`] can bring down after a burst).
+    pub fn handle_slots(&self) -> usize {
+        self.handles.slot_count()
+    }
+
     /// How many times the memory trimmer has trimmed (0 when disabled).
     pub fn memory_trims(&self) -> u64 {
         self.keyed_extension_ref(&TRIM)
@@ -216,6 +237,7 @@ fn tick(lp: &mut Loop) {
     t.iterations = 0;
     t.activity = activity;
     if verdict == Verdict::Trim {
+        lp.shrink_to_fit();
         let shrinkers = trim_state(lp).shrinkers.clone();
         for shrink in shrinkers {
             shrink(lp);

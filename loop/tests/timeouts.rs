@@ -129,3 +129,26 @@ fn an_unrefd_timeout_does_not_keep_the_loop_alive() {
     assert!(id.ref_(&mut lp));
     assert!(lp.clear_timer(id));
 }
+
+#[test]
+fn shrinking_after_a_burst_keeps_old_ids_stale() {
+    let mut lp = Loop::new().unwrap();
+    let old: Vec<TimeoutId> = (0..1000).map(|_| lp.set_timeout(0, |_, _| {})).collect();
+    assert!(lp.handle_slots() >= 1000);
+    lp.run(RunMode::Default);
+    lp.shrink_to_fit();
+    assert_eq!(lp.handle_slots(), 0, "nothing live, nothing kept");
+    let fired = Rc::new(RefCell::new(0));
+    let f = fired.clone();
+    let new = lp.set_timeout(1, move |_, _| *f.borrow_mut() += 1);
+    for &id in &old {
+        assert!(
+            !lp.clear_timer(id),
+            "an id from before the shrink stays stale"
+        );
+        assert!(!id.is_pending(&lp));
+    }
+    assert!(new.is_pending(&lp));
+    lp.run(RunMode::Default);
+    assert_eq!(*fired.borrow(), 1);
+}

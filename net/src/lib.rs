@@ -60,6 +60,7 @@ mod listener;
 mod payload;
 mod read;
 mod shared_bytes;
+mod shrink;
 mod stream;
 mod sys;
 mod table;
@@ -72,6 +73,7 @@ pub use connect::ConnectOptions;
 pub use error::{Error, Result};
 pub use listener::{resolve_blocking, ListenOptions, Listener};
 pub use shared_bytes::SharedBytes;
+pub use shrink::shrink_to_fit;
 pub use stream::{ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
 
