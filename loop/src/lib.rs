@@ -9,6 +9,11 @@
 //! One iteration of [`Loop::run`] runs, in order: due timers, pending
 //! callbacks, idle, prepare, poll for I/O, check, close callbacks.
 //!
+//! Beside the handles: self-freeing timers ([`Loop::set_timeout`],
+//! [`Loop::set_interval`], [`Loop::clear_timer`], as Node's), the work pool
+//! ([`Loop::queue_work`]) and file opening on it ([`Loop::open_file`]), and
+//! giving memory back after a burst ([`memory`], [`Loop::shrink_to_fit`]).
+//!
 //! # Conventions
 //!
 //! - **Stale ids.** Once a handle is closed (from the `close` call on, and

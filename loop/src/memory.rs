@@ -7,16 +7,20 @@
 //!
 //! Trimming costs: it walks the arenas, and the next burst faults the
 //! pages back in. So the loop does it only when asked
-//! ([`Loop::enable_memory_trim`]), only from an idle moment that follows a
-//! busy one, and at most once per [`TrimOptions::min_interval_ms`]:
+//! ([`Loop::enable_memory_trim`]), only from an idle moment, only when
+//! there is something new to give back, and at most once per
+//! [`TrimOptions::min_interval_ms`]:
 //! - an unref'd timer ticks every [`TrimOptions::check_every_ms`];
 //! - an unref'd check handle counts the loop's iterations in between;
 //! - a tick that follows a period of at most
-//!   [`TrimOptions::idle_iterations`] iterations, after a busier one, and
-//!   finds at least [`TrimOptions::min_free_bytes`] free in the heap,
-//!   shrinks the loop's own tables ([`Loop::shrink_to_fit`]), runs the
-//!   registered shrinkers (layers that cap their idle pools, see
-//!   [`add_shrinker`]; eddy-net registers one) and then trims.
+//!   [`TrimOptions::idle_iterations`] iterations asks the allocator how
+//!   much is free; when that is at least [`TrimOptions::min_free_bytes`]
+//!   and either a busier period came since the last look or the free heap
+//!   grew by `min_free_bytes` since then (a burst of closes can take few
+//!   iterations), it shrinks the loop's own tables
+//!   ([`Loop::shrink_to_fit`]), runs the registered shrinkers (layers that
+//!   cap their idle pools, see [`add_shrinker`]; eddy-net registers one)
+//!   and trims.
 //!
 //! Neither handle keeps the loop alive. Without glibc (musl), the stats are
 //! `None` and trimming does nothing.
@@ -101,6 +105,8 @@ struct Trimmer {
     iterations: u64,
     activity: Activity,
     last_trim_ms: Option<u64>,
+    /// Free heap bytes at the last idle tick.
+    free_seen: usize,
     trims: u64,
 }
 
@@ -152,6 +158,7 @@ impl Loop {
             iterations: 0,
             activity: Activity::Busy,
             last_trim_ms: None,
+            free_seen: 0,
             trims: 0,
         });
     }
@@ -199,29 +206,57 @@ enum Verdict {
     Trim,
 }
 
+/// What a tick decided, and what to remember for the next one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Decision {
+    verdict: Verdict,
+    activity: Activity,
+    /// Free heap bytes seen at this tick (or the last one that looked).
+    free_seen: usize,
+}
+
 /// The trimmer's rule, as a pure function of what a tick sees: trim from
-/// an idle period that follows a busy one, at most once per interval, when
-/// the heap has enough free (asked only then: `mallinfo2` walks arenas).
-/// Returns the verdict and the activity to remember.
+/// an idle period, at most once per interval, when the heap has enough
+/// free and there is something new to give back: a busy period came
+/// since the last look, or the free heap grew by `min_free_bytes` since
+/// then (a burst can be freed in few iterations: many closes from one
+/// callback). The heap is asked only on idle ticks (`mallinfo2` walks the
+/// arenas). Pages a trim gave back still count as free, so a trim is not
+/// repeated for the same memory.
 fn decide(
     opts: &TrimOptions,
     iterations: u64,
     activity: Activity,
     since_last_trim_ms: Option<u64>,
+    free_seen: usize,
     heap_free: impl FnOnce() -> Option<usize>,
-) -> (Verdict, Activity) {
+) -> Decision {
+    let wait = |activity| Decision {
+        verdict: Verdict::Wait,
+        activity,
+        free_seen,
+    };
     if iterations > opts.idle_iterations {
-        return (Verdict::Wait, Activity::Busy);
+        return wait(Activity::Busy);
     }
-    let too_soon = since_last_trim_ms.is_some_and(|ms| ms < opts.min_interval_ms);
-    if activity == Activity::Quiet || too_soon {
-        return (Verdict::Wait, activity);
+    if since_last_trim_ms.is_some_and(|ms| ms < opts.min_interval_ms) {
+        return wait(activity);
     }
-    // Nothing worth giving back is as good as given back: either way,
-    // wait for the next busy period.
-    let worth = heap_free().is_some_and(|free| free >= opts.min_free_bytes);
-    let verdict = if worth { Verdict::Trim } else { Verdict::Wait };
-    (verdict, Activity::Quiet)
+    let Some(free) = heap_free() else {
+        return wait(Activity::Quiet);
+    };
+    let grew = free >= free_seen.saturating_add(opts.min_free_bytes);
+    let new = activity == Activity::Busy || grew;
+    let verdict = if new && free >= opts.min_free_bytes {
+        Verdict::Trim
+    } else {
+        Verdict::Wait
+    };
+    Decision {
+        verdict,
+        activity: Activity::Quiet,
+        free_seen: free,
+    }
 }
 
 fn tick(lp: &mut Loop) {
@@ -231,12 +266,18 @@ fn tick(lp: &mut Loop) {
     };
     // The tick's own wake-up is one of the iterations counted.
     let since = t.last_trim_ms.map(|last| now.saturating_sub(last));
-    let (verdict, activity) = decide(&t.opts, t.iterations, t.activity, since, || {
-        heap_stats().map(|h| h.free)
-    });
+    let d = decide(
+        &t.opts,
+        t.iterations,
+        t.activity,
+        since,
+        t.free_seen,
+        || heap_stats().map(|h| h.free),
+    );
     t.iterations = 0;
-    t.activity = activity;
-    if verdict == Verdict::Trim {
+    t.activity = d.activity;
+    t.free_seen = d.free_seen;
+    if d.verdict == Verdict::Trim {
         lp.shrink_to_fit();
         let shrinkers = trim_state(lp).shrinkers.clone();
         for shrink in shrinkers {
@@ -255,43 +296,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trims_once_per_idle_stretch_after_a_busy_one() {
+    fn trims_once_per_idle_stretch_after_new_memory_came_free() {
         let opts = TrimOptions {
             idle_iterations: 4,
             min_interval_ms: 100,
             min_free_bytes: 10,
             ..TrimOptions::default()
         };
-        let lots = || Some(1000);
+        let d = |iterations, activity, since, seen, free: Option<usize>| {
+            let x = decide(&opts, iterations, activity, since, seen, || free);
+            (x.verdict, x.activity, x.free_seen)
+        };
+        use Activity::{Busy, Quiet};
+        use Verdict::{Trim, Wait};
         assert_eq!(
-            decide(&opts, 50, Activity::Quiet, None, lots),
-            (Verdict::Wait, Activity::Busy),
+            d(50, Quiet, None, 7, Some(1000)),
+            (Wait, Busy, 7),
             "busy: wait"
         );
         assert_eq!(
-            decide(&opts, 2, Activity::Busy, None, lots),
-            (Verdict::Trim, Activity::Quiet),
-            "idle after busy: trim"
+            d(2, Busy, None, 0, Some(1000)),
+            (Trim, Quiet, 1000),
+            "idle after busy"
         );
         assert_eq!(
-            decide(&opts, 2, Activity::Quiet, Some(1000), lots),
-            (Verdict::Wait, Activity::Quiet),
-            "idle after idle: nothing new"
+            d(2, Quiet, Some(1000), 1000, Some(1005)),
+            (Wait, Quiet, 1005),
+            "idle after idle, nothing new: the trimmed pages still count as free"
         );
         assert_eq!(
-            decide(&opts, 2, Activity::Busy, Some(50), lots),
-            (Verdict::Wait, Activity::Busy),
+            d(2, Quiet, Some(1000), 5, Some(1000)),
+            (Trim, Quiet, 1000),
+            "a burst freed within few iterations: the free heap grew"
+        );
+        assert_eq!(
+            d(2, Busy, Some(50), 0, Some(1000)),
+            (Wait, Busy, 0),
             "too soon: wait, remembering the burst"
         );
         assert_eq!(
-            decide(&opts, 2, Activity::Busy, Some(100), || Some(5)),
-            (Verdict::Wait, Activity::Quiet),
+            d(2, Busy, Some(100), 0, Some(5)),
+            (Wait, Quiet, 5),
             "too little free: not worth it"
         );
         assert_eq!(
-            decide(&opts, 2, Activity::Busy, None, || None),
-            (Verdict::Wait, Activity::Quiet),
-            "no allocator statistics: never trims"
+            d(2, Busy, None, 0, None),
+            (Wait, Quiet, 0),
+            "no allocator statistics"
         );
     }
 }
