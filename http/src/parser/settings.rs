@@ -5,6 +5,7 @@
 pub struct Lenient(pub u16);
 
 impl Lenient {
+    /// No leniency: llhttp's strict mode (the default).
     pub const NONE: Lenient = Lenient(0);
     /// Accept any byte in header values, obs-fold, and whitespace before the colon.
     pub const HEADERS: Lenient = Lenient(1 << 0);
@@ -37,6 +38,7 @@ impl Lenient {
     /// Everything above.
     pub const ALL: Lenient = Lenient((1 << 12) - 1);
 
+    /// Whether every flag of `other` is set in `self`.
     #[inline(always)]
     pub fn contains(self, other: Lenient) -> bool {
         self.0 & other.0 == other.0
@@ -59,6 +61,7 @@ impl std::ops::BitOrAssign for Lenient {
 /// Configuration for a [`Parser`](super::Parser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
+    /// Which strict rules are relaxed (none by default).
     pub lenient: Lenient,
     /// Bytes of URL, status, header names and values per header section,
     /// counted like Node's `maxHeaderSize` (default 16 KiB). Exceeding it
