@@ -29,7 +29,7 @@ fn main() -> Result<(), eddy::event_loop::Error> {
 
     lp.queue_work(
         || (1..=20u64).product::<u64>(),
-        move |lp, result| {
+        move |lp, _, result| {
             println!(
                 "work pool: 20! = {} (+{} ms)",
                 result.unwrap(),

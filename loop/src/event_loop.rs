@@ -1,5 +1,5 @@
 //! The loop: owns every handle's state, and runs the phases of an iteration
-//! in libuv's order.
+//! in libuv's order (that of libuv 1.45 and later; checked against 1.52).
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
@@ -183,9 +183,17 @@ impl Loop {
         Ok(lp)
     }
 
-    /// Runs the loop. Returns whether it is still alive (something would
-    /// keep a `Default` run going). A `run` from inside a callback returns
-    /// at once: the loop is not re-entrant.
+    /// Runs the loop (`uv_run`). Returns whether it is still alive
+    /// (something would keep a `Default` run going). A `run` from inside a
+    /// callback returns at once: the loop is not re-entrant.
+    ///
+    /// The order is libuv's since 1.45 (checked against 1.52): `Default`
+    /// first runs the timers that are due; then each iteration runs pending
+    /// callbacks, idle, prepare, the poll, check, close callbacks, and last
+    /// the timers that are due. (Unlike libuv 1.45+, pending callbacks
+    /// queued during the poll wait for the next iteration.) So a timer started from a close callback with 0 ms
+    /// fires in the same iteration, and a `stop` from a timer of `Default`'s
+    /// first round returns before idle, prepare or check run.
     pub fn run(&mut self, mode: RunMode) -> bool {
         if self.running {
             return self.alive();
@@ -195,33 +203,36 @@ impl Loop {
         if !alive {
             self.update_time();
         }
+        if mode == RunMode::Default && alive && !self.stop_flag {
+            self.update_time();
+            self.run_timers();
+        }
         while alive && !self.stop_flag {
             // One iteration, in libuv's order:
-            self.update_time();
-            // 1. timers that are due
-            self.run_timers();
-            // 2. pending callbacks (write and connect completions, cancels)
-            let ran_pending = self.run_pending();
-            // 3. idle, 4. prepare
+            let can_sleep = self.pending.is_empty() && !self.has_active_idle();
+            // 1. pending callbacks (write and connect completions, cancels)
+            self.run_pending();
+            // 2. idle, 3. prepare
             self.run_phase(crate::phase::Phase::Idle);
             self.run_phase(crate::phase::Phase::Prepare);
-            // 5. poll for I/O; blocks only as long as backend_timeout allows
-            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && !ran_pending) {
+            // 4. poll for I/O; blocks only as long as backend_timeout allows
+            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && can_sleep) {
                 self.backend_timeout()
             } else {
                 0
             };
             self.poll_io(timeout);
-            // 6. check
+            // (libuv 1.45+ runs its pending queue again here, up to 8
+            // rounds; eddy's is the completion queue of the layers above,
+            // which rely on completions queued while polling reaching them
+            // in the next iteration: see ARCHITECTURE.md.)
+            // 5. check
             self.run_phase(crate::phase::Phase::Check);
-            // 7. close callbacks
+            // 6. close callbacks
             self.run_closing();
-            if mode == RunMode::Once {
-                // Once promises progress: a timer that came due while
-                // polling runs now.
-                self.update_time();
-                self.run_timers();
-            }
+            // 7. timers that are due
+            self.update_time();
+            self.run_timers();
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
@@ -276,8 +287,8 @@ impl Loop {
     }
 
     /// Runs `cb` in the closing phase of this iteration (of the next one
-    /// when called from the closing phase), in order with the close
-    /// callbacks of handles closed meanwhile. Until it has run, it keeps
+    /// when called from the closing phase), in the closing queue with the
+    /// close callbacks of handles (last queued first). Until it has run, it keeps
     /// the loop alive and the poll from blocking, as a closing handle does:
     /// for a layer above that must reach the closing phase without a
     /// handle of its own to close (a stream that has no socket yet).
@@ -286,13 +297,13 @@ impl Loop {
     }
 
     /// Closing phase: runs the close callbacks of every handle closed
-    /// before this phase began (and the deferred callbacks), in the order
-    /// they were closed; handles closed by those callbacks wait for the
-    /// next iteration, as in libuv.
+    /// before this phase began (and the deferred callbacks), last closed
+    /// first, as libuv does (its closing list is pushed at the front);
+    /// handles closed by those callbacks wait for the next iteration.
     pub(crate) fn run_closing(&mut self) {
         let mut list = std::mem::take(&mut self.closing_spare);
         std::mem::swap(&mut list, &mut self.closing);
-        for c in list.drain(..) {
+        for c in list.drain(..).rev() {
             match c {
                 Closing::Handle(id) => self.finish_close(id),
                 Closing::Deferred(cb) => cb(self),

@@ -177,7 +177,7 @@ impl Loop {
         let asked = path.clone();
         self.queue_work(
             move || open_blocking(&path, &opts),
-            move |lp, done| {
+            move |lp, _, done| {
                 let result = done.unwrap_or_else(|source| {
                     Err(FileError::Work {
                         path: asked,

@@ -1,11 +1,23 @@
 //! I/O watchers: a file descriptor registered with epoll (level-triggered)
-//! for readable and/or writable interest.
+//! for readable and/or writable interest, as libuv's `uv_poll_t`.
 //!
 //! The watcher does not own the fd: whoever owns it must stop or close the
-//! watcher before closing the fd (deregister before close). An empty
-//! interest deregisters the fd, so a hung-up fd nobody wants to hear from
-//! cannot wake the loop over and over.
+//! watcher before closing the fd (deregister before close), which is why
+//! [`Io::new`] is unsafe. An empty interest deregisters the fd, so a
+//! hung-up fd nobody wants to hear from cannot wake the loop over and over.
+//!
+//! What a callback is told follows libuv's `uv__io_poll` and `uv__poll_io`:
+//! - a hang-up (EPOLLHUP, or EPOLLRDHUP) is reported as *readable* to a
+//!   watcher that asked for readable, so code that reads when readable
+//!   reads, sees EOF and closes; a lone EPOLLHUP also reports the
+//!   watcher's writable interest, so a writer tries, and gets EPIPE;
+//! - an error (EPOLLERR without EPOLLPRI) is delivered once: the watcher
+//!   is stopped first, and the callback gets a [`Ready`] whose
+//!   [`error`](Ready::error) carries the errno (`SO_ERROR` for a socket,
+//!   EPIPE for a pipe whose reader is gone, EIO otherwise; libuv reports
+//!   EBADF for all). `set_interest` or `start` watches again.
 
+use std::io;
 use std::ops::BitOr;
 use std::os::fd::RawFd;
 
@@ -53,6 +65,12 @@ impl Interest {
     pub const WRITABLE: Interest = Interest(2);
     /// Readable and writable.
     pub const BOTH: Interest = Interest(3);
+    /// Urgent data (EPOLLPRI), libuv's `UV_PRIORITIZED`: out-of-band TCP
+    /// data, sysfs attribute changes.
+    pub const PRIORITIZED: Interest = Interest(4);
+    /// The peer's half-close alone (EPOLLRDHUP), libuv's `UV_DISCONNECT`.
+    /// `READABLE` includes it already.
+    pub const DISCONNECT: Interest = Interest(8);
 
     /// Whether readable is asked for.
     pub fn is_readable(self) -> bool {
@@ -62,6 +80,16 @@ impl Interest {
     /// Whether writable is asked for.
     pub fn is_writable(self) -> bool {
         self.0 & 2 != 0
+    }
+
+    /// Whether urgent data is asked for.
+    pub fn is_prioritized(self) -> bool {
+        self.0 & 4 != 0
+    }
+
+    /// Whether the peer's half-close is asked for (alone or with readable).
+    pub fn is_disconnect(self) -> bool {
+        self.0 & 8 != 0
     }
 
     /// Whether nothing is asked for.
@@ -78,6 +106,12 @@ impl Interest {
         if self.is_writable() {
             ev |= libc::EPOLLOUT as u32;
         }
+        if self.is_prioritized() {
+            ev |= libc::EPOLLPRI as u32;
+        }
+        if self.is_disconnect() {
+            ev |= libc::EPOLLRDHUP as u32;
+        }
         ev
     }
 }
@@ -91,32 +125,50 @@ impl BitOr for Interest {
 
 /// What epoll reported for a watcher.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Ready(pub(crate) u32);
+pub struct Ready {
+    events: u32,
+    /// The errno of an error event (0 otherwise).
+    errno: i32,
+}
 
 impl Ready {
-    /// Data (or urgent data) can be read.
+    /// Data can be read, or the peer hung up (a read then sees EOF or the
+    /// error), as libuv's `UV_READABLE`.
     pub fn is_readable(self) -> bool {
-        self.0 & (libc::EPOLLIN | libc::EPOLLPRI) as u32 != 0
+        self.events & libc::EPOLLIN as u32 != 0
+    }
+
+    /// Urgent data can be read (EPOLLPRI), libuv's `UV_PRIORITIZED`.
+    pub fn is_prioritized(self) -> bool {
+        self.events & libc::EPOLLPRI as u32 != 0
+    }
+
+    /// The error of an error event. The watcher was stopped before the
+    /// callback ran, so it is told once; `error` is None for every other
+    /// event.
+    pub fn error(self) -> Option<io::Error> {
+        (self.errno != 0).then(|| io::Error::from_raw_os_error(self.errno))
     }
 
     /// The fd can take a write.
     pub fn is_writable(self) -> bool {
-        self.0 & libc::EPOLLOUT as u32 != 0
+        self.events & libc::EPOLLOUT as u32 != 0
     }
 
-    /// EPOLLERR: the fd has a pending error (read it with SO_ERROR or a read).
+    /// An error event (its errno is [`error`](Ready::error)).
     pub fn is_error(self) -> bool {
-        self.0 & libc::EPOLLERR as u32 != 0
+        self.errno != 0
     }
 
     /// EPOLLHUP: both directions are closed (or a pipe's writer went away).
     pub fn is_hangup(self) -> bool {
-        self.0 & libc::EPOLLHUP as u32 != 0
+        self.events & libc::EPOLLHUP as u32 != 0
     }
 
-    /// The peer closed its writing side (EPOLLRDHUP or EPOLLHUP).
+    /// The peer closed its writing side (EPOLLRDHUP or EPOLLHUP), libuv's
+    /// `UV_DISCONNECT`.
     pub fn is_read_closed(self) -> bool {
-        self.0 & (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0
+        self.events & (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0
     }
 }
 
@@ -175,7 +227,8 @@ impl Io {
 
     /// Starts (or restarts) watching with `interest`, calling `cb` while
     /// the fd is ready (level-triggered). Errors and hang-ups are always
-    /// reported, whatever the interest.
+    /// reported, whatever the interest; an error stops the watcher (see the
+    /// module docs).
     pub fn start(
         self,
         lp: &mut Loop,
@@ -276,12 +329,32 @@ impl Loop {
         if !e.is_open() || !e.active || !io.registered || io.epoch != epoch {
             return;
         }
-        let wanted = io.interest.epoll_events() | (libc::EPOLLERR | libc::EPOLLHUP) as u32;
-        let events = events & wanted;
+        let asked = io.interest.epoll_events();
+        let (err, hup) = (libc::EPOLLERR as u32, libc::EPOLLHUP as u32);
+        let mut events = events & (asked | err | hup);
         if events == 0 {
             return;
         }
         let id = HandleId(id);
-        self.with_cb(id, cb_slot, |lp, cb| cb(lp, Io(id), Ready(events)));
+        if events & err != 0 && events & libc::EPOLLPRI as u32 == 0 {
+            // Told once: stopped first, so a level-triggered error cannot
+            // call back on every iteration.
+            let fd = io.fd;
+            self.io_stop(id);
+            let errno = crate::sys::pending_error(fd);
+            let ready = Ready { events: err, errno };
+            self.with_cb(id, cb_slot, |lp, cb| cb(lp, Io(id), ready));
+            return;
+        }
+        if events == hup {
+            // epoll may report a lone hang-up: report what the watcher
+            // waits for, so its read or write sees EOF or EPIPE (libuv).
+            events |= asked;
+        }
+        if events & (hup | libc::EPOLLRDHUP as u32) != 0 && io.interest.is_readable() {
+            events |= libc::EPOLLIN as u32;
+        }
+        let ready = Ready { events, errno: 0 };
+        self.with_cb(id, cb_slot, |lp, cb| cb(lp, Io(id), ready));
     }
 }

@@ -6,8 +6,12 @@
 //! id never reaches another handle. Callbacks receive `&mut Loop` and their
 //! own handle, and may start, stop or close any handle, their own included.
 //!
-//! One iteration of [`Loop::run`] runs, in order: due timers, pending
-//! callbacks, idle, prepare, poll for I/O, check, close callbacks.
+//! One iteration of [`Loop::run`] runs, in libuv's order (that of libuv
+//! 1.45 and later; these docs mean 1.52): pending callbacks, idle,
+//! prepare, poll for I/O, check, close callbacks, due timers; a `Default`
+//! run also runs the due timers before its first iteration. Where eddy
+//! differs from libuv, and why, is listed in ARCHITECTURE.md ("eddy-loop
+//! and libuv"); `benches/libuv-diff` checks it trace by trace.
 //!
 //! Beside the handles: self-freeing timers ([`Loop::set_timeout`],
 //! [`Loop::set_interval`], [`Loop::clear_timer`], as Node's), the work pool

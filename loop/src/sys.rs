@@ -293,3 +293,32 @@ pub(crate) fn malloc_trim() -> bool {
 pub(crate) fn malloc_trim() -> bool {
     false
 }
+
+/// The errno an fd reported with EPOLLERR: a socket's `SO_ERROR` (reading
+/// it clears it); for a pipe or FIFO, whose only error is a reader gone,
+/// EPIPE; otherwise EIO.
+pub(crate) fn pending_error(fd: RawFd) -> i32 {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid, writable and sized as getsockopt
+    // expects for SO_ERROR; a bad or non-socket fd is reported as an errno.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        return if err != 0 { err } else { libc::EIO };
+    }
+    // SAFETY: `libc::stat` is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer for the call.
+    if unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO {
+        return libc::EPIPE;
+    }
+    libc::EIO
+}

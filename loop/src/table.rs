@@ -21,6 +21,15 @@ pub struct Id<T> {
 }
 
 impl<T> Id<T> {
+    #[inline]
+    const fn new(index: u32, gen: u32) -> Id<T> {
+        Id {
+            index,
+            gen,
+            _of: PhantomData,
+        }
+    }
+
     /// The slot index. Unique among the live values of one table; reused
     /// after a removal (with a new generation).
     #[inline]
@@ -134,11 +143,7 @@ impl<T> Table<T> {
                 (index, self.fresh_gen)
             }
         };
-        let id = Id {
-            index,
-            gen,
-            _of: PhantomData,
-        };
+        let id = Id::new(index, gen);
         self.slots[index as usize] = Slot::Occupied {
             gen,
             value: make(id),
@@ -176,11 +181,7 @@ impl<T> Table<T> {
     #[inline]
     pub fn id_at(&self, index: u32) -> Option<Id<T>> {
         match self.slots.get(index as usize) {
-            Some(Slot::Occupied { gen, .. }) => Some(Id {
-                index,
-                gen: *gen,
-                _of: PhantomData,
-            }),
+            Some(Slot::Occupied { gen, .. }) => Some(Id::new(index, *gen)),
             _ => None,
         }
     }
@@ -240,14 +241,7 @@ impl<T> Table<T> {
     /// The values with their ids, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Id<T>, &T)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| match s {
-            Slot::Occupied { gen, value } => Some((
-                Id {
-                    index: i as u32,
-                    gen: *gen,
-                    _of: PhantomData,
-                },
-                value,
-            )),
+            Slot::Occupied { gen, value } => Some((Id::new(i as u32, *gen), value)),
             Slot::Vacant { .. } => None,
         })
     }
@@ -258,14 +252,7 @@ impl<T> Table<T> {
             .iter_mut()
             .enumerate()
             .filter_map(|(i, s)| match s {
-                Slot::Occupied { gen, value } => Some((
-                    Id {
-                        index: i as u32,
-                        gen: *gen,
-                        _of: PhantomData,
-                    },
-                    value,
-                )),
+                Slot::Occupied { gen, value } => Some((Id::new(i as u32, *gen), value)),
                 Slot::Vacant { .. } => None,
             })
     }

@@ -4,7 +4,13 @@
 //! (deadline, start sequence) order. The phase first collects every timer
 //! that is due, then fires them: a 0 ms timer re-armed from its own callback
 //! is due again at once, but was not collected, so it fires in the next
-//! iteration instead of spinning this one.
+//! iteration instead of spinning this one. A timer stopped (or restarted)
+//! by an earlier callback of the phase does not fire.
+//!
+//! A repeating timer is re-armed *before* its callback, `repeat` after the
+//! loop time of the phase (libuv's `uv_timer_again`): after a stall the
+//! next interval is never shorter than `repeat`, and `due_in` inside the
+//! callback reads `repeat`. Late iterations are not caught up.
 
 use crate::error::{Error, Result};
 use crate::handle::{handle_type, Handle, HandleId, HandleKind};
@@ -82,8 +88,10 @@ impl Timer {
         })))
     }
 
-    /// Arms the timer to fire `timeout_ms` after the loop's `now()`, then
-    /// every `repeat_ms` if that is non-zero. Restarts an armed timer.
+    /// Arms the timer to fire `timeout_ms` after the loop's `now()`, then,
+    /// if `repeat_ms` is non-zero, again `repeat_ms` after each firing
+    /// (measured from the loop time it fired at, as libuv: a late firing
+    /// pushes the later ones back). Restarts an armed timer.
     pub fn start(
         self,
         lp: &mut Loop,
@@ -242,18 +250,10 @@ impl Loop {
             return;
         }
         t.due = false;
-        let (deadline, repeat) = (t.deadline, t.repeat);
+        let repeat = t.repeat;
         if repeat > 0 {
-            // The next deadline follows the schedule, not the time the
-            // callback ran, so a late iteration does not make the timer
-            // drift; if a whole period was missed, restart from now.
-            let next = deadline.saturating_add(repeat);
-            let next = if next <= self.now_ms {
-                self.now_ms + repeat
-            } else {
-                next
-            };
-            self.timer_arm_at(id, next);
+            // From the firing time, not the old deadline (libuv).
+            self.timer_arm_at(id, self.now_ms.saturating_add(repeat));
         } else {
             self.set_active(id, false);
         }

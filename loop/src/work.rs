@@ -43,7 +43,7 @@ pub enum WorkError {
 pub struct WorkHandle(Id<WorkEntry>);
 
 type Payload = std::result::Result<Box<dyn Any + Send>, WorkError>;
-type AfterCb = Box<dyn FnOnce(&mut Loop, Payload)>;
+type AfterCb = Box<dyn FnOnce(&mut Loop, WorkHandle, Payload)>;
 
 pub(crate) struct WorkEntry {
     state: Arc<AtomicU8>,
@@ -121,25 +121,27 @@ fn worker(pool: &'static Pool) {
 }
 
 impl Loop {
-    /// Runs `work` on the pool, then `after` with its value on this loop.
+    /// Runs `work` on the pool, then `after` with its value on this loop
+    /// (`uv_queue_work`). `after` gets the item's handle, already stale by
+    /// then (a `cancel_work` on it fails).
     pub fn queue_work<T, W, A>(&mut self, work: W, after: A) -> Result<WorkHandle>
     where
         T: Send + 'static,
         W: FnOnce() -> T + Send + 'static,
-        A: FnOnce(&mut Loop, std::result::Result<T, WorkError>) + 'static,
+        A: FnOnce(&mut Loop, WorkHandle, std::result::Result<T, WorkError>) + 'static,
     {
         let pool = pool()?;
         let state = Arc::new(AtomicU8::new(QUEUED));
         let id = self.works.insert(WorkEntry {
             state: state.clone(),
-            after: Box::new(move |lp, payload| {
+            after: Box::new(move |lp, me, payload| {
                 let result = payload.and_then(|value| {
                     value
                         .downcast::<T>()
                         .map(|b| *b)
                         .map_err(|_| WorkError::Panicked)
                 });
-                after(lp, result)
+                after(lp, me, result)
             }),
         });
         self.active_reqs += 1;
@@ -176,7 +178,7 @@ impl Loop {
         if let Some(entry) = self.works.remove(handle.0) {
             // The pending callback keeps the loop alive in place of the request.
             self.active_reqs -= 1;
-            self.queue_pending(move |lp| (entry.after)(lp, Err(WorkError::Cancelled)));
+            self.queue_pending(move |lp| (entry.after)(lp, handle, Err(WorkError::Cancelled)));
         }
         Ok(())
     }
@@ -195,7 +197,7 @@ impl Loop {
                 continue;
             };
             self.active_reqs -= 1;
-            (entry.after)(self, d.result);
+            (entry.after)(self, WorkHandle(d.id), d.result);
         }
     }
 }

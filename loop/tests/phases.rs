@@ -73,11 +73,78 @@ fn one_iteration_runs_the_phases_in_libuv_order() {
         .unwrap();
 
     lp.update_time();
+    // libuv 1.45+: in Once and NoWait, due timers run last, after the
+    // close callbacks; the timer's own close waits for the next iteration.
     lp.run(RunMode::Once);
     assert_eq!(
         *log.borrow(),
-        vec!["timer", "pending", "idle", "prepare", "poll", "check", "close"]
+        vec!["pending", "idle", "prepare", "poll", "check", "timer"]
     );
+    lp.run(RunMode::NoWait);
+    assert_eq!(log.borrow().last(), Some(&"close"));
+}
+
+#[test]
+fn default_mode_runs_due_timers_first_then_again_after_closing() {
+    let mut lp = Loop::new().unwrap();
+    let log: Log = Rc::default();
+    let first = Timer::new(&mut lp);
+    let l = log.clone();
+    first
+        .start(&mut lp, 0, 0, move |lp, t| {
+            l.borrow_mut().push("timer");
+            let l = l.clone();
+            t.close(lp, move |lp, _| {
+                l.borrow_mut().push("close");
+                // Started from a close callback: fires in this iteration.
+                let l = l.clone();
+                let t = Timer::new(lp);
+                t.start(lp, 0, 0, move |lp, t| {
+                    l.borrow_mut().push("timer from close");
+                    t.close(lp, |_, _| {}).unwrap();
+                })
+                .unwrap();
+            })
+            .unwrap();
+        })
+        .unwrap();
+    let check = Check::new(&mut lp);
+    let l = log.clone();
+    check
+        .start(&mut lp, move |lp, h| {
+            l.borrow_mut().push("check");
+            h.close(lp, |_, _| {}).unwrap();
+        })
+        .unwrap();
+    lp.run(RunMode::Default);
+    assert_eq!(
+        *log.borrow(),
+        vec!["timer", "check", "close", "timer from close"]
+    );
+}
+
+#[test]
+fn stop_from_a_first_round_timer_returns_before_idle_prepare_and_check() {
+    let mut lp = Loop::new().unwrap();
+    let log: Log = Rc::default();
+    let t = Timer::new(&mut lp);
+    let l = log.clone();
+    t.start(&mut lp, 0, 0, move |lp, _| {
+        l.borrow_mut().push("timer");
+        lp.stop();
+    })
+    .unwrap();
+    let idle = Idle::new(&mut lp);
+    let l = log.clone();
+    idle.start(&mut lp, move |lp, h| {
+        l.borrow_mut().push("idle");
+        h.stop(lp).unwrap();
+    })
+    .unwrap();
+    assert!(lp.run(RunMode::Default), "still alive: the idle handle");
+    assert_eq!(*log.borrow(), vec!["timer"]);
+    assert!(!lp.run(RunMode::Default));
+    assert_eq!(*log.borrow(), vec!["timer", "idle"]);
 }
 
 #[test]

@@ -103,3 +103,41 @@ fn signals_that_cannot_be_watched_are_refused() {
     }
     assert!(!s.is_active(&lp));
 }
+
+#[test]
+fn deliveries_are_counted_and_oneshot_handles_stop_after_one() {
+    // Two raises before the loop looks: every handle runs twice, one round
+    // per delivery, as in libuv; a oneshot handle runs once and stops.
+    let mut lp = Loop::new().unwrap();
+    let log: Rc<RefCell<Vec<&str>>> = Rc::default();
+    let a = Signal::new(&mut lp);
+    let b = Signal::new(&mut lp);
+    let once = Signal::new(&mut lp);
+    for (name, s) in [("a", a), ("b", b)] {
+        let l = log.clone();
+        s.start(&mut lp, libc::SIGUSR2, move |_, _, _| {
+            l.borrow_mut().push(name)
+        })
+        .unwrap();
+    }
+    let l = log.clone();
+    once.start_oneshot(&mut lp, libc::SIGUSR2, move |lp, me, _| {
+        assert!(me.is_active(lp), "stopped after its callback, as libuv");
+        l.borrow_mut().push("once");
+    })
+    .unwrap();
+    // SAFETY: raise has no memory-safety preconditions; SIGUSR2 is caught
+    // by the handler the signal handles installed.
+    unsafe {
+        libc::raise(libc::SIGUSR2);
+        libc::raise(libc::SIGUSR2);
+    }
+    lp.run(RunMode::NoWait);
+    assert_eq!(*log.borrow(), ["a", "b", "once", "a", "b"]);
+    assert!(!once.is_active(&lp), "a oneshot handle stops");
+    assert!(a.is_active(&lp) && b.is_active(&lp));
+    for s in [a, b, once] {
+        s.close(&mut lp, |_, _| {}).unwrap();
+    }
+    lp.run(RunMode::Default);
+}

@@ -108,7 +108,7 @@ impl Stream {
             },
             {
                 let host = host.to_string();
-                move |lp, result| resolved(lp, s, host, result)
+                move |lp, _, result| resolved(lp, s, host, result)
             },
         )?;
         state(lp, s)?.resolving = Some(work);
@@ -226,7 +226,7 @@ fn connected(lp: &mut Loop, s: Stream) {
 }
 
 /// Drops the failed socket; tries the next address, or reports the error.
-fn attempt_failed(lp: &mut Loop, s: Stream, e: std::io::Error) {
+pub(crate) fn attempt_failed(lp: &mut Loop, s: Stream, e: std::io::Error) {
     let Ok(st) = state(lp, s) else { return };
     let addr = st.connecting.as_ref().and_then(|c| c.addr.clone());
     drop_socket(lp, s);

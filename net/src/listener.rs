@@ -218,7 +218,12 @@ impl Listener {
             allow_half_open: opts.allow_half_open,
             backoff: None,
         }));
-        if let Err(e) = io.start(lp, Interest::READABLE, move |lp, _, _| accept_some(lp, l)) {
+        if let Err(e) = io.start(lp, Interest::READABLE, move |lp, _, ready| {
+            match ready.error() {
+                Some(err) => accept_failed(lp, l, err),
+                None => accept_some(lp, l),
+            }
+        }) {
             let _ = io.close(lp, |_, _| {});
             net(lp).listeners.remove(l.0);
             return Err(e.into());
@@ -366,6 +371,18 @@ fn accept_some(lp: &mut Loop, l: Listener) {
                 return;
             }
         }
+    }
+}
+
+/// The listening socket reported an error (the loop stopped its watcher):
+/// the connection callback is told, and accepting goes on.
+fn accept_failed(lp: &mut Loop, l: Listener, err: io::Error) {
+    let addr = listener_addr(lp, l);
+    deliver(lp, l, Err(Error::io("accept", addr, err)));
+    let Ok(st) = state(lp, l) else { return };
+    let (io, paused, backoff) = (st.io, st.paused, st.backoff);
+    if !paused && !backoff.is_some_and(|t| t.is_active(lp)) {
+        let _ = io.set_interest(lp, Interest::READABLE);
     }
 }
 

@@ -18,6 +18,9 @@ use crate::table::{net, READ_BUF_SIZE};
 const MAX_READS: usize = 16;
 
 pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
+    if let Some(err) = ready.error() {
+        return on_error(lp, s, err);
+    }
     let Ok(st) = state(lp, s) else { return };
     if st.connecting.is_some() {
         crate::connect::on_connect_ready(lp, s);
@@ -31,6 +34,31 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     if ready.is_readable() || ready.is_read_closed() || ready.is_error() {
         read_some(lp, s);
     }
+}
+
+/// The socket reported an error (the loop read `SO_ERROR`, which clears
+/// it, and stopped the watcher): it goes where the syscall that would have
+/// met it would have taken it: the connect, else the write queue, else the
+/// reader.
+fn on_error(lp: &mut Loop, s: Stream, err: io::Error) {
+    let Ok(st) = state(lp, s) else { return };
+    // The loop stopped the watcher; `sync_interest` registers it again.
+    st.applied = eddy_loop::Interest::NONE;
+    if st.connecting.is_some() {
+        return crate::connect::attempt_failed(lp, s, err);
+    }
+    let errno = err.raw_os_error().unwrap_or(libc::EIO);
+    if !st.w.reqs.is_empty() {
+        crate::write::fail_queue(lp, s, errno);
+        // As after a failed send: a read now sees EOF or the next error.
+        read_some(lp, s);
+    } else if st.reading && !st.eof {
+        st.reading = false;
+        deliver(lp, s, ReadEvent::Error(Error::io("read", "socket", err)));
+    } else {
+        st.w.failed = Some(errno);
+    }
+    sync_interest(lp, s);
 }
 
 enum Outcome {

@@ -400,15 +400,7 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
     }
     let rearm = crate::timeout::touch(st, now);
     if let Some(e) = failure {
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        st.w.failed = Some(errno);
-        st.w.queued = 0;
-        let failed: Vec<DoneCb> = st.w.reqs.drain(..).filter_map(|r| r.cb).collect();
-        let shutdown_cb = st.w.shutdown_cb.take();
-        for cb in failed.into_iter().chain(shutdown_cb) {
-            complete(lp, s, Completion::Done(cb, Err(write_error(errno))));
-        }
-        complete(lp, s, Completion::WriteFailed(errno));
+        fail_queue(lp, s, e.raw_os_error().unwrap_or(libc::EIO));
     }
     if let Some(rearm) = rearm {
         rearm.apply(lp);
@@ -424,6 +416,21 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
     }
     maybe_finish(lp, s);
     sync_interest(lp, s);
+}
+
+/// The socket failed with `errno`: every queued write and a pending
+/// shutdown complete with the error, later writes fail at once, and the
+/// reader is told (see `Completion::WriteFailed`).
+pub(crate) fn fail_queue(lp: &mut Loop, s: Stream, errno: i32) {
+    let Ok(st) = state(lp, s) else { return };
+    st.w.failed = Some(errno);
+    st.w.queued = 0;
+    let failed: Vec<DoneCb> = st.w.reqs.drain(..).filter_map(|r| r.cb).collect();
+    let shutdown_cb = st.w.shutdown_cb.take();
+    for cb in failed.into_iter().chain(shutdown_cb) {
+        complete(lp, s, Completion::Done(cb, Err(write_error(errno))));
+    }
+    complete(lp, s, Completion::WriteFailed(errno));
 }
 
 /// Drops `n` written bytes from the front of the queue, collecting the

@@ -18,6 +18,11 @@ const TOTAL: usize = 64 << 20;
 const CHUNK: usize = 64 << 10;
 
 struct Pump {
+    /// The whole stream, computed once: sending and checking are then
+    /// memcpy and memcmp, not a call per byte (the per-byte version kept
+    /// the test on the CPU for ~2 s in a debug build, long enough for a
+    /// loaded machine to starve it into TCP persist-timer stalls).
+    stream: Vec<u8>,
     sent: usize,
     received: usize,
     peak_queue: usize,
@@ -29,7 +34,7 @@ fn pump(lp: &mut Loop, s: Stream, st: &Rc<RefCell<Pump>>) {
         if sent >= TOTAL {
             return;
         }
-        let chunk: Vec<u8> = (sent..sent + CHUNK).map(pattern).collect();
+        let chunk = st.borrow().stream[sent..sent + CHUNK].to_vec();
         let below = s.write_vec(lp, chunk).unwrap();
         let mut p = st.borrow_mut();
         p.sent += CHUNK;
@@ -72,6 +77,7 @@ fn echo_64_mib_with_backpressure_on_both_sides() {
     let addr = listener.local_addr(&lp).unwrap();
 
     let st = Rc::new(RefCell::new(Pump {
+        stream: (0..TOTAL).map(pattern).collect(),
         sent: 0,
         received: 0,
         peak_queue: 0,
@@ -89,8 +95,17 @@ fn echo_64_mib_with_backpressure_on_both_sides() {
                     panic!("unexpected {ev:?}")
                 };
                 let mut p = st2.borrow_mut();
-                for (i, b) in bytes.iter().enumerate() {
-                    assert_eq!(*b, pattern(p.received + i), "byte {}", p.received + i);
+                let at = p.received;
+                if bytes != &p.stream[at..at + bytes.len()] {
+                    let i = (0..bytes.len())
+                        .find(|&i| bytes[i] != p.stream[at + i])
+                        .unwrap_or(0);
+                    panic!(
+                        "byte {}: got {}, sent {}",
+                        at + i,
+                        bytes[i],
+                        p.stream[at + i]
+                    );
                 }
                 p.received += bytes.len();
                 if p.received == TOTAL {

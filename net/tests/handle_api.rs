@@ -186,3 +186,52 @@ fn queries_take_a_shared_loop_and_answer_closed_for_stale_ids() {
     lp.run(RunMode::Default);
     assert!(matches!(l.connections(&lp), Err(Error::Closed("listener"))));
 }
+
+#[test]
+fn a_reset_reaches_the_reader_as_its_errno() {
+    // The loop reads SO_ERROR (which clears it) and stops the watcher; the
+    // stream must still report the reset it read, not a plain EOF.
+    use std::os::fd::AsRawFd;
+    let mut lp = Loop::new().unwrap();
+    watchdog(&mut lp, 30);
+    let errors: Rc<RefCell<Vec<Option<i32>>>> = Rc::default();
+    let e = errors.clone();
+    let listener = Listener::bind(
+        &mut lp,
+        any_port(),
+        &ListenOptions::default(),
+        move |lp, l, c| {
+            let e = e.clone();
+            c.unwrap()
+                .read_start(lp, move |lp, s, ev| {
+                    if let eddy_net::ReadEvent::Error(err) = ev {
+                        e.borrow_mut().push(err.raw_os_error());
+                    }
+                    let _ = s.close(lp, |_, _| {});
+                })
+                .unwrap();
+            l.close(lp, |_, _| {}).unwrap();
+        },
+    )
+    .unwrap();
+    let addr = listener.local_addr(&lp).unwrap().ip().unwrap();
+    let peer = std::net::TcpStream::connect(addr).unwrap();
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket, and a linger struct of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            peer.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0);
+    drop(peer); // closes with a reset
+    lp.run(RunMode::Default);
+    assert_eq!(*errors.borrow(), [Some(libc::ECONNRESET)]);
+}

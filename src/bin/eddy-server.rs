@@ -154,7 +154,7 @@ fn echo(lp: &mut Loop, req: Request, res: Response) {
         let len = String::from_utf8_lossy(len).into_owned();
         let _ = res.set_header(lp, "Content-Length", &len);
     }
-    let _ = res.on_drain(lp, move |lp| {
+    let _ = res.on_drain(lp, move |lp, _| {
         let _ = req.resume(lp);
     });
     let _ = req.on_data(lp, move |lp, req, bytes| {
@@ -197,7 +197,7 @@ fn stream(lp: &mut Loop, req: Request, res: Response) {
         let _ = res.end(lp, b"");
     };
     let again = pump.clone();
-    let _ = res.on_drain(lp, move |lp| again(lp));
+    let _ = res.on_drain(lp, move |lp, _| again(lp));
     pump(lp);
 }
 
@@ -302,7 +302,7 @@ fn worker(cfg: Config, ready: std::sync::mpsc::Sender<Result<(String, AsyncSende
         // In-flight responses get GRACE_MS to finish.
         let t = Timer::new(lp);
         let _ = t.start(lp, GRACE_MS, 0, move |lp, _| {
-            server.close_all_connections(lp);
+            let _ = server.close_all_connections(lp);
             lp.stop();
         });
         let _ = t.unref(lp);

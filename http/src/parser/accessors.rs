@@ -20,10 +20,12 @@ impl Parser {
         self.paused = None;
     }
 
+    /// Why the parser is paused, if it is.
     pub fn pause_reason(&self) -> Option<PauseReason> {
         self.paused
     }
 
+    /// Whether the parser is paused (by a callback or `pause`).
     pub fn is_paused(&self) -> bool {
         self.paused.is_some()
     }
@@ -35,6 +37,7 @@ impl Parser {
             .map(|(kind, reason)| ParseError::new(kind, 0, reason))
     }
 
+    /// Whether this parser reads requests or responses.
     pub fn kind(&self) -> Kind {
         self.kind
     }
@@ -80,10 +83,12 @@ impl Parser {
         self.position
     }
 
+    /// Whether the input may end here: what `finish` would say.
     pub fn finish_state(&self) -> FinishState {
         self.finish
     }
 
+    /// The parser's settings: lenient flags and limits.
     pub fn settings(&self) -> Settings {
         Settings {
             lenient: self.lenient,
@@ -94,6 +99,7 @@ impl Parser {
         }
     }
 
+    /// Replaces the lenient flags; takes effect at the next byte.
     pub fn set_lenient(&mut self, lenient: Lenient) {
         self.lenient = lenient;
     }

@@ -14,7 +14,9 @@ use super::state::{HeaderState, Span, State, UrlState, ValueState};
 /// Which messages a parser reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// The parser reads requests (a server).
     Request,
+    /// The parser reads responses (a client).
     Response,
     /// Decide from the first message (like llhttp's `HTTP_BOTH`), then keep it.
     Either,
@@ -140,6 +142,7 @@ impl Parser {
         position: 0,
     };
 
+    /// A parser of `kind` with the given lenient flags and limits.
     pub fn with_settings(kind: Kind, settings: Settings) -> Parser {
         Parser {
             lenient: settings.lenient,

@@ -5,6 +5,7 @@
 pub struct Lenient(pub u16);
 
 impl Lenient {
+    /// No leniency: llhttp's strict mode (the default).
     pub const NONE: Lenient = Lenient(0);
     /// Accept any byte in header values, obs-fold, and whitespace before the colon.
     pub const HEADERS: Lenient = Lenient(1 << 0);
@@ -12,7 +13,9 @@ impl Lenient {
     pub const CHUNKED_LENGTH: Lenient = Lenient(1 << 1);
     /// Keep parsing after a message that should close the connection.
     pub const KEEP_ALIVE: Lenient = Lenient(1 << 2);
-    /// Accept a request whose last transfer coding is not `chunked`.
+    /// Accept a request whose last transfer coding is not `chunked`; also read
+    /// `chunked` followed by a tab or by `;parameters` as `chunked` (strict
+    /// mode, like llhttp, takes those for another coding).
     pub const TRANSFER_ENCODING: Lenient = Lenient(1 << 3);
     /// Accept any `major.minor` HTTP version.
     pub const VERSION: Lenient = Lenient(1 << 4);
@@ -28,9 +31,14 @@ impl Lenient {
     pub const SPACES_AFTER_CHUNK_SIZE: Lenient = Lenient(1 << 9);
     /// Accept control characters (but not NUL, CR or LF) in header values.
     pub const HEADER_VALUE_RELAXED: Lenient = Lenient(1 << 10);
+    /// Accept spaces and tabs between a request line's version and its CRLF
+    /// (`GET / HTTP/1.1 \r\n`). llhttp has no such flag and always rejects
+    /// them; eddy keeps the old tolerance behind this one.
+    pub const SPACES_AFTER_VERSION: Lenient = Lenient(1 << 11);
     /// Everything above.
-    pub const ALL: Lenient = Lenient((1 << 11) - 1);
+    pub const ALL: Lenient = Lenient((1 << 12) - 1);
 
+    /// Whether every flag of `other` is set in `self`.
     #[inline(always)]
     pub fn contains(self, other: Lenient) -> bool {
         self.0 & other.0 == other.0
@@ -53,6 +61,7 @@ impl std::ops::BitOrAssign for Lenient {
 /// Configuration for a [`Parser`](super::Parser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
+    /// Which strict rules are relaxed (none by default).
     pub lenient: Lenient,
     /// Bytes of URL, status, header names and values per header section,
     /// counted like Node's `maxHeaderSize` (default 16 KiB). Exceeding it

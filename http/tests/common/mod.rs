@@ -68,7 +68,7 @@ impl TestServer {
             before_poll.unref(&mut lp).unwrap();
             let stop = Async::new(&mut lp, move |lp, me| {
                 me.close(lp, |_, _| {}).unwrap();
-                server.close_all_connections(lp);
+                let _ = server.close_all_connections(lp);
                 let _ = server.close(lp, |_| {});
                 sampler.close(lp, |_, _| {}).unwrap();
                 before_poll.close(lp, |_, _| {}).unwrap();
