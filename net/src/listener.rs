@@ -204,6 +204,7 @@ impl Listener {
             .filter(|a| matches!(a, Address::Ip(_)))
             .unwrap_or(addr);
         let io = sys::watcher(lp, &fd);
+        crate::shrink::register(lp);
         let l = Listener(net(lp).listeners.insert(ListenerState {
             fd: Some(fd),
             io,
