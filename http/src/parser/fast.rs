@@ -9,16 +9,16 @@ use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
 use super::state::{HeaderState, Span, State};
-use super::tables::{is, skip_name, skip_value, TOKEN};
+use super::tables::{eq_lower, is, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
 #[inline(always)]
 fn connection_flags(value: &[u8]) -> u16 {
-    if value.eq_ignore_ascii_case(b"keep-alive") {
+    if eq_lower(value, b"keep-alive") {
         return CONNECTION_KEEP_ALIVE;
     }
-    if value.eq_ignore_ascii_case(b"close") {
+    if eq_lower(value, b"close") {
         return CONNECTION_CLOSE;
     }
     let mut flags = 0;
@@ -73,17 +73,21 @@ impl Parser {
     ) -> Result<bool, Stop> {
         let len = data.len();
         let name_start = cx.p;
-        let q = skip_name(data, name_start);
+        let q = self.scan.skip_name(data, name_start);
         if q == len || data[q] != b':' {
             return Ok(false);
         }
-        self.end_span(h, data, cx, q)?;
+        self.end_span_as(h, data, cx, q, Span::HeaderField)?;
         self.classify_field(&data[name_start..q]);
         cx.p = q + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
         self.s_field_check(cx)?;
         let mut v = cx.p;
+        // Usually exactly one space.
+        if v < len && data[v] == b' ' {
+            v += 1;
+        }
         while v < len && matches!(data[v], b' ' | b'\t') {
             v += 1;
         }
@@ -92,7 +96,7 @@ impl Parser {
             return Ok(false);
         }
         self.start_span(Span::HeaderValue, cx);
-        let e = skip_value(data, v);
+        let e = self.scan.skip_value(data, v);
         let line_ends = e + 2 < len
             && data[e] == b'\r'
             && data[e + 1] == b'\n'
@@ -119,7 +123,7 @@ impl Parser {
                     _ => false,
                 },
                 HeaderState::TransferEncoding
-                    if self.flags & CHUNKED == 0 && value.eq_ignore_ascii_case(b"chunked") =>
+                    if self.flags & CHUNKED == 0 && eq_lower(value, b"chunked") =>
                 {
                     self.flags |= TRANSFER_ENCODING | CHUNKED;
                     true
@@ -131,7 +135,7 @@ impl Parser {
             self.value_start(h, data, cx)?;
             return Ok(false);
         }
-        self.end_span(h, data, cx, e)?;
+        self.end_span_as(h, data, cx, e, Span::HeaderValue)?;
         cx.p = e + 2;
         self.state = State::FieldStart;
         event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);

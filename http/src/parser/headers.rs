@@ -9,7 +9,7 @@ use super::handler::{Handler, HeadersAction};
 use super::method::{Method, NameMatch, Step};
 use super::settings::Lenient;
 use super::state::{HeaderState, Span, State};
-use super::tables::{is, TOKEN};
+use super::tables::{eq_lower, is, TOKEN};
 
 /// Header names that change how the message is framed or kept alive.
 const SPECIAL: [&[u8]; 5] = [
@@ -152,11 +152,18 @@ impl Parser {
     /// Returns `false` (nothing changed) for a name the fast path should not take.
     #[inline(always)]
     pub(super) fn classify_field(&mut self, name: &[u8]) -> bool {
-        let special = if (7..=17).contains(&name.len()) {
-            SPECIAL.iter().position(|s| s.eq_ignore_ascii_case(name))
-        } else {
-            None
+        // One candidate per length, compared a word at a time.
+        let candidate = match name.len() {
+            10 => 0,
+            14 => 1,
+            16 => 2,
+            17 => 3,
+            7 => 4,
+            _ => usize::MAX,
         };
+        let special = SPECIAL
+            .get(candidate)
+            .and_then(|s| eq_lower(name, s).then_some(candidate));
         self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
         if special.is_none()
             && name.len() >= 14

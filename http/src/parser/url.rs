@@ -5,6 +5,7 @@
 use super::core::{event, Cx, Parser, Res};
 use super::error::ErrorKind;
 use super::handler::Handler;
+use super::simd::Level;
 use super::state::{Span, State, UrlState};
 use super::tables::{is, URL, USERINFO};
 
@@ -83,8 +84,8 @@ pub(super) fn url_step(state: UrlState, c: u8) -> UrlStep {
 
 /// Skip a run of plain path/query/fragment bytes (the common case) in one loop.
 #[inline(always)]
-pub(super) fn skip_url_chars(data: &[u8], p: usize) -> usize {
-    super::tables::skip_url(data, p)
+pub(super) fn skip_url_chars(scan: Level, data: &[u8], p: usize) -> usize {
+    scan.skip_url(data, p)
 }
 
 impl Parser {
@@ -95,7 +96,7 @@ impl Parser {
                 self.url_state,
                 UrlState::Path | UrlState::Query | UrlState::Fragment
             ) {
-                p = skip_url_chars(data, p);
+                p = skip_url_chars(self.scan, data, p);
             }
             if p >= data.len() {
                 cx.p = p;
