@@ -77,8 +77,11 @@ impl Parser {
         if q == len || data[q] != b':' {
             return Ok(false);
         }
-        self.end_span_as(h, data, cx, q, Span::HeaderField)?;
         self.classify_field(&data[name_start..q]);
+        if self.header_state == HeaderState::General && self.general_line_fast(h, data, cx, q)? {
+            return Ok(true);
+        }
+        self.end_span_as(h, data, cx, q, Span::HeaderField)?;
         cx.p = q + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
@@ -142,6 +145,50 @@ impl Parser {
         Ok(true)
     }
 
+    /// An ordinary header (not one that frames the message), name ending at
+    /// the colon at `q`: if its whole line is here, with a non-empty value
+    /// and within the header-size limit, report it at once and return
+    /// `true`; else return `false`, touching nothing, for `line_fast` to go
+    /// on step by step (which finds any error at its exact byte).
+    #[inline(always)]
+    fn general_line_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+        q: usize,
+    ) -> Result<bool, Stop> {
+        let name_start = cx.mark;
+        let mut v = q + 1;
+        // Usually exactly one space.
+        if data.get(v) == Some(&b' ') {
+            v += 1;
+        }
+        while matches!(data.get(v), Some(b' ' | b'\t')) {
+            v += 1;
+        }
+        let e = self.scan.skip_value(data, v);
+        let (name_len, value_len) = ((q - name_start) as u32, (e - v) as u32);
+        let fits = self.header_bytes as u64 + name_len as u64 + value_len as u64
+            <= self.limits.header_bytes as u64;
+        let line_ends = matches!(data.get(e..e + 3), Some(&[b'\r', b'\n', next]) if next != b' ' && next != b'\t');
+        if !(e > v && fits && line_ends) {
+            return Ok(false);
+        }
+        self.span = Span::None;
+        h.on_header_field(&data[name_start..q]);
+        self.header_bytes += name_len;
+        cx.p = q + 1;
+        self.state = State::FieldCheck;
+        event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
+        h.on_header_value(&data[v..e]);
+        self.header_bytes += value_len;
+        cx.p = e + 2;
+        self.state = State::FieldStart;
+        event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
+        Ok(true)
+    }
+
     /// `HTTP/1.1\r\n` or `HTTP/1.0\r\n` at `cx.p` ending a request line.
     /// Returns `false`, touching nothing, if the input is anything else.
     #[inline]
@@ -163,7 +210,7 @@ impl Parser {
             return Ok(false);
         }
         self.start_span(Span::Protocol, cx);
-        self.end_span(h, data, cx, p + 4)?;
+        self.end_span_as(h, data, cx, p + 4, Span::Protocol)?;
         cx.p = p + 4;
         self.aux = 0;
         self.state = State::ProtoCheck;
@@ -172,7 +219,7 @@ impl Parser {
         self.start_span(Span::Version, cx);
         self.major = 1;
         self.minor = minor - b'0';
-        self.end_span(h, data, cx, p + 8)?;
+        self.end_span_as(h, data, cx, p + 8, Span::Version)?;
         cx.p = p + 8;
         self.state = State::ReqLineEnd;
         event!(self, h, cx, on_version_complete, CbVersionComplete);

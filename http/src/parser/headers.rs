@@ -19,6 +19,17 @@ const SPECIAL: [&[u8]; 5] = [
     b"transfer-encoding",
     b"upgrade",
 ];
+/// `SPECIAL`'s index of the one name of each length (`NONE` for none).
+const SPECIAL_BY_LEN: [u8; 18] = {
+    let mut t = [NONE as u8; 18];
+    let mut i = 0;
+    while i < SPECIAL.len() {
+        t[SPECIAL[i].len()] = i as u8;
+        i += 1;
+    }
+    t
+};
+const NONE: usize = 0xff;
 const LOOK_ALIKE: [&[u8]; 2] = [b"content-length", b"transfer-encoding"];
 
 const SPECIAL_STATE: [HeaderState; 5] = [
@@ -152,18 +163,13 @@ impl Parser {
     /// Returns `false` (nothing changed) for a name the fast path should not take.
     #[inline(always)]
     pub(super) fn classify_field(&mut self, name: &[u8]) -> bool {
-        // One candidate per length, compared a word at a time.
-        let candidate = match name.len() {
-            10 => 0,
-            14 => 1,
-            16 => 2,
-            17 => 3,
-            7 => 4,
-            _ => usize::MAX,
+        // One candidate per length (looked up, not a jump table: header
+        // lengths vary line by line), compared a word at a time.
+        let candidate = SPECIAL_BY_LEN.get(name.len()).map_or(NONE, |&i| i as usize);
+        let special = match SPECIAL.get(candidate) {
+            Some(s) if eq_lower(name, s) => Some(candidate),
+            _ => None,
         };
-        let special = SPECIAL
-            .get(candidate)
-            .and_then(|s| eq_lower(name, s).then_some(candidate));
         self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
         if special.is_none()
             && name.len() >= 14

@@ -91,6 +91,11 @@ pub(super) fn skip_url_chars(scan: Level, data: &[u8], p: usize) -> usize {
 impl Parser {
     pub(super) fn s_url<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         let mut p = cx.p;
+        // The usual origin-form target: its first byte is `/`.
+        if self.url_state == UrlState::Start && data[p] == b'/' {
+            self.url_state = UrlState::Path;
+            p += 1;
+        }
         loop {
             if matches!(
                 self.url_state,
@@ -114,7 +119,7 @@ impl Parser {
                 }
                 UrlStep::End => {
                     cx.p = p;
-                    self.end_span(h, data, cx, p)?;
+                    self.end_span_as(h, data, cx, p, Span::Url)?;
                     cx.p = p + 1;
                     return match c {
                         b' ' => {
