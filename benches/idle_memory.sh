@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # idle_memory.sh - server memory per idle keep-alive connection (issue 7):
-# eddy-server vs the C epoll peer vs Node's `http`.
+# eddy-server vs the C epoll peer vs hyper 1.x vs Node's `http`.
 #
-#   benches/idle_memory.sh [--conns N] [--rounds R] [--no-build] [--only "eddy c node"] [--port BASE]
+#   benches/idle_memory.sh [--conns N] [--rounds R] [--no-build] [--only "eddy c hyper node"] [--port BASE]
 #
 # For each server (fresh process, pinned to CPU 0): benches/peers/idle_client.py
 # (on CPU 1) makes a warm-up request, reads the server's VmRSS, opens N
@@ -14,9 +14,10 @@
 # The servers close connections idle for 5 s (Keep-Alive: timeout=5), so the
 # connections are set up in one burst (~1-2 s) and measured right away; the
 # "open" column shows how many were still open when RSS was read.
-# eddy-server is found/built as in benches/load.sh (EDDY_SERVER=path
-# overrides).  Runs in well under a minute.
-# --only "c node" runs a subset of the servers (names: eddy, c, node).
+# eddy-server and the hyper peer are found/built as in benches/load.sh
+# (EDDY_SERVER=path, HYPER_SERVER=path override).  hyper installs no timer,
+# so it never closes idle connections itself.  Runs in well under a minute.
+# --only "c node" runs a subset of the servers (names: eddy, c, hyper, node).
 set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
@@ -77,7 +78,7 @@ awk '
         for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
     END {
-        name["eddy"] = "eddy"; name["c"] = "C epoll"; name["node"] = "Node.js"
+        name["eddy"] = "eddy"; name["c"] = "C epoll"; name["hyper"] = "hyper"; name["node"] = "Node.js"
         printf "%-8s %14s %14s %12s %10s %8s\n", "server", "RSS before KB", "RSS after KB", "KB per conn", "still open", "x C"
         cm = ("c" in seen) ? median("c", kb) : 0
         for (i = 1; i <= m; i++) { s = order[i]; md = median(s, kb)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # load.sh - side-by-side HTTP/1.1 "hello" load test: eddy-server vs a minimal
-# C epoll server vs Node's `http` (issue 7).
+# C epoll server vs hyper 1.x vs Node's `http` (issues 7 and 11).
 #
 #   benches/load.sh [--rounds N] [--duration SECS] [--warmup SECS]
-#                   [--conns N] [--depth N] [--no-build] [--only "eddy c node"] [--port BASE]
+#                   [--conns N] [--depth N] [--no-build] [--only "eddy c hyper node"] [--port BASE]
 #
 # Servers (all answer GET / with the same 176-byte response, Date aside;
 # checked before the runs by benches/peers/resp_check.py):
@@ -11,17 +11,23 @@
 #         `cargo build --release --bin eddy-server` when that target exists;
 #         skipped with a message otherwise.  Override with EDDY_SERVER=path.)
 #   C     benches/peers/http_epoll.c, built into target/peers/
+#   hyper benches/peers/hyper/ (hyper 1.x, current-thread tokio,
+#         pipeline_flush), its own Cargo workspace, built with
+#         `cargo build --release --manifest-path benches/peers/hyper/Cargo.toml
+#         --target-dir target/peers/hyper` unless --no-build.  Override with
+#         HYPER_SERVER=path.
 #   node  benches/peers/http_node.js
 # Each server is started fresh for every run, pinned to CPU 0; wrk (installed
 # from Debian's packages if missing) runs pinned to CPU 1 with one thread and
 # 64 connections, first plain, then with 16 pipelined requests per write
 # (benches/peers/pipeline.lua).  A short warm-up run precedes each measured
-# run.  Rounds are interleaved (eddy C node, eddy C node, ...).  Reported:
-# medians of req/s and of the server's CPU time per request (utime+stime from
-# /proc/PID/stat over the measured run / requests wrk completed), with ratios
-# to the C server.  CPU per request is the figure to trust on a shared machine.
-# Defaults (3 rounds x 5 s) take about 2 minutes.
-# --only "c node" runs a subset of the servers (names: eddy, c, node).
+# run.  Rounds are interleaved (eddy C hyper node, eddy C hyper node, ...).
+# Reported: medians of req/s and of the server's CPU time per request
+# (utime+stime from /proc/PID/stat over the measured run / requests wrk
+# completed), with ratios to the C server and eddy's ratios to hyper and Node.
+# CPU per request is the figure to trust on a shared machine.
+# Defaults (3 rounds x 5 s) take about 3 minutes (plus hyper's first build).
+# --only "eddy c hyper" runs a subset of the servers (names: eddy, c, hyper, node).
 set -euo pipefail
 # shellcheck source=peers/lib.sh
 source "$(dirname "$0")/peers/lib.sh"
@@ -132,4 +138,6 @@ python3 "$PEERS_DIR/report.py" "$RESULTS" --rate-unit req/s --cpu-unit us/req \
     --rate-digits 0 --cpu-digits 3 \
     --goal "pipelined x$DEPTH:rate:eddy/c:>=:0.9" \
     --goal "plain:cpu:eddy/c:<=:1.1" \
-    --goal "pipelined x$DEPTH:rate:eddy/node:>=:5"
+    --goal "pipelined x$DEPTH:rate:eddy/node:>=:5" \
+    --goal "pipelined x$DEPTH:cpu:eddy/c:<=:1.3" \
+    --goal "pipelined x$DEPTH:cpu:eddy/hyper:<=:0.75"

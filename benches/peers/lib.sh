@@ -11,6 +11,7 @@
 #   cpu_ticks PID                 utime+stime of the whole process, in ticks
 #   rss_kb PID                    VmRSS in KiB
 #   find_eddy_server BUILD        locate/build eddy-server -> EDDY_BIN
+#   find_hyper_server BUILD       locate/build the hyper peer -> HYPER_BIN
 #   next_port                     PORT = next port above PORT nobody listens on
 #   keep_servers LIST             drop entries of SERVERS not in LIST
 #   wants NAME                    true unless --only ($ONLY) leaves NAME out
@@ -178,9 +179,33 @@ find_eddy_server() {
     fi
 }
 
+# find_hyper_server BUILD -> HYPER_BIN = path of the hyper peer
+# (benches/peers/hyper/, its own Cargo workspace), or "" (with a message
+# saying why hyper is skipped).  HYPER_SERVER=path overrides; else BUILD=1
+# builds it with `cargo build --release --manifest-path
+# benches/peers/hyper/Cargo.toml --target-dir target/peers/hyper` (the first
+# build fetches hyper and tokio from crates.io and takes about a minute).
+find_hyper_server() {
+    local build=$1
+    HYPER_BIN=${HYPER_SERVER:-"$PEER_BIN/hyper/release/hyper_peer"}
+    if [[ -z "${HYPER_SERVER:-}" ]] && (( build )); then
+        echo "== cargo build --release --manifest-path benches/peers/hyper/Cargo.toml --target-dir target/peers/hyper"
+        if ! (cd "$REPO_ROOT" && cargo build --release --manifest-path benches/peers/hyper/Cargo.toml \
+                --target-dir "$PEER_BIN/hyper"); then
+            echo "!! the hyper peer failed to build; skipping hyper"
+            HYPER_BIN=""
+            return 0
+        fi
+    fi
+    if [[ ! -x "$HYPER_BIN" ]]; then
+        echo "!! $HYPER_BIN not found; skipping hyper"
+        HYPER_BIN=""
+    fi
+}
+
 # The HTTP hello servers compared by load.sh and idle_memory.sh: eddy-server
-# (if built, or buildable when BUILD=1), the C peer and Node. Fills SERVERS
-# (filtered by --only) and defines server_cmd for them.
+# (if built, or buildable when BUILD=1), the C peer, hyper (built when BUILD=1)
+# and Node. Fills SERVERS (filtered by --only) and defines server_cmd for them.
 http_servers() { # http_servers BUILD ONLY
     SERVERS=()
     if wants eddy; then
@@ -188,7 +213,13 @@ http_servers() { # http_servers BUILD ONLY
         [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
     fi
     SERVERS+=(c)
-    if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+    if wants hyper; then
+        find_hyper_server "$1"
+        [[ -n "$HYPER_BIN" ]] && SERVERS+=(hyper)
+    fi
+    if wants node; then
+        if command -v node >/dev/null; then SERVERS+=(node); else echo "!! node not found; skipping Node"; fi
+    fi
     keep_servers "$2"
 }
 
@@ -196,6 +227,7 @@ server_cmd() { # server_cmd NAME PORT -> command words in CMD (HTTP servers)
     case $1 in
         eddy) CMD=("$EDDY_BIN" --port "$2") ;;
         c) CMD=("$PEER_BIN/http_epoll" "$2") ;;
+        hyper) CMD=("$HYPER_BIN" "$2") ;;
         node) CMD=(node "$PEERS_DIR/http_node.js" "$2") ;;
     esac
 }

@@ -10,7 +10,7 @@ server CPU seconds per GB or microseconds per request).
         [--goal 'SCENARIO:rate|cpu:SERVER/PEER:>=|<=:VALUE' ...]
 
 Prints medians (with min..max and run count) and the ratios of each median
-to the C server's ("x C") and, when present, eddy's ratio to Node.  Goals
+to the C server's ("x C") and, when present, eddy's ratios to hyper and Node.  Goals
 are checked against ratios of medians and printed as PASS/FAIL/SKIP lines.
 """
 import argparse
@@ -18,8 +18,8 @@ import statistics
 import sys
 from collections import OrderedDict
 
-ORDER = ["eddy", "c", "node"]
-NAMES = {"eddy": "eddy", "c": "C epoll", "node": "Node.js"}
+ORDER = ["eddy", "c", "hyper", "node"]
+NAMES = {"eddy": "eddy", "c": "C epoll", "hyper": "hyper", "node": "Node.js"}
 
 
 def main():
@@ -73,6 +73,10 @@ def main():
                   f"{med[scen][srv]['cpu']:>13.{cd}f} {f'{min(c):.{cd}f}..{max(c):.{cd}f}':>17} "
                   f"{'' if cx is None else f'{cx:.2f}':>6} | {len(r):>4}")
             first = False
+        eh = ratio(scen, "rate", "eddy", "hyper")
+        ech = ratio(scen, "cpu", "eddy", "hyper")
+        if eh is not None:
+            print(f"{'':<16} eddy vs hyper: {eh:.2f}x the rate, eddy uses {ech:.2f}x hyper's CPU per unit")
         en = ratio(scen, "rate", "eddy", "node")
         ecn = ratio(scen, "cpu", "node", "eddy")
         if en is not None:

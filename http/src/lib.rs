@@ -1,6 +1,7 @@
 //! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
 
 pub mod client;
+pub mod h1;
 pub mod parser;
 pub mod server;
 mod wire;

@@ -1,18 +1,18 @@
 //! The loop: owns every handle's state, and runs the phases of an iteration
-//! in libuv's order.
+//! in libuv's order (that of libuv 1.45 and later; checked against 1.52).
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use slab::Slab;
-
 use crate::error::{Error, Result};
-use crate::handle::{HandleEntry, HandleId};
+use crate::handle::{Closing, HandleEntry, HandleId};
 use crate::poll::{token, Poller, WAKE_INDEX};
-use crate::sys;
+use crate::sys::{self, KeyedSlots};
+use crate::table::Table;
 use crate::timer_heap::TimerHeap;
 use crate::wake::LoopShared;
 use crate::work::WorkEntry;
@@ -30,10 +30,33 @@ pub enum RunMode {
 
 pub(crate) type PendingCb = Box<dyn FnOnce(&mut Loop)>;
 
-/// A single-threaded event loop over epoll.
+/// A single-threaded event loop over epoll, like libuv's `uv_loop_t`.
+///
+/// It owns the state of every handle; callbacks get `&mut Loop` and may
+/// start, stop or close any handle, their own included.
+///
+/// ```
+/// use eddy_loop::{Check, Handle, Idle, Loop, RunMode};
+///
+/// let mut lp = Loop::new()?;
+/// let idle = Idle::new(&mut lp);
+/// let mut spins = 0;
+/// idle.start(&mut lp, move |lp, me| {
+///     spins += 1;
+///     if spins == 3 {
+///         me.close(lp, |_, _| {}).unwrap();
+///     }
+/// })?;
+/// // Nothing keeps a loop with only an unreferenced check handle alive.
+/// let check = Check::new(&mut lp);
+/// check.start(&mut lp, |_, _| {})?;
+/// check.unref(&mut lp)?;
+/// assert!(lp.run(RunMode::Once), "the idle handle is still active");
+/// assert!(!lp.run(RunMode::Default), "done once the idle handle closed");
+/// # Ok::<(), eddy_loop::Error>(())
+/// ```
 pub struct Loop {
-    pub(crate) handles: Slab<HandleEntry>,
-    pub(crate) next_gen: u32,
+    pub(crate) handles: Table<HandleEntry>,
     /// Handles that are active, referenced and not closing.
     pub(crate) active_handles: usize,
     /// Requests in flight (queued work), each keeping the loop alive.
@@ -51,8 +74,8 @@ pub struct Loop {
     /// Started idle, prepare and check handles, by `Phase`.
     pub(crate) phases: [Vec<HandleId>; 3],
     pub(crate) phase_scratch: Vec<HandleId>,
-    pub(crate) closing: Vec<HandleId>,
-    pub(crate) closing_spare: Vec<HandleId>,
+    pub(crate) closing: Vec<Closing>,
+    pub(crate) closing_spare: Vec<Closing>,
 
     pub(crate) poller: Poller,
     pub(crate) next_io_epoch: u32,
@@ -60,27 +83,37 @@ pub struct Loop {
     pub(crate) asyncs: Vec<HandleId>,
     pub(crate) async_scratch: Vec<HandleId>,
     pub(crate) signal_handles: Vec<HandleId>,
-    pub(crate) works: Slab<WorkEntry>,
+    pub(crate) works: Table<WorkEntry>,
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
-    keyed: Vec<Option<Box<dyn Any>>>,
+    keyed: KeyedSlots,
 }
 
-/// A process-wide slot number for one extension type, for the layers that
-/// reach their table on every event (`eddy-net`, `eddy-http`): declare it
-/// as a `static` next to the type and use [`Loop::keyed_extension`].
-pub struct ExtensionKey(AtomicUsize);
+/// A process-wide slot number for one extension type `T`, for the layers
+/// that reach their table on every event (`eddy-net`, `eddy-http`): declare
+/// it as a `static` next to the type and use [`Loop::keyed_extension`].
+///
+/// The key is typed, so a lookup needs no type check: the slot of a key
+/// only ever holds that key's `T`.
+pub struct ExtensionKey<T> {
+    slot: AtomicUsize,
+    _of: PhantomData<fn() -> T>,
+}
 
 static NEXT_EXTENSION_SLOT: AtomicUsize = AtomicUsize::new(0);
 
-impl ExtensionKey {
-    pub const fn new() -> ExtensionKey {
-        ExtensionKey(AtomicUsize::new(usize::MAX))
+impl<T> ExtensionKey<T> {
+    /// A key whose slot is assigned at its first use.
+    pub const fn new() -> ExtensionKey<T> {
+        ExtensionKey {
+            slot: AtomicUsize::new(usize::MAX),
+            _of: PhantomData,
+        }
     }
 
     #[inline]
-    fn slot(&self) -> usize {
-        let slot = self.0.load(Ordering::Acquire);
+    pub(crate) fn slot(&self) -> usize {
+        let slot = self.slot.load(Ordering::Acquire);
         if slot != usize::MAX {
             return slot;
         }
@@ -92,7 +125,7 @@ impl ExtensionKey {
     fn assign(&self) -> usize {
         let fresh = NEXT_EXTENSION_SLOT.fetch_add(1, Ordering::AcqRel);
         match self
-            .0
+            .slot
             .compare_exchange(usize::MAX, fresh, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => fresh,
@@ -101,13 +134,14 @@ impl ExtensionKey {
     }
 }
 
-impl Default for ExtensionKey {
-    fn default() -> ExtensionKey {
+impl<T> Default for ExtensionKey<T> {
+    fn default() -> ExtensionKey<T> {
         ExtensionKey::new()
     }
 }
 
 impl Loop {
+    /// A new loop with its epoll fd and wake-up eventfd.
     pub fn new() -> Result<Loop> {
         let poller = Poller::new().map_err(|e| Error::os("epoll_create1", e))?;
         let shared = Arc::new(LoopShared::new().map_err(|e| Error::os("eventfd", e))?);
@@ -120,8 +154,7 @@ impl Loop {
             )
             .map_err(|e| Error::os("epoll_ctl add wake-up eventfd", e))?;
         let mut lp = Loop {
-            handles: Slab::new(),
-            next_gen: 0,
+            handles: Table::new(),
             active_handles: 0,
             active_reqs: 0,
             now_ms: 0,
@@ -142,17 +175,25 @@ impl Loop {
             asyncs: Vec::new(),
             async_scratch: Vec::new(),
             signal_handles: Vec::new(),
-            works: Slab::new(),
+            works: Table::new(),
             extensions: Vec::new(),
-            keyed: Vec::new(),
+            keyed: KeyedSlots::default(),
         };
         lp.update_time();
         Ok(lp)
     }
 
-    /// Runs the loop. Returns whether it is still alive (something would
-    /// keep a `Default` run going). A `run` from inside a callback returns
-    /// at once: the loop is not re-entrant.
+    /// Runs the loop (`uv_run`). Returns whether it is still alive
+    /// (something would keep a `Default` run going). A `run` from inside a
+    /// callback returns at once: the loop is not re-entrant.
+    ///
+    /// The order is libuv's since 1.45 (checked against 1.52): `Default`
+    /// first runs the timers that are due; then each iteration runs pending
+    /// callbacks, idle, prepare, the poll, check, close callbacks, and last
+    /// the timers that are due. (Unlike libuv 1.45+, pending callbacks
+    /// queued during the poll wait for the next iteration.) So a timer started from a close callback with 0 ms
+    /// fires in the same iteration, and a `stop` from a timer of `Default`'s
+    /// first round returns before idle, prepare or check run.
     pub fn run(&mut self, mode: RunMode) -> bool {
         if self.running {
             return self.alive();
@@ -162,33 +203,36 @@ impl Loop {
         if !alive {
             self.update_time();
         }
+        if mode == RunMode::Default && alive && !self.stop_flag {
+            self.update_time();
+            self.run_timers();
+        }
         while alive && !self.stop_flag {
             // One iteration, in libuv's order:
-            self.update_time();
-            // 1. timers that are due
-            self.run_timers();
-            // 2. pending callbacks (write and connect completions, cancels)
-            let ran_pending = self.run_pending();
-            // 3. idle, 4. prepare
+            let can_sleep = self.pending.is_empty() && !self.has_active_idle();
+            // 1. pending callbacks (write and connect completions, cancels)
+            self.run_pending();
+            // 2. idle, 3. prepare
             self.run_phase(crate::phase::Phase::Idle);
             self.run_phase(crate::phase::Phase::Prepare);
-            // 5. poll for I/O; blocks only as long as backend_timeout allows
-            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && !ran_pending) {
+            // 4. poll for I/O; blocks only as long as backend_timeout allows
+            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && can_sleep) {
                 self.backend_timeout()
             } else {
                 0
             };
             self.poll_io(timeout);
-            // 6. check
+            // (libuv 1.45+ runs its pending queue again here, up to 8
+            // rounds; eddy's is the completion queue of the layers above,
+            // which rely on completions queued while polling reaching them
+            // in the next iteration: see ARCHITECTURE.md.)
+            // 5. check
             self.run_phase(crate::phase::Phase::Check);
-            // 7. close callbacks
+            // 6. close callbacks
             self.run_closing();
-            if mode == RunMode::Once {
-                // Once promises progress: a timer that came due while
-                // polling runs now.
-                self.update_time();
-                self.run_timers();
-            }
+            // 7. timers that are due
+            self.update_time();
+            self.run_timers();
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
@@ -242,6 +286,32 @@ impl Loop {
         self.pending.push_back(Box::new(cb));
     }
 
+    /// Runs `cb` in the closing phase of this iteration (of the next one
+    /// when called from the closing phase), in the closing queue with the
+    /// close callbacks of handles (last queued first). Until it has run, it keeps
+    /// the loop alive and the poll from blocking, as a closing handle does:
+    /// for a layer above that must reach the closing phase without a
+    /// handle of its own to close (a stream that has no socket yet).
+    pub fn defer_to_closing(&mut self, cb: impl FnOnce(&mut Loop) + 'static) {
+        self.closing.push(Closing::Deferred(Box::new(cb)));
+    }
+
+    /// Closing phase: runs the close callbacks of every handle closed
+    /// before this phase began (and the deferred callbacks), last closed
+    /// first, as libuv does (its closing list is pushed at the front);
+    /// handles closed by those callbacks wait for the next iteration.
+    pub(crate) fn run_closing(&mut self) {
+        let mut list = std::mem::take(&mut self.closing_spare);
+        std::mem::swap(&mut list, &mut self.closing);
+        for c in list.drain(..).rev() {
+            match c {
+                Closing::Handle(id) => self.finish_close(id),
+                Closing::Deferred(cb) => cb(self),
+            }
+        }
+        self.closing_spare = list;
+    }
+
     /// Pending phase; true if anything ran.
     fn run_pending(&mut self) -> bool {
         if self.pending.is_empty() {
@@ -273,6 +343,7 @@ impl Loop {
             .and_then(|(_, v)| v.downcast_ref())
     }
 
+    /// The extension of type `T`, mutably, if one was inserted.
     pub fn extension_mut<T: 'static>(&mut self) -> Option<&mut T> {
         self.extensions
             .iter_mut()
@@ -280,40 +351,73 @@ impl Loop {
             .and_then(|(_, v)| v.downcast_mut())
     }
 
-    /// The extension in `key`'s slot, made with `init` the first time. One
-    /// key must always be used with the same type `T` (declare the key next
-    /// to the type, private to its module).
+    /// The extension in `key`'s slot, made with `init` the first time.
     #[inline]
     pub fn keyed_extension<T: 'static>(
         &mut self,
-        key: &'static ExtensionKey,
+        key: &'static ExtensionKey<T>,
         init: impl FnOnce() -> T,
     ) -> &mut T {
-        let slot = key.slot();
-        if !matches!(self.keyed.get(slot), Some(Some(_))) {
-            self.make_keyed(slot, init);
-        }
-        // One type check per lookup: this runs many times per request.
-        self.keyed[slot]
-            .as_mut()
-            .and_then(|v| v.downcast_mut())
-            .expect("an ExtensionKey is used with one type only")
-    }
-
-    /// The first lookup of a key: its slot and value are made.
-    #[cold]
-    #[inline(never)]
-    fn make_keyed<T: 'static>(&mut self, slot: usize, init: impl FnOnce() -> T) {
-        if slot >= self.keyed.len() {
-            self.keyed.resize_with(slot + 1, || None);
-        }
-        self.keyed[slot] = Some(Box::new(init()));
+        self.keyed.get_or_insert_with(key, init)
     }
 
     /// The extension in `key`'s slot, if it was made.
     #[inline]
-    pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey) -> Option<&T> {
-        self.keyed.get(key.slot())?.as_ref()?.downcast_ref()
+    pub fn keyed_extension_ref<T: 'static>(&self, key: &'static ExtensionKey<T>) -> Option<&T> {
+        self.keyed.get(key)
+    }
+
+    /// Runs the callback in the slot `slot(lp, id)` finds, taken out of it
+    /// meanwhile so that it can use `&mut Loop` (and close or restart its
+    /// own handle); then puts it back, unless the slot is gone (the handle
+    /// died) or holds a new callback (the old one installed a successor).
+    /// `slot` is asked twice, before and after, and answers `None` for a
+    /// dead handle.
+    /// Returns what `run` returned, or `None` when there was no callback.
+    ///
+    /// ```
+    /// use eddy_loop::{ExtensionKey, Id, Loop, Table};
+    ///
+    /// struct Thing {
+    ///     on_poke: Option<Box<dyn FnMut(&mut Loop, Id<Thing>)>>,
+    /// }
+    /// static THINGS: ExtensionKey<Table<Thing>> = ExtensionKey::new();
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let id = lp.keyed_extension(&THINGS, Table::new).insert(Thing {
+    ///     // The callback may remove its own entry: it is not put back then.
+    ///     on_poke: Some(Box::new(|lp, me| {
+    ///         lp.keyed_extension(&THINGS, Table::new).remove(me);
+    ///     })),
+    /// });
+    /// fn slot(lp: &mut Loop, id: Id<Thing>) -> Option<&mut Option<Box<dyn FnMut(&mut Loop, Id<Thing>)>>> {
+    ///     Some(&mut lp.keyed_extension(&THINGS, Table::new).get_mut(id)?.on_poke)
+    /// }
+    /// assert_eq!(lp.with_cb(id, slot, |lp, cb| cb(lp, id)), Some(()));
+    /// // A closure that captures nothing serves as well.
+    /// let again = lp.with_cb(
+    ///     id,
+    ///     |lp, id| Some(&mut lp.keyed_extension(&THINGS, Table::new).get_mut(id)?.on_poke),
+    ///     |lp, cb| cb(lp, id),
+    /// );
+    /// assert_eq!(again, None, "the entry is gone");
+    /// # Ok::<(), eddy_loop::Error>(())
+    /// ```
+    #[inline]
+    pub fn with_cb<K: Copy, C, R>(
+        &mut self,
+        id: K,
+        slot: fn(&mut Loop, K) -> Option<&mut Option<C>>,
+        run: impl FnOnce(&mut Loop, &mut C) -> R,
+    ) -> Option<R> {
+        let mut cb = slot(self, id)?.take()?;
+        let out = run(self, &mut cb);
+        if let Some(s) = slot(self, id) {
+            if s.is_none() {
+                *s = Some(cb);
+            }
+        }
+        Some(out)
     }
 
     /// The extension of type `T`, made with `init` the first time.

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Return values that signal failure with -1, like `std`'s private `IsMinusOne`.
 pub trait MinusOne: Copy + PartialEq {
+    /// The failure value.
     const MINUS_ONE: Self;
 }
 
@@ -194,4 +195,88 @@ mod tests {
         let b = monotonic_ns();
         assert!(b >= a);
     }
+}
+
+/// The loop's keyed extensions: slot `k` holds the value of the one
+/// [`ExtensionKey<T>`](crate::ExtensionKey) whose slot number is `k`, and so
+/// always a `T`. That invariant is kept here, by being the only code that
+/// fills a slot, so a lookup can skip the `Any` type check (a virtual
+/// `type_id` call per lookup, several per request on the server's path).
+#[derive(Default)]
+pub(crate) struct KeyedSlots {
+    slots: Vec<Option<Box<dyn std::any::Any>>>,
+}
+
+impl KeyedSlots {
+    /// The value in `key`'s slot, made with `init` the first time.
+    #[inline]
+    pub fn get_or_insert_with<T: 'static>(
+        &mut self,
+        key: &'static crate::ExtensionKey<T>,
+        init: impl FnOnce() -> T,
+    ) -> &mut T {
+        let slot = key.slot();
+        if !matches!(self.slots.get(slot), Some(Some(_))) {
+            self.fill(slot, init);
+        }
+        let Some(Some(value)) = self.slots.get_mut(slot) else {
+            unreachable!("filled above")
+        };
+        debug_assert!(value.is::<T>());
+        let ptr: *mut dyn std::any::Any = &mut **value;
+        // SAFETY: slot `slot` was filled only by `fill::<T>` for this key
+        // (slot numbers are unique per key, and a key has one `T`), so the
+        // box holds a `T`; the pointer comes from a live `&mut` borrow of
+        // `self`, which the returned reference keeps.
+        unsafe { &mut *ptr.cast::<T>() }
+    }
+
+    /// The value in `key`'s slot, if it was made.
+    #[inline]
+    pub fn get<T: 'static>(&self, key: &'static crate::ExtensionKey<T>) -> Option<&T> {
+        let value = self.slots.get(key.slot())?.as_ref()?;
+        debug_assert!(value.is::<T>());
+        let ptr: *const dyn std::any::Any = &**value;
+        // SAFETY: as in `get_or_insert_with`: the slot holds this key's `T`,
+        // and the reference lives no longer than the borrow of `self`.
+        Some(unsafe { &*ptr.cast::<T>() })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill<T: 'static>(&mut self, slot: usize, init: impl FnOnce() -> T) {
+        if slot >= self.slots.len() {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        self.slots[slot] = Some(Box::new(init()));
+    }
+}
+
+/// The errno an fd reported with EPOLLERR: a socket's `SO_ERROR` (reading
+/// it clears it); for a pipe or FIFO, whose only error is a reader gone,
+/// EPIPE; otherwise EIO.
+pub(crate) fn pending_error(fd: RawFd) -> i32 {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid, writable and sized as getsockopt
+    // expects for SO_ERROR; a bad or non-socket fd is reported as an errno.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        return if err != 0 { err } else { libc::EIO };
+    }
+    // SAFETY: `libc::stat` is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer for the call.
+    if unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO {
+        return libc::EPIPE;
+    }
+    libc::EIO
 }

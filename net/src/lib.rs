@@ -9,9 +9,27 @@
 //!   reads into a loop-owned buffer, a write queue with backpressure,
 //!   cork/uncork, shutdown, idle timeouts, socket options.
 //!
-//! Their state lives in tables inside the loop; the handles are `Copy` ids
-//! with a generation, so a stale one gives [`Error::Closed`]. Every write is
-//! sent with `MSG_NOSIGNAL`: a peer that goes away never raises SIGPIPE.
+//! Their state lives in tables inside the loop (eddy-loop's [`Table`](eddy_loop::Table));
+//! the handles are `Copy` ids with a generation. Every write is sent with
+//! `MSG_NOSIGNAL`: a peer that goes away never raises SIGPIPE.
+//!
+//! # Conventions (those of eddy-loop)
+//!
+//! - **Stale ids.** From `close` on, every method of a stream or listener
+//!   that returns a `Result` fails with [`Error::Closed`] (`"stream is
+//!   closed"`), and predicates (`is_active`, `is_reading`, `has_ref`)
+//!   answer false; `is_closing` answers true until the close callbacks
+//!   have run. Nothing panics.
+//! - **Queries take `&Loop`** (`local_addr`, `peer_addr`, `bytes_read`,
+//!   `write_queue_size`, ...), actions `&mut Loop`.
+//! - **Callbacks get their own handle**: read, drain, timeout, connect,
+//!   write and close callbacks get the [`Stream`], connection and close
+//!   callbacks the [`Listener`].
+//! - **A callback is removed with `clear_*`** (`clear_on_drain`,
+//!   `clear_timeout`, `clear_on_close`), never by installing a no-op.
+//! - `ref_`/`unref`/`has_ref` as on the loop's handles; Node's names where
+//!   Node has one (`end`, `set_timeout`, `set_nodelay`, `set_keepalive`,
+//!   `bytes_read`, `max_connections`).
 //!
 //! ```no_run
 //! use eddy_loop::{Loop, RunMode};
@@ -29,6 +47,9 @@
 //! lp.run(RunMode::Default);
 //! # Ok::<(), eddy_net::Error>(())
 //! ```
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod addr;
 mod connect;

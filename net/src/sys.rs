@@ -357,3 +357,12 @@ pub(crate) fn raise_fd_limit() -> io::Result<u64> {
     }
     Ok(lim.rlim_cur)
 }
+
+/// A loop watcher for a socket of the net layer, not yet started.
+pub(crate) fn watcher(lp: &mut eddy_loop::Loop, fd: &OwnedFd) -> eddy_loop::Io {
+    // SAFETY: every socket of the net layer is kept next to its watcher
+    // (`Socket` in a stream's state, `fd` in a listener's), and each place
+    // that lets the fd go (`close_stream`, `drop_socket`, `Listener::close`)
+    // closes the watcher first, which deregisters the fd before it closes.
+    unsafe { eddy_loop::Io::new(lp, fd.as_raw_fd()) }
+}

@@ -136,10 +136,11 @@ impl Stream {
     }
 
     /// Bytes queued and not yet written.
-    pub fn write_queue_size(self, lp: &mut Loop) -> Result<usize> {
-        Ok(state(lp, self)?.w.queued)
+    pub fn write_queue_size(self, lp: &Loop) -> Result<usize> {
+        Ok(crate::stream::state_ref(lp, self)?.w.queued)
     }
 
+    /// Sets the queue size at which `write` starts returning false.
     pub fn set_high_water_mark(self, lp: &mut Loop, bytes: usize) -> Result<()> {
         state(lp, self)?.w.high_water = bytes;
         Ok(())
@@ -152,6 +153,12 @@ impl Stream {
         cb: impl FnMut(&mut Loop, Stream) + 'static,
     ) -> Result<()> {
         state(lp, self)?.w.drain_cb = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Removes the drain callback.
+    pub fn clear_on_drain(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self)?.w.drain_cb = None;
         Ok(())
     }
 
@@ -294,15 +301,7 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
     }
     let rearm = crate::timeout::touch(st, now);
     if let Some(e) = failure {
-        let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        st.w.failed = Some(errno);
-        st.w.queued = 0;
-        let failed: Vec<DoneCb> = st.w.reqs.drain(..).filter_map(|r| r.cb).collect();
-        let shutdown_cb = st.w.shutdown_cb.take();
-        for cb in failed.into_iter().chain(shutdown_cb) {
-            complete(lp, s, Completion::Done(cb, Err(write_error(errno))));
-        }
-        complete(lp, s, Completion::WriteFailed(errno));
+        fail_queue(lp, s, e.raw_os_error().unwrap_or(libc::EIO));
     }
     if let Some(rearm) = rearm {
         rearm.apply(lp);
@@ -318,6 +317,21 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
     }
     maybe_finish(lp, s);
     sync_interest(lp, s);
+}
+
+/// The socket failed with `errno`: every queued write and a pending
+/// shutdown complete with the error, later writes fail at once, and the
+/// reader is told (see `Completion::WriteFailed`).
+pub(crate) fn fail_queue(lp: &mut Loop, s: Stream, errno: i32) {
+    let Ok(st) = state(lp, s) else { return };
+    st.w.failed = Some(errno);
+    st.w.queued = 0;
+    let failed: Vec<DoneCb> = st.w.reqs.drain(..).filter_map(|r| r.cb).collect();
+    let shutdown_cb = st.w.shutdown_cb.take();
+    for cb in failed.into_iter().chain(shutdown_cb) {
+        complete(lp, s, Completion::Done(cb, Err(write_error(errno))));
+    }
+    complete(lp, s, Completion::WriteFailed(errno));
 }
 
 /// Drops `n` written bytes from the front of the queue, collecting the

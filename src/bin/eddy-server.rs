@@ -154,7 +154,7 @@ fn echo(lp: &mut Loop, req: Request, res: Response) {
         let len = String::from_utf8_lossy(len).into_owned();
         let _ = res.set_header(lp, "Content-Length", &len);
     }
-    let _ = res.on_drain(lp, move |lp| {
+    let _ = res.on_drain(lp, move |lp, _| {
         let _ = req.resume(lp);
     });
     let _ = req.on_data(lp, move |lp, req, bytes| {
@@ -172,7 +172,7 @@ fn delay(lp: &mut Loop, req: Request, res: Response) {
     let t = Timer::new(lp);
     let _ = t.start(lp, ms, 0, move |lp, t| {
         plain(lp, res, 200, &format!("waited {ms} ms"));
-        let _ = t.close(lp, |_| {});
+        let _ = t.close(lp, |_, _| {});
     });
 }
 
@@ -197,7 +197,7 @@ fn stream(lp: &mut Loop, req: Request, res: Response) {
         let _ = res.end(lp, b"");
     };
     let again = pump.clone();
-    let _ = res.on_drain(lp, move |lp| again(lp));
+    let _ = res.on_drain(lp, move |lp, _| again(lp));
     pump(lp);
 }
 
@@ -297,12 +297,12 @@ fn worker(cfg: Config, ready: std::sync::mpsc::Sender<Result<(String, AsyncSende
         Address::Unix(p) => p.display().to_string(),
     };
     let stop = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_| {});
+        let _ = me.close(lp, |_, _| {});
         let _ = server.close(lp, |lp| lp.stop());
         // In-flight responses get GRACE_MS to finish.
         let t = Timer::new(lp);
         let _ = t.start(lp, GRACE_MS, 0, move |lp, _| {
-            server.close_all_connections(lp);
+            let _ = server.close_all_connections(lp);
             lp.stop();
         });
         let _ = t.unref(lp);
@@ -358,9 +358,9 @@ fn main() {
     println!("eddy-server listening on {shown}");
     let _ = std::io::stdout().flush();
     let all_done = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_| {});
+        let _ = me.close(lp, |_, _| {});
         for s in &signal_handles {
-            let _ = s.close(lp, |_| {});
+            let _ = s.close(lp, |_, _| {});
         }
     });
     let done_sender = all_done.sender(&mut lp).unwrap_or_else(|e| fail(e));

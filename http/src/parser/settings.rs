@@ -12,7 +12,9 @@ impl Lenient {
     pub const CHUNKED_LENGTH: Lenient = Lenient(1 << 1);
     /// Keep parsing after a message that should close the connection.
     pub const KEEP_ALIVE: Lenient = Lenient(1 << 2);
-    /// Accept a request whose last transfer coding is not `chunked`.
+    /// Accept a request whose last transfer coding is not `chunked`; also read
+    /// `chunked` followed by a tab or by `;parameters` as `chunked` (strict
+    /// mode, like llhttp, takes those for another coding).
     pub const TRANSFER_ENCODING: Lenient = Lenient(1 << 3);
     /// Accept any `major.minor` HTTP version.
     pub const VERSION: Lenient = Lenient(1 << 4);
@@ -28,8 +30,12 @@ impl Lenient {
     pub const SPACES_AFTER_CHUNK_SIZE: Lenient = Lenient(1 << 9);
     /// Accept control characters (but not NUL, CR or LF) in header values.
     pub const HEADER_VALUE_RELAXED: Lenient = Lenient(1 << 10);
+    /// Accept spaces and tabs between a request line's version and its CRLF
+    /// (`GET / HTTP/1.1 \r\n`). llhttp has no such flag and always rejects
+    /// them; eddy keeps the old tolerance behind this one.
+    pub const SPACES_AFTER_VERSION: Lenient = Lenient(1 << 11);
     /// Everything above.
-    pub const ALL: Lenient = Lenient((1 << 11) - 1);
+    pub const ALL: Lenient = Lenient((1 << 12) - 1);
 
     #[inline(always)]
     pub fn contains(self, other: Lenient) -> bool {

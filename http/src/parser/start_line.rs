@@ -325,8 +325,9 @@ impl Parser {
         }
         self.minor = c - b'0';
         cx.p += 1;
-        // RFC 9112 section 2.3: a higher 1.x minor version is processed as 1.1.
-        let known = matches!((self.major, self.minor), (0, 9) | (1, _) | (2, 0));
+        // As llhttp: HTTP/1.2 and up (which RFC 9112 section 2.3 would read as
+        // 1.1) only with `Lenient::VERSION`.
+        let known = matches!((self.major, self.minor), (0, 9) | (1, 0) | (1, 1) | (2, 0));
         if !known && !self.lenient(Lenient::VERSION) {
             self.end_span(h, data, cx, cx.p)?;
             return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Invalid HTTP version"));
@@ -346,8 +347,9 @@ impl Parser {
 
     pub(super) fn s_req_line_end(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         match data[cx.p] {
-            // Trailing whitespace after the version is harmless; tolerate it.
-            b' ' | b'\t' => cx.p += 1,
+            // llhttp rejects whitespace here: a peer that reads past it may
+            // split the stream differently.
+            b' ' | b'\t' if self.lenient(Lenient::SPACES_AFTER_VERSION) => cx.p += 1,
             b'\r' => {
                 cx.p += 1;
                 self.state = State::ReqLineCr;

@@ -247,8 +247,11 @@ impl Parser {
                     }
                 }
                 ValueState::TeChunkedLast | ValueState::TeChunkedParams => match c {
-                    b' ' | b'\t' => p += 1,
-                    b';' => {
+                    b' ' => p += 1,
+                    // As llhttp, `chunked` followed by a tab or by parameters
+                    // is some other coding, except with the lenient flag.
+                    b'\t' if self.lenient(Lenient::TRANSFER_ENCODING) => p += 1,
+                    b';' if self.lenient(Lenient::TRANSFER_ENCODING) => {
                         p += 1;
                         self.value_state = ValueState::TeChunkedParams;
                     }
