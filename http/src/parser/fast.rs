@@ -60,6 +60,41 @@ fn plain_content_length(value: &[u8]) -> Option<u64> {
     )
 }
 
+/// What a whole, plain header value does to the message's framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// An ordinary header: nothing.
+    Nothing,
+    /// `Connection` (or `Proxy-Connection`) tokens, or `Transfer-Encoding:
+    /// chunked`: these flags.
+    Flags(u16),
+    /// `Upgrade`: the message asks to switch protocols.
+    Upgrade,
+    /// `Content-Length`: this many body bytes.
+    Length(u64),
+}
+
+/// The framing a complete value of a header of kind `state` gives, with the
+/// message's `flags` so far; `None` where the value (or a conflict with an
+/// earlier framing header) needs the state machine's reading and errors.
+#[inline(always)]
+fn plain_framing(state: HeaderState, flags: u16, value: &[u8]) -> Option<Framing> {
+    match state {
+        HeaderState::General => Some(Framing::Nothing),
+        HeaderState::Upgrade => Some(Framing::Upgrade),
+        HeaderState::Connection => Some(Framing::Flags(connection_flags(value))),
+        HeaderState::ContentLength if flags & (CONTENT_LENGTH | TRANSFER_ENCODING) == 0 => {
+            plain_content_length(value).map(Framing::Length)
+        }
+        HeaderState::TransferEncoding
+            if flags & (CHUNKED | CONTENT_LENGTH) == 0 && eq_lower(value, b"chunked") =>
+        {
+            Some(Framing::Flags(TRANSFER_ENCODING | CHUNKED))
+        }
+        _ => None,
+    }
+}
+
 impl Parser {
     /// A header line starting at `cx.p`, whose name span has just been opened
     /// (state `Field`). Returns `true` if the whole line, up to the first
@@ -78,7 +113,7 @@ impl Parser {
             return Ok(false);
         }
         self.classify_field(&data[name_start..q]);
-        if self.header_state == HeaderState::General && self.general_line_fast(h, data, cx, q)? {
+        if self.whole_line_fast(h, data, cx, q)? {
             return Ok(true);
         }
         self.end_span_as(h, data, cx, q, Span::HeaderField)?;
@@ -145,13 +180,15 @@ impl Parser {
         Ok(true)
     }
 
-    /// An ordinary header (not one that frames the message), name ending at
-    /// the colon at `q`: if its whole line is here, with a non-empty value
-    /// and within the header-size limit, report it at once and return
-    /// `true`; else return `false`, touching nothing, for `line_fast` to go
-    /// on step by step (which finds any error at its exact byte).
+    /// A header line whose name ends at the colon at `q` (already
+    /// classified): if its whole line is here, with a non-empty value that
+    /// needs no further reading (any value of an ordinary header; a plain
+    /// value of a framing one that conflicts with nothing seen so far), and
+    /// within the header-size limit, report it at once and return `true`;
+    /// else return `false`, touching nothing, for `line_fast` to go on step
+    /// by step (which finds any error at its exact byte).
     #[inline(always)]
-    fn general_line_fast<H: Handler>(
+    fn whole_line_fast<H: Handler>(
         &mut self,
         h: &mut H,
         data: &[u8],
@@ -175,13 +212,29 @@ impl Parser {
         if !(e > v && fits && line_ends) {
             return Ok(false);
         }
+        let value = &data[v..e];
+        let Some(framing) = plain_framing(self.header_state, self.flags, value) else {
+            return Ok(false);
+        };
         self.span = Span::None;
         h.on_header_field(&data[name_start..q]);
         self.header_bytes += name_len;
         cx.p = q + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
-        h.on_header_value(&data[v..e]);
+        match framing {
+            Framing::Nothing => {}
+            Framing::Flags(f) => self.flags |= f,
+            Framing::Upgrade => {
+                self.flags |= UPGRADE;
+                self.header_state = HeaderState::General;
+            }
+            Framing::Length(n) => {
+                self.content_length = n;
+                self.flags |= CONTENT_LENGTH;
+            }
+        }
+        h.on_header_value(value);
         self.header_bytes += value_len;
         cx.p = e + 2;
         self.state = State::FieldStart;

@@ -320,8 +320,18 @@ impl Parser {
                 return Err(self.fail(ErrorKind::CbHeadersComplete, cx.p, "User callback error"));
             }
         }
-        // Go straight on when there is no body (saves state dispatches).
-        self.s_headers_done(cx)?;
+        // Go straight on when there is no body (saves state dispatches). A
+        // request with neither Transfer-Encoding nor a non-zero length, and
+        // no upgrade, has none: what `s_headers_done` would decide.
+        let bodiless_request = self.kind == Kind::Request
+            && !self.upgrade
+            && self.flags & (CHUNKED | TRANSFER_ENCODING) == 0
+            && self.content_length == 0;
+        if bodiless_request {
+            self.state = State::MessageDone;
+        } else {
+            self.s_headers_done(cx)?;
+        }
         if self.state == State::MessageDone {
             self.s_message_done(h, cx)?;
             self.s_after_message_complete(cx)?;
@@ -398,6 +408,7 @@ impl Parser {
     }
 
     /// Between messages: keep going on a persistent connection, else refuse more data.
+    #[inline]
     pub(super) fn s_cleanup(&mut self) {
         let keep_alive = self.should_keep_alive();
         self.finish = FinishState::Safe;

@@ -116,11 +116,18 @@ impl Level {
             // next step waits on); longer names go on 16 bytes a step.
             let mut q = p;
             if let Some(first) = data.get(p..p + 16) {
-                match first.iter().position(|&c| !tables::is(c, tables::TOKEN)) {
-                    Some(i) => return p + i,
-                    // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
-                    None => return unsafe { x86::name(data, p + 16) },
+                let first: &[u8; 16] = first.try_into().unwrap();
+                // Written out: a load and a test a byte, no loop counter.
+                macro_rules! stop_at {
+                    ($($i:literal)*) => {$(
+                        if !tables::is(first[$i], tables::TOKEN) {
+                            return p + $i;
+                        }
+                    )*};
                 }
+                stop_at!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                return unsafe { x86::name(data, p + 16) };
             }
             while q < data.len() && tables::is(data[q], tables::TOKEN) {
                 q += 1;
