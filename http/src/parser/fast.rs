@@ -208,7 +208,15 @@ impl Parser {
         let (name_len, value_len) = ((q - name_start) as u32, (e - v) as u32);
         let fits = self.header_bytes as u64 + name_len as u64 + value_len as u64
             <= self.limits.header_bytes as u64;
-        let line_ends = matches!(data.get(e..e + 3), Some(&[b'\r', b'\n', next]) if next != b' ' && next != b'\t');
+        // CRLF (one two-byte compare), and no obs-fold after it.
+        let line_ends = match data.get(e..e + 3) {
+            Some(&[a, b, next]) => {
+                u16::from_le_bytes([a, b]) == u16::from_le_bytes(*b"\r\n")
+                    && next != b' '
+                    && next != b'\t'
+            }
+            _ => false,
+        };
         if !(e > v && fits && line_ends) {
             return Ok(false);
         }

@@ -292,12 +292,14 @@ impl Parser {
             event!(self, h, cx, on_chunk_complete, CbChunkComplete);
             return Ok(());
         }
-        if self.kind == Kind::Request {
-            let body = self.flags & (CHUNKED | TRANSFER_ENCODING) != 0 || self.content_length > 0;
+        // Only a request with a body can be refused one (Transfer-Encoding
+        // implies a body), so the usual bodiless request tests one thing.
+        let body = self.flags & (CHUNKED | TRANSFER_ENCODING) != 0 || self.content_length > 0;
+        if body && self.kind == Kind::Request {
             // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
             let old_with_te = self.major == 0 || (self.major == 1 && self.minor == 0);
             let bodiless = self.method == Method::Get as u8 || self.method == Method::Head as u8;
-            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || (bodiless && body) {
+            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || bodiless {
                 self.force_close = true;
             }
         }
@@ -323,10 +325,7 @@ impl Parser {
         // Go straight on when there is no body (saves state dispatches). A
         // request with neither Transfer-Encoding nor a non-zero length, and
         // no upgrade, has none: what `s_headers_done` would decide.
-        let bodiless_request = self.kind == Kind::Request
-            && !self.upgrade
-            && self.flags & (CHUNKED | TRANSFER_ENCODING) == 0
-            && self.content_length == 0;
+        let bodiless_request = !body && !self.upgrade && self.kind == Kind::Request;
         if bodiless_request {
             self.state = State::MessageDone;
         } else {

@@ -108,7 +108,18 @@ impl Parser {
                 return Ok(());
             }
             let c = data[p];
-            match url_step(self.url_state, c) {
+            // After a path, query or fragment the usual stop is the SP
+            // before the version: what `url_step` would say, sooner.
+            let after_path = matches!(
+                self.url_state,
+                UrlState::Path | UrlState::Query | UrlState::Fragment
+            );
+            let step = if c == b' ' && after_path {
+                UrlStep::End
+            } else {
+                url_step(self.url_state, c)
+            };
+            match step {
                 UrlStep::Stay => p += 1,
                 UrlStep::To(s) => {
                     self.url_state = s;
