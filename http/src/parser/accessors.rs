@@ -5,7 +5,7 @@ use super::core::{FinishState, Kind, Parser, PauseReason};
 use super::error::ParseError;
 use super::flags::*;
 use super::method::{Method, METHODS};
-use super::settings::{Lenient, Settings};
+use super::settings::{Lenient, Scan, Settings};
 
 impl Parser {
     /// Make the next `execute` return 0 until `resume`.
@@ -96,7 +96,14 @@ impl Parser {
             max_headers: self.limits.headers as usize,
             max_url_len: self.limits.url as usize,
             max_chunk_extension_bytes: self.limits.chunk_extensions as usize,
+            scan: self.scan.scan(),
         }
+    }
+
+    /// The byte scanner this parser runs: `Settings::scan` as this CPU
+    /// allows it (never `Scan::Auto`).
+    pub fn scan(&self) -> Scan {
+        self.scan.scan()
     }
 
     /// Replaces the lenient flags; takes effect at the next byte.

@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use super::settings::Scan;
+use super::simd::Level;
 use super::state::UrlState;
 use super::url::{skip_url_chars, url_step, UrlStep};
 
@@ -81,9 +83,10 @@ pub fn split_target(url: &[u8], connect: bool) -> Result<Target, TargetError> {
         reason,
         partial: Box::new(t),
     };
+    let scan = Level::resolve(Scan::Auto);
     loop {
         if matches!(state, UrlState::Path | UrlState::Query | UrlState::Fragment) {
-            p = skip_url_chars(url, p);
+            p = skip_url_chars(scan, url, p);
         }
         if p == url.len() {
             break;
