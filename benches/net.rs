@@ -114,12 +114,12 @@ fn accept_close(c: &mut Criterion) {
         SocketAddr::from(([127, 0, 0, 1], 0)),
         &ListenOptions::default(),
         |lp, _, c| {
-            c.unwrap().close(lp, |_| {}).unwrap();
+            c.unwrap().close(lp, |_, _| {}).unwrap();
         },
     )
     .unwrap();
     l.unref(&mut lp).unwrap();
-    let addr = l.local_addr(&mut lp).unwrap();
+    let addr = l.local_addr(&lp).unwrap();
     let mut g = c.benchmark_group("net");
     g.throughput(Throughput::Elements(1));
     g.bench_function("connect + accept + close", |b| {
@@ -134,7 +134,7 @@ fn accept_close(c: &mut Criterion) {
                         r.unwrap();
                         // EOF from the server's close, then ours.
                         s.read_start(lp, |lp, s, _| {
-                            let _ = s.close(lp, |_| {});
+                            let _ = s.close(lp, |_, _| {});
                         })
                         .unwrap();
                     },

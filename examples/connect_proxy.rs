@@ -23,8 +23,8 @@ fn pipe(lp: &mut Loop, from: Stream, to: Stream) {
             let _ = to.shutdown(lp, |_, _, _| {});
         }
         ReadEvent::Error(_) => {
-            let _ = from.close(lp, |_| {});
-            let _ = to.close(lp, |_| {});
+            let _ = from.close(lp, |_, _| {});
+            let _ = to.close(lp, |_, _| {});
         }
     });
 }
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let _ =
                         client.write(lp, b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n");
                     let _ = client.end(lp);
-                    let _ = upstream.close(lp, |_| {});
+                    let _ = upstream.close(lp, |_, _| {});
                     return;
                 }
                 let _ = client.write(lp, b"HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -76,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pipe(lp, upstream, client);
             });
         if connected.is_err() {
-            let _ = client.close(lp, |_| {});
+            let _ = client.close(lp, |_, _| {});
         }
     })?;
     let addr = server.listen(&mut lp, std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;

@@ -26,7 +26,7 @@ fn on_read(lp: &mut Loop, s: Stream, event: ReadEvent<'_>) {
         // queued echo is flushed, then closes.
         ReadEvent::Eof => {}
         ReadEvent::Error(_) => {
-            let _ = s.close(lp, |_| {});
+            let _ = s.close(lp, |_, _| {});
         }
     }
 }
@@ -84,14 +84,14 @@ fn main() {
     for signum in [libc::SIGINT, libc::SIGTERM] {
         let sig = Signal::new(&mut lp);
         sig.start(&mut lp, signum, move |lp, _, _| {
-            let _ = listener.close(lp, |_| {});
+            let _ = listener.close(lp, |_, _| {});
             lp.stop();
         })
         .expect("watch signal");
         sig.unref(&mut lp).expect("unref");
     }
     // Ready only once the signal handlers are in place.
-    println!("listening on {}", listener.local_addr(&mut lp).unwrap());
+    println!("listening on {}", listener.local_addr(&lp).unwrap());
     let _ = std::io::stdout().flush();
 
     lp.run(RunMode::Default);

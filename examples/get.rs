@@ -103,10 +103,9 @@ fn run_one(
             let mut head = Vec::new();
             let (major, minor) = res.version(lp).unwrap_or((1, 1));
             let status = res.status(lp).unwrap_or(0);
-            let reason = res.reason(lp).unwrap_or("");
-            head.extend_from_slice(
-                format!("HTTP/{major}.{minor} {status} {reason}\r\n").as_bytes(),
-            );
+            head.extend_from_slice(format!("HTTP/{major}.{minor} {status} ").as_bytes());
+            head.extend_from_slice(res.reason(lp).unwrap_or_default());
+            head.extend_from_slice(b"\r\n");
             if let Some(headers) = res.headers(lp) {
                 for (n, v) in headers.iter() {
                     head.extend_from_slice(n);

@@ -23,13 +23,13 @@ fn main() -> Result<(), eddy::event_loop::Error> {
         println!("tick {count} at +{} ms", lp.now() - started);
         if count == ticks {
             println!("done");
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })?;
 
     lp.queue_work(
         || (1..=20u64).product::<u64>(),
-        move |lp, result| {
+        move |lp, _, result| {
             println!(
                 "work pool: 20! = {} (+{} ms)",
                 result.unwrap(),
@@ -44,7 +44,7 @@ fn main() -> Result<(), eddy::event_loop::Error> {
         let s = Signal::new(&mut lp);
         s.start(&mut lp, signum, move |lp, _, signum| {
             println!("caught signal {signum}, stopping");
-            ticker.close(lp, |_| {}).ok();
+            ticker.close(lp, |_, _| {}).ok();
             lp.stop();
         })?;
         s.unref(&mut lp)?;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 //!
 //! The facade crate: it re-exports the three layers under one name.
+#![deny(missing_docs)]
 
 pub use eddy_http as http;
 pub use eddy_loop as event_loop;

@@ -322,10 +322,16 @@ fn client(port: u16, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
 }
 
 /// Puts `from` at `to` in one rename, as a deploy replaces a binary that
-/// is running.
+/// is running. A hard link, not a copy, where the file system allows: a
+/// copy holds the new file open for writing, and a child forked by another
+/// test in that moment inherits the fd until its exec, so spawning the
+/// copy could fail with ETXTBSY.
 fn install(from: &Path, to: &Path) {
     let tmp = to.with_extension("new");
-    std::fs::copy(from, &tmp).unwrap();
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(from, &tmp).is_err() {
+        std::fs::copy(from, &tmp).unwrap();
+    }
     std::fs::rename(&tmp, to).unwrap();
 }
 

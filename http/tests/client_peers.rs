@@ -511,7 +511,7 @@ fn wait_until(
     let t = Timer::new(lp);
     t.start(lp, 0, 5, move |lp, t| {
         if cond(lp) {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
             if let Some(then) = then.take() {
                 then(lp);
             }
@@ -717,7 +717,7 @@ fn node_connect_proxy_tunnels_to_an_echo_server() {
                 ReadEvent::Data(bytes) => {
                     got.borrow_mut().extend_from_slice(bytes);
                     if got.borrow().len() >= expected.len() {
-                        s.close(lp, |_| {}).unwrap();
+                        s.close(lp, |_, _| {}).unwrap();
                         *put.borrow_mut() = Some(got.take());
                     }
                 }

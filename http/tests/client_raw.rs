@@ -127,7 +127,7 @@ fn run(lp: &mut Loop) {
         .unwrap();
     watchdog.unref(lp).unwrap();
     lp.run(RunMode::Default);
-    watchdog.close(lp, |_| {}).unwrap();
+    watchdog.close(lp, |_, _| {}).unwrap();
     lp.run(RunMode::NoWait);
 }
 
@@ -273,15 +273,11 @@ fn informational_responses_come_before_the_final_one() {
     .unwrap();
     let s = seen.clone();
     req.on_information(&mut lp, move |_, _, info| {
-        let link = info
-            .headers
-            .iter()
-            .find(|(n, _)| n == "Link")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+        let link = String::from_utf8(info.headers.get("Link").unwrap_or_default().to_vec());
+        let reason = String::from_utf8(info.reason).unwrap();
         s.borrow_mut()
             .events
-            .push(format!("{} {} {link}", info.status, info.reason));
+            .push(format!("{} {reason} {}", info.status, link.unwrap()));
     })
     .unwrap();
     watch(&mut lp, req, &seen);
@@ -429,7 +425,7 @@ fn a_free_socket_closed_by_the_server_is_dropped_and_not_reused() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 1, 1, move |lp, t| {
         if agent.free_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();
@@ -500,7 +496,7 @@ fn pause_holds_the_body_and_resume_delivers_it_in_order() {
                     let t = Timer::new(lp);
                     t.start(lp, 1, 0, move |lp, t| {
                         res.resume(lp).unwrap();
-                        t.close(lp, |_| {}).unwrap();
+                        t.close(lp, |_, _| {}).unwrap();
                     })
                     .unwrap();
                 }
@@ -532,14 +528,14 @@ fn abort_mid_response_closes_quietly_and_the_socket_is_not_pooled() {
     let s2 = seen.clone();
     let req = get(&mut lp, server.opts("/", agent.into()), move |lp, res| {
         s2.borrow_mut().events.push("response".into());
-        res.on_data(lp, |lp, res, _| res.request().abort(lp))
+        res.on_data(lp, |lp, res, _| res.request().abort(lp).unwrap())
             .unwrap();
     })
     .unwrap();
     watch(&mut lp, req, &seen);
     run(&mut lp);
     assert_eq!(seen.borrow().events, ["response", "close"]);
-    assert!(!req.is_live(&lp));
+    assert!(!req.is_active(&lp));
     assert_eq!(agent.total_sockets(&lp), 0);
     assert!(matches!(req.end(&mut lp, b""), Err(Error::Closed(_))));
 }
@@ -622,6 +618,34 @@ fn an_idle_pool_does_not_keep_the_loop_alive() {
     agent.destroy(&mut lp).unwrap();
     lp.run(RunMode::Default);
     assert!(agent.destroy(&mut lp).is_err());
+}
+
+#[test]
+fn an_unrefd_agent_lets_the_loop_end_until_it_is_refd_again() {
+    let server = RawServer::start(|_, mut s, log| {
+        while read_request(&mut s, log).is_some() {
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+        }
+    });
+    let mut lp = Loop::new().unwrap();
+    let agent = keep_alive_agent(&mut lp, 1);
+    assert!(agent.has_ref(&lp));
+    agent.unref(&mut lp).unwrap();
+    assert!(!agent.has_ref(&lp));
+    let (req, seen) = get_recorded(&mut lp, server.opts("/", agent.into()));
+    // Nothing referenced: `run` returns before the answer is read.
+    lp.run(RunMode::Default);
+    assert!(req.is_active(&lp));
+    assert!(seen.borrow().events.is_empty());
+    agent.ref_(&mut lp).unwrap();
+    run(&mut lp);
+    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+    assert_eq!(seen.borrow().body, b"ok");
+    agent.destroy(&mut lp).unwrap();
+    assert!(!agent.is_active(&lp));
+    assert!(matches!(agent.unref(&mut lp), Err(Error::Closed(_))));
+    assert!(!agent.has_ref(&lp) && agent.options(&lp).is_none());
 }
 
 #[test]
@@ -727,12 +751,13 @@ fn stale_handles_give_errors_not_panics() {
     .unwrap();
     run(&mut lp);
     let res = keep.get().unwrap();
-    assert!(!req.is_live(&lp));
+    assert!(!req.is_active(&lp));
     assert!(res.status(&lp).is_none());
     assert!(matches!(res.pause(&mut lp), Err(Error::Closed(_))));
     assert!(matches!(req.write(&mut lp, b"x"), Err(Error::Closed(_))));
     assert!(req.on_close(&mut lp, |_, _| {}).is_err());
-    req.abort(&mut lp);
+    assert!(matches!(req.abort(&mut lp), Err(Error::Closed(_))));
+    assert!(req.socket(&lp).is_none() && !req.reused_socket(&lp) && !req.headers_sent(&lp));
 }
 
 #[test]
@@ -768,7 +793,7 @@ fn upgrade_hands_the_stream_and_head_to_the_callback() {
         stream
             .read_start(lp, move |lp, s, ev| match ev {
                 eddy_net::ReadEvent::Data(d) => g.borrow_mut().extend_from_slice(d),
-                _ => s.close(lp, |_| {}).unwrap(),
+                _ => s.close(lp, |_, _| {}).unwrap(),
             })
             .unwrap();
     })
@@ -829,7 +854,7 @@ fn requests_over_a_unix_socket() {
             if d.get() == 0 && agent.free_sockets(lp) == 1 && agent.waiting_requests(lp) == 0 {
                 d.set(1);
                 let _ = server.close(lp, |_| {});
-                me.close(lp, |_| {}).unwrap();
+                me.close(lp, |_, _| {}).unwrap();
             }
         })
         .unwrap();
@@ -900,7 +925,7 @@ fn a_free_socket_closes_before_the_servers_keep_alive_timeout() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 10, 10, move |lp, t| {
         if agent.free_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();
@@ -1008,7 +1033,7 @@ fn a_waiting_request_gets_a_socket_whose_last_response_was_paused() {
         let t = Timer::new(lp);
         t.start(lp, 5, 0, move |lp, t| {
             res.resume(lp).unwrap();
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
     })
@@ -1036,8 +1061,8 @@ fn nothing_but_close_follows_an_abort_after_resume() {
             let t = Timer::new(lp);
             t.start(lp, 5, 0, move |lp, t| {
                 res.resume(lp).unwrap();
-                res.request().abort(lp);
-                t.close(lp, |_| {}).unwrap();
+                res.request().abort(lp).unwrap();
+                t.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
         },
@@ -1069,7 +1094,7 @@ fn closing_the_lent_socket_fails_the_request_and_frees_the_slot() {
     );
     let (req, first) = get_recorded(&mut lp, server.opts("/", agent.into()));
     req.on_socket(&mut lp, |lp, _, stream| {
-        stream.close(lp, |_| {}).unwrap();
+        stream.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     let (_, second) = get_recorded(&mut lp, other.opts("/", agent.into()));
@@ -1183,7 +1208,7 @@ fn max_free_sockets_and_the_agents_free_socket_timeout() {
         .start(&mut lp, move |lp, me| {
             if agent.total_sockets(lp) == 1 && agent.free_sockets(lp) == 1 {
                 k.set(agent.free_sockets(lp));
-                me.close(lp, |_| {}).unwrap();
+                me.close(lp, |_, _| {}).unwrap();
             }
         })
         .unwrap();
@@ -1196,7 +1221,7 @@ fn max_free_sockets_and_the_agents_free_socket_timeout() {
     let poll = Timer::new(&mut lp);
     poll.start(&mut lp, 5, 5, move |lp, t| {
         if agent.total_sockets(lp) == 0 {
-            t.close(lp, |_| {}).unwrap();
+            t.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();

@@ -23,8 +23,8 @@ fn pipe(lp: &mut Loop, from: Stream, to: Stream) {
             let _ = to.shutdown(lp, |_, _, _| {});
         }
         ReadEvent::Error(_) => {
-            let _ = from.close(lp, |_| {});
-            let _ = to.close(lp, |_| {});
+            let _ = from.close(lp, |_, _| {});
+            let _ = to.close(lp, |_, _| {});
         }
     })
     .unwrap();
@@ -122,7 +122,7 @@ fn shout(lp: &mut Loop, server: Server) {
             s.read_start(lp, move |lp, s, ev| match ev {
                 ReadEvent::Data(b) => answer(lp, s, b),
                 _ => {
-                    let _ = s.close(lp, |_| {});
+                    let _ = s.close(lp, |_, _| {});
                 }
             })
             .unwrap();

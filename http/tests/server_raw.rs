@@ -19,7 +19,7 @@ fn delayed(lp: &mut Loop, req: Request, res: Response) {
     let t = Timer::new(lp);
     t.start(lp, ms, 0, move |lp, t| {
         res.end(lp, target.as_bytes()).unwrap();
-        t.close(lp, |_| {}).unwrap();
+        t.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
 }
@@ -148,6 +148,10 @@ fn each_limit_and_error_gets_its_status_and_a_close() {
         ("gzip, chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".to_vec(), 501),
         ("CONNECT", b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n".to_vec(), 501),
         ("HTTP/1.2", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n".to_vec(), 505),
+        ("space after the version", b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n".to_vec(), 400),
+        ("tab after the version", b"GET / HTTP/1.1\t\r\nHost: a\r\n\r\n".to_vec(), 400),
+        ("chunked with a parameter", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n".to_vec(), 501),
+        ("chunked then a tab", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n".to_vec(), 400),
         ("HTTP/2.0", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n".to_vec(), 505),
         ("URL too long", long_url.into_bytes(), 414),
         ("head too large", big_head.into_bytes(), 431),
@@ -175,6 +179,36 @@ fn each_limit_and_error_gets_its_status_and_a_close() {
         out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("2\r\nok\r\n0\r\n\r\n"),
         "{out}"
     );
+}
+
+/// Issue 13's smuggling example: a space after the version hid a request in
+/// the body. Node sees no request here; neither may eddy.
+#[test]
+fn whitespace_after_the_version_hides_no_request() {
+    let server = TestServer::start(ServerOptions::default(), common::echo);
+    let out = exchange_until_close(
+        &server,
+        b"POST /echo HTTP/1.1 \r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /smug HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+    assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{out}");
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+}
+
+/// The tolerance is still there for whoever opts in, through the server's
+/// parser settings.
+#[test]
+fn spaces_after_the_version_with_the_lenient_flag() {
+    let opts = ServerOptions {
+        lenient: eddy_http::parser::Lenient::SPACES_AFTER_VERSION,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, common::hello);
+    let out = exchange_until_close(
+        &server,
+        b"GET / HTTP/1.1 \t\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{out}");
 }
 
 #[test]
@@ -297,7 +331,7 @@ fn graceful_close_lets_an_in_flight_response_finish() {
                 .unwrap();
             s.read_start(lp, move |lp, s, ev| match ev {
                 ReadEvent::Data(b) => g.borrow_mut().extend_from_slice(b),
-                _ => s.close(lp, |_| {}).unwrap(),
+                _ => s.close(lp, |_, _| {}).unwrap(),
             })
             .unwrap();
         },
@@ -398,7 +432,7 @@ fn slow_or_big(lp: &mut Loop, req: Request, res: Response) {
         let _ = res.end(lp, b"");
     };
     let again = pump.clone();
-    res.on_drain(lp, move |lp| again(lp)).unwrap();
+    res.on_drain(lp, move |lp, _| again(lp)).unwrap();
     pump(lp);
 }
 

@@ -52,8 +52,8 @@ impl AsyncSender {
     }
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<AsyncCb>> {
-    match kind {
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<AsyncCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Async(a) => Some(&mut a.cb),
         _ => None,
     }
@@ -81,6 +81,7 @@ impl Async {
         Async(id)
     }
 
+    /// The `Send` half, for other threads to wake this handle with.
     pub fn sender(self, lp: &mut Loop) -> Result<AsyncSender> {
         Ok(AsyncSender {
             flag: flag(lp, self.0)?,
@@ -126,17 +127,14 @@ impl Loop {
         list.extend_from_slice(&self.asyncs);
         for &id in &list {
             let pending = match self.entry(id) {
-                Some(e) if e.active && !e.closing => match &e.kind {
+                Some(e) if e.active && e.is_open() => match &e.kind {
                     HandleKind::Async(a) => a.flag.pending.swap(false, Ordering::AcqRel),
                     _ => false,
                 },
                 _ => false,
             };
             if pending {
-                if let Some(mut cb) = self.take_cb(id, cb_slot) {
-                    cb(self, Async(id));
-                    self.restore_cb(id, cb_slot, cb);
-                }
+                self.with_cb(id, cb_slot, |lp, cb| cb(lp, Async(id)));
             }
         }
         list.clear();

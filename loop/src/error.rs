@@ -8,7 +8,9 @@ pub enum Error {
     /// A syscall failed; `op` says what the loop was doing.
     #[error("{op}: {source}")]
     Os {
+        /// What the loop was doing ("epoll_ctl add fd 7").
         op: String,
+        /// The OS error.
         #[source]
         source: io::Error,
     },

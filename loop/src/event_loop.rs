@@ -1,5 +1,5 @@
 //! The loop: owns every handle's state, and runs the phases of an iteration
-//! in libuv's order.
+//! in libuv's order (that of libuv 1.45 and later; checked against 1.52).
 
 use std::any::{Any, TypeId};
 use std::collections::VecDeque;
@@ -8,13 +8,12 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use slab::Slab;
-
 use crate::error::{Error, Result};
-use crate::handle::{HandleEntry, HandleId};
+use crate::handle::{Closing, HandleEntry, HandleId};
 use crate::metrics::{LoopPhase, Recorder};
 use crate::poll::{token, Poller, WAKE_INDEX};
 use crate::sys::{self, KeyedSlots};
+use crate::table::Table;
 use crate::timer_heap::TimerHeap;
 use crate::wake::LoopShared;
 use crate::work::WorkEntry;
@@ -32,15 +31,41 @@ pub enum RunMode {
 
 pub(crate) type PendingCb = Box<dyn FnOnce(&mut Loop)>;
 
-/// A single-threaded event loop over epoll.
+/// A single-threaded event loop over epoll, like libuv's `uv_loop_t`.
+///
+/// It owns the state of every handle; callbacks get `&mut Loop` and may
+/// start, stop or close any handle, their own included.
+///
+/// ```
+/// use eddy_loop::{Check, Handle, Idle, Loop, RunMode};
+///
+/// let mut lp = Loop::new()?;
+/// let idle = Idle::new(&mut lp);
+/// let mut spins = 0;
+/// idle.start(&mut lp, move |lp, me| {
+///     spins += 1;
+///     if spins == 3 {
+///         me.close(lp, |_, _| {}).unwrap();
+///     }
+/// })?;
+/// // Nothing keeps a loop with only an unreferenced check handle alive.
+/// let check = Check::new(&mut lp);
+/// check.start(&mut lp, |_, _| {})?;
+/// check.unref(&mut lp)?;
+/// assert!(lp.run(RunMode::Once), "the idle handle is still active");
+/// assert!(!lp.run(RunMode::Default), "done once the idle handle closed");
+/// # Ok::<(), eddy_loop::Error>(())
+/// ```
 pub struct Loop {
-    pub(crate) handles: Slab<HandleEntry>,
-    pub(crate) next_gen: u32,
+    pub(crate) handles: Table<HandleEntry>,
     /// Handles that are active, referenced and not closing.
     pub(crate) active_handles: usize,
     /// Requests in flight (queued work), each keeping the loop alive.
     pub(crate) active_reqs: usize,
     pub(crate) now_ms: u64,
+    /// The clock read behind `now_ms`, in nanoseconds (opens an iteration
+    /// in the metrics).
+    pub(crate) now_ns: u64,
     pub(crate) stop_flag: bool,
     running: bool,
 
@@ -53,8 +78,8 @@ pub struct Loop {
     /// Started idle, prepare and check handles, by `Phase`.
     pub(crate) phases: [Vec<HandleId>; 3],
     pub(crate) phase_scratch: Vec<HandleId>,
-    pub(crate) closing: Vec<HandleId>,
-    pub(crate) closing_spare: Vec<HandleId>,
+    pub(crate) closing: Vec<Closing>,
+    pub(crate) closing_spare: Vec<Closing>,
 
     pub(crate) poller: Poller,
     pub(crate) next_io_epoch: u32,
@@ -62,7 +87,7 @@ pub struct Loop {
     pub(crate) asyncs: Vec<HandleId>,
     pub(crate) async_scratch: Vec<HandleId>,
     pub(crate) signal_handles: Vec<HandleId>,
-    pub(crate) works: Slab<WorkEntry>,
+    pub(crate) works: Table<WorkEntry>,
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
     keyed: KeyedSlots,
@@ -121,6 +146,7 @@ impl<T> Default for ExtensionKey<T> {
 }
 
 impl Loop {
+    /// A new loop with its epoll fd and wake-up eventfd.
     pub fn new() -> Result<Loop> {
         let poller = Poller::new().map_err(|e| Error::os("epoll_create1", e))?;
         let shared = Arc::new(LoopShared::new().map_err(|e| Error::os("eventfd", e))?);
@@ -133,8 +159,7 @@ impl Loop {
             )
             .map_err(|e| Error::os("epoll_ctl add wake-up eventfd", e))?;
         let mut lp = Loop {
-            handles: Slab::new(),
-            next_gen: 0,
+            handles: Table::new(),
             active_handles: 0,
             active_reqs: 0,
             now_ms: 0,
@@ -155,18 +180,27 @@ impl Loop {
             asyncs: Vec::new(),
             async_scratch: Vec::new(),
             signal_handles: Vec::new(),
-            works: Slab::new(),
+            works: Table::new(),
             extensions: Vec::new(),
             keyed: KeyedSlots::default(),
             metrics: Box::new(Recorder::new()),
+            now_ns: 0,
         };
         lp.update_time();
         Ok(lp)
     }
 
-    /// Runs the loop. Returns whether it is still alive (something would
-    /// keep a `Default` run going). A `run` from inside a callback returns
-    /// at once: the loop is not re-entrant.
+    /// Runs the loop (`uv_run`). Returns whether it is still alive
+    /// (something would keep a `Default` run going). A `run` from inside a
+    /// callback returns at once: the loop is not re-entrant.
+    ///
+    /// The order is libuv's since 1.45 (checked against 1.52): `Default`
+    /// first runs the timers that are due; then each iteration runs pending
+    /// callbacks, idle, prepare, the poll, check, close callbacks, and last
+    /// the timers that are due. (Unlike libuv 1.45+, pending callbacks
+    /// queued during the poll wait for the next iteration.) So a timer started from a close callback with 0 ms
+    /// fires in the same iteration, and a `stop` from a timer of `Default`'s
+    /// first round returns before idle, prepare or check run.
     pub fn run(&mut self, mode: RunMode) -> bool {
         if self.running {
             return self.alive();
@@ -176,44 +210,48 @@ impl Loop {
         if !alive {
             self.update_time();
         }
+        if mode == RunMode::Default && alive && !self.stop_flag {
+            self.update_time();
+            self.run_timers();
+        }
         while alive && !self.stop_flag {
             // One iteration, in libuv's order (each `metrics_*` hook is one
-            // branch when recording is off, see metrics.rs):
-            let top = self.tick();
-            self.metrics_iteration(top);
-            // 1. timers that are due
-            self.metrics_phase(LoopPhase::Timers);
-            self.run_timers();
-            // 2. pending callbacks (write and connect completions, cancels)
+            // branch when recording is off, see metrics.rs). The iteration
+            // opens at the clock read that ran the last timers, unless a
+            // phase with work has to be closed.
+            self.metrics_top();
+            let can_sleep = self.pending.is_empty() && !self.has_active_idle();
+            // 1. pending callbacks (write and connect completions, cancels)
             self.metrics_phase(LoopPhase::Pending);
-            let ran_pending = self.run_pending();
-            // 3. idle, 4. prepare
+            self.run_pending();
+            // 2. idle, 3. prepare
             self.metrics_phase(LoopPhase::Idle);
             self.run_phase(crate::phase::Phase::Idle);
             self.metrics_phase(LoopPhase::Prepare);
             self.run_phase(crate::phase::Phase::Prepare);
-            // 5. poll for I/O; blocks only as long as backend_timeout allows
-            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && !ran_pending) {
+            // 4. poll for I/O; blocks only as long as backend_timeout allows
+            let timeout = if mode == RunMode::Default || (mode == RunMode::Once && can_sleep) {
                 self.backend_timeout()
             } else {
                 0
             };
             self.metrics_poll_start();
             self.poll_io(timeout);
-            // 6. check
+            // (libuv 1.45+ runs its pending queue again here, up to 8
+            // rounds; eddy's is the completion queue of the layers above,
+            // which rely on completions queued while polling reaching them
+            // in the next iteration: see ARCHITECTURE.md.)
+            // 5. check
             self.metrics_phase(LoopPhase::Check);
             self.run_phase(crate::phase::Phase::Check);
-            // 7. close callbacks
+            // 6. close callbacks
             self.metrics_phase(LoopPhase::Closing);
             self.run_closing();
-            if mode == RunMode::Once {
-                // Once promises progress: a timer that came due while
-                // polling runs now.
-                let now = self.tick();
-                self.metrics_read(now);
-                self.metrics_phase(LoopPhase::Timers);
-                self.run_timers();
-            }
+            // 7. timers that are due
+            let now = self.tick();
+            self.metrics_read(now);
+            self.metrics_phase(LoopPhase::Timers);
+            self.run_timers();
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
@@ -255,6 +293,7 @@ impl Loop {
     pub(crate) fn tick(&mut self) -> u64 {
         let ns = sys::monotonic_ns();
         self.now_ms = ns / 1_000_000;
+        self.now_ns = ns;
         ns
     }
 
@@ -274,6 +313,32 @@ impl Loop {
     /// iteration.
     pub fn queue_pending(&mut self, cb: impl FnOnce(&mut Loop) + 'static) {
         self.pending.push_back(Box::new(cb));
+    }
+
+    /// Runs `cb` in the closing phase of this iteration (of the next one
+    /// when called from the closing phase), in the closing queue with the
+    /// close callbacks of handles (last queued first). Until it has run, it keeps
+    /// the loop alive and the poll from blocking, as a closing handle does:
+    /// for a layer above that must reach the closing phase without a
+    /// handle of its own to close (a stream that has no socket yet).
+    pub fn defer_to_closing(&mut self, cb: impl FnOnce(&mut Loop) + 'static) {
+        self.closing.push(Closing::Deferred(Box::new(cb)));
+    }
+
+    /// Closing phase: runs the close callbacks of every handle closed
+    /// before this phase began (and the deferred callbacks), last closed
+    /// first, as libuv does (its closing list is pushed at the front);
+    /// handles closed by those callbacks wait for the next iteration.
+    pub(crate) fn run_closing(&mut self) {
+        let mut list = std::mem::take(&mut self.closing_spare);
+        std::mem::swap(&mut list, &mut self.closing);
+        for c in list.drain(..).rev() {
+            match c {
+                Closing::Handle(id) => self.finish_close(id),
+                Closing::Deferred(cb) => cb(self),
+            }
+        }
+        self.closing_spare = list;
     }
 
     /// Pending phase; true if anything ran.
@@ -307,6 +372,7 @@ impl Loop {
             .and_then(|(_, v)| v.downcast_ref())
     }
 
+    /// The extension of type `T`, mutably, if one was inserted.
     pub fn extension_mut<T: 'static>(&mut self) -> Option<&mut T> {
         self.extensions
             .iter_mut()

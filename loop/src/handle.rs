@@ -1,32 +1,105 @@
-//! Handles: small `Copy` ids into the loop's handle slab, and what every kind
-//! of handle shares (active, referenced, closing, the close callback).
+//! Handles: small `Copy` ids into the loop's handle table, and what every
+//! kind of handle shares (active, referenced, closing, the close callback).
 //!
-//! An id carries the generation of the slot it was issued for; a slot that
-//! is freed and reused gets a new generation, so an old id fails with
-//! [`Error::Closed`] instead of reaching the new handle.
+//! The table is the one generational [`Table`](crate::Table) every layer
+//! uses: an id whose handle was closed (and whose slot may hold a new
+//! handle now) finds nothing, so actions fail with [`Error::Closed`] and
+//! predicates answer false.
 
 use crate::async_handle::AsyncState;
 use crate::error::{Error, Result};
 use crate::io::IoState;
 use crate::phase::PhaseState;
 use crate::signal::SignalState;
+use crate::table::Id;
 use crate::timer::TimerState;
 use crate::Loop;
 
-/// The raw identity of a handle: a slab index plus the slot's generation.
+/// The raw identity of a handle of any kind: its slot in the loop's handle
+/// table plus the slot's generation. The typed handles ([`Timer`](crate::Timer),
+/// [`Io`](crate::Io), ...) wrap one; [`Loop::walk`] hands them out.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct HandleId {
-    pub(crate) index: u32,
-    pub(crate) gen: u32,
+pub struct HandleId(pub(crate) Id<HandleEntry>);
+
+impl HandleId {
+    /// The slot index (unique among live handles; reused after a close).
+    pub fn index(self) -> u32 {
+        self.0.index()
+    }
+
+    /// The slot's generation when this handle was made.
+    pub fn generation(self) -> u32 {
+        self.0.generation()
+    }
+
+    /// Closes the handle, whatever its type (`uv_close` from a `uv_walk`):
+    /// as [`Handle::close`], `cb` gets the id in the closing phase.
+    pub fn close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, HandleId) + 'static,
+    ) -> Result<()> {
+        let kind = lp.handle_type(self).map_or("handle", HandleType::name);
+        lp.close_handle(self, kind, Some(Box::new(move |lp| cb(lp, self))))
+    }
+}
+
+/// What kind of handle a [`HandleId`] names, as libuv's `uv_handle_type`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum HandleType {
+    /// A [`Timer`](crate::Timer).
+    Timer,
+    /// An [`Idle`](crate::Idle) handle.
+    Idle,
+    /// A [`Prepare`](crate::Prepare) handle.
+    Prepare,
+    /// A [`Check`](crate::Check) handle.
+    Check,
+    /// An [`Io`](crate::Io) watcher (libuv's `uv_poll_t`).
+    Io,
+    /// An [`Async`](crate::Async) handle.
+    Async,
+    /// A [`Signal`](crate::Signal) handle.
+    Signal,
+}
+
+impl HandleType {
+    /// The kind's name, as in errors ("timer handle is closed").
+    pub fn name(self) -> &'static str {
+        match self {
+            HandleType::Timer => "timer",
+            HandleType::Idle => "idle",
+            HandleType::Prepare => "prepare",
+            HandleType::Check => "check",
+            HandleType::Io => "io",
+            HandleType::Async => "async",
+            HandleType::Signal => "signal",
+        }
+    }
 }
 
 pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop)>;
 
+/// An entry of the loop's closing queue.
+pub(crate) enum Closing {
+    /// A closed handle: its close callback runs, then its slot is freed.
+    Handle(HandleId),
+    /// A callback given to `Loop::defer_to_closing`.
+    Deferred(CloseCb),
+}
+
+/// Where a handle is in its life. `Closing` lasts from `close` until its
+/// close callback has returned, as libuv's `uv_is_closing`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Life {
+    Open,
+    Closing,
+}
+
 pub(crate) struct HandleEntry {
-    pub gen: u32,
     pub active: bool,
     pub referenced: bool,
-    pub closing: bool,
+    pub life: Life,
     pub close_cb: Option<CloseCb>,
     pub kind: HandleKind,
 }
@@ -34,7 +107,11 @@ pub(crate) struct HandleEntry {
 impl HandleEntry {
     /// Whether this handle keeps the loop alive by itself.
     fn keeps_alive(&self) -> bool {
-        self.active && self.referenced && !self.closing
+        self.active && self.referenced && self.life == Life::Open
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.life == Life::Open
     }
 }
 
@@ -46,31 +123,45 @@ pub(crate) enum HandleKind {
     Signal(SignalState),
 }
 
-/// What every handle can do. Implemented by [`Timer`](crate::Timer),
+/// What every loop handle can do. Implemented by [`Timer`](crate::Timer),
 /// [`Idle`](crate::Idle), [`Prepare`](crate::Prepare), [`Check`](crate::Check),
 /// [`Io`](crate::Io), [`Async`](crate::Async) and [`Signal`](crate::Signal).
-pub trait Handle: Copy {
+///
+/// On a stale handle (closed, its close callback run) actions fail with
+/// [`Error::Closed`] and predicates answer false.
+pub trait Handle: Copy + 'static {
     /// The kind's name, used in errors ("timer handle is closed").
     const KIND: &'static str;
 
     /// The raw id.
     fn id(self) -> HandleId;
 
-    /// Stops the handle and closes it. It never calls back again except for
-    /// `cb`, which runs in the closing phase of this or the next iteration;
-    /// after that the id is stale.
-    fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<()> {
-        lp.close_handle(self.id(), Self::KIND, Some(Box::new(cb)))
+    /// The typed handle for a raw id (not checked: a wrong kind is a stale
+    /// handle whose calls fail with [`Error::Closed`]).
+    #[doc(hidden)]
+    fn from_id(id: HandleId) -> Self;
+
+    /// Stops the handle and closes it (libuv's `uv_close`). It never calls
+    /// back again except for `cb`, which gets the handle and runs in the
+    /// closing phase of this iteration (or the next, when closed from the
+    /// closing phase); after that the id is stale.
+    fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, Self) + 'static) -> Result<()> {
+        lp.close_handle(
+            self.id(),
+            Self::KIND,
+            Some(Box::new(move |lp| cb(lp, self))),
+        )
     }
 
-    /// Whether the handle is started (and not closing).
+    /// Whether the handle is started (and not closing), as `uv_is_active`.
     fn is_active(self, lp: &Loop) -> bool {
-        lp.entry(self.id()).is_some_and(|e| e.active && !e.closing)
+        lp.entry(self.id()).is_some_and(|e| e.active && e.is_open())
     }
 
-    /// Whether `close` was called and the close callback has not run yet.
+    /// Whether `close` was called and the close callback has not returned
+    /// yet (true inside the close callback too), as `uv_is_closing`.
     fn is_closing(self, lp: &Loop) -> bool {
-        lp.entry(self.id()).is_some_and(|e| e.closing)
+        lp.entry(self.id()).is_some_and(|e| !e.is_open())
     }
 
     /// Lets the handle keep the loop alive while it is active (the default).
@@ -83,6 +174,7 @@ pub trait Handle: Copy {
         lp.set_ref(self.id(), Self::KIND, false)
     }
 
+    /// Whether the handle is referenced (false for a stale handle).
     fn has_ref(self, lp: &Loop) -> bool {
         lp.entry(self.id()).is_some_and(|e| e.referenced)
     }
@@ -100,6 +192,9 @@ macro_rules! handle_type {
             fn id(self) -> $crate::handle::HandleId {
                 self.0
             }
+            fn from_id(id: $crate::handle::HandleId) -> $name {
+                $name(id)
+            }
         }
     };
 }
@@ -107,45 +202,58 @@ pub(crate) use handle_type;
 
 impl Loop {
     pub(crate) fn insert_handle(&mut self, kind: HandleKind) -> HandleId {
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let gen = self.next_gen;
-        let index = self.handles.insert(HandleEntry {
-            gen,
+        HandleId(self.handles.insert(HandleEntry {
             active: false,
             referenced: true,
-            closing: false,
+            life: Life::Open,
             close_cb: None,
             kind,
-        });
-        HandleId {
-            index: index as u32,
-            gen,
-        }
+        }))
     }
 
     /// The entry for `id`, closing or not; None when stale.
+    #[inline]
     pub(crate) fn entry(&self, id: HandleId) -> Option<&HandleEntry> {
-        self.handles
-            .get(id.index as usize)
-            .filter(|e| e.gen == id.gen)
+        self.handles.get(id.0)
     }
 
     /// The entry for a handle that is neither stale nor closing.
+    #[inline]
+    pub(crate) fn live(&self, id: HandleId, kind: &'static str) -> Result<&HandleEntry> {
+        match self.handles.get(id.0) {
+            Some(e) if e.is_open() => Ok(e),
+            _ => Err(Error::Closed(kind)),
+        }
+    }
+
+    /// The entry for a handle that is neither stale nor closing, mutably.
+    #[inline]
     pub(crate) fn live_mut(
         &mut self,
         id: HandleId,
         kind: &'static str,
     ) -> Result<&mut HandleEntry> {
-        match self.handles.get_mut(id.index as usize) {
-            Some(e) if e.gen == id.gen && !e.closing => Ok(e),
+        match self.handles.get_mut(id.0) {
+            Some(e) if e.is_open() => Ok(e),
             _ => Err(Error::Closed(kind)),
         }
     }
 
-    /// Changes a flag of a live entry, keeping the count of handles that keep
+    /// The kind of an open handle's state, for `with_cb` slot functions:
+    /// None when stale or closing, so a callback is neither taken from nor
+    /// put back into a closing handle.
+    #[inline]
+    pub(crate) fn open_kind(&mut self, id: HandleId) -> Option<&mut HandleKind> {
+        match self.handles.get_mut(id.0) {
+            Some(e) if e.is_open() => Some(&mut e.kind),
+            _ => None,
+        }
+    }
+
+    /// Changes a flag of an entry, keeping the count of handles that keep
     /// the loop alive in step.
-    fn update_flags(&mut self, index: u32, change: impl FnOnce(&mut HandleEntry)) {
-        let Some(e) = self.handles.get_mut(index as usize) else {
+    fn update_flags(&mut self, id: HandleId, change: impl FnOnce(&mut HandleEntry)) {
+        let Some(e) = self.handles.get_mut(id.0) else {
             return;
         };
         let before = e.keeps_alive();
@@ -159,7 +267,7 @@ impl Loop {
     }
 
     pub(crate) fn set_active(&mut self, id: HandleId, active: bool) {
-        self.update_flags(id.index, |e| e.active = active);
+        self.update_flags(id, |e| e.active = active);
     }
 
     pub(crate) fn set_ref(
@@ -169,7 +277,7 @@ impl Loop {
         referenced: bool,
     ) -> Result<()> {
         self.live_mut(id, kind)?;
-        self.update_flags(id.index, |e| e.referenced = referenced);
+        self.update_flags(id, |e| e.referenced = referenced);
         Ok(())
     }
 
@@ -181,17 +289,17 @@ impl Loop {
     ) -> Result<()> {
         self.live_mut(id, kind)?;
         self.stop_handle(id);
-        self.update_flags(id.index, |e| {
-            e.closing = true;
+        self.update_flags(id, |e| {
+            e.life = Life::Closing;
             e.close_cb = cb;
         });
-        self.closing.push(id);
+        self.closing.push(Closing::Handle(id));
         Ok(())
     }
 
     /// Kind-specific teardown shared by `stop` and `close`.
     fn stop_handle(&mut self, id: HandleId) {
-        let Some(e) = self.handles.get(id.index as usize) else {
+        let Some(e) = self.handles.get(id.0) else {
             return;
         };
         match e.kind {
@@ -203,49 +311,44 @@ impl Loop {
         }
     }
 
-    /// Closing phase: frees every handle closed before this phase began, then
-    /// runs its close callback. Handles closed by those callbacks wait for
-    /// the next iteration, as in libuv.
-    pub(crate) fn run_closing(&mut self) {
-        let mut list = std::mem::take(&mut self.closing_spare);
-        std::mem::swap(&mut list, &mut self.closing);
-        for id in list.drain(..) {
-            let entry = self.handles.remove(id.index as usize);
-            if let Some(cb) = entry.close_cb {
-                cb(self);
-            }
+    /// The closing phase, for one handle: runs its close callback (during
+    /// which the handle `is_closing`), then frees its slot.
+    pub(crate) fn finish_close(&mut self, id: HandleId) {
+        let cb = self.handles.get_mut(id.0).and_then(|e| e.close_cb.take());
+        if let Some(cb) = cb {
+            cb(self);
         }
-        self.closing_spare = list;
+        self.handles.remove(id.0);
     }
 
-    /// Takes a handle's callback out of its slot so it can run with `&mut Loop`.
-    pub(crate) fn take_cb<C>(
-        &mut self,
-        id: HandleId,
-        slot: fn(&mut HandleKind) -> Option<&mut Option<C>>,
-    ) -> Option<C> {
-        let e = self.handles.get_mut(id.index as usize)?;
-        if e.gen != id.gen || e.closing {
-            return None;
-        }
-        slot(&mut e.kind)?.take()
+    /// The type of the handle `id` names, unless it is stale.
+    pub fn handle_type(&self, id: HandleId) -> Option<HandleType> {
+        let e = self.entry(id)?;
+        Some(match &e.kind {
+            HandleKind::Timer(_) => HandleType::Timer,
+            HandleKind::Phase(p) => p.handle_type(),
+            HandleKind::Io(_) => HandleType::Io,
+            HandleKind::Async(_) => HandleType::Async,
+            HandleKind::Signal(_) => HandleType::Signal,
+        })
     }
 
-    /// Puts a callback back after it ran, unless the handle died meanwhile or
-    /// the callback installed a new one (e.g. restarted itself).
-    pub(crate) fn restore_cb<C>(
-        &mut self,
-        id: HandleId,
-        slot: fn(&mut HandleKind) -> Option<&mut Option<C>>,
-        cb: C,
-    ) {
-        if let Some(e) = self.handles.get_mut(id.index as usize) {
-            if e.gen == id.gen && !e.closing {
-                if let Some(s) = slot(&mut e.kind) {
-                    if s.is_none() {
-                        *s = Some(cb);
-                    }
-                }
+    /// The handle `id` names as a typed handle, if it is of that type
+    /// (`lp.handle_as::<Timer>(id)`).
+    pub fn handle_as<H: Handle>(&self, id: HandleId) -> Option<H> {
+        let t = self.handle_type(id)?;
+        (t.name() == H::KIND).then(|| H::from_id(id))
+    }
+
+    /// Calls `visit` with every handle that is not yet freed (closing ones
+    /// included, as `uv_walk`), in slot order; for debugging, and for
+    /// closing everything a program opened before the last `run`. The
+    /// visitor may close handles, its own argument included.
+    pub fn walk(&mut self, mut visit: impl FnMut(&mut Loop, HandleId, HandleType)) {
+        for id in self.handles.ids() {
+            let id = HandleId(id);
+            if let Some(t) = self.handle_type(id) {
+                visit(self, id, t);
             }
         }
     }

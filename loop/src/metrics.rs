@@ -349,6 +349,21 @@ impl Loop {
     pub fn set_metrics_window(&mut self, window: Duration) {
         self.metrics.window_ns = (window.as_nanos() as u64).max(1_000_000);
     }
+    /// Hook: the top of an iteration. The clock is read only when a phase
+    /// with work is still open (its time ends here); otherwise the read
+    /// that ran the last timers opens the iteration.
+    #[inline]
+    pub(crate) fn metrics_top(&mut self) {
+        if !self.metrics.enabled {
+            return;
+        }
+        let ns = if self.metrics.open.is_some() {
+            sys::monotonic_ns()
+        } else {
+            self.now_ns
+        };
+        self.metrics_iteration(ns);
+    }
 
     /// Hook: the top of an iteration, whose clock read was `ns`.
     #[inline]

@@ -23,8 +23,18 @@ pub(crate) struct PhaseState {
     cb: Option<PhaseCb>,
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<PhaseCb>> {
-    match kind {
+impl PhaseState {
+    pub(crate) fn handle_type(&self) -> crate::handle::HandleType {
+        match self.phase {
+            Phase::Idle => crate::handle::HandleType::Idle,
+            Phase::Prepare => crate::handle::HandleType::Prepare,
+            Phase::Check => crate::handle::HandleType::Check,
+        }
+    }
+}
+
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<PhaseCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Phase(p) => Some(&mut p.cb),
         _ => None,
     }
@@ -35,6 +45,7 @@ macro_rules! phase_handle {
         handle_type!($(#[$doc])* $name, $kind);
 
         impl $name {
+            /// A new handle, not yet started.
             pub fn new(lp: &mut Loop) -> $name {
                 $name(lp.insert_handle(HandleKind::Phase(PhaseState { phase: $phase, cb: None })))
             }
@@ -45,6 +56,7 @@ macro_rules! phase_handle {
                 lp.phase_start(self.0, Self::KIND, Box::new(move |lp, id| cb(lp, $name(id))))
             }
 
+            /// Stops running the callback; `start` again resumes.
             pub fn stop(self, lp: &mut Loop) -> Result<()> {
                 lp.live_mut(self.0, Self::KIND)?;
                 lp.phase_stop(self.0);
@@ -113,13 +125,10 @@ impl Loop {
         list.extend_from_slice(&self.phases[phase as usize]);
         for &id in &list {
             // Skips handles stopped or closed by an earlier callback.
-            if !self.entry(id).is_some_and(|e| e.active && !e.closing) {
+            if !self.entry(id).is_some_and(|e| e.active && e.is_open()) {
                 continue;
             }
-            if let Some(mut cb) = self.take_cb(id, cb_slot) {
-                cb(self, id);
-                self.restore_cb(id, cb_slot, cb);
-            }
+            self.with_cb(id, cb_slot, |lp, cb| cb(lp, id));
         }
         list.clear();
         self.phase_scratch = list;

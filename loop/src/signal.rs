@@ -2,6 +2,13 @@
 //! signal. Several handles, on one loop or on several, may watch the same
 //! signal.
 //!
+//! Deliveries are counted, as libuv does: a signal caught twice before the
+//! loop looks runs each handle's callback twice (handles in start order,
+//! one round per delivery). What the kernel itself merges (a standard
+//! signal raised again while still pending) arrives once, as anywhere. A
+//! handle started with [`Signal::start_oneshot`] is stopped after its
+//! first callback.
+//!
 //! The process has one signal pipe, made once and never closed, so the
 //! handler can write to it without racing a close. Every loop with a
 //! started signal handle watches its read end. Whichever loop reads a
@@ -21,6 +28,12 @@ use crate::Loop;
 
 handle_type!(
     /// A watcher of a process signal, like libuv's `uv_signal_t`.
+    ///
+    /// Deliveries are counted, not coalesced: a signal caught twice before
+    /// the loop looks runs the callback twice (libuv's behaviour); only
+    /// what the kernel merges itself (a standard signal raised again while
+    /// still pending) arrives once. [`start_oneshot`](Signal::start_oneshot)
+    /// gives one callback and stops.
     Signal,
     "signal"
 );
@@ -30,6 +43,11 @@ pub(crate) type SignalCb = Box<dyn FnMut(&mut Loop, Signal, i32)>;
 pub(crate) struct SignalState {
     signum: i32,
     cb: Option<SignalCb>,
+    /// Stop after the next callback (`start_oneshot`).
+    oneshot: bool,
+    /// Counts starts, so a oneshot callback that restarts its handle is
+    /// not undone by the stop that follows it.
+    starts: u32,
 }
 
 /// The process-wide side: the pipe and who watches what.
@@ -74,9 +92,17 @@ fn lock(hub: &Hub) -> std::sync::MutexGuard<'_, HubState> {
     hub.state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<SignalCb>> {
-    match kind {
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<SignalCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Signal(s) => Some(&mut s.cb),
+        _ => None,
+    }
+}
+
+/// For a oneshot handle, its start count.
+fn oneshot_starts(lp: &Loop, id: HandleId) -> Option<u32> {
+    match &lp.entry(id)?.kind {
+        HandleKind::Signal(s) if s.oneshot => Some(s.starts),
         _ => None,
     }
 }
@@ -89,21 +115,45 @@ fn signum_of(lp: &Loop, id: HandleId) -> Option<i32> {
 }
 
 impl Signal {
+    /// A new signal handle, not yet watching a signal.
     pub fn new(lp: &mut Loop) -> Signal {
         Signal(lp.insert_handle(HandleKind::Signal(SignalState {
             signum: 0,
             cb: None,
+            oneshot: false,
+            starts: 0,
         })))
     }
 
-    /// Starts watching `signum` (SIGKILL and SIGSTOP cannot be watched).
-    /// Restarting with another signal stops watching the first.
+    /// Like `start`, but the handle stops after its first callback
+    /// (`uv_signal_start_oneshot`): several deliveries before the loop
+    /// looks still give one callback. Unlike libuv, which resets the
+    /// disposition as the signal arrives, the signal stays caught until
+    /// the callback has run (then the previous disposition is restored
+    /// once no handle watches it), so a second delivery cannot kill the
+    /// process meanwhile.
+    pub fn start_oneshot(
+        self,
+        lp: &mut Loop,
+        signum: i32,
+        cb: impl FnMut(&mut Loop, Signal, i32) + 'static,
+    ) -> Result<()> {
+        self.start_with(lp, signum, Box::new(cb), true)
+    }
+
+    /// Starts watching `signum` (SIGKILL and SIGSTOP cannot be watched);
+    /// `cb` runs once per delivery. Restarting with another signal stops
+    /// watching the first.
     pub fn start(
         self,
         lp: &mut Loop,
         signum: i32,
         cb: impl FnMut(&mut Loop, Signal, i32) + 'static,
     ) -> Result<()> {
+        self.start_with(lp, signum, Box::new(cb), false)
+    }
+
+    fn start_with(self, lp: &mut Loop, signum: i32, cb: SignalCb, oneshot: bool) -> Result<()> {
         lp.live_mut(self.0, Self::KIND)?;
         if signum <= 0
             || signum as usize >= NSIG
@@ -122,11 +172,15 @@ impl Signal {
         }
         if let HandleKind::Signal(s) = &mut lp.live_mut(self.0, Self::KIND)?.kind {
             s.signum = signum;
-            s.cb = Some(Box::new(cb));
+            s.cb = Some(cb);
+            s.oneshot = oneshot;
+            s.starts = s.starts.wrapping_add(1);
         }
         Ok(())
     }
 
+    /// Stops watching; the signal's previous disposition is restored once
+    /// no handle in the process watches it.
     pub fn stop(self, lp: &mut Loop) -> Result<()> {
         lp.live_mut(self.0, Self::KIND)?;
         lp.signal_stop(self.0);
@@ -136,7 +190,7 @@ impl Signal {
     /// The signal being watched (0 before the first start).
     pub fn signum(self, lp: &Loop) -> Result<i32> {
         match lp.entry(self.0) {
-            Some(e) if !e.closing => Ok(signum_of(lp, self.0).unwrap_or(0)),
+            Some(e) if e.is_open() => Ok(signum_of(lp, self.0).unwrap_or(0)),
             _ => Err(Error::Closed(Self::KIND)),
         }
     }
@@ -216,9 +270,14 @@ impl Loop {
                 break;
             }
             let state = lock(hub);
+            let mut noted: Vec<&Arc<LoopShared>> = Vec::new();
             for &signum in &buf[..n] {
+                // Once per loop and delivery, however many of its handles
+                // watch the signal (each of them is run per delivery).
+                noted.clear();
                 for (s, shared) in &state.watchers {
-                    if *s == i32::from(signum) {
+                    if *s == i32::from(signum) && !noted.iter().any(|l| Arc::ptr_eq(l, shared)) {
+                        noted.push(shared);
                         shared.note_signal(signum as usize);
                         if !Arc::ptr_eq(shared, &self.shared) {
                             shared.wake();
@@ -230,25 +289,26 @@ impl Loop {
         self.run_signals();
     }
 
-    /// Runs the callbacks of handles whose signal arrived since last time.
-    /// Several deliveries of one signal between two runs coalesce.
+    /// Runs the callbacks of handles whose signal arrived since last time:
+    /// one round over the handles per delivery.
     pub(crate) fn run_signals(&mut self) {
         if !self.shared.signals_caught.swap(false, Ordering::AcqRel) {
             return;
         }
         for signum in 1..NSIG {
-            if self.shared.signal_counts[signum].swap(0, Ordering::AcqRel) == 0 {
-                continue;
-            }
-            let handles: Vec<HandleId> = self.signal_handles.clone();
-            for id in handles {
-                let live = self.entry(id).is_some_and(|e| e.active && !e.closing);
-                if !live || signum_of(self, id) != Some(signum as i32) {
-                    continue;
-                }
-                if let Some(mut cb) = self.take_cb(id, cb_slot) {
-                    cb(self, Signal(id), signum as i32);
-                    self.restore_cb(id, cb_slot, cb);
+            let count = self.shared.signal_counts[signum].swap(0, Ordering::AcqRel);
+            for _ in 0..count {
+                let handles: Vec<HandleId> = self.signal_handles.clone();
+                for id in handles {
+                    let live = self.entry(id).is_some_and(|e| e.active && e.is_open());
+                    if !live || signum_of(self, id) != Some(signum as i32) {
+                        continue;
+                    }
+                    let starts = oneshot_starts(self, id);
+                    self.with_cb(id, cb_slot, |lp, cb| cb(lp, Signal(id), signum as i32));
+                    if starts.is_some() && oneshot_starts(self, id) == starts {
+                        self.signal_stop(id);
+                    }
                 }
             }
         }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Return values that signal failure with -1, like `std`'s private `IsMinusOne`.
 pub trait MinusOne: Copy + PartialEq {
+    /// The failure value.
     const MINUS_ONE: Self;
 }
 
@@ -249,4 +250,75 @@ impl KeyedSlots {
         }
         self.slots[slot] = Some(Box::new(init()));
     }
+}
+
+/// glibc's `mallinfo2` totals, in bytes.
+pub(crate) struct MallocInfo {
+    /// `uordblks`: allocated and not freed.
+    pub in_use: usize,
+    /// `fordblks`: free, kept in the arenas.
+    pub free: usize,
+    /// `hblkhd`: in blocks mapped on their own.
+    pub mmapped: usize,
+}
+
+/// What glibc's allocator holds, summed over its arenas (`mallinfo2`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn heap_info() -> Option<MallocInfo> {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct; it
+    // only takes the arenas' locks while it reads them.
+    let mi = unsafe { libc::mallinfo2() };
+    Some(MallocInfo {
+        in_use: mi.uordblks,
+        free: mi.fordblks,
+        mmapped: mi.hblkhd,
+    })
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn heap_info() -> Option<MallocInfo> {
+    None
+}
+
+/// glibc's `malloc_trim(0)`: gives free heap pages back to the kernel, in
+/// every arena and in the middle of heaps too. True if memory was released.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn malloc_trim() -> bool {
+    // SAFETY: malloc_trim takes a size and no pointers; it is thread-safe
+    // (it locks each arena while it trims it).
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn malloc_trim() -> bool {
+    false
+}
+
+/// The errno an fd reported with EPOLLERR: a socket's `SO_ERROR` (reading
+/// it clears it); for a pipe or FIFO, whose only error is a reader gone,
+/// EPIPE; otherwise EIO.
+pub(crate) fn pending_error(fd: RawFd) -> i32 {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid, writable and sized as getsockopt
+    // expects for SO_ERROR; a bad or non-socket fd is reported as an errno.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        return if err != 0 { err } else { libc::EIO };
+    }
+    // SAFETY: `libc::stat` is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer for the call.
+    if unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO {
+        return libc::EPIPE;
+    }
+    libc::EIO
 }

@@ -21,6 +21,15 @@ pub struct Id<T> {
 }
 
 impl<T> Id<T> {
+    #[inline]
+    const fn new(index: u32, gen: u32) -> Id<T> {
+        Id {
+            index,
+            gen,
+            _of: PhantomData,
+        }
+    }
+
     /// The slot index. Unique among the live values of one table; reused
     /// after a removal (with a new generation).
     #[inline]
@@ -83,6 +92,10 @@ pub struct Table<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
+    /// The generation of slots made from now on: no lower than any
+    /// generation a slot dropped by `shrink_to_fit` had, so an id of a
+    /// dropped slot never matches a value put in its place later.
+    fresh_gen: u32,
 }
 
 impl<T> Default for Table<T> {
@@ -104,6 +117,7 @@ impl<T> Table<T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            fresh_gen: 0,
         }
     }
 
@@ -123,15 +137,13 @@ impl<T> Table<T> {
             },
             None => {
                 let index = u32::try_from(self.slots.len()).expect("more than 2^32 table slots");
-                self.slots.push(Slot::Vacant { gen: 0 });
-                (index, 0)
+                self.slots.push(Slot::Vacant {
+                    gen: self.fresh_gen,
+                });
+                (index, self.fresh_gen)
             }
         };
-        let id = Id {
-            index,
-            gen,
-            _of: PhantomData,
-        };
+        let id = Id::new(index, gen);
         self.slots[index as usize] = Slot::Occupied {
             gen,
             value: make(id),
@@ -169,11 +181,7 @@ impl<T> Table<T> {
     #[inline]
     pub fn id_at(&self, index: u32) -> Option<Id<T>> {
         match self.slots.get(index as usize) {
-            Some(Slot::Occupied { gen, .. }) => Some(Id {
-                index,
-                gen: *gen,
-                _of: PhantomData,
-            }),
+            Some(Slot::Occupied { gen, .. }) => Some(Id::new(index, *gen)),
             _ => None,
         }
     }
@@ -197,6 +205,27 @@ impl<T> Table<T> {
         }
     }
 
+    /// Gives back the memory of free slots after the last live value (a
+    /// table grown by a burst keeps its peak size otherwise). Ids of the
+    /// dropped slots stay stale: a slot made again later starts above the
+    /// generation it had.
+    pub fn shrink_to_fit(&mut self) {
+        while let Some(Slot::Vacant { gen }) = self.slots.last() {
+            self.fresh_gen = self.fresh_gen.max(*gen);
+            self.slots.pop();
+        }
+        let kept = self.slots.len();
+        self.free.retain(|&i| (i as usize) < kept);
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
+    /// How many slots the table has, live or free: its memory is this
+    /// many values' worth.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// How many values the table holds.
     #[inline]
     pub fn len(&self) -> usize {
@@ -212,14 +241,7 @@ impl<T> Table<T> {
     /// The values with their ids, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Id<T>, &T)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| match s {
-            Slot::Occupied { gen, value } => Some((
-                Id {
-                    index: i as u32,
-                    gen: *gen,
-                    _of: PhantomData,
-                },
-                value,
-            )),
+            Slot::Occupied { gen, value } => Some((Id::new(i as u32, *gen), value)),
             Slot::Vacant { .. } => None,
         })
     }
@@ -230,14 +252,7 @@ impl<T> Table<T> {
             .iter_mut()
             .enumerate()
             .filter_map(|(i, s)| match s {
-                Slot::Occupied { gen, value } => Some((
-                    Id {
-                        index: i as u32,
-                        gen: *gen,
-                        _of: PhantomData,
-                    },
-                    value,
-                )),
+                Slot::Occupied { gen, value } => Some((Id::new(i as u32, *gen), value)),
                 Slot::Vacant { .. } => None,
             })
     }
@@ -272,5 +287,28 @@ mod tests {
         let mut own = Table::new();
         let d = own.insert_with(|id| id.index());
         assert_eq!(own.get(d), Some(&d.index()));
+    }
+
+    #[test]
+    fn shrinking_drops_free_slots_past_the_last_value_and_keeps_ids_stale() {
+        let mut t = Table::new();
+        let ids: Vec<_> = (0..100).map(|i| t.insert(i)).collect();
+        for &id in &ids[10..] {
+            t.remove(id);
+        }
+        t.remove(ids[3]);
+        assert_eq!(t.slot_count(), 100);
+        t.shrink_to_fit();
+        assert_eq!(t.slot_count(), 10, "slot 3 is free but before a live one");
+        assert_eq!(t.len(), 9);
+        // Slot 3 is reused first, then new slots are made again.
+        let again: Vec<_> = (0..20).map(|i| t.insert(1000 + i)).collect();
+        assert_eq!(again[0].index(), 3);
+        for old in &ids[10..] {
+            assert_eq!(t.get(*old), None, "{old:?} stays stale");
+        }
+        assert!(again.iter().all(|&id| t.get(id).is_some()));
+        assert_eq!(t.get(ids[3]), None);
+        assert_eq!(t.get(ids[0]), Some(&0));
     }
 }

@@ -4,7 +4,13 @@
 //! (deadline, start sequence) order. The phase first collects every timer
 //! that is due, then fires them: a 0 ms timer re-armed from its own callback
 //! is due again at once, but was not collected, so it fires in the next
-//! iteration instead of spinning this one.
+//! iteration instead of spinning this one. A timer stopped (or restarted)
+//! by an earlier callback of the phase does not fire.
+//!
+//! A repeating timer is re-armed *before* its callback, `repeat` after the
+//! loop time of the phase (libuv's `uv_timer_again`): after a stall the
+//! next interval is never shorter than `repeat`, and `due_in` inside the
+//! callback reads `repeat`. Late iterations are not caught up.
 
 use crate::error::{Error, Result};
 use crate::handle::{handle_type, Handle, HandleId, HandleKind};
@@ -12,6 +18,24 @@ use crate::Loop;
 
 handle_type!(
     /// A one-shot or repeating timer, like libuv's `uv_timer_t`.
+    ///
+    /// ```
+    /// use eddy_loop::{Handle, Loop, RunMode, Timer};
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let ticker = Timer::new(&mut lp);
+    /// let mut ticks = 0;
+    /// // First after 1 ms, then every 2 ms; stops itself after three.
+    /// ticker.start(&mut lp, 1, 2, move |lp, me| {
+    ///     ticks += 1;
+    ///     if ticks == 3 {
+    ///         me.stop(lp).unwrap();
+    ///     }
+    /// })?;
+    /// lp.run(RunMode::Default);
+    /// assert!(!ticker.is_active(&lp));
+    /// # Ok::<(), eddy_loop::Error>(())
+    /// ```
     Timer,
     "timer"
 );
@@ -30,10 +54,17 @@ pub(crate) struct TimerState {
     started_once: bool,
 }
 
-fn cb_slot(kind: &mut HandleKind) -> Option<&mut Option<TimerCb>> {
-    match kind {
+fn cb_slot(lp: &mut Loop, id: HandleId) -> Option<&mut Option<TimerCb>> {
+    match lp.open_kind(id)? {
         HandleKind::Timer(t) => Some(&mut t.cb),
         _ => None,
+    }
+}
+
+fn state_ref(lp: &Loop, id: HandleId) -> Result<&TimerState> {
+    match &lp.live(id, Timer::KIND)?.kind {
+        HandleKind::Timer(t) => Ok(t),
+        _ => Err(Error::Closed(Timer::KIND)),
     }
 }
 
@@ -45,6 +76,7 @@ fn state(lp: &mut Loop, id: HandleId) -> Result<&mut TimerState> {
 }
 
 impl Timer {
+    /// A new timer, not yet started.
     pub fn new(lp: &mut Loop) -> Timer {
         Timer(lp.insert_handle(HandleKind::Timer(TimerState {
             cb: None,
@@ -56,8 +88,10 @@ impl Timer {
         })))
     }
 
-    /// Arms the timer to fire `timeout_ms` after the loop's `now()`, then
-    /// every `repeat_ms` if that is non-zero. Restarts an armed timer.
+    /// Arms the timer to fire `timeout_ms` after the loop's `now()`, then,
+    /// if `repeat_ms` is non-zero, again `repeat_ms` after each firing
+    /// (measured from the loop time it fired at, as libuv: a late firing
+    /// pushes the later ones back). Restarts an armed timer.
     pub fn start(
         self,
         lp: &mut Loop,
@@ -112,33 +146,32 @@ impl Timer {
         Ok(())
     }
 
-    pub fn repeat(self, lp: &mut Loop) -> Result<u64> {
-        Ok(state(lp, self.0)?.repeat)
+    /// The repeat interval in milliseconds (0: one-shot).
+    pub fn repeat(self, lp: &Loop) -> Result<u64> {
+        Ok(state_ref(lp, self.0)?.repeat)
     }
 
-    /// Milliseconds until the timer fires (0 if due or not armed).
-    pub fn due_in(self, lp: &mut Loop) -> Result<u64> {
-        let now = lp.now();
-        let active = self.is_active(lp);
-        let t = state(lp, self.0)?;
-        Ok(if active {
-            t.deadline.saturating_sub(now)
+    /// Milliseconds until the timer fires (0 if due or not armed), as
+    /// `uv_timer_get_due_in`.
+    pub fn due_in(self, lp: &Loop) -> Result<u64> {
+        let t = state_ref(lp, self.0)?;
+        Ok(if self.is_active(lp) {
+            t.deadline.saturating_sub(lp.now())
         } else {
             0
         })
     }
 
     /// The loop time at which the timer fires next, if it is armed.
-    pub fn deadline(self, lp: &mut Loop) -> Result<Option<u64>> {
-        let active = self.is_active(lp);
-        let t = state(lp, self.0)?;
-        Ok(active.then_some(t.deadline))
+    pub fn deadline(self, lp: &Loop) -> Result<Option<u64>> {
+        let t = state_ref(lp, self.0)?;
+        Ok(self.is_active(lp).then_some(t.deadline))
     }
 }
 
 impl Loop {
-    fn timer_state(&mut self, index: u32) -> Option<&mut TimerState> {
-        match &mut self.handles.get_mut(index as usize)?.kind {
+    fn timer_state(&mut self, id: HandleId) -> Option<&mut TimerState> {
+        match &mut self.handles.get_mut(id.0)?.kind {
             HandleKind::Timer(t) => Some(t),
             _ => None,
         }
@@ -152,20 +185,20 @@ impl Loop {
     fn timer_arm_at(&mut self, id: HandleId, deadline: u64) {
         self.next_timer_seq += 1;
         let seq = self.next_timer_seq;
-        if let Some(t) = self.timer_state(id.index) {
+        if let Some(t) = self.timer_state(id) {
             t.deadline = deadline;
             t.seq = seq;
             t.due = false;
         }
-        self.timers.insert(id.index, deadline, seq);
+        self.timers.insert(id.index(), deadline, seq);
         self.set_active(id, true);
     }
 
     pub(crate) fn timer_stop(&mut self, id: HandleId) {
-        if let Some(t) = self.timer_state(id.index) {
+        if let Some(t) = self.timer_state(id) {
             t.due = false;
         }
-        self.timers.remove(id.index);
+        self.timers.remove(id.index());
         self.set_active(id, false);
     }
 
@@ -186,7 +219,11 @@ impl Loop {
             let entry = *top;
             self.timers.pop();
             self.metrics_timer_due(entry.deadline);
-            if let Some(t) = self.timer_state(entry.slot) {
+            if let Some(t) = self
+                .handles
+                .id_at(entry.slot)
+                .and_then(|id| self.timer_state(HandleId(id)))
+            {
                 t.due = true;
             }
             due.push((entry.slot, entry.seq));
@@ -199,39 +236,28 @@ impl Loop {
     }
 
     fn fire_timer(&mut self, slot: u32, seq: u64) {
-        let Some(entry) = self.handles.get_mut(slot as usize) else {
+        let Some(id) = self.handles.id_at(slot).map(HandleId) else {
             return;
         };
-        let id = HandleId {
-            index: slot,
-            gen: entry.gen,
+        let Some(entry) = self.handles.get_mut(id.0) else {
+            return;
         };
+        let open = entry.is_open();
         let HandleKind::Timer(t) = &mut entry.kind else {
             return;
         };
         // Stopped, restarted or closed by an earlier callback of this phase.
-        if t.seq != seq || !t.due || entry.closing {
+        if t.seq != seq || !t.due || !open {
             return;
         }
         t.due = false;
-        let (deadline, repeat) = (t.deadline, t.repeat);
+        let repeat = t.repeat;
         if repeat > 0 {
-            // The next deadline follows the schedule, not the time the
-            // callback ran, so a late iteration does not make the timer
-            // drift; if a whole period was missed, restart from now.
-            let next = deadline.saturating_add(repeat);
-            let next = if next <= self.now_ms {
-                self.now_ms + repeat
-            } else {
-                next
-            };
-            self.timer_arm_at(id, next);
+            // From the firing time, not the old deadline (libuv).
+            self.timer_arm_at(id, self.now_ms.saturating_add(repeat));
         } else {
             self.set_active(id, false);
         }
-        if let Some(mut cb) = self.take_cb(id, cb_slot) {
-            cb(self, Timer(id));
-            self.restore_cb(id, cb_slot, cb);
-        }
+        self.with_cb(id, cb_slot, |lp, cb| cb(lp, Timer(id)));
     }
 }

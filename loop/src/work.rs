@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
+use crate::table::Id;
 use crate::wake::LoopShared;
 use crate::Loop;
 
@@ -28,32 +29,30 @@ const DEFAULT_THREADS: usize = 4;
 /// Why a work item produced no value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkError {
+    /// `cancel_work` took the item off the queue before a thread ran it.
     #[error("work cancelled before it started")]
     Cancelled,
+    /// The work function panicked (the panic is caught on the worker).
     #[error("work panicked")]
     Panicked,
 }
 
-/// Identifies a queued work item, for [`Loop::cancel_work`].
+/// Identifies a queued work item (libuv's `uv_work_t`), for
+/// [`Loop::cancel_work`]; stale once its `after` callback has run.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct WorkHandle {
-    index: u32,
-    gen: u32,
-}
+pub struct WorkHandle(Id<WorkEntry>);
 
 type Payload = std::result::Result<Box<dyn Any + Send>, WorkError>;
-type AfterCb = Box<dyn FnOnce(&mut Loop, Payload)>;
+type AfterCb = Box<dyn FnOnce(&mut Loop, WorkHandle, Payload)>;
 
 pub(crate) struct WorkEntry {
-    gen: u32,
     state: Arc<AtomicU8>,
     after: AfterCb,
 }
 
 /// A finished job, on its way back to the loop.
 pub(crate) struct WorkDone {
-    index: u32,
-    gen: u32,
+    id: Id<WorkEntry>,
     result: Payload,
 }
 
@@ -122,37 +121,36 @@ fn worker(pool: &'static Pool) {
 }
 
 impl Loop {
-    /// Runs `work` on the pool, then `after` with its value on this loop.
+    /// Runs `work` on the pool, then `after` with its value on this loop
+    /// (`uv_queue_work`). `after` gets the item's handle, already stale by
+    /// then (a `cancel_work` on it fails).
     pub fn queue_work<T, W, A>(&mut self, work: W, after: A) -> Result<WorkHandle>
     where
         T: Send + 'static,
         W: FnOnce() -> T + Send + 'static,
-        A: FnOnce(&mut Loop, std::result::Result<T, WorkError>) + 'static,
+        A: FnOnce(&mut Loop, WorkHandle, std::result::Result<T, WorkError>) + 'static,
     {
         let pool = pool()?;
         let state = Arc::new(AtomicU8::new(QUEUED));
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let gen = self.next_gen;
-        let index = self.works.insert(WorkEntry {
-            gen,
+        let id = self.works.insert(WorkEntry {
             state: state.clone(),
-            after: Box::new(move |lp, payload| {
+            after: Box::new(move |lp, me, payload| {
                 let result = payload.and_then(|value| {
                     value
                         .downcast::<T>()
                         .map(|b| *b)
                         .map_err(|_| WorkError::Panicked)
                 });
-                after(lp, result)
+                after(lp, me, result)
             }),
-        }) as u32;
+        });
         self.active_reqs += 1;
         let shared: Arc<LoopShared> = self.shared.clone();
         let run = Box::new(move || {
             let result = catch_unwind(AssertUnwindSafe(work))
                 .map(|v| Box::new(v) as Box<dyn Any + Send>)
                 .map_err(|_| WorkError::Panicked);
-            let done = WorkDone { index, gen, result };
+            let done = WorkDone { id, result };
             shared
                 .work_done
                 .lock()
@@ -165,25 +163,23 @@ impl Loop {
             .unwrap_or_else(|p| p.into_inner())
             .push_back(Job { state, run });
         pool.ready.notify_one();
-        Ok(WorkHandle { index, gen })
+        Ok(WorkHandle(id))
     }
 
     /// Cancels a work item that has not started. Its `after` runs in the
     /// next pending phase with `Err(WorkError::Cancelled)`. Fails with
     /// [`Error::WorkBusy`] once the item has started or finished.
     pub fn cancel_work(&mut self, handle: WorkHandle) -> Result<()> {
-        let entry = match self.works.get(handle.index as usize) {
-            Some(e) if e.gen == handle.gen => e,
-            _ => return Err(Error::WorkBusy),
-        };
+        let entry = self.works.get(handle.0).ok_or(Error::WorkBusy)?;
         entry
             .state
             .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
             .map_err(|_| Error::WorkBusy)?;
-        let entry = self.works.remove(handle.index as usize);
-        // The pending callback keeps the loop alive in place of the request.
-        self.active_reqs -= 1;
-        self.queue_pending(move |lp| (entry.after)(lp, Err(WorkError::Cancelled)));
+        if let Some(entry) = self.works.remove(handle.0) {
+            // The pending callback keeps the loop alive in place of the request.
+            self.active_reqs -= 1;
+            self.queue_pending(move |lp| (entry.after)(lp, handle, Err(WorkError::Cancelled)));
+        }
         Ok(())
     }
 
@@ -197,13 +193,11 @@ impl Loop {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         for d in done {
-            match self.works.get(d.index as usize) {
-                Some(e) if e.gen == d.gen => {}
-                _ => continue,
-            }
-            let entry = self.works.remove(d.index as usize);
+            let Some(entry) = self.works.remove(d.id) else {
+                continue;
+            };
             self.active_reqs -= 1;
-            (entry.after)(self, d.result);
+            (entry.after)(self, WorkHandle(d.id), d.result);
         }
     }
 }

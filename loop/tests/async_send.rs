@@ -28,8 +28,8 @@ fn sends_from_eight_threads_are_never_lost() {
         c.set(c.get() + 1);
         // Everything produced before the send that woke us is visible.
         if p.load(Ordering::Acquire) == THREADS * SENDS {
-            me.close(lp, |_| {}).unwrap();
-            watchdog.close(lp, |_| {}).unwrap();
+            me.close(lp, |_, _| {}).unwrap();
+            watchdog.close(lp, |_, _| {}).unwrap();
         }
     });
     let sender = handle.sender(&mut lp).unwrap();
@@ -60,7 +60,7 @@ fn a_stopped_async_remembers_a_send_until_started() {
     let c = calls.clone();
     let handle = Async::new(&mut lp, move |lp, me| {
         c.set(c.get() + 1);
-        me.close(lp, |_| {}).unwrap();
+        me.close(lp, |_, _| {}).unwrap();
     });
     let sender = handle.sender(&mut lp).unwrap();
     handle.stop(&mut lp).unwrap();

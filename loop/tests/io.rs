@@ -10,13 +10,20 @@ use std::rc::Rc;
 
 use eddy_loop::{Handle, Interest, Io, Loop, Ready, RunMode};
 
+/// A watcher for `fd`.
+fn watch(lp: &mut Loop, fd: std::os::fd::RawFd) -> Io {
+    // SAFETY: every test here keeps each fd open until its watcher is
+    // stopped or closed, or until the loop is dropped.
+    unsafe { Io::new(lp, fd) }
+}
+
 #[test]
 fn pipe_watcher_sees_readable_writable_and_hang_up() {
     let mut lp = Loop::new().unwrap();
     let (reader, mut writer) = std::io::pipe().unwrap();
 
     // Writable at once: an empty pipe has room.
-    let w = Io::new(&mut lp, writer.as_raw_fd());
+    let w = watch(&mut lp, writer.as_raw_fd());
     let seen: Rc<RefCell<Vec<Ready>>> = Rc::default();
     let s = seen.clone();
     w.start(&mut lp, Interest::WRITABLE, move |lp, io, ready| {
@@ -30,7 +37,7 @@ fn pipe_watcher_sees_readable_writable_and_hang_up() {
 
     // Readable once data is there; the callback reads it.
     writer.write_all(b"hello").unwrap();
-    let r = Io::new(&mut lp, reader.as_raw_fd());
+    let r = watch(&mut lp, reader.as_raw_fd());
     let got: Rc<RefCell<Vec<u8>>> = Rc::default();
     let hup = Rc::new(RefCell::new(false));
     let (g, h) = (got.clone(), hup.clone());
@@ -39,7 +46,7 @@ fn pipe_watcher_sees_readable_writable_and_hang_up() {
         if ready.is_hangup() {
             *h.borrow_mut() = true;
             // Stop listening, or a level-triggered hang-up would repeat.
-            io.close(lp, |_| {}).unwrap();
+            io.close(lp, |_, _| {}).unwrap();
             return;
         }
         assert!(ready.is_readable());
@@ -62,12 +69,12 @@ fn pipe_watcher_sees_readable_writable_and_hang_up() {
     // Writing to a pipe whose reader is gone: the watcher sees an error.
     let (reader2, writer2) = std::io::pipe().unwrap();
     drop(reader2);
-    let w2 = Io::new(&mut lp, writer2.as_raw_fd());
+    let w2 = watch(&mut lp, writer2.as_raw_fd());
     let err = Rc::new(RefCell::new(false));
     let e = err.clone();
     w2.start(&mut lp, Interest::WRITABLE, move |lp, io, ready| {
         *e.borrow_mut() = ready.is_error();
-        io.close(lp, |_| {}).unwrap();
+        io.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     lp.run(RunMode::Default);
@@ -80,7 +87,7 @@ fn a_hung_up_fd_without_interest_does_not_keep_waking_the_loop() {
     let mut lp = Loop::new().unwrap();
     let (a, b) = UnixStream::pair().unwrap();
     drop(a);
-    let io = Io::new(&mut lp, b.as_raw_fd());
+    let io = watch(&mut lp, b.as_raw_fd());
     let calls = Rc::new(RefCell::new(0));
     let c = calls.clone();
     io.start(&mut lp, Interest::READABLE, move |lp, io, ready| {
@@ -104,7 +111,7 @@ fn same_batch(act: fn(&mut Loop, Io, i32)) -> usize {
     let ran = Rc::new(RefCell::new(0));
     let watchers: Rc<RefCell<Vec<Io>>> = Rc::default();
     for fd in [a2.as_raw_fd(), b2.as_raw_fd()] {
-        let io = Io::new(&mut lp, fd);
+        let io = watch(&mut lp, fd);
         watchers.borrow_mut().push(io);
         let (ran, watchers) = (ran.clone(), watchers.clone());
         io.start(&mut lp, Interest::READABLE, move |lp, me, _| {
@@ -118,6 +125,8 @@ fn same_batch(act: fn(&mut Loop, Io, i32)) -> usize {
     }
     lp.run(RunMode::Once);
     let n = *ran.borrow();
+    // The loop goes first: a watcher may still be registered.
+    drop(lp);
     drop((a2, b2));
     n
 }
@@ -125,7 +134,7 @@ fn same_batch(act: fn(&mut Loop, Io, i32)) -> usize {
 #[test]
 fn an_event_never_reaches_a_watcher_closed_earlier_in_the_batch() {
     assert_eq!(
-        same_batch(|lp, other, _| other.close(lp, |_| {}).unwrap()),
+        same_batch(|lp, other, _| other.close(lp, |_, _| {}).unwrap()),
         1
     );
 }
@@ -164,7 +173,7 @@ fn an_event_never_reaches_a_new_watcher_on_a_reused_fd_number() {
     type Slots = Vec<(Io, Option<UnixStream>)>;
     let slots: Rc<RefCell<Slots>> = Rc::default();
     for s in [a2, b2] {
-        let io = Io::new(&mut lp, s.as_raw_fd());
+        let io = watch(&mut lp, s.as_raw_fd());
         slots.borrow_mut().push((io, Some(s)));
         let (ran, slots, fresh) = (ran.clone(), slots.clone(), fresh.clone());
         io.start(&mut lp, Interest::READABLE, move |lp, me, _| {
@@ -172,10 +181,10 @@ fn an_event_never_reaches_a_new_watcher_on_a_reused_fd_number() {
             me.stop(lp).unwrap();
             let mut slots = slots.borrow_mut();
             let other = slots.iter_mut().find(|(w, _)| *w != me).unwrap();
-            other.0.close(lp, |_| {}).unwrap();
+            other.0.close(lp, |_, _| {}).unwrap();
             drop(other.1.take()); // closes the fd: its number is free
             let (c, d) = UnixStream::pair().unwrap();
-            let newcomer = Io::new(lp, d.as_raw_fd());
+            let newcomer = watch(lp, d.as_raw_fd());
             let r = ran.clone();
             newcomer
                 .start(lp, Interest::READABLE, move |_, _, _| {
@@ -189,7 +198,7 @@ fn an_event_never_reaches_a_new_watcher_on_a_reused_fd_number() {
     lp.run(RunMode::Once);
     assert_eq!(*ran.borrow(), 1);
     for (_, _, newcomer) in fresh.borrow().iter() {
-        newcomer.close(&mut lp, |_| {}).unwrap();
+        newcomer.close(&mut lp, |_, _| {}).unwrap();
     }
     lp.run(RunMode::Default);
     drop((a1, b1));

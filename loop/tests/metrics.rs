@@ -21,7 +21,7 @@ fn work(ms: u64) {
 fn a_blocking_wait_is_idle_time_and_a_fired_timer_is_counted() {
     let mut lp = Loop::new().unwrap();
     let t = Timer::new(&mut lp);
-    t.start(&mut lp, 30, 0, |lp, t| t.close(lp, |_| {}).unwrap())
+    t.start(&mut lp, 30, 0, |lp, t| t.close(lp, |_, _| {}).unwrap())
         .unwrap();
     lp.run(RunMode::Default);
     let m = lp.metrics();
@@ -40,23 +40,24 @@ fn each_phase_gets_the_time_its_callbacks_ran() {
     let mut lp = Loop::new().unwrap();
     let (mut a, b) = UnixStream::pair().unwrap();
     a.write_all(b"x").unwrap();
-    let io = Io::new(&mut lp, b.as_raw_fd());
+    // SAFETY: `b` stays open until the watcher is closed below.
+    let io = unsafe { Io::new(&mut lp, b.as_raw_fd()) };
     io.start(&mut lp, Interest::READABLE, |lp, io, _| {
         work(3);
-        io.close(lp, |_| {}).unwrap();
+        io.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     let check = Check::new(&mut lp);
     check
         .start(&mut lp, |lp, c| {
             work(2);
-            c.close(lp, |_| work(1)).unwrap();
+            c.close(lp, |_, _| work(1)).unwrap();
         })
         .unwrap();
     let idle = Idle::new(&mut lp);
     idle.start(&mut lp, |lp, i| {
         work(4);
-        i.close(lp, |_| {}).unwrap();
+        i.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     lp.queue_pending(|_| work(2));
@@ -81,11 +82,11 @@ fn a_timer_held_up_by_a_slow_callback_fires_late() {
     let slow = Timer::new(&mut lp);
     slow.start(&mut lp, 1, 0, |lp, t| {
         work(12);
-        t.close(lp, |_| {}).unwrap();
+        t.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     let held = Timer::new(&mut lp);
-    held.start(&mut lp, 5, 0, |lp, t| t.close(lp, |_| {}).unwrap())
+    held.start(&mut lp, 5, 0, |lp, t| t.close(lp, |_, _| {}).unwrap())
         .unwrap();
     lp.run(RunMode::Default);
     let m = lp.metrics();
@@ -105,7 +106,7 @@ fn utilization_is_near_one_when_busy_and_measured_over_a_window() {
         work(2);
         runs += 1;
         if runs == 10 {
-            i.close(lp, |_| {}).unwrap();
+            i.close(lp, |_, _| {}).unwrap();
         }
     })
     .unwrap();
@@ -117,7 +118,7 @@ fn utilization_is_near_one_when_busy_and_measured_over_a_window() {
     assert!(busy.utilization_since(&before) > 0.5);
 
     let t = Timer::new(&mut lp);
-    t.start(&mut lp, 40, 0, |lp, t| t.close(lp, |_| {}).unwrap())
+    t.start(&mut lp, 40, 0, |lp, t| t.close(lp, |_, _| {}).unwrap())
         .unwrap();
     lp.run(RunMode::Default);
     let waited = lp.metrics();

@@ -13,6 +13,13 @@ use eddy_loop::{
 
 type Log = Rc<RefCell<Vec<&'static str>>>;
 
+/// A watcher for `fd`.
+fn watch(lp: &mut Loop, fd: std::os::fd::RawFd) -> Io {
+    // SAFETY: the tests keep each fd (stdin included) open until its
+    // watcher is stopped or closed, or until the loop is dropped.
+    unsafe { Io::new(lp, fd) }
+}
+
 #[test]
 fn one_iteration_runs_the_phases_in_libuv_order() {
     let mut lp = Loop::new().unwrap();
@@ -20,7 +27,7 @@ fn one_iteration_runs_the_phases_in_libuv_order() {
 
     let (mut a, b) = UnixStream::pair().unwrap();
     a.write_all(b"x").unwrap();
-    let io = Io::new(&mut lp, b.as_raw_fd());
+    let io = watch(&mut lp, b.as_raw_fd());
     let l = log.clone();
     io.start(&mut lp, Interest::READABLE, move |lp, io, ready| {
         assert!(ready.is_readable());
@@ -35,7 +42,8 @@ fn one_iteration_runs_the_phases_in_libuv_order() {
         .start(&mut lp, 0, 0, move |lp, t| {
             l.borrow_mut().push("timer");
             let l = l.clone();
-            t.close(lp, move |_| l.borrow_mut().push("close")).unwrap();
+            t.close(lp, move |_, _| l.borrow_mut().push("close"))
+                .unwrap();
         })
         .unwrap();
     let l = log.clone();
@@ -65,11 +73,78 @@ fn one_iteration_runs_the_phases_in_libuv_order() {
         .unwrap();
 
     lp.update_time();
+    // libuv 1.45+: in Once and NoWait, due timers run last, after the
+    // close callbacks; the timer's own close waits for the next iteration.
     lp.run(RunMode::Once);
     assert_eq!(
         *log.borrow(),
-        vec!["timer", "pending", "idle", "prepare", "poll", "check", "close"]
+        vec!["pending", "idle", "prepare", "poll", "check", "timer"]
     );
+    lp.run(RunMode::NoWait);
+    assert_eq!(log.borrow().last(), Some(&"close"));
+}
+
+#[test]
+fn default_mode_runs_due_timers_first_then_again_after_closing() {
+    let mut lp = Loop::new().unwrap();
+    let log: Log = Rc::default();
+    let first = Timer::new(&mut lp);
+    let l = log.clone();
+    first
+        .start(&mut lp, 0, 0, move |lp, t| {
+            l.borrow_mut().push("timer");
+            let l = l.clone();
+            t.close(lp, move |lp, _| {
+                l.borrow_mut().push("close");
+                // Started from a close callback: fires in this iteration.
+                let l = l.clone();
+                let t = Timer::new(lp);
+                t.start(lp, 0, 0, move |lp, t| {
+                    l.borrow_mut().push("timer from close");
+                    t.close(lp, |_, _| {}).unwrap();
+                })
+                .unwrap();
+            })
+            .unwrap();
+        })
+        .unwrap();
+    let check = Check::new(&mut lp);
+    let l = log.clone();
+    check
+        .start(&mut lp, move |lp, h| {
+            l.borrow_mut().push("check");
+            h.close(lp, |_, _| {}).unwrap();
+        })
+        .unwrap();
+    lp.run(RunMode::Default);
+    assert_eq!(
+        *log.borrow(),
+        vec!["timer", "check", "close", "timer from close"]
+    );
+}
+
+#[test]
+fn stop_from_a_first_round_timer_returns_before_idle_prepare_and_check() {
+    let mut lp = Loop::new().unwrap();
+    let log: Log = Rc::default();
+    let t = Timer::new(&mut lp);
+    let l = log.clone();
+    t.start(&mut lp, 0, 0, move |lp, _| {
+        l.borrow_mut().push("timer");
+        lp.stop();
+    })
+    .unwrap();
+    let idle = Idle::new(&mut lp);
+    let l = log.clone();
+    idle.start(&mut lp, move |lp, h| {
+        l.borrow_mut().push("idle");
+        h.stop(lp).unwrap();
+    })
+    .unwrap();
+    assert!(lp.run(RunMode::Default), "still alive: the idle handle");
+    assert_eq!(*log.borrow(), vec!["timer"]);
+    assert!(!lp.run(RunMode::Default));
+    assert_eq!(*log.borrow(), vec!["timer", "idle"]);
 }
 
 #[test]
@@ -82,7 +157,7 @@ fn default_mode_returns_when_nothing_keeps_the_loop_alive() {
     lp.queue_pending(|_| {});
     assert!(lp.alive());
     let t = Timer::new(&mut lp);
-    t.close(&mut lp, |_| {}).unwrap();
+    t.close(&mut lp, |_, _| {}).unwrap();
     assert!(!lp.run(RunMode::Default));
     assert!(!lp.alive());
 }
@@ -106,7 +181,7 @@ fn nowait_never_blocks_and_once_blocks_for_one_event() {
     // Once blocks until the short timer is due, and runs it.
     assert!(lp.run(RunMode::Once));
     assert_eq!(*fired.borrow(), 1);
-    long.close(&mut lp, |_| {}).unwrap();
+    long.close(&mut lp, |_, _| {}).unwrap();
     assert!(!lp.run(RunMode::Once), "closing phase ran: nothing left");
 }
 
@@ -129,7 +204,7 @@ fn stop_ends_run_after_the_current_iteration() {
     let c = calls.clone();
     idle.start(&mut lp, move |lp, h| {
         *c.borrow_mut() += 1;
-        h.close(lp, |_| {}).unwrap();
+        h.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     assert!(!lp.run(RunMode::Default));
@@ -149,7 +224,7 @@ fn check_ref_unref<H: Handle>(lp: &mut Loop, h: H) {
     assert!(!lp.run(RunMode::Default), "run returns at once");
     h.ref_(lp).unwrap();
     assert!(lp.alive());
-    h.close(lp, |_| {}).unwrap();
+    h.close(lp, |_, _| {}).unwrap();
     assert!(!h.is_active(lp));
     lp.run(RunMode::Default);
     assert!(!lp.alive());
@@ -186,7 +261,7 @@ fn every_handle_kind_can_be_refd_and_unrefd() {
     check_ref_unref(&mut lp, a);
 
     let (_x, y) = UnixStream::pair().unwrap();
-    let io = Io::new(&mut lp, y.as_raw_fd());
+    let io = watch(&mut lp, y.as_raw_fd());
     io.start(&mut lp, Interest::READABLE, |_, _, _| {}).unwrap();
     check_ref_unref(&mut lp, io);
 
@@ -200,11 +275,11 @@ fn ids_of_closed_handles_are_stale_even_when_the_slot_is_reused() {
     let mut lp = Loop::new().unwrap();
     let old = Timer::new(&mut lp);
     old.start(&mut lp, 60_000, 0, |_, _| {}).unwrap();
-    old.close(&mut lp, |_| {}).unwrap();
+    old.close(&mut lp, |_, _| {}).unwrap();
     // Closing: every operation fails cleanly, a second close too.
     assert!(matches!(old.stop(&mut lp), Err(Error::Closed("timer"))));
     assert!(matches!(
-        old.close(&mut lp, |_| {}),
+        old.close(&mut lp, |_, _| {}),
         Err(Error::Closed("timer"))
     ));
     lp.run(RunMode::Default);
@@ -232,17 +307,17 @@ fn ids_of_closed_handles_are_stale_even_when_the_slot_is_reused() {
 
     // Every kind reports its own name.
     let i = Idle::new(&mut lp);
-    i.close(&mut lp, |_| {}).unwrap();
+    i.close(&mut lp, |_, _| {}).unwrap();
     assert!(matches!(
         i.start(&mut lp, |_, _| {}),
         Err(Error::Closed("idle"))
     ));
-    let io = Io::new(&mut lp, 0);
-    io.close(&mut lp, |_| {}).unwrap();
+    let io = watch(&mut lp, 0);
+    io.close(&mut lp, |_, _| {}).unwrap();
     assert!(matches!(io.stop(&mut lp), Err(Error::Closed("io"))));
     let a = Async::new(&mut lp, |_, _| {});
     let sender = a.sender(&mut lp).unwrap();
-    a.close(&mut lp, |_| {}).unwrap();
+    a.close(&mut lp, |_, _| {}).unwrap();
     assert!(matches!(sender.send(), Err(Error::Closed("async"))));
     lp.run(RunMode::Default);
 }
@@ -261,10 +336,10 @@ fn a_handle_started_inside_a_phase_waits_for_the_next_iteration() {
             second
                 .start(lp, move |lp, h2| {
                     l.borrow_mut().push("second");
-                    h2.close(lp, |_| {}).unwrap();
+                    h2.close(lp, |_, _| {}).unwrap();
                 })
                 .unwrap();
-            h.close(lp, |_| {}).unwrap();
+            h.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
     lp.run(RunMode::Once);

@@ -47,7 +47,7 @@ fn ten_thousand_items_with_cancellation() {
                     open = cv.wait(open).unwrap();
                 }
             },
-            |_, r| r.unwrap(),
+            |_, _, r| r.unwrap(),
         )
         .unwrap();
     }
@@ -66,7 +66,7 @@ fn ten_thousand_items_with_cancellation() {
         let h = lp
             .queue_work(
                 move || i * 2,
-                move |_, result| {
+                move |_, _, result| {
                     assert_eq!(std::thread::current().id(), loop_thread);
                     let mut out = out.borrow_mut();
                     out.calls[i] += 1;
@@ -115,9 +115,28 @@ fn a_panicking_work_item_reports_instead_of_hanging_the_loop() {
     let s = seen.clone();
     lp.queue_work(
         || -> u32 { panic!("boom (expected by this test)") },
-        move |_, r| *s.borrow_mut() = Some(r),
+        move |_, _, r| *s.borrow_mut() = Some(r),
     )
     .unwrap();
     lp.run(RunMode::Default);
     assert_eq!(*seen.borrow(), Some(Err(WorkError::Panicked)));
+}
+
+#[test]
+fn after_gets_its_own_work_handle_already_stale() {
+    let mut lp = Loop::new().unwrap();
+    let seen: Rc<RefCell<Option<eddy_loop::WorkHandle>>> = Rc::default();
+    let s = seen.clone();
+    let handle = lp
+        .queue_work(
+            || 7,
+            move |lp, me, r| {
+                assert_eq!(r, Ok(7));
+                assert!(lp.cancel_work(me).is_err(), "stale by now");
+                *s.borrow_mut() = Some(me);
+            },
+        )
+        .unwrap();
+    lp.run(RunMode::Default);
+    assert_eq!(*seen.borrow(), Some(handle));
 }

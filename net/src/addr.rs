@@ -10,7 +10,9 @@ use crate::sys::SockAddr;
 /// Where a socket is bound or connected.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Address {
+    /// An IPv4 or IPv6 address and port.
     Ip(SocketAddr),
+    /// A Unix-domain socket path.
     Unix(PathBuf),
 }
 

@@ -51,13 +51,12 @@ fn new_stream(
     addr: Option<Address>,
     cb: DoneCb,
 ) -> Result<Stream> {
-    let gen = net(lp).next_gen();
     let timer = if opts.timeout_ms > 0 {
         Some(Timer::new(lp))
     } else {
         None
     };
-    let mut st = StreamState::new(gen, None);
+    let mut st = StreamState::new(None);
     st.allow_half_open = opts.allow_half_open;
     st.connecting = Some(Box::new(Connecting {
         cb,
@@ -68,8 +67,8 @@ fn new_stream(
         local: opts.local_addr,
         family: opts.family,
     }));
-    let index = net(lp).streams.insert(st) as u32;
-    let s = Stream { index, gen };
+    crate::shrink::register(lp);
+    let s = Stream(net(lp).streams.insert(st));
     if let Some(t) = timer {
         t.start(lp, opts.timeout_ms, 0, move |lp, _| on_timeout(lp, s))?;
     }
@@ -109,7 +108,7 @@ impl Stream {
             },
             {
                 let host = host.to_string();
-                move |lp, result| resolved(lp, s, host, result)
+                move |lp, _, result| resolved(lp, s, host, result)
             },
         )?;
         state(lp, s)?.resolving = Some(work);
@@ -190,8 +189,12 @@ fn start_attempt(lp: &mut Loop, s: Stream) {
 }
 
 fn install_socket(lp: &mut Loop, s: Stream, fd: OwnedFd) {
-    let io = crate::stream::watch(lp, s, &fd);
-    let Ok(st) = state(lp, s) else { return };
+    let io = sys::watcher(lp, &fd);
+    crate::stream::watch(lp, s, io);
+    let Ok(st) = state(lp, s) else {
+        let _ = io.close(lp, |_, _| {});
+        return;
+    };
     let referenced = st.referenced;
     st.sock = Some(Socket { fd, io });
     st.applied = Interest::NONE;
@@ -215,7 +218,7 @@ fn connected(lp: &mut Loop, s: Stream) {
         return;
     };
     if let Some(t) = c.timer {
-        let _ = t.close(lp, |_| {});
+        let _ = t.close(lp, |_, _| {});
     }
     complete(lp, s, Completion::Done(c.cb, Ok(())));
     sync_interest(lp, s);
@@ -223,7 +226,7 @@ fn connected(lp: &mut Loop, s: Stream) {
 }
 
 /// Drops the failed socket; tries the next address, or reports the error.
-fn attempt_failed(lp: &mut Loop, s: Stream, e: std::io::Error) {
+pub(crate) fn attempt_failed(lp: &mut Loop, s: Stream, e: std::io::Error) {
     let Ok(st) = state(lp, s) else { return };
     let addr = st.connecting.as_ref().and_then(|c| c.addr.clone());
     drop_socket(lp, s);
@@ -241,7 +244,7 @@ fn drop_socket(lp: &mut Loop, s: Stream) {
     let Ok(st) = state(lp, s) else { return };
     st.applied = Interest::NONE;
     if let Some(Socket { fd, io }) = st.sock.take() {
-        let _ = io.close(lp, |_| {});
+        let _ = io.close(lp, |_, _| {});
         drop(fd);
     }
 }
@@ -254,7 +257,7 @@ fn fail(lp: &mut Loop, s: Stream, err: Error) {
     };
     st.w.failed = Some(libc::ENOTCONN);
     if let Some(t) = c.timer {
-        let _ = t.close(lp, |_| {});
+        let _ = t.close(lp, |_, _| {});
     }
     complete(lp, s, Completion::Done(c.cb, Err(err)));
 }

@@ -9,21 +9,31 @@ pub enum Error {
     /// A socket operation on an address failed.
     #[error("{op} {addr}: {source}")]
     Io {
+        /// What was attempted ("connect", "accept", "write").
         op: &'static str,
+        /// The address (or "socket") it was attempted on.
         addr: String,
+        /// The OS error.
         #[source]
         source: io::Error,
     },
     /// Name resolution failed (or found no address).
     #[error("resolve {host}: {source}")]
     Resolve {
+        /// The name that was looked up.
         host: String,
+        /// The resolver's error.
         #[source]
         source: io::Error,
     },
     /// The connect did not finish within the connect timeout.
     #[error("connect {addr}: timed out after {ms} ms")]
-    ConnectTimeout { addr: String, ms: u64 },
+    ConnectTimeout {
+        /// The address being tried.
+        addr: String,
+        /// The timeout that passed.
+        ms: u64,
+    },
     /// The stream or listener is closed (or its id is stale).
     #[error("{0} is closed")]
     Closed(&'static str),

@@ -10,11 +10,31 @@
 //!   convention (socket activation, restarts that drop nothing).
 //! - [`Stream`]: connect (by address, or by name through the work pool),
 //!   reads into a loop-owned buffer, a write queue with backpressure,
-//!   cork/uncork, shutdown, idle timeouts, socket options.
+//!   cork/uncork, shutdown, idle timeouts, socket options; writes that
+//!   copy nothing into the queue: [`SharedBytes`] (one buffer for many
+//!   streams) and file ranges sent with `sendfile(2)`.
 //!
-//! Their state lives in tables inside the loop; the handles are `Copy` ids
-//! with a generation, so a stale one gives [`Error::Closed`]. Every write is
-//! sent with `MSG_NOSIGNAL`: a peer that goes away never raises SIGPIPE.
+//! Their state lives in tables inside the loop (eddy-loop's [`Table`](eddy_loop::Table));
+//! the handles are `Copy` ids with a generation. Every write is sent with
+//! `MSG_NOSIGNAL`: a peer that goes away never raises SIGPIPE.
+//!
+//! # Conventions (those of eddy-loop)
+//!
+//! - **Stale ids.** From `close` on, every method of a stream or listener
+//!   that returns a `Result` fails with [`Error::Closed`] (`"stream is
+//!   closed"`), and predicates (`is_active`, `is_reading`, `has_ref`)
+//!   answer false; `is_closing` answers true until the close callbacks
+//!   have run. Nothing panics.
+//! - **Queries take `&Loop`** (`local_addr`, `peer_addr`, `bytes_read`,
+//!   `write_queue_size`, ...), actions `&mut Loop`.
+//! - **Callbacks get their own handle**: read, drain, timeout, connect,
+//!   write and close callbacks get the [`Stream`], connection and close
+//!   callbacks the [`Listener`].
+//! - **A callback is removed with `clear_*`** (`clear_on_drain`,
+//!   `clear_timeout`, `clear_on_close`), never by installing a no-op.
+//! - `ref_`/`unref`/`has_ref` as on the loop's handles; Node's names where
+//!   Node has one (`end`, `set_timeout`, `set_nodelay`, `set_keepalive`,
+//!   `bytes_read`, `max_connections`).
 //!
 //! ```no_run
 //! use eddy_loop::{Loop, RunMode};
@@ -33,23 +53,32 @@
 //! # Ok::<(), eddy_net::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod activation;
 mod addr;
 mod connect;
 mod error;
 mod listener;
 mod offered;
+mod payload;
 mod read;
+mod shared_bytes;
+mod shrink;
 mod stream;
 mod sys;
 mod table;
 mod timeout;
 mod write;
+mod zero_copy;
 
 pub use addr::Address;
 pub use connect::ConnectOptions;
 pub use error::{Error, Result};
 pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
+pub use shared_bytes::SharedBytes;
+pub use shrink::shrink_to_fit;
 pub use stream::{ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
 

@@ -12,30 +12,51 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use eddy_loop::{Handle, Interest, Io, Loop, Timer};
+use eddy_loop::{Handle, Id, Interest, Io, Loop, Timer};
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::offered;
 use crate::stream::Stream;
 use crate::sys;
-use crate::table::net;
+use crate::table::{net, net_ref};
 
 /// Connections accepted per wake-up, so a flood cannot starve the loop.
 const MAX_ACCEPTS: usize = 128;
 /// How long accepting pauses when out of fds and without a spare.
 const EMFILE_BACKOFF_MS: u64 = 100;
 
-/// A listening socket.
+/// A listening socket (Node's `net.Server`, libuv's listening stream): a
+/// `Copy` id into the net table.
+///
+/// ```
+/// use eddy_loop::{Loop, RunMode};
+/// use eddy_net::{ConnectOptions, ListenOptions, Listener, Stream};
+///
+/// let mut lp = Loop::new()?;
+/// let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+/// let listener = Listener::bind(&mut lp, any, &ListenOptions::default(), |lp, l, conn| {
+///     // One connection, then stop listening.
+///     conn.unwrap().close(lp, |_, _| {}).unwrap();
+///     l.close(lp, |_, l| println!("{l} closed")).unwrap();
+/// })?;
+/// let port = listener.local_addr(&lp)?.ip().unwrap().port();
+/// assert_ne!(port, 0, "the real port of a port-0 bind");
+/// let addr = listener.local_addr(&lp)?;
+/// Stream::connect(&mut lp, addr, &ConnectOptions::default(), |lp, s, _| {
+///     let _ = s.close(lp, |_, _| {});
+/// })?;
+/// lp.run(RunMode::Default);
+/// assert!(!listener.is_active(&lp));
+/// # Ok::<(), eddy_net::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Listener {
-    index: u32,
-    gen: u32,
-}
+pub struct Listener(Id<ListenerState>);
 
 /// How to listen (Node's defaults).
 #[derive(Clone, Debug)]
 pub struct ListenOptions {
+    /// The kernel's queue of connections not yet accepted (511, Node's).
     pub backlog: i32,
     /// SO_REUSEADDR (on by default): rebind at once after a restart.
     pub reuse_addr: bool,
@@ -65,7 +86,6 @@ impl Default for ListenOptions {
 pub(crate) type ConnectionCb = Box<dyn FnMut(&mut Loop, Listener, Result<Stream>)>;
 
 pub(crate) struct ListenerState {
-    gen: u32,
     fd: Option<OwnedFd>,
     io: Io,
     cb: Option<ConnectionCb>,
@@ -81,8 +101,8 @@ pub(crate) struct ListenerState {
 }
 
 fn state(lp: &mut Loop, l: Listener) -> Result<&mut ListenerState> {
-    match net(lp).listeners.get_mut(l.index as usize) {
-        Some(st) if st.gen == l.gen && !st.closing => Ok(st),
+    match net(lp).listeners.get_mut(l.0) {
+        Some(st) if !st.closing => Ok(st),
         _ => Err(Error::Closed("listener")),
     }
 }
@@ -92,6 +112,17 @@ fn state(lp: &mut Loop, l: Listener) -> Result<&mut ListenerState> {
 pub fn listen_socket(addr: impl Into<Address>, opts: &ListenOptions) -> Result<OwnedFd> {
     let addr = addr.into();
     bind_socket(&addr, opts).map_err(|e| Error::io("listen", &addr, e))
+}
+
+fn state_ref(lp: &Loop, l: Listener) -> Result<&ListenerState> {
+    match net_ref(lp).and_then(|n| n.listeners.get(l.0)) {
+        Some(st) if !st.closing => Ok(st),
+        _ => Err(Error::Closed("listener")),
+    }
+}
+
+fn cb_slot(lp: &mut Loop, l: Listener) -> Option<&mut Option<ConnectionCb>> {
+    state(lp, l).ok().map(|st| &mut st.cb)
 }
 
 fn bind_socket(addr: &Address, opts: &ListenOptions) -> io::Result<OwnedFd> {
@@ -201,10 +232,7 @@ impl Listener {
             .listeners
             .iter()
             .filter(|(_, st)| !st.closing)
-            .map(|(index, st)| Listener {
-                index: index as u32,
-                gen: st.gen,
-            })
+            .map(|(id, _)| Listener(id))
             .collect()
     }
 
@@ -222,13 +250,9 @@ impl Listener {
             .and_then(|a| Address::from_sys(&a))
             .filter(|a| matches!(a, Address::Ip(_)))
             .unwrap_or(addr);
-        let gen = net(lp).next_gen();
-        let index = net(lp).listeners.vacant_key() as u32;
-        let l = Listener { index, gen };
-        let io = Io::new(lp, fd.as_raw_fd());
-        io.start(lp, Interest::READABLE, move |lp, _, _| accept_some(lp, l))?;
-        net(lp).listeners.insert(ListenerState {
-            gen,
+        let io = sys::watcher(lp, &fd);
+        crate::shrink::register(lp);
+        let l = Listener(net(lp).listeners.insert(ListenerState {
             fd: Some(fd),
             io,
             cb: Some(cb),
@@ -240,20 +264,45 @@ impl Listener {
             max_connections: opts.max_connections,
             allow_half_open: opts.allow_half_open,
             backoff: None,
-        });
+        }));
+        if let Err(e) = io.start(lp, Interest::READABLE, move |lp, _, ready| {
+            match ready.error() {
+                Some(err) => accept_failed(lp, l, err),
+                None => accept_some(lp, l),
+            }
+        }) {
+            let _ = io.close(lp, |_, _| {});
+            net(lp).listeners.remove(l.0);
+            return Err(e.into());
+        }
         Ok(l)
     }
 
     /// The bound address, with the real port when bound to port 0.
-    pub fn local_addr(self, lp: &mut Loop) -> Result<Address> {
-        Ok(state(lp, self)?.addr.clone())
+    pub fn local_addr(self, lp: &Loop) -> Result<Address> {
+        Ok(state_ref(lp, self)?.addr.clone())
     }
 
-    /// Connections accepted and not yet closed.
-    pub fn connections(self, lp: &mut Loop) -> Result<usize> {
-        Ok(state(lp, self)?.connections)
+    /// Connections accepted and not yet closed (Node's `getConnections`).
+    pub fn connections(self, lp: &Loop) -> Result<usize> {
+        Ok(state_ref(lp, self)?.connections)
     }
 
+    /// Whether the listener is open: neither closed nor closing (it may be
+    /// paused).
+    pub fn is_active(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_ok()
+    }
+
+    /// Whether `close` was called and its callback has not returned yet.
+    pub fn is_closing(self, lp: &Loop) -> bool {
+        net_ref(lp)
+            .and_then(|n| n.listeners.get(self.0))
+            .is_some_and(|st| st.closing)
+    }
+
+    /// Sets (or, with `None`, lifts) the limit on live connections (Node's
+    /// `maxConnections`).
     pub fn set_max_connections(self, lp: &mut Loop, max: Option<usize>) -> Result<()> {
         state(lp, self)?.max_connections = max;
         Ok(())
@@ -268,6 +317,7 @@ impl Listener {
         Ok(())
     }
 
+    /// Starts accepting again after `pause`.
     pub fn resume(self, lp: &mut Loop) -> Result<()> {
         let st = state(lp, self)?;
         st.paused = false;
@@ -278,29 +328,40 @@ impl Listener {
         Ok(())
     }
 
+    /// Lets the listener keep the loop alive (the default).
     pub fn ref_(self, lp: &mut Loop) -> Result<()> {
         let io = state(lp, self)?.io;
         Ok(io.ref_(lp)?)
     }
 
+    /// An unref'd listener still accepts but does not keep `run` going.
     pub fn unref(self, lp: &mut Loop) -> Result<()> {
         let io = state(lp, self)?.io;
         Ok(io.unref(lp)?)
     }
 
+    /// Whether the listener is referenced (false for a stale listener).
+    pub fn has_ref(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_ok_and(|st| st.io.has_ref(lp))
+    }
+
     /// Stops listening now (a Unix socket file is removed); `cb` runs in
-    /// the closing phase. Accepted streams are not affected.
-    pub fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<()> {
+    /// the closing phase with the listener. Accepted streams are not
+    /// affected.
+    pub fn close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, Listener) + 'static,
+    ) -> Result<()> {
         let st = state(lp, self)?;
         st.closing = true;
         let (io, fd, path, backoff) = (st.io, st.fd.take(), st.unix_path.take(), st.backoff);
         if let Some(t) = backoff {
-            let _ = t.close(lp, |_| {});
+            let _ = t.close(lp, |_, _| {});
         }
-        let index = self.index as usize;
-        io.close(lp, move |lp| {
-            net(lp).listeners.remove(index);
-            cb(lp);
+        io.close(lp, move |lp, _| {
+            cb(lp, self);
+            net(lp).listeners.remove(self.0);
         })?;
         drop(fd);
         if let Some(path) = path {
@@ -312,10 +373,8 @@ impl Listener {
 
 /// A stream accepted by `l` was closed.
 pub(crate) fn connection_closed(lp: &mut Loop, l: Listener) {
-    if let Some(st) = net(lp).listeners.get_mut(l.index as usize) {
-        if st.gen == l.gen {
-            st.connections = st.connections.saturating_sub(1);
-        }
+    if let Some(st) = net(lp).listeners.get_mut(l.0) {
+        st.connections = st.connections.saturating_sub(1);
     }
 }
 
@@ -362,18 +421,24 @@ fn accept_some(lp: &mut Loop, l: Listener) {
     }
 }
 
+/// The listening socket reported an error (the loop stopped its watcher):
+/// the connection callback is told, and accepting goes on.
+fn accept_failed(lp: &mut Loop, l: Listener, err: io::Error) {
+    let addr = listener_addr(lp, l);
+    deliver(lp, l, Err(Error::io("accept", addr, err)));
+    let Ok(st) = state(lp, l) else { return };
+    let (io, paused, backoff) = (st.io, st.paused, st.backoff);
+    if !paused && !backoff.is_some_and(|t| t.is_active(lp)) {
+        let _ = io.set_interest(lp, Interest::READABLE);
+    }
+}
+
 fn listener_addr(lp: &mut Loop, l: Listener) -> String {
     state(lp, l).map_or_else(|_| String::new(), |st| st.addr.to_string())
 }
 
 fn deliver(lp: &mut Loop, l: Listener, conn: Result<Stream>) {
-    let Some(mut cb) = state(lp, l).ok().and_then(|st| st.cb.take()) else {
-        return;
-    };
-    cb(lp, l, conn);
-    if let Ok(st) = state(lp, l) {
-        st.cb.get_or_insert(cb);
-    }
+    lp.with_cb(l, cb_slot, |lp, cb| cb(lp, l, conn));
 }
 
 /// EMFILE/ENFILE: free the spare fd, accept and drop what is pending, take
@@ -420,7 +485,7 @@ fn back_off(lp: &mut Loop, l: Listener) {
 
 impl std::fmt::Display for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "listener {}", self.index)
+        write!(f, "listener {}", self.0.index())
     }
 }
 

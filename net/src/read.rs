@@ -11,13 +11,16 @@ use std::os::fd::AsFd;
 use eddy_loop::{Loop, Ready};
 
 use crate::error::Error;
-use crate::stream::{state, sync_interest, ReadEvent, Stream};
+use crate::stream::{read_slot, state, sync_interest, ReadEvent, Stream};
 use crate::sys;
 use crate::table::{net, READ_BUF_SIZE};
 
 const MAX_READS: usize = 16;
 
 pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
+    if let Some(err) = ready.error() {
+        return on_error(lp, s, err);
+    }
     let Ok(st) = state(lp, s) else { return };
     if st.connecting.is_some() {
         crate::connect::on_connect_ready(lp, s);
@@ -33,6 +36,31 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     }
 }
 
+/// The socket reported an error (the loop read `SO_ERROR`, which clears
+/// it, and stopped the watcher): it goes where the syscall that would have
+/// met it would have taken it: the connect, else the write queue, else the
+/// reader.
+fn on_error(lp: &mut Loop, s: Stream, err: io::Error) {
+    let Ok(st) = state(lp, s) else { return };
+    // The loop stopped the watcher; `sync_interest` registers it again.
+    st.applied = eddy_loop::Interest::NONE;
+    if st.connecting.is_some() {
+        return crate::connect::attempt_failed(lp, s, err);
+    }
+    let errno = err.raw_os_error().unwrap_or(libc::EIO);
+    if !st.w.reqs.is_empty() {
+        crate::write::fail_queue(lp, s, errno);
+        // As after a failed send: a read now sees EOF or the next error.
+        read_some(lp, s);
+    } else if st.reading && !st.eof {
+        st.reading = false;
+        deliver(lp, s, ReadEvent::Error(Error::io("read", "socket", err)));
+    } else {
+        st.w.failed = Some(errno);
+    }
+    sync_interest(lp, s);
+}
+
 enum Outcome {
     Data(usize),
     Eof,
@@ -45,8 +73,8 @@ fn read_some(lp: &mut Loop, s: Stream) {
         let now = lp.now();
         // One lookup for the read and for taking the buffer and callback.
         let table = net(lp);
-        let st = match table.streams.get_mut(s.index as usize) {
-            Some(st) if st.gen == s.gen && !st.closing => st,
+        let st = match table.streams.get_mut(s.0) {
+            Some(st) if !st.closing => st,
             _ => break,
         };
         if !st.reading || st.eof {
@@ -69,24 +97,13 @@ fn read_some(lp: &mut Loop, s: Stream) {
                 st.bytes_read += n as u64;
                 let rearm = crate::timeout::touch(st, now);
                 // Taken out while the callback runs: it gets `&mut Loop`.
-                let cb = st.read_cb.take();
                 let buf = std::mem::take(&mut table.read_buf);
                 if let Some(rearm) = rearm {
                     rearm.apply(lp);
                 }
                 let full = n == buf.len();
-                if let Some(mut cb) = cb {
-                    cb(lp, s, ReadEvent::Data(&buf[..n]));
-                    let table = net(lp);
-                    if let Some(st) = table.streams.get_mut(s.index as usize) {
-                        if st.gen == s.gen && !st.closing {
-                            st.read_cb.get_or_insert(cb);
-                        }
-                    }
-                    table.read_buf = buf;
-                } else {
-                    net(lp).read_buf = buf;
-                }
+                lp.with_cb(s, read_slot, |lp, cb| cb(lp, s, ReadEvent::Data(&buf[..n])));
+                net(lp).read_buf = buf;
                 if !full {
                     // A short read drained the socket: skip the EAGAIN call.
                     break;
@@ -112,13 +129,7 @@ fn read_some(lp: &mut Loop, s: Stream) {
 /// Hands an event to the read callback (taken out of its slot while it
 /// runs). Without a callback (draining before a close) data is discarded.
 fn deliver(lp: &mut Loop, s: Stream, event: ReadEvent<'_>) {
-    let Some(mut cb) = state(lp, s).ok().and_then(|st| st.read_cb.take()) else {
-        return;
-    };
-    cb(lp, s, event);
-    if let Ok(st) = state(lp, s) {
-        st.read_cb.get_or_insert(cb);
-    }
+    lp.with_cb(s, read_slot, |lp, cb| cb(lp, s, event));
 }
 
 /// The peer ended its side. Unless half-open streams are allowed, end ours

@@ -13,25 +13,57 @@
 //! close callback, in the closing phase; nothing of the stream runs after.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
-use eddy_loop::{Handle, Interest, Io, Loop, Timer, WorkHandle};
+use eddy_loop::{Handle, Id, Interest, Io, Loop, Timer, WorkHandle};
 
 use crate::addr::Address;
 use crate::connect::Connecting;
 use crate::error::{Error, Result};
 use crate::listener::Listener;
 use crate::sys;
-use crate::table::net;
+use crate::table::{net, net_ref};
 use crate::timeout::IdleTimeout;
 use crate::write::WriteQueue;
 
-/// A TCP or Unix-domain stream.
+/// A TCP or Unix-domain stream (Node's `net.Socket`, libuv's `uv_tcp_t`
+/// and `uv_pipe_t`): a `Copy` id into the net table.
+///
+/// ```
+/// use eddy_loop::{Loop, RunMode};
+/// use eddy_net::{ConnectOptions, ListenOptions, Listener, ReadEvent, Stream};
+///
+/// let mut lp = Loop::new()?;
+/// let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+/// // An echo server that closes after one connection.
+/// let server = Listener::bind(&mut lp, any, &ListenOptions::default(), |lp, l, conn| {
+///     let Ok(conn) = conn else { return };
+///     conn.read_start(lp, |lp, s, ev| match ev {
+///         ReadEvent::Data(bytes) => { let _ = s.write(lp, bytes); }
+///         _ => { let _ = s.end(lp); }
+///     }).unwrap();
+///     let _ = l.close(lp, |_, _| {});
+/// })?;
+/// let addr = server.local_addr(&lp)?;
+/// let client = Stream::connect(&mut lp, addr, &ConnectOptions::default(), |lp, s, res| {
+///     res.unwrap();
+///     s.write(lp, b"ping").unwrap();
+///     s.end(lp).unwrap();
+/// })?;
+/// let echoed = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+/// let got = echoed.clone();
+/// client.read_start(&mut lp, move |_, _, ev| {
+///     if let ReadEvent::Data(bytes) = ev {
+///         got.borrow_mut().extend_from_slice(bytes);
+///     }
+/// })?;
+/// lp.run(RunMode::Default);
+/// assert_eq!(&*echoed.borrow(), b"ping");
+/// assert!(!client.is_active(&lp), "closed after both sides ended");
+/// # Ok::<(), eddy_net::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Stream {
-    pub(crate) index: u32,
-    pub(crate) gen: u32,
-}
+pub struct Stream(pub(crate) Id<StreamState>);
 
 /// What a read callback is told.
 #[derive(Debug)]
@@ -47,7 +79,7 @@ pub enum ReadEvent<'a> {
 pub(crate) type ReadCb = Box<dyn FnMut(&mut Loop, Stream, ReadEvent<'_>)>;
 pub(crate) type DoneCb = Box<dyn FnOnce(&mut Loop, Stream, Result<()>)>;
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Stream)>;
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop)>;
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, Stream)>;
 
 /// Something owed to the user, delivered from the pending phase.
 pub(crate) enum Completion {
@@ -65,7 +97,6 @@ pub(crate) struct Socket {
 }
 
 pub(crate) struct StreamState {
-    pub gen: u32,
     pub sock: Option<Socket>,
     pub closing: bool,
     pub referenced: bool,
@@ -89,9 +120,8 @@ pub(crate) struct StreamState {
 }
 
 impl StreamState {
-    pub fn new(gen: u32, sock: Option<Socket>) -> StreamState {
+    pub fn new(sock: Option<Socket>) -> StreamState {
         StreamState {
-            gen,
             sock,
             closing: false,
             referenced: true,
@@ -130,15 +160,30 @@ impl StreamState {
 }
 
 /// The live (not closing) state of `s`.
+#[inline]
 pub(crate) fn state(lp: &mut Loop, s: Stream) -> Result<&mut StreamState> {
-    match net(lp).streams.get_mut(s.index as usize) {
-        Some(st) if st.gen == s.gen && !st.closing => Ok(st),
+    match net(lp).streams.get_mut(s.0) {
+        Some(st) if !st.closing => Ok(st),
         _ => Err(Error::Closed("stream")),
     }
 }
 
-pub(crate) fn is_live(lp: &mut Loop, s: Stream) -> bool {
-    state(lp, s).is_ok()
+/// The live (not closing) state of `s`, for queries.
+#[inline]
+pub(crate) fn state_ref(lp: &Loop, s: Stream) -> Result<&StreamState> {
+    match net_ref(lp).and_then(|n| n.streams.get(s.0)) {
+        Some(st) if !st.closing => Ok(st),
+        _ => Err(Error::Closed("stream")),
+    }
+}
+
+/// The read callback's slot, for `Loop::with_cb`.
+pub(crate) fn read_slot(lp: &mut Loop, s: Stream) -> Option<&mut Option<ReadCb>> {
+    state(lp, s).ok().map(|st| &mut st.read_cb)
+}
+
+fn drain_slot(lp: &mut Loop, s: Stream) -> Option<&mut Option<DrainCb>> {
+    state(lp, s).ok().map(|st| &mut st.w.drain_cb)
 }
 
 /// Brings the watcher's interest in line with the state.
@@ -184,13 +229,7 @@ fn run_completion(lp: &mut Loop, s: Stream, c: Completion) {
     match c {
         Completion::Done(cb, result) => cb(lp, s, result),
         Completion::Drain => {
-            let Some(mut cb) = state(lp, s).ok().and_then(|st| st.w.drain_cb.take()) else {
-                return;
-            };
-            cb(lp, s);
-            if let Ok(st) = state(lp, s) {
-                st.w.drain_cb.get_or_insert(cb);
-            }
+            lp.with_cb(s, drain_slot, |lp, cb| cb(lp, s));
         }
         Completion::WriteFailed(errno) => {
             // Decided now, not when the write failed: a reader that stopped
@@ -199,14 +238,8 @@ fn run_completion(lp: &mut Loop, s: Stream, c: Completion) {
             if reading {
                 return;
             }
-            let Some(mut cb) = state(lp, s).ok().and_then(|st| st.read_cb.take()) else {
-                return;
-            };
             let err = Error::io("write", "socket", std::io::Error::from_raw_os_error(errno));
-            cb(lp, s, ReadEvent::Error(err));
-            if let Ok(st) = state(lp, s) {
-                st.read_cb.get_or_insert(cb);
-            }
+            lp.with_cb(s, read_slot, |lp, cb| cb(lp, s, ReadEvent::Error(err)));
         }
     }
 }
@@ -215,13 +248,13 @@ impl Stream {
     /// Creates a stream for a connected socket fd (used by accept and by
     /// `from_fd`).
     pub(crate) fn from_socket(lp: &mut Loop, fd: OwnedFd) -> Stream {
-        let gen = net(lp).next_gen();
-        let index = net(lp).streams.vacant_key() as u32;
-        let s = Stream { index, gen };
-        let io = watch(lp, s, &fd);
-        net(lp)
-            .streams
-            .insert(StreamState::new(gen, Some(Socket { fd, io })));
+        let io = sys::watcher(lp, &fd);
+        let s = Stream(
+            net(lp)
+                .streams
+                .insert(StreamState::new(Some(Socket { fd, io }))),
+        );
+        watch(lp, s, io);
         s
     }
 
@@ -251,8 +284,9 @@ impl Stream {
         Ok(())
     }
 
-    pub fn is_reading(self, lp: &mut Loop) -> bool {
-        state(lp, self).is_ok_and(|st| st.reading && !st.eof)
+    /// Whether reads are being delivered (`read_start` and no EOF yet).
+    pub fn is_reading(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_ok_and(|st| st.reading && !st.eof)
     }
 
     /// When false (the default), an EOF from the peer ends our side too,
@@ -262,36 +296,49 @@ impl Stream {
         Ok(())
     }
 
-    pub fn bytes_read(self, lp: &mut Loop) -> Result<u64> {
-        Ok(state(lp, self)?.bytes_read)
+    /// Bytes received so far (Node's `bytesRead`).
+    pub fn bytes_read(self, lp: &Loop) -> Result<u64> {
+        Ok(state_ref(lp, self)?.bytes_read)
     }
 
-    pub fn bytes_written(self, lp: &mut Loop) -> Result<u64> {
-        Ok(state(lp, self)?.bytes_written)
+    /// Bytes handed to the kernel so far (Node's `bytesWritten`, without
+    /// what is still queued).
+    pub fn bytes_written(self, lp: &Loop) -> Result<u64> {
+        Ok(state_ref(lp, self)?.bytes_written)
     }
 
-    /// Whether the stream is open (not closed or closing).
-    pub fn is_open(self, lp: &mut Loop) -> bool {
-        is_live(lp, self)
+    /// Whether the stream is open: neither closed nor closing.
+    pub fn is_active(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_ok()
+    }
+
+    /// Whether `close` was called (by the user, or by the stream itself
+    /// after `end`) and the close callbacks have not all run yet.
+    pub fn is_closing(self, lp: &Loop) -> bool {
+        net_ref(lp)
+            .and_then(|n| n.streams.get(self.0))
+            .is_some_and(|st| st.closing)
     }
 
     fn with_fd<T>(
         self,
-        lp: &mut Loop,
+        lp: &Loop,
         f: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> std::io::Result<T>,
         op: &'static str,
     ) -> Result<T> {
-        let st = state(lp, self)?;
+        let st = state_ref(lp, self)?;
         let sock = st.sock.as_ref().ok_or(Error::NotConnected)?;
         f(sock.fd.as_fd()).map_err(|e| Error::io(op, "socket", e))
     }
 
-    pub fn local_addr(self, lp: &mut Loop) -> Result<Address> {
+    /// The local address (getsockname).
+    pub fn local_addr(self, lp: &Loop) -> Result<Address> {
         let a = self.with_fd(lp, sys::local_addr, "getsockname")?;
         Address::from_sys(&a).ok_or(Error::NotConnected)
     }
 
-    pub fn peer_addr(self, lp: &mut Loop) -> Result<Address> {
+    /// The peer's address (getpeername).
+    pub fn peer_addr(self, lp: &Loop) -> Result<Address> {
         let a = self.with_fd(lp, sys::peer_addr, "getpeername")?;
         Address::from_sys(&a).ok_or(Error::NotConnected)
     }
@@ -332,6 +379,11 @@ impl Stream {
         self.set_referenced(lp, false)
     }
 
+    /// Whether the stream is referenced (false for a stale stream).
+    pub fn has_ref(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_ok_and(|st| st.referenced)
+    }
+
     fn set_referenced(self, lp: &mut Loop, on: bool) -> Result<()> {
         let st = state(lp, self)?;
         st.referenced = on;
@@ -352,10 +404,12 @@ impl Stream {
         Ok(())
     }
 
-    /// Closes the stream at once: the fd is deregistered and closed now;
-    /// writes still queued complete with [`Error::Cancelled`], then `cb` runs
-    /// in the closing phase. Nothing of this stream runs after `cb`.
-    pub fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<()> {
+    /// Closes the stream at once (Node's `destroy`): the fd is deregistered
+    /// and closed now; writes still queued complete with
+    /// [`Error::Cancelled`], then `cb` gets the stream in the closing
+    /// phase. Nothing of this stream runs after `cb` (but its `on_close`
+    /// observer).
+    pub fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, Stream) + 'static) -> Result<()> {
         close_stream(lp, self, Some(Box::new(cb)))
     }
 
@@ -368,9 +422,14 @@ impl Stream {
         cb: impl FnOnce(&mut Loop, Stream) + 'static,
     ) -> Result<()> {
         state(lp, self)?;
-        net(lp)
-            .close_observers
-            .insert(self.index, (self.gen, Box::new(cb)));
+        net(lp).close_observers.insert(self, Box::new(cb));
+        Ok(())
+    }
+
+    /// Removes the `on_close` observer.
+    pub fn clear_on_close(self, lp: &mut Loop) -> Result<()> {
+        state(lp, self)?;
+        net(lp).close_observers.remove(&self);
         Ok(())
     }
 
@@ -383,14 +442,12 @@ impl Stream {
     }
 }
 
-/// The watcher of a stream's socket: registered later, as the stream's
-/// state asks (see `sync_interest`).
-pub(crate) fn watch(lp: &mut Loop, s: Stream, fd: &OwnedFd) -> Io {
-    let io = Io::new(lp, fd.as_raw_fd());
+/// Gives the watcher of a stream's socket its callback; it registers
+/// later, as the stream's state asks (see `sync_interest`).
+pub(crate) fn watch(lp: &mut Loop, s: Stream, io: Io) {
     let _ = io.start(lp, Interest::NONE, move |lp, _, ready| {
         crate::read::on_ready(lp, s, ready)
     });
-    io
 }
 
 pub(crate) fn apply_ref<H: Handle>(lp: &mut Loop, h: H, on: bool) {
@@ -411,7 +468,7 @@ pub(crate) fn close_stream(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) -> Res
     let resolving = st.resolving.take();
     let listener = st.listener;
     for t in timers {
-        let _ = t.close(lp, |_| {});
+        let _ = t.close(lp, |_, _| {});
     }
     if let Some(work) = resolving {
         // Busy means it is running; its completion finds the stream gone.
@@ -424,48 +481,49 @@ pub(crate) fn close_stream(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) -> Res
     match sock {
         Some(Socket { fd, io }) => {
             // Deregister first, then close the fd.
-            let _ = io.close(lp, finish);
+            let _ = io.close(lp, move |lp, _| finish(lp));
             drop(fd);
         }
-        // No socket yet (still resolving): a throwaway handle's close
-        // callback brings us to the closing phase all the same.
-        None => {
-            let t = Timer::new(lp);
-            let _ = t.close(lp, finish);
-        }
+        // No socket yet (still resolving): the closing phase all the same.
+        None => lp.defer_to_closing(finish),
     }
     Ok(())
 }
 
-/// Closing phase: frees the slot, delivers what was still owed, then the
-/// close callback.
+/// Closing phase: delivers what was still owed, then the close callback and
+/// the observer (the stream `is_closing` meanwhile), then frees the slot.
 fn finish_close(lp: &mut Loop, s: Stream, cb: Option<CloseCb>) {
-    let st = net(lp).streams.remove(s.index as usize);
-    for c in st.completions {
+    let Some(st) = net(lp).streams.get_mut(s.0) else {
+        return;
+    };
+    let completions = std::mem::take(&mut st.completions);
+    let reqs = std::mem::take(&mut st.w.reqs);
+    let shutdown_cb = st.w.shutdown_cb.take();
+    let connecting = st.connecting.take();
+    for c in completions {
         if let Completion::Done(done, result) = c {
             done(lp, s, result);
         }
     }
-    for req in st.w.reqs {
+    for req in reqs {
         if let Some(done) = req.cb {
             done(lp, s, Err(Error::Cancelled));
         }
     }
-    if let Some(done) = st.w.shutdown_cb {
+    if let Some(done) = shutdown_cb {
         done(lp, s, Err(Error::Cancelled));
     }
-    if let Some(c) = st.connecting {
+    if let Some(c) = connecting {
         (c.cb)(lp, s, Err(Error::Cancelled));
     }
     if let Some(cb) = cb {
-        cb(lp);
+        cb(lp, s);
     }
     let observers = &mut net(lp).close_observers;
     if !observers.is_empty() {
-        if let Some((gen, observer)) = observers.remove(&s.index) {
-            if gen == s.gen {
-                observer(lp, s);
-            }
+        if let Some(observer) = observers.remove(&s) {
+            observer(lp, s);
         }
     }
+    net(lp).streams.remove(s.0);
 }

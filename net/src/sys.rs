@@ -281,25 +281,6 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     cvt(n as isize).map(|n| n as usize)
 }
 
-/// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL.
-pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    // SAFETY: a zeroed msghdr is valid (no name, no control data).
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
-    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
-    // SAFETY: `msg` points at `bufs`, valid readable iovecs for the call.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_sendmsg,
-            fd.as_raw_fd(),
-            &msg as *const libc::msghdr,
-            libc::MSG_NOSIGNAL,
-        )
-    };
-    cvt(n as isize).map(|n| n as usize)
-}
-
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: sendto(fd, buf, len, flags, NULL, 0) is send(2); `buf` is
     // valid, readable memory of `buf.len()` bytes.
@@ -471,4 +452,119 @@ pub(crate) fn wait_pid(pid: libc::pid_t, block: bool) -> io::Result<Option<i32>>
 pub(crate) fn kill(pid: libc::pid_t, signal: i32) -> io::Result<()> {
     // SAFETY: kill takes no pointers.
     cvt(unsafe { libc::kill(pid, signal) }).map(drop)
+}
+
+/// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL, and `MSG_MORE`
+/// when `more` is set: more data follows at once (a head before a file
+/// body), so the kernel may hold a partial segment back instead of sending
+/// it alone.
+pub(crate) fn send_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    more: bool,
+) -> io::Result<usize> {
+    // SAFETY: a zeroed msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: `msg` points at `bufs`, valid readable iovecs for the call.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd.as_raw_fd(),
+            &msg as *const libc::msghdr,
+            flags,
+        )
+    };
+    cvt(n as isize).map(|n| n as usize)
+}
+
+/// `sendfile(2)`: up to `count` bytes of `file` from `offset` to the socket
+/// `out`, inside the kernel; the file's own position is not moved.
+///
+/// `sendfile` has no `MSG_NOSIGNAL`: on a socket whose peer has gone it
+/// raises SIGPIPE, which would kill a program that did not ignore it. So
+/// SIGPIPE is blocked in this thread around the call, and one it raised is
+/// taken back off the pending set before the mask is restored.
+pub(crate) fn sendfile(
+    out: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    let mut off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+    // SAFETY: sigset_t is plain old data; sigemptyset initialises it.
+    let mut pipe_only: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: `pipe_only` is a valid, writable sigset_t; SIGPIPE is a valid
+    // signal number.
+    unsafe {
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+    }
+    // SAFETY: both sets are valid sigset_t; only this thread's mask changes.
+    let masked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old) } == 0;
+    // SAFETY: `old` was filled in by pthread_sigmask (or is still empty).
+    let was_blocked = masked && unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
+    let was_pending = was_blocked && pipe_pending();
+    // SAFETY: `off` is a valid, writable off_t for the call; no buffers are
+    // passed, the kernel copies between the two descriptors.
+    let n = unsafe { libc::sendfile(out.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+    let result = cvt(n).map(|n| n as usize);
+    if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) && !was_pending {
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `pipe_only` is a valid set, a null info pointer is
+        // allowed and `zero` a valid timespec: takes the pending SIGPIPE
+        // this call raised, or returns at once (EAGAIN) if there is none.
+        unsafe { libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) };
+    }
+    if masked && !was_blocked {
+        // SAFETY: `old` is the mask pthread_sigmask gave back.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    }
+    result
+}
+
+/// Whether a SIGPIPE is pending for this thread (or the process).
+fn pipe_pending() -> bool {
+    // SAFETY: sigset_t is plain old data.
+    let mut pending: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: `pending` is a valid, writable sigset_t.
+    let ok = unsafe { libc::sigpending(&mut pending) } == 0;
+    // SAFETY: `pending` was filled in by sigpending.
+    ok && unsafe { libc::sigismember(&pending, libc::SIGPIPE) } == 1
+}
+
+/// What `send_file` checks about a file before queueing a range of it.
+pub(crate) struct FileStat {
+    /// A regular file: the only kind `sendfile` reads from.
+    pub regular: bool,
+    pub size: u64,
+}
+
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
+    // SAFETY: `stat` is plain old data; all-zero is valid.
+    let mut st: libc::stat = unsafe { zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer for the call.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(FileStat {
+        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+    })
+}
+
+/// A loop watcher for a socket of the net layer, not yet started.
+pub(crate) fn watcher(lp: &mut eddy_loop::Loop, fd: &OwnedFd) -> eddy_loop::Io {
+    // SAFETY: every socket of the net layer is kept next to its watcher
+    // (`Socket` in a stream's state, `fd` in a listener's), and each place
+    // that lets the fd go (`close_stream`, `drop_socket`, `Listener::close`)
+    // closes the watcher first, which deregisters the fd before it closes.
+    unsafe { eddy_loop::Io::new(lp, fd.as_raw_fd()) }
 }

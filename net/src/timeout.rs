@@ -57,10 +57,7 @@ impl Stream {
         let st = state(lp, self)?;
         let referenced = st.referenced;
         if ms == 0 {
-            if let Some(idle) = st.idle.take() {
-                let _ = idle.timer.close(lp, |_| {});
-            }
-            return Ok(());
+            return self.clear_timeout(lp);
         }
         let timer = match st.idle.as_ref() {
             Some(idle) => idle.timer,
@@ -80,6 +77,18 @@ impl Stream {
         timer.start(lp, ms, 0, move |lp, _| on_timer(lp, self))?;
         Ok(())
     }
+
+    /// Removes the idle timeout and its callback (Node's `setTimeout(0)`).
+    pub fn clear_timeout(self, lp: &mut Loop) -> Result<()> {
+        if let Some(idle) = state(lp, self)?.idle.take() {
+            let _ = idle.timer.close(lp, |_, _| {});
+        }
+        Ok(())
+    }
+}
+
+fn cb_slot(lp: &mut Loop, s: Stream) -> Option<&mut Option<TimeoutCb>> {
+    Some(&mut state(lp, s).ok()?.idle.as_mut()?.cb)
 }
 
 fn on_timer(lp: &mut Loop, s: Stream) {
@@ -94,9 +103,5 @@ fn on_timer(lp: &mut Loop, s: Stream) {
         return;
     }
     idle.armed = false;
-    let Some(mut cb) = idle.cb.take() else { return };
-    cb(lp, s);
-    if let Some(idle) = state(lp, s).ok().and_then(|st| st.idle.as_mut()) {
-        idle.cb.get_or_insert(cb);
-    }
+    lp.with_cb(s, cb_slot, |lp, cb| cb(lp, s));
 }

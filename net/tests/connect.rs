@@ -18,7 +18,7 @@ fn connect_outcome(lp: &mut Loop, addr: SocketAddr, opts: &ConnectOptions) -> Ou
     let o = out.clone();
     Stream::connect(lp, addr, opts, move |lp, s, r| {
         *o.borrow_mut() = Some(r);
-        s.close(lp, |_| {}).unwrap();
+        s.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
     out
@@ -55,7 +55,7 @@ fn name_resolution_failure_is_an_error_value() {
         &ConnectOptions::default(),
         move |lp, s, r| {
             *o.borrow_mut() = Some(r);
-            s.close(lp, |_| {}).unwrap();
+            s.close(lp, |_, _| {}).unwrap();
         },
     )
     .unwrap();
@@ -94,7 +94,7 @@ fn connect_host_resolves_localhost_and_connects() {
         };
         g.borrow_mut().extend_from_slice(b);
         if g.borrow().len() == 11 {
-            s.close(lp, move |lp| listener.close(lp, |_| {}).unwrap())
+            s.close(lp, move |lp, _| listener.close(lp, |_, _| {}).unwrap())
                 .unwrap();
         }
     })
@@ -115,7 +115,7 @@ fn connect_timeout_fires_when_the_peer_never_answers() {
     };
     let listener = Listener::bind(&mut lp, common::any_port(), &opts, |_, _, _| {}).unwrap();
     listener.pause(&mut lp).unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap().ip().unwrap();
+    let addr = listener.local_addr(&lp).unwrap().ip().unwrap();
     let out: Outcome = Rc::default();
     let o = out.clone();
     Stream::connect(
@@ -133,9 +133,9 @@ fn connect_timeout_fires_when_the_peer_never_answers() {
             Stream::connect(lp, addr, &opts, move |lp, s, r| {
                 assert!(lp.now() >= started + 200);
                 *o.borrow_mut() = Some(r);
-                s.close(lp, |_| {}).unwrap();
-                filler.close(lp, |_| {}).unwrap();
-                listener.close(lp, |_| {}).unwrap();
+                s.close(lp, |_, _| {}).unwrap();
+                filler.close(lp, |_, _| {}).unwrap();
+                listener.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
         },
@@ -166,7 +166,7 @@ fn connect_from_a_chosen_local_address() {
         let local = s.local_addr(lp).unwrap().ip().unwrap();
         let peer = s.peer_addr(lp).unwrap().ip().unwrap();
         *sn.borrow_mut() = Some((local, peer));
-        s.close(lp, move |lp| listener.close(lp, |_| {}).unwrap())
+        s.close(lp, move |lp, _| listener.close(lp, |_, _| {}).unwrap())
             .unwrap();
     })
     .unwrap();
@@ -186,7 +186,7 @@ fn ipv6_loopback_and_dual_stack_listeners() {
         common::start_echo(lp, c.unwrap())
     })
     .unwrap();
-    let port = listener.local_addr(&mut lp).unwrap().ip().unwrap().port();
+    let port = listener.local_addr(&lp).unwrap().ip().unwrap().port();
     let done = Rc::new(RefCell::new(Vec::new()));
     for target in [format!("[::1]:{port}"), format!("127.0.0.1:{port}")] {
         let addr: SocketAddr = target.parse().unwrap();
@@ -200,9 +200,9 @@ fn ipv6_loopback_and_dual_stack_listeners() {
                 s.write(lp, b"v").unwrap();
                 s.read_start(lp, move |lp, s, _| {
                     done.borrow_mut().push(target.clone());
-                    s.close(lp, |_| {}).unwrap();
+                    s.close(lp, |_, _| {}).unwrap();
                     if done.borrow().len() == 2 {
-                        listener.close(lp, |_| {}).unwrap();
+                        listener.close(lp, |_, _| {}).unwrap();
                     }
                 })
                 .unwrap();

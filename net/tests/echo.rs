@@ -18,6 +18,11 @@ const TOTAL: usize = 64 << 20;
 const CHUNK: usize = 64 << 10;
 
 struct Pump {
+    /// The whole stream, computed once: sending and checking are then
+    /// memcpy and memcmp, not a call per byte (the per-byte version kept
+    /// the test on the CPU for ~2 s in a debug build, long enough for a
+    /// loaded machine to starve it into TCP persist-timer stalls).
+    stream: Vec<u8>,
     sent: usize,
     received: usize,
     peak_queue: usize,
@@ -29,7 +34,7 @@ fn pump(lp: &mut Loop, s: Stream, st: &Rc<RefCell<Pump>>) {
         if sent >= TOTAL {
             return;
         }
-        let chunk: Vec<u8> = (sent..sent + CHUNK).map(pattern).collect();
+        let chunk = st.borrow().stream[sent..sent + CHUNK].to_vec();
         let below = s.write_vec(lp, chunk).unwrap();
         let mut p = st.borrow_mut();
         p.sent += CHUNK;
@@ -69,9 +74,10 @@ fn echo_64_mib_with_backpressure_on_both_sides() {
         },
     )
     .unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
 
     let st = Rc::new(RefCell::new(Pump {
+        stream: (0..TOTAL).map(pattern).collect(),
         sent: 0,
         received: 0,
         peak_queue: 0,
@@ -89,13 +95,22 @@ fn echo_64_mib_with_backpressure_on_both_sides() {
                     panic!("unexpected {ev:?}")
                 };
                 let mut p = st2.borrow_mut();
-                for (i, b) in bytes.iter().enumerate() {
-                    assert_eq!(*b, pattern(p.received + i), "byte {}", p.received + i);
+                let at = p.received;
+                if bytes != &p.stream[at..at + bytes.len()] {
+                    let i = (0..bytes.len())
+                        .find(|&i| bytes[i] != p.stream[at + i])
+                        .unwrap_or(0);
+                    panic!(
+                        "byte {}: got {}, sent {}",
+                        at + i,
+                        bytes[i],
+                        p.stream[at + i]
+                    );
                 }
                 p.received += bytes.len();
                 if p.received == TOTAL {
                     drop(p);
-                    s.close(lp, move |lp| listener.close(lp, |_| {}).unwrap())
+                    s.close(lp, move |lp, _| listener.close(lp, |_, _| {}).unwrap())
                         .unwrap();
                 }
             })
@@ -153,9 +168,9 @@ fn two_thousand_concurrent_connections_each_echo_1_kib() {
                     if got.len() == 1024 {
                         assert_eq!(got, msg);
                         done.set(done.get() + 1);
-                        s.close(lp, |_| {}).unwrap();
+                        s.close(lp, |_, _| {}).unwrap();
                         if done.get() == N {
-                            listener.close(lp, |_| {}).unwrap();
+                            listener.close(lp, |_, _| {}).unwrap();
                         }
                     }
                 })
@@ -196,7 +211,7 @@ fn client_half_close_gets_the_rest_of_the_echo_then_eof() {
             ReadEvent::Eof => {
                 l.borrow_mut().push(String::from_utf8(got.clone()).unwrap());
                 l.borrow_mut().push("eof".into());
-                s.close(lp, move |lp| listener.close(lp, |_| {}).unwrap())
+                s.close(lp, move |lp, _| listener.close(lp, |_, _| {}).unwrap())
                     .unwrap();
             }
             ReadEvent::Error(e) => panic!("{e}"),
@@ -226,14 +241,15 @@ fn server_half_close_lets_the_client_keep_sending() {
         s.read_start(lp, move |lp, s, ev| match ev {
             ReadEvent::Data(b) => g.borrow_mut().extend_from_slice(b),
             ReadEvent::Eof => {
-                s.close(lp, move |lp| l.close(lp, |_| {}).unwrap()).unwrap();
+                s.close(lp, move |lp, _| l.close(lp, |_, _| {}).unwrap())
+                    .unwrap();
             }
             ReadEvent::Error(e) => panic!("{e}"),
         })
         .unwrap();
     })
     .unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
     let got_by_client: Rc<RefCell<Vec<u8>>> = Rc::default();
     let g = got_by_client.clone();
     let opts = ConnectOptions {
@@ -249,7 +265,7 @@ fn server_half_close_lets_the_client_keep_sending() {
                 s.write(lp, b"still here").unwrap();
                 s.shutdown(lp, |lp, s, r| {
                     r.unwrap();
-                    s.close(lp, |_| {}).unwrap();
+                    s.close(lp, |_, _| {}).unwrap();
                 })
                 .unwrap();
             }
@@ -274,7 +290,7 @@ fn unix_socket_echo_and_an_existing_path_is_refused() {
     })
     .unwrap();
     assert_eq!(
-        listener.local_addr(&mut lp).unwrap(),
+        listener.local_addr(&lp).unwrap(),
         Address::Unix(path.clone())
     );
     let err =
@@ -300,7 +316,7 @@ fn unix_socket_echo_and_an_existing_path_is_refused() {
             s.read_start(lp, move |lp, s, ev| match ev {
                 ReadEvent::Data(b) => g.borrow_mut().extend_from_slice(b),
                 ReadEvent::Eof => s
-                    .close(lp, move |lp| listener.close(lp, |_| {}).unwrap())
+                    .close(lp, move |lp, _| listener.close(lp, |_, _| {}).unwrap())
                     .unwrap(),
                 ReadEvent::Error(e) => panic!("{e}"),
             })
@@ -332,7 +348,7 @@ fn close_with_writes_pending_cancels_them_before_the_close_callback() {
         },
     )
     .unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
     let log: Rc<RefCell<Vec<String>>> = Rc::default();
     let l = log.clone();
     Stream::connect(
@@ -356,9 +372,9 @@ fn close_with_writes_pending_cancels_them_before_the_close_callback() {
                 "16 MiB cannot all fit in the kernel"
             );
             let l = l.clone();
-            s.close(lp, move |lp| {
+            s.close(lp, move |lp, _| {
                 l.borrow_mut().push("closed".into());
-                listener.close(lp, |_| {}).unwrap();
+                listener.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
             assert!(matches!(s.write(lp, b"x"), Err(Error::Closed("stream"))));
@@ -369,7 +385,7 @@ fn close_with_writes_pending_cancels_them_before_the_close_callback() {
     // run ends once the client and the listener are closed.
     lp.run(RunMode::Default);
     let server_side = server_side.borrow_mut().take().expect("accepted");
-    server_side.close(&mut lp, |_| {}).unwrap();
+    server_side.close(&mut lp, |_, _| {}).unwrap();
     lp.run(RunMode::Default);
     assert_eq!(
         *log.borrow(),
@@ -397,20 +413,20 @@ fn a_peer_reset_mid_write_is_an_error_value_not_a_sigpipe() {
             // when the peer resets.
             s.write_with(lp, vec![7u8; 32 << 20], move |lp, s, r| {
                 *o.borrow_mut() = Some(r.map_err(|e| e.to_string()));
-                s.close(lp, |_| {}).unwrap();
-                l.close(lp, |_| {}).unwrap();
+                s.close(lp, |_, _| {}).unwrap();
+                l.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
         },
     )
     .unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
     Stream::connect(&mut lp, addr, &ConnectOptions::default(), |lp, s, r| {
         r.unwrap();
         s.read_start(lp, |lp, s, ev| {
             assert!(matches!(ev, ReadEvent::Data(_)));
             // Closing with unread input makes the kernel send a reset.
-            s.close(lp, |_| {}).unwrap();
+            s.close(lp, |_, _| {}).unwrap();
         })
         .unwrap();
     })

@@ -28,23 +28,23 @@ fn port_zero_reports_the_real_port_and_connections_are_counted() {
         move |_, _, c| a.borrow_mut().push(c.unwrap()),
     )
     .unwrap();
-    let addr = l.local_addr(&mut lp).unwrap().ip().unwrap();
+    let addr = l.local_addr(&lp).unwrap().ip().unwrap();
     assert_ne!(addr.port(), 0);
     let clients: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
     while accepted.borrow().len() < 3 {
         lp.run(RunMode::Once);
     }
-    assert_eq!(l.connections(&mut lp).unwrap(), 3);
+    assert_eq!(l.connections(&lp).unwrap(), 3);
     let first = accepted.borrow()[0];
-    first.close(&mut lp, |_| {}).unwrap();
-    assert_eq!(l.connections(&mut lp).unwrap(), 2);
+    first.close(&mut lp, |_, _| {}).unwrap();
+    assert_eq!(l.connections(&lp).unwrap(), 2);
     for s in accepted.borrow().iter().skip(1) {
-        s.close(&mut lp, |_| {}).unwrap();
+        s.close(&mut lp, |_, _| {}).unwrap();
     }
-    l.close(&mut lp, |_| {}).unwrap();
+    l.close(&mut lp, |_, _| {}).unwrap();
     lp.run(RunMode::Default);
     drop(clients);
-    assert!(l.connections(&mut lp).is_err(), "closed listener: stale id");
+    assert!(l.connections(&lp).is_err(), "closed listener: stale id");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn above_max_connections_new_ones_are_accepted_and_closed() {
         s.read_start(lp, |_, _, _| {}).unwrap();
     })
     .unwrap();
-    let addr = l.local_addr(&mut lp).unwrap().ip().unwrap();
+    let addr = l.local_addr(&lp).unwrap().ip().unwrap();
     let kept: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
     while accepted.get() < 2 {
         lp.run(RunMode::Once);
@@ -79,7 +79,7 @@ fn above_max_connections_new_ones_are_accepted_and_closed() {
     let o = outcome.clone();
     let woke = Async::new(&mut lp, move |lp, me| {
         *o.borrow_mut() = result_rx.try_recv().ok();
-        me.close(lp, |_| {}).unwrap();
+        me.close(lp, |_, _| {}).unwrap();
     });
     let waker = woke.sender(&mut lp).unwrap();
     let t = std::thread::spawn(move || {
@@ -94,7 +94,7 @@ fn above_max_connections_new_ones_are_accepted_and_closed() {
     let r = outcome.borrow_mut().take().unwrap();
     assert!(matches!(r, Ok(0)) || r.is_err(), "closed at once: {r:?}");
     assert_eq!(accepted.get(), 2);
-    assert_eq!(l.connections(&mut lp).unwrap(), 2);
+    assert_eq!(l.connections(&lp).unwrap(), 2);
     drop(kept);
 }
 
@@ -110,12 +110,12 @@ fn paused_listeners_leave_connections_in_the_backlog_until_resumed() {
         &ListenOptions::default(),
         move |lp, l, c| {
             a.set(a.get() + 1);
-            c.unwrap().close(lp, |_| {}).unwrap();
-            l.close(lp, |_| {}).unwrap();
+            c.unwrap().close(lp, |_, _| {}).unwrap();
+            l.close(lp, |_, _| {}).unwrap();
         },
     )
     .unwrap();
-    let addr = l.local_addr(&mut lp).unwrap().ip().unwrap();
+    let addr = l.local_addr(&lp).unwrap().ip().unwrap();
     l.pause(&mut lp).unwrap();
     let _client = TcpStream::connect(addr).unwrap();
     // Paused: nothing is watched, so the loop has nothing left to do.
@@ -137,10 +137,10 @@ fn listening_on_an_inherited_fd() {
         let s = c.unwrap();
         s.write(lp, b"from an inherited fd").unwrap();
         s.end(lp).unwrap();
-        l.close(lp, |_| {}).unwrap();
+        l.close(lp, |_, _| {}).unwrap();
     })
     .unwrap();
-    assert_eq!(l.local_addr(&mut lp).unwrap().ip(), Some(addr));
+    assert_eq!(l.local_addr(&lp).unwrap().ip(), Some(addr));
     let got: Rc<RefCell<Vec<u8>>> = Rc::default();
     let g = got.clone();
     Stream::connect(
@@ -183,10 +183,10 @@ fn reuseport_worker(
         })
         .unwrap();
         let stop = Async::new(&mut lp, move |lp, me| {
-            l.close(lp, |_| {}).unwrap();
-            me.close(lp, |_| {}).unwrap();
+            l.close(lp, |_, _| {}).unwrap();
+            me.close(lp, |_, _| {}).unwrap();
         });
-        let port = l.local_addr(&mut lp).unwrap().ip().unwrap().port();
+        let port = l.local_addr(&lp).unwrap().ip().unwrap().port();
         ready.send((port, stop.sender(&mut lp).unwrap())).unwrap();
         lp.run(RunMode::Default);
     })
@@ -308,7 +308,7 @@ fn emfile_child() {
         },
     )
     .unwrap();
-    let port = l.local_addr(&mut lp).unwrap().ip().unwrap().port();
+    let port = l.local_addr(&lp).unwrap().ip().unwrap().port();
     println!("emfile child listening on {port}");
     std::io::stdout().flush().unwrap();
     lp.run(RunMode::Default);

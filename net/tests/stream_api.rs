@@ -28,7 +28,7 @@ fn with_collecting_peer(
                 .read_start(lp, move |lp, _, ev| match ev {
                     ReadEvent::Data(b) => g.borrow_mut().extend_from_slice(b),
                     // Default half-open handling ends and closes this side.
-                    ReadEvent::Eof => l.close(lp, |_| {}).unwrap(),
+                    ReadEvent::Eof => l.close(lp, |_, _| {}).unwrap(),
                     ReadEvent::Error(e) => panic!("{e}"),
                 })
                 .unwrap();
@@ -94,7 +94,7 @@ fn counters_options_and_stale_ids() {
     let got = with_collecting_peer(&mut lp, move |lp, s| {
         s.set_nodelay(lp, true).unwrap();
         s.set_keepalive(lp, true, 30).unwrap();
-        assert!(s.is_open(lp));
+        assert!(s.is_active(lp));
         s.write(lp, &[1u8; 1000]).unwrap();
         assert_eq!(s.bytes_written(lp).unwrap(), 1000);
         assert_eq!(s.bytes_read(lp).unwrap(), 0);
@@ -106,14 +106,14 @@ fn counters_options_and_stale_ids() {
     lp.run(RunMode::Default);
     assert_eq!(got.borrow().len(), 1000);
     let s = closed.borrow().unwrap();
-    assert!(!s.is_open(&mut lp));
+    assert!(!s.is_active(&lp));
     assert!(matches!(
         s.write(&mut lp, b"x"),
         Err(Error::Closed("stream"))
     ));
     assert!(matches!(s.read_stop(&mut lp), Err(Error::Closed("stream"))));
     assert!(matches!(
-        s.close(&mut lp, |_| {}),
+        s.close(&mut lp, |_, _| {}),
         Err(Error::Closed("stream"))
     ));
     assert_eq!(
@@ -128,7 +128,7 @@ fn an_unrefd_stream_does_not_keep_the_loop_alive() {
     watchdog(&mut lp, 30);
     let listener =
         Listener::bind(&mut lp, any_port(), &ListenOptions::default(), |_, _, _| {}).unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
     listener.unref(&mut lp).unwrap();
     let stream: Rc<RefCell<Option<Stream>>> = Rc::default();
     let st = stream.clone();
@@ -148,10 +148,10 @@ fn an_unrefd_stream_does_not_keep_the_loop_alive() {
     // returns instead of waiting for data that never comes.
     assert!(!lp.run(RunMode::Default));
     let s = stream.borrow().unwrap();
-    assert!(s.is_reading(&mut lp));
+    assert!(s.is_reading(&lp));
     s.ref_(&mut lp).unwrap();
     assert!(lp.alive());
-    s.close(&mut lp, |_| {}).unwrap();
-    listener.close(&mut lp, |_| {}).unwrap();
+    s.close(&mut lp, |_, _| {}).unwrap();
+    listener.close(&mut lp, |_, _| {}).unwrap();
     lp.run(RunMode::Default);
 }

@@ -35,14 +35,14 @@ fn idle_timeout_fires_only_after_a_quiet_period() {
             s.set_timeout(lp, IDLE_MS, move |lp, s| {
                 fa.borrow_mut().push(lp.now());
                 assert!(lp.now() >= lt.get() + IDLE_MS, "fired while traffic flowed");
-                s.close(lp, |_| {}).unwrap();
-                l.close(lp, |_| {}).unwrap();
+                s.close(lp, |_, _| {}).unwrap();
+                l.close(lp, |_, _| {}).unwrap();
             })
             .unwrap();
         },
     )
     .unwrap();
-    let addr = listener.local_addr(&mut lp).unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
     // A byte every 50 ms, ten times: 500 ms of traffic, longer than the
     // idle timeout, which must not fire meanwhile.
     let sent = Rc::new(Cell::new(0));
@@ -54,7 +54,7 @@ fn idle_timeout_fires_only_after_a_quiet_period() {
             r.unwrap();
             s.read_start(lp, |lp, s, ev| {
                 if matches!(ev, ReadEvent::Eof) {
-                    s.close(lp, |_| {}).unwrap();
+                    s.close(lp, |_, _| {}).unwrap();
                 }
             })
             .unwrap();
@@ -64,7 +64,7 @@ fn idle_timeout_fires_only_after_a_quiet_period() {
                     s.write(lp, b".").unwrap();
                     sent.set(sent.get() + 1);
                     if sent.get() == 10 {
-                        t.close(lp, |_| {}).unwrap();
+                        t.close(lp, |_, _| {}).unwrap();
                     }
                 })
                 .unwrap();

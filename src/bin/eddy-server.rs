@@ -48,6 +48,26 @@ use eddy::net::{Address, ListenOptions, Listener};
 use eddy::prometheus::{Exposition, Labels, CONTENT_TYPE};
 use eddy::{Loop, RunMode};
 
+/// The binary's one unsafe call, fenced here with its rule.
+mod sys {
+    use std::os::fd::{AsRawFd, BorrowedFd};
+
+    use eddy::event_loop::Io;
+    use eddy::Loop;
+
+    /// An `Io` watcher on `fd`. The caller keeps the fd open until the
+    /// watcher is closed (the restart state holds both, and closes the
+    /// watcher first).
+    pub fn watch(lp: &mut Loop, fd: impl std::os::fd::AsFd) -> Io {
+        let fd: BorrowedFd<'_> = fd.as_fd();
+        // SAFETY: `fd` is open (borrowed from its owner), and the owner
+        // outlives the watcher: `Restart::Starting` keeps the channel and
+        // its `Io` together, and every way out of that state closes the
+        // `Io` (which deregisters it) before the channel is dropped.
+        unsafe { Io::new(lp, fd.as_raw_fd()) }
+    }
+}
+
 const HELP: &str = "usage: eddy-server [options]
   --host HOST                 address to listen on (default 127.0.0.1)
   --port PORT                 TCP port (default 8080)
@@ -193,7 +213,7 @@ fn echo(lp: &mut Loop, req: Request, res: Response) {
         let len = String::from_utf8_lossy(len).into_owned();
         let _ = res.set_header(lp, "Content-Length", &len);
     }
-    let _ = res.on_drain(lp, move |lp| {
+    let _ = res.on_drain(lp, move |lp, _| {
         let _ = req.resume(lp);
     });
     let _ = req.on_data(lp, move |lp, req, bytes| {
@@ -211,7 +231,7 @@ fn delay(lp: &mut Loop, req: Request, res: Response) {
     let t = Timer::new(lp);
     let _ = t.start(lp, ms, 0, move |lp, t| {
         plain(lp, res, 200, &format!("waited {ms} ms"));
-        let _ = t.close(lp, |_| {});
+        let _ = t.close(lp, |_, _| {});
     });
 }
 
@@ -236,7 +256,7 @@ fn stream(lp: &mut Loop, req: Request, res: Response) {
         let _ = res.end(lp, b"");
     };
     let again = pump.clone();
-    let _ = res.on_drain(lp, move |lp| again(lp));
+    let _ = res.on_drain(lp, move |lp, _| again(lp));
     pump(lp);
 }
 
@@ -500,7 +520,7 @@ fn shutdown(lp: &mut Loop, server: Server) {
     let _ = server.close(lp, |lp| lp.stop());
     let t = Timer::new(lp);
     let _ = t.start(lp, GRACE_MS, 0, move |lp, _| {
-        server.close_all_connections(lp);
+        let _ = server.close_all_connections(lp);
         lp.stop();
     });
     let _ = t.unref(lp);
@@ -522,7 +542,7 @@ fn drain(lp: &mut Loop, server: Server, draining: &Cell<bool>) {
     let _ = t.start(lp, 20, 20, move |lp, t| {
         let idle_for = lp.now().saturating_sub(started);
         if server.connections(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
-            let _ = t.close(lp, |_| {});
+            let _ = t.close(lp, |_, _| {});
             shutdown(lp, server);
         }
     });
@@ -584,11 +604,11 @@ fn worker(
         }
     }
     let stop = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_| {});
+        let _ = me.close(lp, |_, _| {});
         shutdown(lp, server);
     });
     let drain_handle = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_| {});
+        let _ = me.close(lp, |_, _| {});
         drain(lp, server, &draining);
     });
     let publish = Async::new(&mut lp, move |lp, _| {
@@ -754,7 +774,7 @@ impl Restarter {
             child.pid()
         );
         let _ = ours.set_nonblocking(true);
-        let io = Io::new(lp, std::os::fd::AsRawFd::as_raw_fd(&ours));
+        let io = sys::watch(lp, &ours);
         let me = self.clone();
         let watching = io.start(lp, Interest::READABLE, move |lp, _, _| me.heard(lp));
         let timer = Timer::new(lp);
@@ -810,8 +830,8 @@ impl Restarter {
         else {
             return;
         };
-        let _ = io.close(lp, |_| {});
-        let _ = timer.close(lp, |_| {});
+        let _ = io.close(lp, |_, _| {});
+        let _ = timer.close(lp, |_, _| {});
         eprintln!(
             "eddy-server: restart: pid {} is listening; pid {} stops accepting and drains",
             child.pid(),
@@ -830,8 +850,8 @@ impl Restarter {
         else {
             return;
         };
-        let _ = io.close(lp, |_| {});
-        let _ = timer.close(lp, |_| {});
+        let _ = io.close(lp, |_, _| {});
+        let _ = timer.close(lp, |_, _| {});
         reap(lp, child, why.to_string());
     }
 }
@@ -863,7 +883,7 @@ fn reap(lp: &mut Loop, child: Successor, why: String) {
         };
         if let Some(status) = status {
             report(status);
-            let _ = t.close(lp, |_| {});
+            let _ = t.close(lp, |_, _| {});
         }
     });
 }
@@ -961,9 +981,9 @@ fn main() {
         let _ = UnixStream::from(fd).write_all(b"READY=1\n");
     }
     let all_done = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_| {});
+        let _ = me.close(lp, |_, _| {});
         for s in &signal_handles {
-            let _ = s.close(lp, |_| {});
+            let _ = s.close(lp, |_, _| {});
         }
     });
     let done_sender = all_done.sender(&mut lp).unwrap_or_else(|e| fail(e));

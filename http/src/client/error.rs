@@ -21,45 +21,73 @@ pub enum Error {
     /// The headers were already sent: they can no longer change.
     #[error("headers already sent")]
     HeadersSent,
-    /// The request or response is gone (finished, aborted, or stale).
+    /// The request, response or Agent is gone (its `close` ran, or it was
+    /// destroyed): what every action on a stale handle returns.
     #[error("{0} is closed")]
     Closed(&'static str),
     /// The connection closed before any byte of a response arrived
     /// (Node's ECONNRESET "socket hang up").
     #[error("{what}: socket hang up")]
-    HangUp { what: String },
+    HangUp {
+        /// The request, as "GET 127.0.0.1:8080/path".
+        what: String,
+    },
     /// The connection closed (or failed) in the middle of a response body:
     /// the body is incomplete.
     #[error("{what}: response aborted mid-body")]
-    Aborted { what: String },
+    Aborted {
+        /// The request.
+        what: String,
+    },
     /// The response could not be parsed (an invalid status line, say).
     #[error("{what}: invalid response: {source}")]
     Parse {
+        /// The request.
         what: String,
+        /// What the parser found wrong, and where.
         #[source]
         source: ParseError,
     },
     /// The server broke the protocol in a way the parser cannot see (a 101
     /// nobody asked for).
     #[error("{what}: {reason}")]
-    Protocol { what: String, reason: &'static str },
+    Protocol {
+        /// The request.
+        what: String,
+        /// What the server did wrong.
+        reason: &'static str,
+    },
     /// The socket was idle longer than the request's `timeout`, and no
     /// timeout callback was set to decide otherwise.
     #[error("{what}: timed out after {ms} ms")]
-    Timeout { what: String, ms: u64 },
+    Timeout {
+        /// The request.
+        what: String,
+        /// The timeout that passed.
+        ms: u64,
+    },
     /// `abort()` was called.
     #[error("{what}: request aborted")]
-    Cancelled { what: String },
+    Cancelled {
+        /// The request.
+        what: String,
+    },
     /// The Agent was destroyed while the request waited or ran.
     #[error("{what}: agent destroyed")]
-    AgentDestroyed { what: String },
+    AgentDestroyed {
+        /// The request.
+        what: String,
+    },
     /// Connecting or writing failed (it says which address and why).
     #[error("{what}: {source}")]
     Net {
+        /// The request.
         what: String,
+        /// The socket's error, with its errno and address.
         #[source]
         source: eddy_net::Error,
     },
+    /// The loop refused (a stale handle below the client, say).
     #[error(transparent)]
     Loop(#[from] eddy_loop::Error),
 }

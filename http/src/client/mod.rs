@@ -22,21 +22,45 @@
 //! response ends on a keep-alive socket, the socket goes to the next
 //! waiting request or back to the free list, unref'd so an idle pool does
 //! not keep the loop running.
+//!
+//! Every handle follows one rule once stale (a request after its `close`,
+//! a destroyed Agent): actions return [`Error::Closed`], queries answer
+//! `false`, `None` or 0.
+//!
+//! The files are layered, each using only those below it:
+//! - API: `request.rs`, `response.rs`, `agent.rs` (methods of the
+//!   handles), `options.rs`;
+//! - the exchange (`exchange.rs`): a request's life on a connection,
+//!   driven by socket events;
+//! - below it: `send.rs` (output to the socket), `notify.rs` (user
+//!   callbacks), `conn.rs` (connection records), `pool.rs` (the Agent's
+//!   decisions), `handles.rs`;
+//! - state: `table.rs`; HTTP/1: `feed.rs` (the parser's handler),
+//!   `output.rs` (head and body framing), `target.rs`; leaves:
+//!   `agent_options.rs`, `error.rs`.
+
+#![deny(missing_docs)]
 
 mod agent;
+mod agent_options;
 mod conn;
 mod error;
+mod exchange;
 mod feed;
-mod finish;
+mod handles;
+mod notify;
 mod options;
 mod output;
 mod pool;
 mod request;
 mod response;
+mod send;
 mod table;
+mod target;
 
-pub use agent::{Agent, AgentOptions, Scheduling};
+pub use agent_options::{AgentOptions, Scheduling};
 pub use error::{Error, Result};
+pub use feed::Information;
+pub use handles::{Agent, ClientRequest, ClientResponse};
 pub use options::{AgentChoice, RequestOptions};
-pub use request::{get, request, ClientRequest, Information};
-pub use response::ClientResponse;
+pub use request::{get, request};

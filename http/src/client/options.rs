@@ -1,12 +1,12 @@
 //! What a request asks for: Node's `http.request` options, and a parser for
-//! `http://host[:port]/path` URLs.
+//! `http://host[:port]/path` URLs. `request()` checks them into a
+//! `Target` (`target.rs`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::agent::Agent;
 use super::error::{Error, Result};
-use crate::wire::push_number;
+use super::handles::Agent;
 
 /// Which connection pool a request uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,6 +28,19 @@ impl From<Agent> for AgentChoice {
 }
 
 /// Options of one request.
+///
+/// ```
+/// use eddy_http::client::{AgentChoice, RequestOptions};
+///
+/// let opts = RequestOptions {
+///     method: "PUT".into(),
+///     headers: vec![("Content-Type".into(), "text/plain".into())],
+///     agent: AgentChoice::Fresh,
+///     ..RequestOptions::from_url("http://127.0.0.1:8080/upload")?
+/// };
+/// assert_eq!((opts.port, opts.path.as_str()), (8080, "/upload"));
+/// # Ok::<(), eddy_http::client::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct RequestOptions {
     /// Host name or IP literal (default `localhost`).
@@ -119,77 +132,6 @@ impl RequestOptions {
             ..RequestOptions::default()
         })
     }
-
-    /// The Agent's pool key (Node's `getName`): host, port, local address,
-    /// family, socket path.
-    pub(crate) fn pool_key(&self) -> String {
-        use std::io::Write as _;
-        // "host:port:local:family:path", built in one allocation (once per
-        // request).
-        let mut k = Vec::with_capacity(self.host.len() + 32);
-        k.extend_from_slice(self.host.as_bytes());
-        k.push(b':');
-        push_number(&mut k, u64::from(self.port));
-        k.push(b':');
-        if let Some(a) = self.local_address {
-            let _ = write!(k, "{a}");
-        }
-        k.push(b':');
-        if let Some(f) = self.family {
-            push_number(&mut k, u64::from(f));
-        }
-        k.push(b':');
-        if let Some(p) = &self.socket_path {
-            match p.to_str() {
-                Some(p) => k.extend_from_slice(p.as_bytes()),
-                // A path that is not UTF-8 goes in as hex, so two such
-                // paths never share a pool.
-                None => {
-                    for b in p.as_os_str().as_encoded_bytes() {
-                        let _ = write!(k, "%{b:02x}");
-                    }
-                }
-            }
-        }
-        String::from_utf8(k).unwrap_or_default()
-    }
-
-    /// `Host: value\r\n` written into a request head.
-    pub(crate) fn write_host_line(&self, h: &mut Vec<u8>) {
-        let v6 = self.host.contains(':');
-        h.extend_from_slice(if v6 { b"Host: [" } else { b"Host: " });
-        h.extend_from_slice(self.host.as_bytes());
-        if v6 {
-            h.push(b']');
-        }
-        if self.port != 80 {
-            h.push(b':');
-            push_number(h, u64::from(self.port));
-        }
-        h.extend_from_slice(b"\r\n");
-    }
-
-    /// `Host` header value: the port only when it is not 80.
-    pub(crate) fn host_header(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        if self.port == 80 {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-
-    /// How errors name this request: "GET 127.0.0.1:8080/path".
-    pub(crate) fn describe(&self) -> String {
-        match &self.socket_path {
-            Some(p) => format!("{} {}:{}", self.method, p.display(), self.path),
-            None => format!("{} {}{}", self.method, self.host_header(), self.path),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -209,31 +151,12 @@ mod tests {
             ("example.com", 80, "/")
         );
         let o = RequestOptions::from_url("http://[::1]:9/x").unwrap();
-        assert_eq!(
-            (o.host.as_str(), o.port, o.host_header()),
-            ("::1", 9, "[::1]:9".into())
-        );
+        assert_eq!((o.host.as_str(), o.port), ("::1", 9));
+        let o = RequestOptions::from_url("http://h?q").unwrap();
+        assert_eq!(o.path, "/?q");
         assert!(RequestOptions::from_url("https://x/").is_err());
         assert!(RequestOptions::from_url("http://x:99999/").is_err());
         assert!(RequestOptions::from_url("http://:80/").is_err());
-        for (port, line) in [
-            (80, "Host: a\r\n"),
-            (8080, "Host: a:8080\r\n"),
-            (0, "Host: a:0\r\n"),
-        ] {
-            let o = RequestOptions {
-                host: "a".into(),
-                port,
-                ..RequestOptions::default()
-            };
-            let mut h = Vec::new();
-            o.write_host_line(&mut h);
-            assert_eq!(String::from_utf8(h).unwrap(), line);
-        }
-        let o = RequestOptions {
-            port: 65535,
-            ..RequestOptions::default()
-        };
-        assert!(o.pool_key().starts_with("localhost:65535:"));
+        assert!(RequestOptions::from_url("http://u@x/").is_err());
     }
 }

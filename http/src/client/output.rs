@@ -1,235 +1,308 @@
-//! A request's outgoing bytes: the head, composed once with the framing
-//! the body needs, then body bytes, chunked or counted; held until a
-//! socket is attached (and, with `Expect: 100-continue`, the body until
-//! `100 Continue`), then written. A short request is one write.
+//! A request's outgoing bytes, as a state machine with no I/O. The head is
+//! composed once by the shared HTTP/1 core: `h1::decide` picks the framing
+//! (Node's rules) and the `Connection`, `h1::Head` encodes the request
+//! line, the user's lines, `Host` and `Expect`; then body bytes go through
+//! the decided `h1::BodyEncoder` and are kept until the request's socket
+//! takes them. With `Expect: 100-continue` the body is held until `100
+//! Continue`, and dropped if a final answer comes first.
 
-use eddy_loop::Loop;
 use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
 use super::error::{Error, Result};
-use super::request::{state, ClientRequest, ReqState};
-use crate::wire::push_line;
+use super::target::Target;
+use crate::h1::{
+    decide, BodyEncoder, BodyKnown, Head, HeaderFacts, HeaderList, Outgoing, Role, StartLine,
+};
 
-/// Bytes of a request's output kept for a retry on a fresh socket.
-const REPLAY_LIMIT: usize = 1 << 20;
-
+/// How far the user has got with the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// The body is counted by a Content-Length header.
-    Length,
-    Chunked,
-    /// No framing header: the body is empty.
-    None,
-}
-
-/// What the body will be when the head is composed.
-#[derive(Clone, Copy)]
-pub(crate) enum BodyHint {
-    /// `end(data)` with nothing written before: its length is known.
-    Whole(usize),
-    /// Written in pieces (or not known yet).
-    Streaming,
-}
-
-#[derive(Default)]
-pub(crate) struct Output {
-    /// The head was composed (headers can no longer change).
-    pub head_done: bool,
-    pub framing: Option<Framing>,
-    /// Head bytes not yet handed to a socket.
-    pub head: Vec<u8>,
-    /// Body bytes not yet handed to a socket.
-    pub body: Vec<u8>,
-    /// `Expect: 100-continue` sent, no `100` nor final answer yet.
-    pub awaiting_continue: bool,
-    /// A final answer came before `100 Continue`: the body is not sent.
-    pub body_dropped: bool,
+pub(crate) enum Progress {
+    /// Nothing composed: headers may still change.
+    HeadPending,
+    /// The head is composed; body bytes follow through this encoder.
+    Body(BodyEncoder),
     /// `end` was called: the request is complete on our side.
-    pub ended: bool,
-    /// `write` returned false: a drain callback is owed.
-    pub need_drain: bool,
+    Ended,
 }
 
-/// Methods whose empty body needs no `Content-Length: 0` (Node's
-/// `useChunkedEncodingByDefault == false`).
-fn bodiless_by_default(method: &str) -> bool {
-    matches!(
-        method,
-        "GET" | "HEAD" | "DELETE" | "OPTIONS" | "TRACE" | "CONNECT"
-    )
+/// Whether body bytes may go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// They go out as soon as there is a socket.
+    Open,
+    /// `Expect: 100-continue` was sent: they wait for `100 Continue`.
+    AwaitingContinue,
+    /// A final answer came before `100 Continue`: they are never sent.
+    Dropped,
 }
 
-fn has(headers: &[(String, String)], name: &str) -> bool {
-    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+/// Whether a drain callback is owed (`write` returned false since the
+/// last one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drain {
+    NotOwed,
+    Owed,
 }
 
-/// Composes the head into `st.out.head` and decides the framing.
-pub(crate) fn compose(st: &mut ReqState, hint: BodyHint, keep_alive: bool) {
-    let o = &st.opts;
-    let mut h = Vec::with_capacity(128);
-    h.extend_from_slice(o.method.as_bytes());
-    h.push(b' ');
-    h.extend_from_slice(o.path.as_bytes());
-    h.extend_from_slice(b" HTTP/1.1\r\n");
-    for (n, v) in &o.headers {
-        line(&mut h, n, v);
-    }
-    if o.set_host && !has(&o.headers, "host") {
-        o.write_host_line(&mut h);
-    }
-    if st.expect_continue && !has(&o.headers, "expect") {
-        line(&mut h, "Expect", "100-continue");
-    }
-    if !has(&o.headers, "connection") {
-        let c = if keep_alive { "keep-alive" } else { "close" };
-        line(&mut h, "Connection", c);
-    }
-    let user_te = o
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"));
-    let framing = if has(&o.headers, "content-length") {
-        Framing::Length
-    } else if let Some((_, te)) = user_te {
-        if te.to_ascii_lowercase().contains("chunked") {
-            Framing::Chunked
-        } else {
-            Framing::None
-        }
-    } else {
-        match hint {
-            BodyHint::Whole(0) if bodiless_by_default(&o.method) => Framing::None,
-            BodyHint::Whole(n) => {
-                line(&mut h, "Content-Length", &n.to_string());
-                Framing::Length
-            }
-            BodyHint::Streaming => {
-                line(&mut h, "Transfer-Encoding", "chunked");
-                Framing::Chunked
-            }
-        }
-    };
-    h.extend_from_slice(b"\r\n");
-    st.out.head = h;
-    st.out.head_done = true;
-    st.out.framing = Some(framing);
+/// What may go to the socket now.
+pub(crate) struct Ready {
+    /// Head and body bytes, in order (may be empty).
+    pub bytes: Vec<u8>,
+    /// Body bytes still held for `100 Continue`.
+    pub held: usize,
 }
 
-fn line(h: &mut Vec<u8>, name: &str, value: &str) {
-    push_line(h, name.as_bytes(), value.as_bytes());
+/// A request's output.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub progress: Progress,
+    pub gate: Gate,
+    pub drain: Drain,
+    /// Head bytes not yet handed to a socket.
+    head: Vec<u8>,
+    /// Body bytes (framed) not yet handed to a socket.
+    body: Vec<u8>,
 }
 
-/// Appends `data` as body bytes, framed.
-fn frame(st: &mut ReqState, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let body = &mut st.out.body;
-    if st.out.framing == Some(Framing::Chunked) {
-        body.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    } else {
-        body.extend_from_slice(data);
-    }
-}
-
-/// Whether the loop's default or given Agent keeps sockets alive, as the
-/// `Connection` header must say.
-fn keep_alive(lp: &mut Loop, r: ClientRequest) -> bool {
-    let agent = state(lp, r).ok().and_then(|st| st.agent);
-    agent.is_some_and(|a| super::agent::agent_state(lp, a).is_some_and(|a| a.opts.keep_alive))
-}
-
-/// Composes the head now if it is not yet (`flush_headers`, 100-continue).
-pub(crate) fn ensure_head(lp: &mut Loop, r: ClientRequest, hint: BodyHint) -> Result<()> {
-    if state(lp, r)?.out.head_done {
-        return Ok(());
-    }
-    let ka = keep_alive(lp, r);
-    let st = state(lp, r)?;
-    compose(st, hint, ka);
-    st.out.awaiting_continue = st.expect_continue;
-    Ok(())
-}
-
-/// `ClientRequest::write`.
-pub(crate) fn write(lp: &mut Loop, r: ClientRequest, data: &[u8]) -> Result<bool> {
-    let st = state(lp, r)?;
-    if st.out.ended {
-        return Err(Error::WriteAfterEnd);
-    }
-    ensure_head(lp, r, BodyHint::Streaming)?;
-    let st = state(lp, r)?;
-    if !st.out.body_dropped {
-        frame(st, data);
-    }
-    let below = flush(lp, r);
-    if !below {
-        if let Ok(st) = state(lp, r) {
-            st.out.need_drain = true;
+impl Default for Output {
+    fn default() -> Output {
+        Output {
+            progress: Progress::HeadPending,
+            gate: Gate::Open,
+            drain: Drain::NotOwed,
+            head: Vec::new(),
+            body: Vec::new(),
         }
     }
-    Ok(below)
 }
 
-/// `ClientRequest::end`.
-pub(crate) fn end(lp: &mut Loop, r: ClientRequest, data: &[u8]) -> Result<()> {
-    let st = state(lp, r)?;
-    if st.out.ended {
-        return Err(Error::WriteAfterEnd);
+impl Output {
+    /// Whether the head was composed (its headers can no longer change).
+    pub fn is_head_composed(&self) -> bool {
+        self.progress != Progress::HeadPending
     }
-    ensure_head(lp, r, BodyHint::Whole(data.len()))?;
-    let st = state(lp, r)?;
-    if !st.out.body_dropped {
-        frame(st, data);
-        if st.out.framing == Some(Framing::Chunked) {
-            st.out.body.extend_from_slice(b"0\r\n\r\n");
+
+    /// Whether the whole request went (or will go) out as written: ended,
+    /// its body not dropped. Only then may its socket carry another.
+    pub fn is_complete(&self) -> bool {
+        self.progress == Progress::Ended && self.gate != Gate::Dropped
+    }
+
+    /// Composes the head, unless it already is. `keep_alive` is whether
+    /// the request's Agent keeps sockets (what `Connection` says when the
+    /// user set none); `extra` is scratch space for the lines the client
+    /// adds (`Host`, `Expect`).
+    pub fn compose_head(
+        &mut self,
+        t: &Target,
+        body: BodyKnown,
+        keep_alive: bool,
+        extra: &mut Vec<u8>,
+    ) {
+        if self.is_head_composed() {
+            return;
+        }
+        let facts = HeaderFacts::of(&t.headers);
+        let decision = decide(&Outgoing {
+            role: Role::Client,
+            method: t.method.as_bytes(),
+            status: 0,
+            version: (1, 1),
+            headers: &facts,
+            body,
+            keep_alive,
+        });
+        extra.clear();
+        if t.set_host && facts.host.is_none() {
+            t.dest.write_host_line(extra);
+        }
+        if t.asks.expect_continue && facts.expect.is_none() {
+            extra.extend_from_slice(b"Expect: 100-continue\r\n");
+        }
+        let mut head = Vec::with_capacity(128);
+        Head {
+            start: StartLine::Request {
+                method: t.method.as_bytes(),
+                target: t.path.as_bytes(),
+            },
+            headers: &t.headers,
+            facts: &facts,
+            decision: &decision,
+            extra,
+            date: None,
+            keep_alive_secs: None,
+        }
+        .encode(&mut head);
+        self.head = head;
+        self.progress = Progress::Body(BodyEncoder::new(decision.framing));
+        if t.asks.expect_continue {
+            self.gate = Gate::AwaitingContinue;
         }
     }
-    st.out.ended = true;
-    flush(lp, r);
-    Ok(())
-}
 
-/// Hands what may go out to the socket, in one write. Returns whether the
-/// bytes waiting (in the socket's queue, or here) are below the
-/// high-water mark.
-pub(crate) fn flush(lp: &mut Loop, r: ClientRequest) -> bool {
-    let Ok(st) = state(lp, r) else { return true };
-    let Some(c) = st.conn else {
-        return st.out.head.len() + st.out.body.len() < DEFAULT_HIGH_WATER_MARK;
-    };
-    let held = st.out.awaiting_continue.then_some(st.out.body.len());
-    let mut bytes = std::mem::take(&mut st.out.head);
-    if held.is_none() {
+    /// A piece of the body (the head must be composed).
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        let Progress::Body(enc) = &mut self.progress else {
+            return Err(Error::WriteAfterEnd);
+        };
+        if self.gate != Gate::Dropped {
+            enc.encode(data, &mut self.body);
+        }
+        Ok(())
+    }
+
+    /// The last piece of the body (the head must be composed).
+    pub fn end(&mut self, data: &[u8]) -> Result<()> {
+        let Progress::Body(enc) = &mut self.progress else {
+            return Err(Error::WriteAfterEnd);
+        };
+        if self.gate != Gate::Dropped {
+            enc.encode(data, &mut self.body);
+            // A counted body that falls short is sent as written (Node's
+            // behaviour without `strictContentLength`).
+            let _short = enc.finish(&HeaderList::default(), &mut self.body);
+        }
+        self.progress = Progress::Ended;
+        Ok(())
+    }
+
+    /// `100 Continue` arrived: the body may go.
+    pub fn continue_received(&mut self) {
+        if self.gate == Gate::AwaitingContinue {
+            self.gate = Gate::Open;
+        }
+    }
+
+    /// A final answer arrived. Returns whether it came before `100
+    /// Continue`: then the body is dropped, and the server may still
+    /// expect it, so the socket must not carry another request.
+    pub fn final_answer_received(&mut self) -> bool {
+        if self.gate != Gate::AwaitingContinue {
+            return false;
+        }
+        self.gate = Gate::Dropped;
+        self.body = Vec::new();
+        true
+    }
+
+    /// Takes what may go to the socket now: the head, and the body unless
+    /// it is held.
+    pub fn take_ready(&mut self) -> Ready {
+        let mut bytes = std::mem::take(&mut self.head);
+        if self.gate == Gate::AwaitingContinue {
+            return Ready {
+                bytes,
+                held: self.body.len(),
+            };
+        }
         if bytes.is_empty() {
-            bytes = std::mem::take(&mut st.out.body);
+            bytes = std::mem::take(&mut self.body);
         } else {
-            bytes.append(&mut st.out.body);
+            bytes.append(&mut self.body);
         }
+        Ready { bytes, held: 0 }
     }
-    // A body held for `100 Continue` counts against the mark.
-    let held_below = !matches!(held, Some(n) if n >= DEFAULT_HIGH_WATER_MARK);
-    if bytes.is_empty() {
-        return held_below;
+
+    /// Whether what waits here, with no socket yet, is below the
+    /// high-water mark.
+    pub fn is_below_mark(&self) -> bool {
+        self.head.len() + self.body.len() < DEFAULT_HIGH_WATER_MARK
     }
-    if let Some(replay) = st.replay.as_mut() {
-        if replay.len() + bytes.len() <= REPLAY_LIMIT {
-            replay.extend_from_slice(&bytes);
-        } else {
-            st.replay = None;
-        }
+
+    /// Puts bytes already sent once (on a socket that failed) before what
+    /// waits, to be sent again on a fresh one.
+    pub fn resend_first(&mut self, mut sent: Vec<u8>) {
+        sent.append(&mut self.head);
+        self.head = sent;
     }
-    let Some(stream) = super::conn::stream_of(lp, c) else {
-        return true;
-    };
-    // A failed write reaches the read side, which fails the request.
-    let below = stream.write_vec(lp, bytes).unwrap_or(true) && held_below;
-    if below && state(lp, r).is_ok_and(|st| st.out.need_drain) {
-        // Held bytes went out below the mark: the socket will not report a
-        // drain, so the request does.
-        lp.queue_pending(move |lp| super::finish::drain_request(lp, r));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::target::{Destination, Target};
+    use super::*;
+
+    fn target(method: &str, headers: &[(&str, &str)], expect: bool) -> Target {
+        let dest = Destination {
+            host: "h".into(),
+            port: 80,
+            socket_path: None,
+            local_address: None,
+            family: None,
+        };
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Target::new(method.into(), "/".into(), dest, headers, true, expect).unwrap()
     }
-    below
+
+    fn all(o: &mut Output) -> String {
+        String::from_utf8(o.take_ready().bytes).unwrap()
+    }
+
+    #[test]
+    fn framing_follows_node() {
+        let mut o = Output::default();
+        o.compose_head(
+            &target("GET", &[], false),
+            BodyKnown::Whole(0),
+            true,
+            &mut Vec::new(),
+        );
+        o.end(b"").unwrap();
+        assert_eq!(
+            all(&mut o),
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n"
+        );
+        assert!(o.is_complete());
+        assert!(matches!(o.write(b"x"), Err(Error::WriteAfterEnd)));
+
+        let mut o = Output::default();
+        o.compose_head(
+            &target("POST", &[], false),
+            BodyKnown::Whole(2),
+            false,
+            &mut Vec::new(),
+        );
+        o.end(b"hi").unwrap();
+        assert!(all(&mut o).ends_with("Connection: close\r\nContent-Length: 2\r\n\r\nhi"));
+
+        let mut o = Output::default();
+        o.compose_head(
+            &target("POST", &[], false),
+            BodyKnown::Streaming,
+            true,
+            &mut Vec::new(),
+        );
+        o.write(b"abc").unwrap();
+        o.end(b"").unwrap();
+        assert!(all(&mut o).ends_with("chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    }
+
+    #[test]
+    fn the_body_waits_for_100_continue_or_is_dropped() {
+        let t = target("PUT", &[], true);
+        let mut o = Output::default();
+        o.compose_head(&t, BodyKnown::Streaming, true, &mut Vec::new());
+        o.end(b"body").unwrap();
+        let r = o.take_ready();
+        assert!(String::from_utf8(r.bytes)
+            .unwrap()
+            .contains("Expect: 100-continue\r\n"));
+        assert!(r.held > 0);
+        o.continue_received();
+        assert!(all(&mut o).contains("body"));
+        assert!(o.is_complete());
+
+        let mut o = Output::default();
+        o.compose_head(&t, BodyKnown::Streaming, true, &mut Vec::new());
+        o.write(b"body").unwrap();
+        assert!(o.final_answer_received());
+        o.end(b"more").unwrap();
+        let r = o.take_ready();
+        let sent = String::from_utf8(r.bytes).unwrap();
+        assert!(sent.ends_with("\r\n\r\n") && !sent.contains("body") && r.held == 0);
+        assert!(!o.is_complete(), "a dropped body leaves the socket unfit");
+    }
 }

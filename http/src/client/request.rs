@@ -1,229 +1,95 @@
-//! The outgoing request (Node's `ClientRequest`): a `Copy` handle whose
-//! state lives in the client table. `request` starts it (taking a socket
-//! from its Agent, or opening one); `write`/`end` send the body; events
-//! arrive through the callbacks set with the `on_*` methods.
+//! The request's public API (Node's `http.request` and `ClientRequest`):
+//! `request` checks the options, stores the request and asks for a
+//! socket; `write`/`end` send the body; events arrive through the
+//! callbacks set with the `on_*` methods, each of which receives the
+//! request's own handle.
 
 use eddy_loop::Loop;
 use eddy_net::Stream;
 
-use super::agent::Agent;
-use super::conn::ConnId;
 use super::error::{Error, Result};
+use super::exchange;
+use super::feed::Information;
+use super::handles::{Agent, ClientRequest, ClientResponse};
+use super::notify;
 use super::options::{AgentChoice, RequestOptions};
-use super::output::{self, BodyHint, Output};
-use super::response::{ClientResponse, ResState};
-use super::table::{client, client_ref, PoolKey};
-use crate::server::{valid_name, valid_value};
-
-/// A request made with [`request`] or [`get`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct ClientRequest {
-    pub(crate) index: u32,
-    pub(crate) gen: u32,
-}
-
-/// An informational (1xx) response other than `100 Continue`.
-#[derive(Clone, Debug)]
-pub struct Information {
-    pub status: u16,
-    pub reason: String,
-    pub headers: Vec<(String, String)>,
-}
-
-pub(crate) type ResponseCb = Box<dyn FnOnce(&mut Loop, ClientResponse)>;
-pub(crate) type HandOffCb = Box<dyn FnOnce(&mut Loop, ClientResponse, Stream, Vec<u8>)>;
-pub(crate) type ReqCb = Box<dyn FnMut(&mut Loop, ClientRequest)>;
-pub(crate) type SocketCb = Box<dyn FnOnce(&mut Loop, ClientRequest, Stream)>;
-pub(crate) type InfoCb = Box<dyn FnMut(&mut Loop, ClientRequest, Information)>;
-pub(crate) type ErrorCb = Box<dyn FnOnce(&mut Loop, ClientRequest, Error)>;
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ClientRequest)>;
-
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    pub response: Option<ResponseCb>,
-    pub socket: Option<SocketCb>,
-    pub continue_: Option<ReqCb>,
-    pub information: Option<InfoCb>,
-    pub upgrade: Option<HandOffCb>,
-    pub connect: Option<HandOffCb>,
-    pub timeout: Option<ReqCb>,
-    pub error: Option<ErrorCb>,
-    pub close: Option<CloseCb>,
-    pub drain: Option<ReqCb>,
-}
-
-pub(crate) struct ReqState {
-    pub gen: u32,
-    pub opts: Box<RequestOptions>,
-    pub agent: Option<Agent>,
-    pub key: PoolKey,
-    pub expect_continue: bool,
-    pub upgrade_requested: bool,
-    /// The request's own `Connection: close`: its socket is not pooled.
-    pub close_requested: bool,
-    pub out: Output,
-    pub conn: Option<ConnId>,
-    /// The socket carried an earlier request (Node's `reusedSocket`).
-    pub reused: bool,
-    pub retried: bool,
-    /// What was written to a reused socket, kept until the first response
-    /// byte so an idempotent request can be sent again on a fresh one.
-    pub replay: Option<Vec<u8>>,
-    pub response_started: bool,
-    pub res: Option<Box<ResState>>,
-    /// Finished or failed: no event but `close` follows.
-    pub done: bool,
-    pub cbs: Callbacks,
-}
-
-impl ReqState {
-    pub fn what(&self) -> String {
-        self.opts.describe()
-    }
-
-    /// Notes what header line `i` asks of the connection.
-    fn note_header(&mut self, i: usize) {
-        let (n, v) = &self.opts.headers[i];
-        if n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue") {
-            self.expect_continue = true;
-        } else if n.eq_ignore_ascii_case("upgrade") {
-            self.upgrade_requested = true;
-        } else if n.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close") {
-            self.close_requested = true;
-        }
-    }
-
-    pub fn idempotent(&self) -> bool {
-        matches!(
-            self.opts.method.as_str(),
-            "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
-        )
-    }
-}
-
-pub(crate) fn state(lp: &mut Loop, r: ClientRequest) -> Result<&mut ReqState> {
-    client(lp).req(r).ok_or(Error::Closed("request"))
-}
-
-/// The state of a request still running (not finished or failed).
-pub(crate) fn live(lp: &mut Loop, r: ClientRequest) -> Result<&mut ReqState> {
-    state(lp, r)
-        .ok()
-        .filter(|st| !st.done)
-        .ok_or(Error::Closed("request"))
-}
-
-fn state_ref(lp: &Loop, r: ClientRequest) -> Option<&ReqState> {
-    client_ref(lp)?
-        .reqs
-        .get(r.index as usize)
-        .filter(|st| st.gen == r.gen)
-}
-
-/// Takes a callback out of its slot (to run it with `&mut Loop`).
-pub(crate) fn take_cb<T>(
-    lp: &mut Loop,
-    r: ClientRequest,
-    slot: impl FnOnce(&mut Callbacks) -> &mut Option<T>,
-) -> Option<T> {
-    client(lp).req(r).and_then(|st| slot(&mut st.cbs).take())
-}
-
-/// Puts a callback back, unless the request is gone or a new one was set.
-pub(crate) fn restore_cb<T>(
-    lp: &mut Loop,
-    r: ClientRequest,
-    cb: T,
-    slot: impl FnOnce(&mut Callbacks) -> &mut Option<T>,
-) {
-    if let Some(st) = client(lp).req(r) {
-        slot(&mut st.cbs).get_or_insert(cb);
-    }
-}
-
-fn validate(opts: &RequestOptions) -> Result<()> {
-    if !valid_name(&opts.method) {
-        return Err(Error::InvalidMethod(opts.method.clone()));
-    }
-    let bad_path = opts.path.is_empty() || opts.path.bytes().any(|b| b <= b' ' || b == 0x7f);
-    if bad_path {
-        return Err(Error::InvalidUrl(opts.path.clone()));
-    }
-    // The host goes into the Host header: nothing that could end the line
-    // or change what the authority means.
-    let bad_host = opts.host.is_empty()
-        || opts
-            .host
-            .bytes()
-            .any(|b| b <= b' ' || b == 0x7f || b"/?#@[]\\".contains(&b));
-    if bad_host {
-        return Err(Error::InvalidUrl(opts.host.clone()));
-    }
-    for (n, v) in &opts.headers {
-        if !valid_name(n) || !valid_value(v) {
-            return Err(Error::InvalidHeader(n.clone()));
-        }
-    }
-    Ok(())
-}
+use super::output::Output;
+use super::send;
+use super::table::{
+    agent_ref, client, live, req, req_ref, Callbacks, Link, PoolKey, Replay, ReqId, Request,
+};
+use super::target::{check_header, Destination, Target};
+use crate::h1::BodyKnown;
 
 /// Starts a request (Node's `http.request`). Write a body with
 /// [`ClientRequest::write`], then call [`ClientRequest::end`]; nothing is
 /// sent before `end` or the first write (or at once with
 /// `expect_continue`). `on_response` gets the final response; register
 /// its `on_data`/`on_end` there.
+///
+/// Fails at once for an invalid method, path, host or header, or a
+/// destroyed Agent; every later failure reaches
+/// [`on_error`](ClientRequest::on_error), then
+/// [`on_close`](ClientRequest::on_close).
 pub fn request(
     lp: &mut Loop,
     opts: RequestOptions,
     on_response: impl FnOnce(&mut Loop, ClientResponse) + 'static,
 ) -> Result<ClientRequest> {
-    validate(&opts)?;
-    let agent = match opts.agent {
-        AgentChoice::Default => Some(Agent::global(lp)),
+    let RequestOptions {
+        host,
+        port,
+        socket_path,
+        method,
+        path,
+        headers,
+        local_address,
+        family,
+        timeout_ms,
+        agent,
+        set_host,
+        expect_continue,
+    } = opts;
+    let dest = Destination {
+        host,
+        port,
+        socket_path,
+        local_address,
+        family,
+    };
+    let target = Target::new(method, path, dest, headers, set_host, expect_continue)?;
+    let agent = match agent {
+        AgentChoice::Default => Some(Agent::global(lp).id),
         AgentChoice::Use(a) => {
-            super::agent::agent_state(lp, a).ok_or(Error::Closed("agent"))?;
-            Some(a)
+            agent_ref(lp, a.id).ok_or(Error::Closed("agent"))?;
+            Some(a.id)
         }
         AgentChoice::Fresh => None,
     };
-    let key = PoolKey::from(opts.pool_key());
-    let expect_continue = opts.expect_continue;
-    let t = client(lp);
-    let gen = t.next_gen();
-    let index = t.reqs.insert(ReqState {
-        gen,
-        opts: Box::new(opts),
+    let key = PoolKey::from(target.dest.pool_key());
+    let expect_continue = target.asks.expect_continue;
+    let r = client(lp).reqs.insert(Request {
+        target: Box::new(target),
+        timeout_ms,
         agent,
-        key: key.clone(),
-        expect_continue,
-        upgrade_requested: false,
-        close_requested: false,
+        key,
         out: Output::default(),
-        conn: None,
+        link: Link::Waiting,
         reused: false,
-        retried: false,
-        replay: None,
-        response_started: false,
+        replay: Replay::Off,
         res: None,
-        done: false,
         cbs: Callbacks {
-            response: Some(Box::new(on_response)),
+            response: Some(Box::new(move |lp, id| {
+                on_response(lp, ClientResponse { id })
+            })),
             ..Callbacks::default()
         },
-    }) as u32;
-    let r = ClientRequest { index, gen };
-    let st = state(lp, r)?;
-    for i in 0..st.opts.headers.len() {
-        st.note_header(i);
+    });
+    if expect_continue {
+        send::ensure_head(lp, r, BodyKnown::Streaming)?;
     }
-    if st.expect_continue {
-        output::ensure_head(lp, r, BodyHint::Streaming)?;
-    }
-    match agent {
-        Some(a) => super::pool::add_request(lp, a, r, &key),
-        None => super::conn::open(lp, r, None),
-    }
-    Ok(r)
+    exchange::start(lp, r);
+    Ok(ClientRequest { id: r })
 }
 
 /// [`request`] with no body, ended at once (Node's `http.get`).
@@ -237,87 +103,132 @@ pub fn get(
     Ok(r)
 }
 
+/// The record of a request still running, or why not.
+fn running(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
+    live(lp, r).ok_or(Error::Closed("request"))
+}
+
+/// The record of a request that exists (running or about to close).
+fn existing(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
+    req(lp, r).ok_or(Error::Closed("request"))
+}
+
 macro_rules! setter {
-    ($(#[$doc:meta])* $name:ident, $slot:ident, $ty:ty) => {
+    ($(#[$doc:meta])* $name:ident, $slot:ident, ($($arg:ident: $ty:ty),*), $wrap:expr) => {
         $(#[$doc])*
-        pub fn $name(self, lp: &mut Loop, cb: $ty) -> Result<()> {
-            state(lp, self)?.cbs.$slot = Some(Box::new(cb));
+        pub fn $name(
+            self,
+            lp: &mut Loop,
+            mut cb: impl FnMut(&mut Loop, ClientRequest $(, $ty)*) + 'static,
+        ) -> Result<()> {
+            existing(lp, self.id)?.cbs.$slot =
+                Some(Box::new(move |lp, id: ReqId $(, $arg: $ty)*| cb(lp, $wrap(id) $(, $arg)*)));
             Ok(())
         }
     };
 }
 
+macro_rules! once_setter {
+    ($(#[$doc:meta])* $name:ident, $slot:ident, $handle:ident, ($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        pub fn $name(
+            self,
+            lp: &mut Loop,
+            cb: impl FnOnce(&mut Loop, $handle $(, $ty)*) + 'static,
+        ) -> Result<()> {
+            existing(lp, self.id)?.cbs.$slot =
+                Some(Box::new(move |lp, id: ReqId $(, $arg: $ty)*| cb(lp, $handle { id } $(, $arg)*)));
+            Ok(())
+        }
+    };
+}
+
+fn handle(id: ReqId) -> ClientRequest {
+    ClientRequest { id }
+}
+
 impl ClientRequest {
-    /// Whether the request still exists (until its `close` callback).
-    pub fn is_live(self, lp: &Loop) -> bool {
-        state_ref(lp, self).is_some()
+    /// Whether the request still exists: true until its `close` callback
+    /// runs (the id is stale from then on).
+    pub fn is_active(self, lp: &Loop) -> bool {
+        req_ref(lp, self.id).is_some()
     }
 
     /// The socket carried an earlier request (Node's `reusedSocket`).
     pub fn reused_socket(self, lp: &Loop) -> bool {
-        state_ref(lp, self).is_some_and(|st| st.reused)
+        req_ref(lp, self.id).is_some_and(|st| st.reused)
     }
 
-    /// The socket the request uses, once it has one.
-    pub fn socket(self, lp: &mut Loop) -> Option<Stream> {
-        let c = state(lp, self).ok()?.conn?;
-        super::conn::stream_of(lp, c)
+    /// Whether the head is composed, so headers can no longer change
+    /// (Node's `headersSent`).
+    pub fn headers_sent(self, lp: &Loop) -> bool {
+        req_ref(lp, self.id).is_some_and(|st| st.out.is_head_composed())
     }
 
-    /// Adds a header line (before the head is sent).
-    pub fn set_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
-        if !valid_name(name) || !valid_value(value) {
-            return Err(Error::InvalidHeader(name.to_string()));
+    /// The socket the request runs on, once it has one (until it ends).
+    pub fn socket(self, lp: &Loop) -> Option<Stream> {
+        match req_ref(lp, self.id)?.link {
+            Link::On(c) => super::conn::stream_of(lp, c),
+            Link::Waiting | Link::Done => None,
         }
-        let st = live(lp, self)?;
-        if st.out.head_done {
+    }
+
+    /// Adds a header line (before the head is sent); the value's bytes go
+    /// out as given.
+    pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
+        check_header(name, value)?;
+        let st = running(lp, self.id)?;
+        if st.out.is_head_composed() {
             return Err(Error::HeadersSent);
         }
-        st.opts.headers.push((name.to_string(), value.to_string()));
-        st.note_header(st.opts.headers.len() - 1);
+        st.target.push_header(name, value);
         Ok(())
     }
 
     /// Sends the head now (chunked, unless a Content-Length was set).
     pub fn flush_headers(self, lp: &mut Loop) -> Result<()> {
-        live(lp, self)?;
-        output::ensure_head(lp, self, BodyHint::Streaming)?;
-        output::flush(lp, self);
+        send::ensure_head(lp, self.id, BodyKnown::Streaming)?;
+        send::flush(lp, self.id);
         Ok(())
     }
 
-    /// Sends a piece of the body. Returns false once the bytes waiting reach
-    /// the high-water mark: wait for the drain callback.
+    /// Sends a piece of the body. Returns false once the bytes waiting
+    /// reach the high-water mark: wait for the drain callback.
     pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
-        live(lp, self)?;
-        output::write(lp, self, chunk)
+        running(lp, self.id)?;
+        send::write(lp, self.id, chunk)
     }
 
     /// Sends `data` (may be empty) and ends the request.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
-        live(lp, self)?;
-        output::end(lp, self, data)
+        running(lp, self.id)?;
+        send::end(lp, self.id, data)
     }
 
     /// Changes the socket idle timeout for this request (0: none).
     pub fn set_timeout(self, lp: &mut Loop, ms: u64) -> Result<()> {
-        let st = live(lp, self)?;
-        st.opts.timeout_ms = ms;
-        if let Some(c) = st.conn {
-            super::conn::apply_request_timeout(lp, c, ms);
+        let st = running(lp, self.id)?;
+        st.timeout_ms = ms;
+        if let Link::On(c) = st.link {
+            exchange::set_idle_timeout(lp, c, ms);
         }
         Ok(())
     }
 
     /// Abandons the request at any point: its socket is closed (never
-    /// returned to the pool) and only the close callback follows.
-    pub fn abort(self, lp: &mut Loop) {
-        super::finish::abort(lp, self, None);
+    /// returned to the pool) and only the close callback follows. A
+    /// request that already finished is left alone.
+    pub fn abort(self, lp: &mut Loop) -> Result<()> {
+        self.destroy(lp, None)
     }
 
-    /// Like [`abort`](Self::abort), delivering `err` to the error callback first.
-    pub fn destroy(self, lp: &mut Loop, err: Option<Error>) {
-        super::finish::abort(lp, self, err);
+    /// Like [`abort`](Self::abort), delivering `err` to the error callback
+    /// first.
+    pub fn destroy(self, lp: &mut Loop, err: Option<Error>) -> Result<()> {
+        existing(lp, self.id)?;
+        exchange::terminate(lp, self.id, err);
+        Ok(())
     }
 
     /// The request got a socket (fresh or from the pool); from the pending
@@ -327,40 +238,44 @@ impl ClientRequest {
         lp: &mut Loop,
         cb: impl FnOnce(&mut Loop, ClientRequest, Stream) + 'static,
     ) -> Result<()> {
-        let st = state(lp, self)?;
-        st.cbs.socket = Some(Box::new(cb));
-        if let Some(c) = st.conn {
-            lp.queue_pending(move |lp| super::finish::socket_assigned(lp, self, c));
+        let r = self.id;
+        let st = existing(lp, r)?;
+        st.cbs.socket = Some(Box::new(move |lp, id, s| cb(lp, ClientRequest { id }, s)));
+        if let Link::On(c) = st.link {
+            lp.queue_pending(move |lp| notify::socket_assigned(lp, r, c));
         }
         Ok(())
     }
+
     setter!(
-        /// `100 Continue` arrived (the held body is sent right after).
-        on_continue, continue_, impl FnMut(&mut Loop, ClientRequest) + 'static);
+        /// `100 Continue` arrived (the held body is sent right before).
+        on_continue, continue_, (), handle);
     setter!(
         /// Another 1xx response arrived.
-        on_information, information, impl FnMut(&mut Loop, ClientRequest, Information) + 'static);
-    setter!(
-        /// `101 Switching Protocols`: the stream and the bytes after the head
-        /// are yours (the socket leaves the Agent). Without this callback the
-        /// socket is closed.
-        on_upgrade, upgrade, impl FnOnce(&mut Loop, ClientResponse, Stream, Vec<u8>) + 'static);
-    setter!(
-        /// A 2xx answer to CONNECT: the tunnel's stream and first bytes.
-        on_connect, connect, impl FnOnce(&mut Loop, ClientResponse, Stream, Vec<u8>) + 'static);
+        on_information, information, (info: Information), handle);
     setter!(
         /// The socket was idle for the request's timeout. The request goes
-        /// on: abort it here if you want it to end.
-        on_timeout, timeout, impl FnMut(&mut Loop, ClientRequest) + 'static);
-    setter!(
-        /// The request failed (connect, protocol, hang-up, aborted body).
-        /// `close` follows.
-        on_error, error, impl FnOnce(&mut Loop, ClientRequest, Error) + 'static);
-    setter!(
-        /// The last callback of a request, after its response ended or it failed.
-        on_close, close, impl FnOnce(&mut Loop, ClientRequest) + 'static);
+        /// on: abort it here if you want it to end. Without this callback
+        /// the request fails with [`Error::Timeout`].
+        on_timeout, timeout, (), handle);
     setter!(
         /// The bytes waiting fell below the high-water mark after `write`
         /// returned false.
-        on_drain, drain, impl FnMut(&mut Loop, ClientRequest) + 'static);
+        on_drain, drain, (), handle);
+    once_setter!(
+        /// `101 Switching Protocols`: the stream and the bytes after the head
+        /// are yours (the socket leaves the Agent). Without this callback the
+        /// socket is closed.
+        on_upgrade, upgrade, ClientResponse, (stream: Stream, head: Vec<u8>));
+    once_setter!(
+        /// A 2xx answer to CONNECT: the tunnel's stream and first bytes.
+        on_connect, connect, ClientResponse, (stream: Stream, head: Vec<u8>));
+    once_setter!(
+        /// The request failed (connect, protocol, hang-up, aborted body,
+        /// timeout). `close` follows.
+        on_error, error, ClientRequest, (err: Error));
+    once_setter!(
+        /// The last callback of a request, after its response ended or it
+        /// failed.
+        on_close, close, ClientRequest, ());
 }

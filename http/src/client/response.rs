@@ -1,118 +1,71 @@
-//! The incoming response (Node's `IncomingMessage` on the client side): a
-//! `Copy` handle to the response part of a request. Status and headers are
-//! read through the loop; the body arrives through `on_data`, then
-//! `on_end`. `pause` stops reading the socket (body bytes already parsed
-//! wait here) and `resume` delivers them and reads on.
+//! The response's public API (Node's `IncomingMessage` on the client
+//! side). Status and headers are read through the loop; the body arrives
+//! through `on_data`, then `on_end`. `pause` stops reading the socket
+//! (body bytes already parsed wait) and `resume` delivers them and reads
+//! on.
 
 use eddy_loop::Loop;
 
+use super::conn;
 use super::error::{Error, Result};
-use super::request::{state, ClientRequest};
-use super::table::client_ref;
-use crate::server::HeaderList;
-
-pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, ClientResponse, &[u8])>;
-pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, ClientResponse)>;
-
-/// The final response to a [`ClientRequest`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct ClientResponse {
-    pub(crate) req: ClientRequest,
-}
-
-#[derive(Default)]
-pub(crate) struct ResState {
-    pub status: u16,
-    pub reason: String,
-    pub version: (u8, u8),
-    pub headers: HeaderList,
-    pub trailers: HeaderList,
-    pub on_data: Option<DataCb>,
-    pub on_end: Option<EndCb>,
-    pub paused: bool,
-    /// Body bytes parsed while paused.
-    pub buffered: Vec<u8>,
-    /// The parser saw the end of the message.
-    pub parsed: bool,
-    /// `on_end` ran.
-    pub ended: bool,
-}
-
-impl ResState {
-    /// Back to empty, keeping the buffers' capacity.
-    pub fn clear(&mut self) {
-        self.status = 0;
-        self.reason.clear();
-        self.version = (0, 0);
-        self.headers.clear();
-        self.trailers.clear();
-        self.on_data = None;
-        self.on_end = None;
-        self.paused = false;
-        self.buffered.clear();
-        self.parsed = false;
-        self.ended = false;
-    }
-}
-
-fn res_ref(lp: &Loop, r: ClientResponse) -> Option<&ResState> {
-    client_ref(lp)?
-        .reqs
-        .get(r.req.index as usize)
-        .filter(|st| st.gen == r.req.gen)?
-        .res
-        .as_deref()
-}
-
-pub(crate) fn res_mut(lp: &mut Loop, r: ClientRequest) -> Result<&mut ResState> {
-    state(lp, r)?
-        .res
-        .as_deref_mut()
-        .ok_or(Error::Closed("response"))
-}
+use super::exchange;
+use super::handles::{ClientRequest, ClientResponse};
+use super::table::{req, req_ref, res, Body, Flow, Link, Response};
+use crate::h1::HeaderList;
 
 impl ClientResponse {
+    fn record(self, lp: &Loop) -> Option<&Response> {
+        req_ref(lp, self.id)?.res.as_deref()
+    }
+
+    fn record_mut(self, lp: &mut Loop) -> Result<&mut Response> {
+        res(lp, self.id).ok_or(Error::Closed("response"))
+    }
+
+    /// The request this answers.
     pub fn request(self) -> ClientRequest {
-        self.req
+        ClientRequest { id: self.id }
     }
 
+    /// The status code (Node's `statusCode`).
     pub fn status(self, lp: &Loop) -> Option<u16> {
-        res_ref(lp, self).map(|s| s.status)
+        self.record(lp).map(|s| s.status)
     }
 
-    /// The reason phrase as sent ("OK").
-    pub fn reason(self, lp: &Loop) -> Option<&str> {
-        res_ref(lp, self).map(|s| s.reason.as_str())
+    /// The reason phrase, bytes as sent ("OK"; Node's `statusMessage`).
+    pub fn reason(self, lp: &Loop) -> Option<&[u8]> {
+        self.record(lp).map(|s| &s.reason[..])
     }
 
     /// (major, minor), e.g. (1, 1).
     pub fn version(self, lp: &Loop) -> Option<(u8, u8)> {
-        res_ref(lp, self).map(|s| s.version)
+        self.record(lp).map(|s| s.version)
     }
 
     /// Every header line in arrival order, raw names.
     pub fn headers(self, lp: &Loop) -> Option<&HeaderList> {
-        res_ref(lp, self).map(|s| &s.headers)
+        self.record(lp).map(|s| &s.headers)
     }
 
     /// The first value of a header (case-insensitive name).
     pub fn header<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
-        res_ref(lp, self)?.headers.get(name)
+        self.record(lp)?.headers.get(name)
     }
 
     /// The header as Node's `res.headers[name]` gives it.
     pub fn header_joined(self, lp: &Loop, name: &str) -> Option<String> {
-        res_ref(lp, self)?.headers.get_joined(name)
+        self.record(lp)?.headers.get_joined(name)
     }
 
     /// Trailer lines of a chunked body (complete once `on_end` runs).
     pub fn trailers(self, lp: &Loop) -> Option<&HeaderList> {
-        res_ref(lp, self).map(|s| &s.trailers)
+        self.record(lp).map(|s| &s.trailers)
     }
 
-    /// Whether the whole body was received and `on_end` ran.
+    /// Whether the whole body was received and `on_end` ran (Node's
+    /// `complete`).
     pub fn is_complete(self, lp: &Loop) -> bool {
-        res_ref(lp, self).is_some_and(|s| s.ended)
+        self.record(lp).is_some_and(|s| s.body == Body::Delivered)
     }
 
     /// Body bytes as they arrive (chunked framing removed). Without this
@@ -120,9 +73,11 @@ impl ClientResponse {
     pub fn on_data(
         self,
         lp: &mut Loop,
-        cb: impl FnMut(&mut Loop, ClientResponse, &[u8]) + 'static,
+        mut cb: impl FnMut(&mut Loop, ClientResponse, &[u8]) + 'static,
     ) -> Result<()> {
-        res_mut(lp, self.req)?.on_data = Some(Box::new(cb));
+        self.record_mut(lp)?.on_data = Some(Box::new(move |lp, id, data| {
+            cb(lp, ClientResponse { id }, data)
+        }));
         Ok(())
     }
 
@@ -133,32 +88,32 @@ impl ClientResponse {
         lp: &mut Loop,
         cb: impl FnOnce(&mut Loop, ClientResponse) + 'static,
     ) -> Result<()> {
-        res_mut(lp, self.req)?.on_end = Some(Box::new(cb));
+        self.record_mut(lp)?.on_end = Some(Box::new(move |lp, id| cb(lp, ClientResponse { id })));
         Ok(())
     }
 
     /// Stops body delivery and reading from the socket.
     pub fn pause(self, lp: &mut Loop) -> Result<()> {
-        let res = res_mut(lp, self.req)?;
-        if res.ended {
+        let res = self.record_mut(lp)?;
+        if res.body == Body::Delivered {
             return Ok(());
         }
-        res.paused = true;
-        if let Some(c) = state(lp, self.req)?.conn {
-            super::conn::stop_reading(lp, c);
+        res.flow = Flow::Paused;
+        if let Some(Link::On(c)) = req(lp, self.id).map(|st| st.link) {
+            conn::stop_reading(lp, c);
         }
         Ok(())
     }
 
     /// Delivers what was held (from the pending phase) and reads on.
     pub fn resume(self, lp: &mut Loop) -> Result<()> {
-        let res = res_mut(lp, self.req)?;
-        if !res.paused {
+        let res = self.record_mut(lp)?;
+        if res.flow == Flow::Flowing {
             return Ok(());
         }
-        res.paused = false;
-        let r = self.req;
-        lp.queue_pending(move |lp| super::finish::resume_delivery(lp, r));
+        res.flow = Flow::Flowing;
+        let r = self.id;
+        lp.queue_pending(move |lp| exchange::resume_delivery(lp, r));
         Ok(())
     }
 }

@@ -129,16 +129,20 @@ impl Parser {
         let mut p = cx.p;
         if self.matcher.len == 0 {
             // Fast path: the whole method is in this input and is a known name.
-            let token_len = data[p..]
-                .iter()
-                .take(16)
-                .position(|&c| !(c.is_ascii_uppercase() || c == b'-' || c == b'_'));
-            if let Some(i) = token_len.and_then(|n| lookup_method(&data[p..p + n]).map(|i| (i, n)))
-            {
+            let known = if data[p..].starts_with(b"GET ") {
+                Some((Method::Get as usize, 3))
+            } else {
+                data[p..]
+                    .iter()
+                    .take(16)
+                    .position(|&c| !(c.is_ascii_uppercase() || c == b'-' || c == b'_'))
+                    .and_then(|n| lookup_method(&data[p..p + n]).map(|i| (i, n)))
+            };
+            if let Some(i) = known {
                 let (index, n) = i;
                 p += n;
                 self.method = index as u8;
-                self.end_span(h, data, cx, p)?;
+                self.end_span_as(h, data, cx, p, Span::Method)?;
                 cx.p = p;
                 self.state = State::ReqFirstSpace;
                 event!(self, h, cx, on_method_complete, CbMethodComplete);
@@ -321,8 +325,9 @@ impl Parser {
         }
         self.minor = c - b'0';
         cx.p += 1;
-        // RFC 9112 section 2.3: a higher 1.x minor version is processed as 1.1.
-        let known = matches!((self.major, self.minor), (0, 9) | (1, _) | (2, 0));
+        // As llhttp: HTTP/1.2 and up (which RFC 9112 section 2.3 would read as
+        // 1.1) only with `Lenient::VERSION`.
+        let known = matches!((self.major, self.minor), (0, 9) | (1, 0) | (1, 1) | (2, 0));
         if !known && !self.lenient(Lenient::VERSION) {
             self.end_span(h, data, cx, cx.p)?;
             return Err(self.fail(ErrorKind::InvalidVersion, cx.p, "Invalid HTTP version"));
@@ -342,8 +347,9 @@ impl Parser {
 
     pub(super) fn s_req_line_end(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         match data[cx.p] {
-            // Trailing whitespace after the version is harmless; tolerate it.
-            b' ' | b'\t' => cx.p += 1,
+            // llhttp rejects whitespace here: a peer that reads past it may
+            // split the stream differently.
+            b' ' | b'\t' if self.lenient(Lenient::SPACES_AFTER_VERSION) => cx.p += 1,
             b'\r' => {
                 cx.p += 1;
                 self.state = State::ReqLineCr;

@@ -9,7 +9,8 @@ use super::state::{Span, State};
 
 impl Parser {
     pub(super) fn s_res_after_version(&mut self, data: &[u8], cx: &mut Cx) -> Res {
-        if data[cx.p] != b' ' {
+        let tab_ok = data[cx.p] == b'\t' && self.lenient(Lenient::SPACES_AFTER_VERSION);
+        if data[cx.p] != b' ' && !tab_ok {
             return Err(self.fail(
                 ErrorKind::InvalidVersion,
                 cx.p,
@@ -25,6 +26,12 @@ impl Parser {
 
     pub(super) fn s_res_status_digit(&mut self, data: &[u8], cx: &mut Cx) -> Res {
         let c = data[cx.p];
+        if self.aux == 0 && matches!(c, b' ' | b'\t') && self.lenient(Lenient::SPACES_AFTER_VERSION)
+        {
+            // More whitespace between the version and the status code.
+            cx.p += 1;
+            return Ok(());
+        }
         if !c.is_ascii_digit() {
             return Err(self.fail(ErrorKind::InvalidStatus, cx.p, "Invalid status code"));
         }

@@ -1,95 +1,38 @@
-//! One server connection: bytes from the stream go through the parser,
-//! each request becomes an exchange handed to the request callback, and
-//! the connection decides when to stop reading, answer an error, time out
-//! or close.
+//! The connection's behaviour: bytes from the stream go through the parser
+//! (`feed.rs`), each request becomes an exchange handed to the request
+//! callback, responses leave in request order (`output.rs`), and the
+//! connection decides when to stop reading, answer an error, time out or
+//! close. Its state and pure decisions are in `connection.rs`.
 //!
-//! The parser (and the request being built) is taken out of the table
-//! while it runs, so the callbacks it triggers get `&mut Loop` and may do
-//! anything, even close this connection. Reading pauses while output waits
-//! (pipelining backpressure), and the input not yet parsed is kept until
-//! reading resumes. The parser's callbacks are in `feed.rs`; deadlines,
-//! failures and closing in `lifecycle.rs`.
+//! A parse takes the parser (and the request being built) out of the
+//! table for as long as it runs, so the callbacks it triggers get
+//! `&mut Loop` and may do anything, even close this connection. The
+//! [`ParseGuard`] does that: made, it takes them out and opens the output
+//! batch; dropped, it puts them back (if the connection lives) and
+//! flushes the batch it opened. Reading pauses while output waits
+//! (pipelining backpressure), and input not yet parsed is kept until
+//! reading resumes.
 
 use std::rc::Rc;
 
 use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
-use super::exchange::{Queue, RequestData};
-use super::feed::{status_for, Feed, MAX_PIPELINED};
-use super::lifecycle::{arm, fail, hand_off_stream, on_timer, Deadlines};
-pub(crate) use super::lifecycle::{close_gracefully, destroy};
+use super::closing::{arm, close_gracefully, hand_off_stream};
+use super::connection::{Conn, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
+use super::deadlines::Due;
+use super::dispatch;
+use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
+use super::feed::{status_for, Feed, Stop};
+use super::handles::{ConnId, Request, Response};
+use super::hooks::Hook;
 use super::options::ServerOptions;
-use super::server::{self, Server};
-use super::table::{conn_in, http, Http};
+use super::output::{emit, flush_batch, open_batch, write_front, Flushed, Room};
+use super::server_state::Server;
+use super::status::reason_phrase;
+use super::table::{conn, http};
+use super::teardown::destroy;
 use crate::parser::{Parser, PauseReason};
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct ConnId {
-    pub index: u32,
-    pub gen: u32,
-}
-
-pub(crate) struct Conn {
-    pub gen: u32,
-    pub server: Server,
-    pub opts: Rc<ServerOptions>,
-    pub stream: Stream,
-    /// Boxed, like `building`: taken out for every parse, they move as a
-    /// pointer. `parser` is None while it runs.
-    pub(crate) parser: Option<Box<Parser>>,
-    /// The request being parsed; None while idle (one is taken from the
-    /// pool when input comes).
-    pub(crate) building: Option<Box<RequestData>>,
-    pub exchanges: Queue,
-    pub(crate) next_seq: u64,
-    pub(crate) body_seq: Option<u64>,
-    pub(crate) leftover: Vec<u8>,
-    /// While parsing, output for the front exchange collects here and goes
-    /// out as one write when the input is consumed: a pipelined batch of
-    /// requests is answered with one syscall.
-    pub(crate) batch: Option<Vec<u8>>,
-    /// The stream's write queue when the batch began (nothing else writes
-    /// to the stream while a batch is open).
-    pub(crate) batch_base: usize,
-    pub(crate) output_paused: bool,
-    pub(crate) user_paused: bool,
-    pub(crate) eof: bool,
-    pub no_more_requests: bool,
-    pub(crate) lingering: bool,
-    pub served: u32,
-    pub(crate) in_message: bool,
-    pub(crate) timer: Timer,
-    pub(crate) deadlines: Deadlines,
-}
-
-#[inline]
-pub(crate) fn get(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
-    http(lp).conn_mut(c)
-}
-
-/// What the head of a response needs to know about its connection.
-#[derive(Clone, Copy)]
-pub(crate) struct HeadContext {
-    /// The connection closes after this response.
-    pub closing: bool,
-    /// `Keep-Alive: timeout=N`; None when keep-alive is off.
-    pub keep_alive_secs: Option<u64>,
-}
-
-/// The head context of response `seq` on `cn`.
-pub(crate) fn head_context_of(cn: &Conn, seq: u64, server_closing: bool) -> HeadContext {
-    let max = cn.opts.max_requests_per_socket;
-    let last_allowed = max > 0 && seq + 1 >= u64::from(max);
-    // No more requests will be read: the last queued response closes the
-    // connection; the ones before it still go out as usual.
-    let last_queued = cn.exchanges.back().map(|x| x.seq) == Some(seq) && !cn.in_message;
-    let ka = cn.opts.keep_alive_timeout_ms;
-    HeadContext {
-        closing: server_closing || (cn.no_more_requests && last_queued) || last_allowed,
-        keep_alive_secs: (ka > 0).then(|| ka.div_ceil(1000)),
-    }
-}
 
 /// Sets up a connection for a stream the server accepted.
 pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, stream: Stream) {
@@ -97,42 +40,16 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let timer = Timer::new(lp);
     let mut parser = Parser::with_settings(crate::parser::Kind::Request, parser_settings(&opts));
     parser.reset();
-    let h = http(lp);
-    let gen = h.next_gen();
-    let index = h.conns.insert(Conn {
-        gen,
-        server,
-        opts: opts.clone(),
-        stream,
-        parser: Some(Box::new(parser)),
-        building: None,
-        exchanges: Queue::new(),
-        next_seq: 0,
-        body_seq: None,
-        leftover: Vec::new(),
-        batch: None,
-        batch_base: 0,
-        output_paused: false,
-        user_paused: false,
-        eof: false,
-        no_more_requests: false,
-        lingering: false,
-        served: 0,
-        in_message: false,
-        timer,
-        deadlines: Deadlines::default(),
-    }) as u32;
-    let c = ConnId { index, gen };
+    let mut cn = Conn::new(server, opts.clone(), stream, parser, timer);
+    // Slow clients that never finish their first request are cut off by
+    // the same deadlines as any request.
+    cn.deadlines.headers = Some(now + opts.headers_timeout_ms);
+    cn.deadlines.request = Some(now + opts.request_timeout_ms);
+    cn.deadlines.armed_at = Some(now + opts.headers_timeout_ms.max(1));
+    let c = http(lp).conns.insert(cn);
     let _ = timer.start(lp, opts.headers_timeout_ms.max(1), 0, move |lp, _| {
         on_timer(lp, c)
     });
-    if let Some(cn) = get(lp, c) {
-        // Slow clients that never finish their first request are cut off
-        // by the same deadlines as any request.
-        cn.deadlines.headers = Some(now + opts.headers_timeout_ms);
-        cn.deadlines.request = Some(now + opts.request_timeout_ms);
-        cn.deadlines.armed_at = Some(now + opts.headers_timeout_ms.max(1));
-    }
     let _ = stream.set_nodelay(lp, true);
     let _ = stream.set_high_water_mark(lp, opts.high_water_mark);
     let _ = stream.set_allow_half_open(lp, true);
@@ -143,7 +60,7 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
 }
 
-pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
+fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
     crate::parser::Settings {
         lenient: opts.lenient,
         max_header_bytes: opts.max_header_size,
@@ -153,119 +70,194 @@ pub(super) fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
     }
 }
 
-pub(super) fn on_read(lp: &mut Loop, c: ConnId, stream: Stream, ev: ReadEvent<'_>) {
+fn on_read(lp: &mut Loop, c: ConnId, _: Stream, ev: ReadEvent<'_>) {
     match ev {
         ReadEvent::Data(bytes) => {
-            // What the stream still has queued counts toward the batch's
-            // high-water mark (nothing else writes while a batch is open).
-            let base = stream.write_queue_size(lp).unwrap_or(0);
-            let h = http(lp);
-            let Some(cn) = conn_in(&mut h.conns, c) else {
-                return;
-            };
-            if cn.lingering || cn.no_more_requests {
+            let Some(cn) = conn(lp, c) else { return };
+            if cn.writing == Writing::Lingering || cn.reading == Reading::Done {
                 return; // input after the last request is discarded
             }
             if !cn.leftover.is_empty() {
                 cn.leftover.extend_from_slice(bytes);
                 return;
             }
-            let outer = cn.batch.is_none();
-            if outer {
-                cn.batch = Some(std::mem::take(&mut h.batch_spare));
-                cn.batch_base = base;
-            }
-            parse_input(lp, c, bytes);
-            if outer {
-                finish_batch(lp, c);
-            }
+            parse(lp, c, bytes);
         }
         ReadEvent::Eof => on_eof(lp, c),
         ReadEvent::Error(_) => destroy(lp, c),
     }
 }
 
-/// Runs the parser over `data`, batching the output it causes.
-pub(super) fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
-    let Some(cn) = get(lp, c) else { return };
-    let outer = cn.batch.is_none();
-    if outer {
-        let stream = cn.stream;
-        let base = stream.write_queue_size(lp).unwrap_or(0);
+/// How a parse ended.
+enum Parsed {
+    /// Every byte was parsed.
+    All,
+    /// Parsing paused with input left, from this offset.
+    Held { from: usize },
+    /// The request is refused with this status.
+    Refused { status: u16 },
+    /// The stream goes to a hook, with the request and the bytes from
+    /// this offset.
+    HandOff {
+        hook: Hook,
+        req: RequestData,
+        from: usize,
+    },
+    /// A callback destroyed the connection.
+    Gone,
+}
+
+/// The parser and the request being built, out of the table while they
+/// run; dropping the guard puts them back (if the connection lives) and
+/// flushes the output batch it opened.
+struct ParseGuard<'l> {
+    lp: &'l mut Loop,
+    c: ConnId,
+    /// `Parsing::Ready` (with a request record) while the guard holds it.
+    parsing: Parsing,
+    /// This guard opened the batch, so it flushes it.
+    opened_batch: bool,
+}
+
+impl<'l> ParseGuard<'l> {
+    /// Takes the parser out of connection `c`; None if the connection is
+    /// gone or its parser is already running (it goes on by itself).
+    fn begin(lp: &'l mut Loop, c: ConnId) -> Option<ParseGuard<'l>> {
         let h = http(lp);
-        let spare = std::mem::take(&mut h.batch_spare);
-        if let Some(cn) = conn_in(&mut h.conns, c) {
-            cn.batch = Some(spare);
-            cn.batch_base = base;
+        let cn = h.conns.get_mut(c)?;
+        if matches!(cn.parsing, Parsing::Running) {
+            return None;
+        }
+        let parsing = std::mem::replace(&mut cn.parsing, Parsing::Running);
+        let parsing = match parsing {
+            // An idle connection holds none: one from the pool.
+            Parsing::Ready {
+                parser,
+                building: None,
+            } => Parsing::Ready {
+                parser,
+                building: Some(h.pool.pop().unwrap_or_default()),
+            },
+            ready => ready,
+        };
+        let opened_batch = open_batch(lp, c);
+        Some(ParseGuard {
+            lp,
+            c,
+            parsing,
+            opened_batch,
+        })
+    }
+
+    /// Runs the parser over `data`.
+    fn run(&mut self, data: &[u8]) -> Parsed {
+        let c = self.c;
+        let Parsing::Ready {
+            parser,
+            building: Some(building),
+        } = &mut self.parsing
+        else {
+            return Parsed::Gone;
+        };
+        let Some(cn) = conn(self.lp, c) else {
+            return Parsed::Gone;
+        };
+        let (server, max_body) = (cn.server, cn.opts.max_body_size);
+        let mut offset = 0;
+        while offset < data.len() {
+            let mut feed = Feed {
+                lp: &mut *self.lp,
+                c,
+                building,
+                stop: Stop::No,
+                server,
+                max_body,
+            };
+            let result = parser.execute(&mut feed, &data[offset..]);
+            let stop = feed.stop;
+            match (stop, result) {
+                (Stop::Gone, _) => return Parsed::Gone,
+                (Stop::HandOff(hook), Ok(n)) => {
+                    return Parsed::HandOff {
+                        hook,
+                        req: std::mem::take(&mut **building),
+                        from: offset + n,
+                    }
+                }
+                (stop, Err(e)) => {
+                    let status = match stop {
+                        Stop::Refuse(status) => status,
+                        _ => {
+                            let seen = &data[offset..(offset + e.offset).min(data.len())];
+                            status_for(e.kind, seen)
+                        }
+                    };
+                    return Parsed::Refused { status };
+                }
+                (_, Ok(n)) => {
+                    offset += n;
+                    if offset >= data.len() {
+                        return Parsed::All;
+                    }
+                    match parser.pause_reason() {
+                        // Upgrade without a handler: served as an ordinary
+                        // request, and the connection goes on as HTTP.
+                        Some(PauseReason::Upgrade) => parser.resume(),
+                        _ => return Parsed::Held { from: offset },
+                    }
+                }
+            }
+        }
+        Parsed::All
+    }
+}
+
+impl Drop for ParseGuard<'_> {
+    fn drop(&mut self) {
+        let c = self.c;
+        if let Some(cn) = conn(self.lp, c) {
+            if matches!(cn.parsing, Parsing::Running) {
+                cn.parsing = std::mem::replace(&mut self.parsing, Parsing::Running);
+            }
+        }
+        if self.opened_batch {
+            finish_batch(self.lp, c);
         }
     }
-    parse_input(lp, c, data);
-    if outer {
-        finish_batch(lp, c);
+}
+
+/// Runs the parser over `data`, batching the output it causes, and keeps
+/// what a pause leaves unparsed.
+fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
+    let parsed = match ParseGuard::begin(lp, c) {
+        Some(mut guard) => guard.run(data),
+        None => return,
+    };
+    match parsed {
+        Parsed::All | Parsed::Gone => {}
+        Parsed::Held { from } => {
+            let Some(cn) = conn(lp, c) else { return };
+            if cn.reading != Reading::Done {
+                cn.leftover.extend_from_slice(&data[from..]);
+            }
+            // Input held back: read no more until it is parsed
+            // (`resume_reading`), or it would grow without bound.
+            let stream = cn.stream;
+            let _ = stream.read_stop(lp);
+        }
+        Parsed::Refused { status } => fail(lp, c, status),
+        Parsed::HandOff { hook, req, from } => {
+            hand_off_stream(lp, c, hook, req, data[from..].to_vec())
+        }
     }
 }
 
 /// The end of an outer parse: the batch goes out, and a connection left
-/// idle gives its buffers back (`flush_batch` then `release_idle_buffers`,
-/// in fewer lookups).
+/// idle gives its buffers back.
 fn finish_batch(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    let (stream, paused) = (cn.stream, cn.output_paused);
-    let flushed = cn.batch.take().map(|mut batch| {
-        let written = if batch.is_empty() {
-            Ok(true)
-        } else {
-            stream.write(lp, &batch)
-        };
-        if written.is_err() {
-            write_failed(lp, c);
-        }
-        batch.clear();
-        http(lp).batch_spare = batch;
-        (written.is_ok_and(|b| b), paused)
-    });
-    let h = http(lp);
-    let idle = conn_in(&mut h.conns, c);
-    if let Some(cn) = idle.filter(|cn| is_idle(cn) && !cn.lingering) {
-        if cn.parser.is_some() && cn.leftover.is_empty() {
-            let queue = std::mem::take(&mut cn.exchanges);
-            let building = cn.building.take();
-            h.recycle_queue(queue);
-            if let Some(b) = building {
-                h.recycle(b);
-            }
-        }
-    }
-    match flushed {
-        Some((false, _)) => pause_for_output(lp, c),
-        // As in `flush_batch`.
-        Some((true, true)) => lp.queue_pending(move |lp| on_drain(lp, c)),
-        _ => {}
-    }
-}
-
-/// Writes what the parse batched (and stops batching).
-pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    let Some(mut batch) = cn.batch.take() else {
-        return;
-    };
-    let stream = cn.stream;
-    let paused = cn.output_paused;
-    let written = if batch.is_empty() {
-        Ok(true)
-    } else {
-        stream.write(lp, &batch)
-    };
-    let below = written.as_ref().is_ok_and(|b| *b);
-    if written.is_err() {
-        write_failed(lp, c);
-    }
-    batch.clear();
-    http(lp).batch_spare = batch;
-    if !below {
-        pause_for_output(lp, c);
-    } else if paused {
+    let flushed = flush_batch(lp, c);
+    release_idle_buffers(lp, c);
+    if flushed == Flushed::BelowWhileHeld {
         // The batch filled up but the socket took it all: no drain will
         // come from the stream, so drain here, from the next pending phase
         // (not recursively): a response waiting for its drain callback
@@ -274,184 +266,28 @@ pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) {
     }
 }
 
-/// Output for the front exchange: into the batch while parsing, else
-/// straight to the stream. Returns false above the high-water mark.
-pub(crate) fn write_out(lp: &mut Loop, c: ConnId, bytes: &[u8]) -> bool {
-    let Some(cn) = get(lp, c) else { return false };
-    let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
-    if let Some(batch) = cn.batch.as_mut() {
-        batch.extend_from_slice(bytes);
-        let below = batch.len() + cn.batch_base < hwm;
-        if !below {
-            // Parsing pauses after this message; the flush decides when
-            // reading resumes.
-            cn.output_paused = true;
-        }
-        return below;
+/// An idle keep-alive connection gives its queue and request buffers back
+/// to the pools, so what it holds while idle is its own small state; the
+/// next request takes them again (no allocation in the steady state).
+fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
+    let h = http(lp);
+    let Some(cn) = h.conns.get_mut(c) else { return };
+    if !cn.is_idle() {
+        return;
     }
-    write_direct(lp, c, stream, bytes)
-}
-
-/// Output for the front exchange when no batch is open.
-pub(crate) fn write_direct(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> bool {
-    match stream.write(lp, bytes) {
-        Ok(true) => true,
-        Ok(false) => {
-            pause_for_output(lp, c);
-            false
-        }
-        Err(_) => {
-            write_failed(lp, c);
-            false
-        }
-    }
-}
-
-/// A write failed: the peer is gone. The connection closes from the next
-/// pending phase (not from inside whatever is writing).
-pub(super) fn write_failed(lp: &mut Loop, c: ConnId) {
-    lp.queue_pending(move |lp| destroy(lp, c));
-}
-
-/// Runs the parser over `data`, keeping what a pause leaves unparsed.
-pub(super) fn parse_input(lp: &mut Loop, c: ConnId, data: &[u8]) {
-    let mut offset = 0;
-    while offset < data.len() {
-        let h = http(lp);
-        let Some(cn) = conn_in(&mut h.conns, c) else {
-            return;
-        };
-        let Some(mut parser) = cn.parser.take() else {
-            return; // the parser is running: it goes on by itself
-        };
-        let (server, max_body) = (cn.server, cn.opts.max_body_size);
-        // An idle connection holds none: one from the pool (same lookup).
-        let mut building = match cn.building.take() {
-            Some(b) => b,
-            None => h.pool.pop().unwrap_or_default(),
-        };
-        let mut feed = Feed {
-            lp: &mut *lp,
-            c,
-            building: &mut building,
-            reject: None,
-            gone: false,
-            hand_off: None,
-            server,
-            max_body,
-        };
-        let result = parser.execute(&mut feed, &data[offset..]);
-        let (reject, gone, hand_off) = (feed.reject, feed.gone, feed.hand_off);
-        if gone {
-            return;
-        }
-        if let (Some(hook), Ok(n)) = (hand_off, &result) {
-            let rest = data[offset + n..].to_vec();
-            return hand_off_stream(lp, c, hook, *building, rest);
-        }
-        let Some(cn) = get(lp, c) else { return };
-        let paused = parser.pause_reason();
-        cn.parser = Some(parser);
-        cn.building = Some(building);
-        match result {
-            Err(e) => {
-                let seen = &data[offset..(offset + e.offset).min(data.len())];
-                let status = reject.unwrap_or_else(|| status_for(e.kind, seen));
-                return fail(lp, c, status);
-            }
-            Ok(n) => {
-                offset += n;
-                if offset >= data.len() {
-                    return;
-                }
-                match paused {
-                    // Upgrade without a handler: served as an ordinary
-                    // request, and the connection goes on as HTTP.
-                    Some(PauseReason::Upgrade) => resume_parser(lp, c),
-                    _ => {
-                        if !cn.no_more_requests {
-                            cn.leftover.extend_from_slice(&data[offset..]);
-                        }
-                        // Input held back: read no more until it is parsed
-                        // (`resume_reading`), or it would grow without bound.
-                        let stream = cn.stream;
-                        let _ = stream.read_stop(lp);
-                        return;
-                    }
-                }
-            }
-        }
-    }
-}
-
-pub(super) fn resume_parser(lp: &mut Loop, c: ConnId) {
-    if let Some(p) = get(lp, c).and_then(|cn| cn.parser.as_mut()) {
-        p.resume();
-    }
-}
-
-/// Called when the front of the queue changed.
-pub(crate) fn after_advance(lp: &mut Loop, c: ConnId) {
-    let now = lp.now();
-    let next = settle(http(lp), c, now);
-    apply(lp, c, next);
-}
-
-/// What a connection does once the front of its queue changed, decided
-/// on the table alone (callers that hold it already need no new lookup);
-/// `apply` then does what needs the loop.
-pub(crate) enum Next {
-    Nothing,
-    Resume,
-    Close,
-    Rearm(Timer, u64),
-    /// Idle between requests: give buffers back, arm, read on.
-    Idle,
-}
-
-pub(crate) fn settle(h: &mut Http, c: ConnId, now: u64) -> Next {
-    let Some(cn) = conn_in(&mut h.conns, c) else {
-        return Next::Nothing;
+    let Parsing::Ready { building, .. } = &mut cn.parsing else {
+        return; // mid-parse: the request being built is in use
     };
-    // While the parser runs (it is out of the table), neither resuming nor
-    // giving buffers back has anything to do: the parser goes on by itself.
-    let parsing = cn.parser.is_none();
-    let resume = if parsing { Next::Nothing } else { Next::Resume };
-    if !cn.exchanges.is_empty() {
-        return resume;
+    let building = building.take();
+    let queue = std::mem::take(&mut cn.exchanges);
+    h.recycle_queue(queue);
+    if let Some(b) = building {
+        h.recycle(b);
     }
-    let max = cn.opts.max_requests_per_socket;
-    if max > 0 && cn.served >= max {
-        cn.no_more_requests = true;
-    }
-    if cn.no_more_requests {
-        // Even mid-body (a final status sent without `100 Continue`):
-        // nothing more will be answered here; the linger drains the rest.
-        return Next::Close;
-    }
-    if cn.in_message {
-        return resume;
-    }
-    if cn.eof && cn.leftover.is_empty() {
-        return Next::Close;
-    }
-    if server::is_closing_in(&h.servers, cn.server) {
-        return Next::Close;
-    }
-    if cn.opts.keep_alive_timeout_ms == 0 {
-        return Next::Close;
-    }
-    cn.deadlines.idle = Some(now + cn.opts.keep_alive_timeout_ms);
-    if parsing {
-        return match cn.deadlines.rearm_delay(now) {
-            Some(ms) => Next::Rearm(cn.timer, ms),
-            None => Next::Nothing,
-        };
-    }
-    Next::Idle
 }
 
-pub(crate) fn apply(lp: &mut Loop, c: ConnId, next: Next) {
+/// Does what `Conn::settle` decided.
+fn apply(lp: &mut Loop, c: ConnId, next: Next) {
     match next {
         Next::Nothing => {}
         Next::Resume => resume_reading(lp, c),
@@ -467,33 +303,131 @@ pub(crate) fn apply(lp: &mut Loop, c: ConnId, next: Next) {
     }
 }
 
-/// An idle keep-alive connection gives its queue and request buffers back
-/// to the pools, so what it holds while idle is its own small state; the
-/// next request takes them again (no allocation in the steady state).
-pub(super) fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    if cn.parser.is_none() || !cn.leftover.is_empty() {
-        return; // mid-parse: the request being built is in use
-    }
-    let queue = std::mem::take(&mut cn.exchanges);
-    let building = cn.building.take();
+/// Settles connection `c` (its queue's front changed) and acts on it.
+fn settle(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
     let h = http(lp);
-    h.recycle_queue(queue);
-    if let Some(b) = building {
-        h.recycle(b);
+    let Some(cn) = h.conns.get(c) else { return };
+    let server_closing = h.server_closing(cn.server);
+    let Some(cn) = h.conns.get_mut(c) else { return };
+    let next = cn.settle(server_closing, now);
+    apply(lp, c, next);
+}
+
+/// Settles the connection if nothing is in flight.
+fn settle_if_idle(lp: &mut Loop, c: ConnId) {
+    if conn(lp, c).is_some_and(|cn| cn.exchanges.is_empty() && !cn.in_message()) {
+        settle(lp, c);
     }
 }
 
-pub(crate) fn pause_for_output(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    cn.output_paused = true;
-    let stream = cn.stream;
-    let _ = stream.read_stop(lp);
+/// Pops finished responses off the front of the queue, sending the
+/// held-back output of each next one; then decides what the connection
+/// does next.
+pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
+    loop {
+        let h = http(lp);
+        let Some(cn) = h.conns.get_mut(c) else { return };
+        if !cn.exchanges.front().is_some_and(|x| x.res.is_finished()) {
+            return settle(lp, c);
+        }
+        let Some(done) = cn.exchanges.pop_front() else {
+            return settle(lp, c);
+        };
+        cn.served += 1;
+        // A pause belongs to its request: it ends with it.
+        cn.hold = cn.hold.user(false);
+        if !done.res.keep_alive {
+            // Nothing more goes out on this connection: requests pipelined
+            // after this one are dropped with it (those still receiving a
+            // body hear `aborted` first).
+            cn.reading = Reading::Done;
+            let aborts: Vec<(EndCb, u64)> = cn
+                .exchanges
+                .iter_mut()
+                .filter(|x| !x.body.complete)
+                .filter_map(|x| x.body.on_abort.take().map(|cb| (cb, x.seq)))
+                .collect();
+            for (cb, seq) in aborts {
+                cb(lp, Request { conn: c, seq });
+            }
+            let Some(cn) = conn(lp, c) else { return };
+            cn.exchanges.clear();
+        }
+        let h = http(lp);
+        let Some(cn) = h.conns.get_mut(c) else { return };
+        let next_held = cn
+            .exchanges
+            .front_mut()
+            .map(|x| std::mem::take(&mut x.held));
+        let held_for_output = cn.hold.by_output();
+        // An unread body is drained by the parser as it arrives; the
+        // request's callbacks go with the exchange.
+        h.recycle_exchange(done);
+        if let Some(held) = next_held {
+            // If that output had filled the mark (holding reading) but the
+            // socket takes it all, no drain comes from the stream: drain
+            // here, so a response waiting for it goes on.
+            if !held.is_empty() && write_front(lp, c, &held) == Room::Below && held_for_output {
+                lp.queue_pending(move |lp| on_drain(lp, c));
+            }
+        }
+    }
 }
 
-pub(crate) fn set_user_paused(lp: &mut Loop, c: ConnId, paused: bool) {
-    let Some(cn) = get(lp, c) else { return };
-    cn.user_paused = paused;
+/// Parses input kept during a pause, then reads again, unless something
+/// still holds reading back.
+pub(crate) fn resume_reading(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = conn(lp, c) else { return };
+    if !cn.may_read() || matches!(cn.parsing, Parsing::Running) {
+        // Held back; or called back from inside the parser: it goes on by
+        // itself.
+        return;
+    }
+    if cn.exchanges.len() >= MAX_PIPELINED {
+        return;
+    }
+    if let Parsing::Ready { parser, .. } = &mut cn.parsing {
+        parser.resume();
+    }
+    if !cn.leftover.is_empty() {
+        let pending = std::mem::take(&mut cn.leftover);
+        parse(lp, c, &pending);
+        let Some(cn) = conn(lp, c) else { return };
+        if !cn.leftover.is_empty() || !cn.may_read() {
+            return;
+        }
+        if cn.input == Input::Ended {
+            return settle_if_idle(lp, c);
+        }
+    }
+    let Some(cn) = conn(lp, c) else { return };
+    let stream = cn.stream;
+    if cn.input == Input::Open && !stream.is_reading(lp) {
+        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
+    }
+}
+
+/// The stream drained below its mark: the front response's drain
+/// callback runs, and reading resumes.
+fn on_drain(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = conn(lp, c) else { return };
+    cn.hold = cn.hold.output(false);
+    if let Some(seq) = cn.exchanges.front().map(|x| x.seq) {
+        let res = Response { conn: c, seq };
+        lp.with_cb(res, drain_slot, |lp, cb| cb(lp, res));
+    }
+    resume_reading(lp, c);
+}
+
+fn drain_slot(lp: &mut Loop, r: Response) -> Option<&mut Option<super::exchange::DrainCb>> {
+    Some(&mut super::table::exchange(lp, r.conn, r.seq)?.res.drain_cb)
+}
+
+/// The user paused or resumed request reading.
+pub(crate) fn set_user_hold(lp: &mut Loop, c: ConnId, paused: bool) {
+    let Some(cn) = conn(lp, c) else { return };
+    cn.hold = cn.hold.user(paused);
     let stream = cn.stream;
     if paused {
         let _ = stream.read_stop(lp);
@@ -502,82 +436,88 @@ pub(crate) fn set_user_paused(lp: &mut Loop, c: ConnId, paused: bool) {
     }
 }
 
-pub(super) fn on_drain(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    cn.output_paused = false;
-    let drain = cn.exchanges.front_mut().and_then(|x| x.res.drain_cb.take());
-    let seq = cn.exchanges.front().map(|x| x.seq);
-    if let (Some(mut cb), Some(seq)) = (drain, seq) {
-        cb(lp);
-        if let Some(x) = super::request::exchange(lp, c, seq) {
-            x.res.drain_cb.get_or_insert(cb);
-        }
-    }
-    resume_reading(lp, c);
-}
-
-/// Parses input kept during a pause, then reads again, unless something
-/// still holds reading back.
-pub(super) fn resume_reading(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    if cn.output_paused || cn.user_paused || cn.lingering || cn.no_more_requests {
-        return;
-    }
-    if cn.parser.is_none() {
-        // Called back from inside the parser: it goes on by itself.
-        return;
-    }
-    if cn.exchanges.len() >= MAX_PIPELINED {
-        return;
-    }
-    resume_parser(lp, c);
-    let Some(cn) = get(lp, c) else { return };
-    if !cn.leftover.is_empty() {
-        let pending = std::mem::take(&mut cn.leftover);
-        parse(lp, c, &pending);
-        let Some(cn) = get(lp, c) else { return };
-        if !cn.leftover.is_empty() || cn.output_paused || cn.user_paused {
-            return;
-        }
-        if cn.eof {
-            return after_advance_if_idle(lp, c);
-        }
-    }
-    let Some(cn) = get(lp, c) else { return };
-    let stream = cn.stream;
-    if !cn.eof && !stream.is_reading(lp) {
-        let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
-    }
-}
-
-pub(super) fn after_advance_if_idle(lp: &mut Loop, c: ConnId) {
-    if get(lp, c).is_some_and(|cn| cn.exchanges.is_empty() && !cn.in_message) {
-        after_advance(lp, c);
-    }
-}
-
-pub(super) fn on_eof(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = get(lp, c) else { return };
-    cn.eof = true;
-    if cn.lingering {
-        // Once our queued output is out (the shutdown callback sees `eof`).
+fn on_eof(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = conn(lp, c) else { return };
+    cn.input = Input::Ended;
+    if cn.writing == Writing::Lingering {
+        // Once our queued output is out (the shutdown callback sees it).
         let stream = cn.stream;
         if stream.write_queue_size(lp).unwrap_or(0) == 0 {
             destroy(lp, c);
         }
         return;
     }
-    if cn.in_message {
+    if cn.in_message() {
         // Cut off mid-request: the request is aborted; nothing can answer.
         return destroy(lp, c);
     }
     // Half-close: the client sent its requests and ended its side; the
     // responses still go out, then the connection closes.
-    after_advance_if_idle(lp, c);
+    settle_if_idle(lp, c);
 }
 
-/// Whether the connection is idle (no request in flight, not closing):
-/// server close ends such connections at once (gracefully).
-pub(crate) fn is_idle(cn: &Conn) -> bool {
-    cn.exchanges.is_empty() && !cn.in_message && cn.leftover.is_empty() && !cn.lingering
+fn on_timer(lp: &mut Loop, c: ConnId) {
+    let now = lp.now();
+    let Some(cn) = conn(lp, c) else { return };
+    match cn.deadlines.fired(now) {
+        Due::Close => destroy(lp, c),
+        Due::RequestTimeout => fail(lp, c, 408),
+        Due::Nothing => arm(lp, c),
+    }
+}
+
+/// Answers the request being parsed with `status` (if no response to it
+/// has begun), then closes once earlier responses are out.
+fn fail(lp: &mut Loop, c: ConnId, status: u16) {
+    let Some(cn) = conn(lp, c) else { return };
+    let server = cn.server;
+    let custom = dispatch::client_error_bytes(lp, server, status);
+    let Some(cn) = conn(lp, c) else { return };
+    let failing = cn.body_seq();
+    cn.reading = Reading::Done;
+    // Answered: the request's deadlines must not fire a second answer.
+    cn.deadlines.headers = None;
+    cn.deadlines.request = None;
+    cn.leftover = Vec::new();
+    let stream = cn.stream;
+    let bytes = custom.unwrap_or_else(|| {
+        format!(
+            "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            reason_phrase(status)
+        )
+        .into_bytes()
+    });
+    let started = failing
+        .and_then(|seq| cn.exchanges.iter().find(|x| x.seq == seq))
+        .is_some_and(|x| x.res.head_sent());
+    let abort = failing.and_then(|seq| {
+        let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
+        x.body.on_abort.take().map(|cb| (cb, seq))
+    });
+    if started {
+        // A response is under way: it cannot be replaced. Close after
+        // what is already queued.
+        cn.exchanges
+            .retain(|x| Some(x.seq) != failing || x.res.is_finished());
+        if let Some(x) = cn.exchanges.iter_mut().find(|x| Some(x.seq) == failing) {
+            x.res.keep_alive = false;
+        }
+    } else {
+        cn.exchanges.retain(|x| Some(x.seq) != failing);
+        let seq = cn.next_seq;
+        cn.next_seq += 1;
+        let mut x = Box::new(Exchange::new(seq));
+        x.res = ResponseState {
+            phase: ResponsePhase::Finished,
+            keep_alive: false,
+            ..ResponseState::default()
+        };
+        cn.exchanges.push_back(x);
+        emit(lp, c, seq, &bytes);
+    }
+    let _ = stream.read_stop(lp);
+    if let Some((cb, seq)) = abort {
+        cb(lp, Request { conn: c, seq });
+    }
+    advance(lp, c);
 }

@@ -19,8 +19,10 @@ pub enum Error {
     /// The request, response or server is gone (the connection closed).
     #[error("{0} is closed")]
     Closed(&'static str),
+    /// A socket operation failed (listen, accept, write).
     #[error(transparent)]
     Net(#[from] eddy_net::Error),
+    /// A loop operation failed (a timer, a handle).
     #[error(transparent)]
     Loop(#[from] eddy_loop::Error),
 }

@@ -1,20 +1,23 @@
-//! One request and its response on a connection, and the order in which
-//! responses leave.
-//!
-//! A connection keeps its exchanges in a queue, in request order. Only the
-//! front one writes to the socket; a later one (pipelining) composes its
-//! output into its own buffer, which is written when it reaches the front.
-//! When the front response finishes it leaves the queue and the next one's
-//! held-back output goes out.
+//! One request and its response on a connection, as data: the request as
+//! parsed, its body callbacks, and the response's phase and held-back
+//! output. A connection keeps its exchanges in a queue ([`Queue`]), in
+//! request order; only the front one writes to the socket (see
+//! `output.rs` and `conn.rs` for the behaviour).
 
 use eddy_loop::Loop;
 
-use super::conn::{self, ConnId};
-use super::headers::HeaderList;
-use super::request::{DataCb, EndCb};
-use super::table::Http;
+use super::handles::{Request, Response};
+use crate::h1::{BodyEncoder, HeaderList};
 use crate::parser::Method;
 
+/// `Request::on_data`'s callback.
+pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, Request, &[u8])>;
+/// `Request::on_end` and `Request::on_aborted`'s callbacks.
+pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, Request)>;
+/// `Response::on_drain`'s callback.
+pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Response)>;
+
+/// A request's start line and headers, as parsed.
 #[derive(Debug)]
 pub(crate) struct RequestData {
     pub method: Method,
@@ -42,6 +45,7 @@ impl Default for RequestData {
 }
 
 impl RequestData {
+    /// Empty again, buffers kept.
     pub fn clear(&mut self) {
         self.target.clear();
         self.headers.clear();
@@ -51,6 +55,7 @@ impl RequestData {
     }
 }
 
+/// Where a request's body is, and who hears of it.
 #[derive(Default)]
 pub(crate) struct BodyState {
     pub on_data: Option<DataCb>,
@@ -60,30 +65,27 @@ pub(crate) struct BodyState {
     pub received: u64,
 }
 
-/// How the response body is delimited.
+/// Where a response is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    /// Head not sent yet.
-    Undecided,
-    Length(u64),
-    Chunked,
-    /// HTTP/1.0 without a length: the body ends when the connection does.
-    UntilClose,
-    /// HEAD, 1xx, 204, 304: no body at all.
-    NoBody,
+pub(crate) enum ResponsePhase {
+    /// Status and headers may still change; nothing sent.
+    Head,
+    /// The head is out; body bytes go through the encoder.
+    Body(BodyEncoder),
+    /// `end` was called: all of it is composed.
+    Finished,
 }
 
-pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop)>;
-
+/// A response being built and sent.
 pub(crate) struct ResponseState {
     pub status: u16,
     pub headers: HeaderList,
-    pub head_sent: bool,
-    pub framing: Framing,
-    pub finished: bool,
+    pub phase: ResponsePhase,
+    /// What the head decided (or a failure imposed): the connection stays
+    /// open after this response.
     pub keep_alive: bool,
     pub continue_sent: bool,
-    pub trailers: Vec<(String, String)>,
+    pub trailers: HeaderList,
     pub drain_cb: Option<DrainCb>,
 }
 
@@ -92,17 +94,28 @@ impl Default for ResponseState {
         ResponseState {
             status: 200,
             headers: HeaderList::default(),
-            head_sent: false,
-            framing: Framing::Undecided,
-            finished: false,
+            phase: ResponsePhase::Head,
             keep_alive: true,
             continue_sent: false,
-            trailers: Vec::new(),
+            trailers: HeaderList::default(),
             drain_cb: None,
         }
     }
 }
 
+impl ResponseState {
+    /// The head has been composed.
+    pub fn head_sent(&self) -> bool {
+        self.phase != ResponsePhase::Head
+    }
+
+    /// `end` was called.
+    pub fn is_finished(&self) -> bool {
+        self.phase == ResponsePhase::Finished
+    }
+}
+
+/// One request and its response.
 pub(crate) struct Exchange {
     pub seq: u64,
     pub req: RequestData,
@@ -131,22 +144,22 @@ impl Exchange {
     pub fn reset(&mut self) {
         // Field by field (no struct rebuilt and moved in); the patterns
         // are exhaustive, so a new field cannot be forgotten here.
-        let BodyState {
-            on_data,
-            on_end,
-            on_abort,
-            complete,
-            received,
-        } = &mut self.body;
-        (*on_data, *on_end, *on_abort) = (None, None, None);
-        (*complete, *received) = (false, 0);
+        {
+            let BodyState {
+                on_data,
+                on_end,
+                on_abort,
+                complete,
+                received,
+            } = &mut self.body;
+            (*on_data, *on_end, *on_abort) = (None, None, None);
+            (*complete, *received) = (false, 0);
+        }
         self.req.clear();
         let ResponseState {
             status,
             headers,
-            head_sent,
-            framing,
-            finished,
+            phase,
             keep_alive,
             continue_sent,
             trailers,
@@ -154,8 +167,8 @@ impl Exchange {
         } = &mut self.res;
         *status = 200;
         headers.clear();
-        (*head_sent, *finished, *keep_alive, *continue_sent) = (false, false, true, false);
-        *framing = Framing::Undecided;
+        *phase = ResponsePhase::Head;
+        (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();
         *drain_cb = None;
         if self.held.capacity() > KEEP_HELD {
@@ -169,108 +182,3 @@ impl Exchange {
 /// A connection's exchanges, in request order. Boxed: pushing and popping
 /// move a pointer, and a finished exchange (with its buffers) is reused.
 pub(crate) type Queue = std::collections::VecDeque<Box<Exchange>>;
-
-/// Sends `bytes` for exchange `seq`: now if it is at the front, else into
-/// its held-back buffer. Returns false once the connection's buffered
-/// output reaches the high-water mark.
-pub(crate) fn emit(lp: &mut Loop, c: ConnId, seq: u64, bytes: &[u8]) -> bool {
-    let Some(cn) = conn::get(lp, c) else {
-        return false;
-    };
-    let front = cn.exchanges.front().map(|x| x.seq);
-    if front == Some(seq) {
-        return conn::write_out(lp, c, bytes);
-    }
-    let hwm = cn.opts.high_water_mark;
-    let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
-        return false;
-    };
-    x.held.extend_from_slice(bytes);
-    let held: usize = cn.exchanges.iter().map(|x| x.held.len()).sum();
-    if held >= hwm {
-        conn::pause_for_output(lp, c);
-        return false;
-    }
-    true
-}
-
-/// `advance` for a caller holding the table: pops finished responses off
-/// the front and settles the connection, as long as that needs nothing of
-/// the loop (a response closing the connection, or held-back output to
-/// write, does). None: `advance` is to finish the job.
-pub(crate) fn advance_in(h: &mut Http, c: ConnId, now: u64) -> Option<conn::Next> {
-    loop {
-        let cn = h.conn_mut(c)?;
-        match cn.exchanges.front() {
-            Some(x) if x.res.finished => {
-                if !x.res.keep_alive || cn.exchanges.get(1).is_some_and(|n| !n.held.is_empty()) {
-                    return None;
-                }
-            }
-            _ => return Some(conn::settle(h, c, now)),
-        }
-        let done = cn.exchanges.pop_front()?;
-        cn.served += 1;
-        if let Some(next) = cn.exchanges.front_mut() {
-            // As `advance` takes it (empty here).
-            drop(std::mem::take(&mut next.held));
-        }
-        h.recycle_exchange(done);
-    }
-}
-
-/// Pops finished responses off the front, sending the held-back output of
-/// each next one; then decides what the connection does next.
-pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
-    loop {
-        let now = lp.now();
-        let mut h = super::table::http(lp);
-        let Some(cn) = h.conn_mut(c) else { return };
-        match cn.exchanges.front() {
-            Some(x) if x.res.finished => {}
-            _ => {
-                let next = conn::settle(h, c, now);
-                return conn::apply(lp, c, next);
-            }
-        }
-        let Some(done) = cn.exchanges.pop_front() else {
-            return conn::after_advance(lp, c);
-        };
-        cn.served += 1;
-        if !done.res.keep_alive {
-            // Nothing more goes out on this connection: requests pipelined
-            // after this one are dropped with it (those still receiving a
-            // body hear `aborted` first).
-            cn.no_more_requests = true;
-            let aborts: Vec<(super::request::EndCb, u64)> = cn
-                .exchanges
-                .iter_mut()
-                .filter(|x| !x.body.complete)
-                .filter_map(|x| x.body.on_abort.take().map(|cb| (cb, x.seq)))
-                .collect();
-            for (cb, seq) in aborts {
-                cb(lp, super::request::Request { conn: c, seq });
-            }
-            let Some(cn) = conn::get(lp, c) else { return };
-            cn.exchanges.clear();
-            h = super::table::http(lp);
-        }
-        let Some(cn) = h.conn_mut(c) else { return };
-        let next_held = cn
-            .exchanges
-            .front_mut()
-            .map(|x| std::mem::take(&mut x.held));
-        let paused = cn.output_paused;
-        // An unread body is drained by the parser as it arrives; the
-        // request's callbacks go with the exchange.
-        h.recycle_exchange(done);
-        if let Some(held) = next_held {
-            // If that output had filled the mark (pausing the connection)
-            // but the socket takes it all, no drain comes from the stream:
-            // drain here, so a response waiting for it goes on.
-            if !held.is_empty() && conn::write_out(lp, c, &held) && paused {
-                lp.queue_pending(move |lp| conn::on_drain(lp, c));
-            }
-        }
-    }
-}

@@ -2,36 +2,37 @@
 //! request, checks its head (version, Host, Transfer-Encoding, limits,
 //! Expect, CONNECT/Upgrade) and hands it to the server's callbacks.
 //!
-//! It runs while the parser is out of the table, so it holds `&mut Loop`
-//! and may call user code; after every callback it checks that the
-//! connection still exists.
+//! It runs while the parser is out of the table (`conn::ParseGuard`), so
+//! it holds `&mut Loop` and may call user code; after every callback it
+//! checks that the connection still exists. What it decides for the parse
+//! as a whole (refuse with a status, hand the stream off, the connection
+//! is gone) it leaves in its fields for the guard's owner.
 
 use eddy_loop::Loop;
 
-use super::conn::{apply, get, settle, ConnId};
+use super::closing::close_gracefully;
+use super::connection::{Next, Reading, MAX_PIPELINED};
+use super::dispatch;
 use super::exchange::RequestData;
-use super::headers::HeaderList;
-use super::request::Request;
-use super::response::Response;
-use super::server::{self, Hook, Server};
-use super::table::http;
+use super::handles::{ConnId, Request, Response};
+use super::hooks::Hook;
+use super::output::send_continue;
+use super::server_state::Server;
+use super::table::{conn, http};
+use crate::h1::{is_valid_host, HeaderFacts};
 use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
-use crate::wire::byte_table;
-
-/// Exchanges parsed ahead of their responses before parsing pauses.
-pub(super) const MAX_PIPELINED: usize = 128;
 
 /// The status for a parse error. A version error is 505 only when the
 /// start line carried a well-formed `HTTP/d.d` that eddy does not speak;
 /// any other malformed start line (a bare LF, garbage) is 400.
-pub(super) fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
+pub(crate) fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
     match kind {
         ErrorKind::InvalidVersion if names_a_version(seen) => 505,
         k => k.status_code(),
     }
 }
 
-pub(super) fn names_a_version(seen: &[u8]) -> bool {
+fn names_a_version(seen: &[u8]) -> bool {
     seen.windows(8).any(|w| {
         w.starts_with(b"HTTP/")
             && w[5].is_ascii_digit()
@@ -41,46 +42,61 @@ pub(super) fn names_a_version(seen: &[u8]) -> bool {
     })
 }
 
-/// The parser's view of a connection during `execute`.
-pub(super) struct Feed<'a> {
-    pub(super) lp: &'a mut Loop,
-    pub(super) c: ConnId,
-    pub(super) building: &'a mut RequestData,
-    /// A status to answer with instead of parsing on.
-    pub(super) reject: Option<u16>,
-    /// The connection was destroyed by a callback.
-    pub(super) gone: bool,
-    /// The request's stream goes to this hook (CONNECT, Upgrade).
-    pub(super) hand_off: Option<Hook>,
-    /// The connection's server and body limit (fixed for its life).
-    pub(super) server: Server,
-    pub(super) max_body: Option<u64>,
+/// How a parse stopped early, as the handler saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// It did not.
+    No,
+    /// Answer with this status and close.
+    Refuse(u16),
+    /// The stream goes to this hook (CONNECT, Upgrade).
+    HandOff(Hook),
+    /// A callback destroyed the connection.
+    Gone,
 }
 
-/// Who a served request goes to.
-enum To {
-    Check(Hook),
-    Request(Option<server::RequestCb>),
+/// The parser's view of a connection during `execute`.
+pub(crate) struct Feed<'a> {
+    pub lp: &'a mut Loop,
+    pub c: ConnId,
+    pub building: &'a mut RequestData,
+    pub stop: Stop,
+    /// The connection's server and body limit (fixed for its life).
+    pub server: Server,
+    pub max_body: Option<u64>,
 }
 
 /// What to do with a request whose head is complete.
-pub(super) enum Verdict {
+enum Verdict {
     Serve,
     Refuse(u16),
     HandOff(Hook),
 }
 
 impl Feed<'_> {
-    fn stop(&self) -> bool {
-        self.reject.is_some() || self.gone
+    fn stopped(&self) -> bool {
+        matches!(self.stop, Stop::Refuse(_) | Stop::Gone)
     }
 
     fn act(&self) -> Action {
-        if self.stop() {
+        if self.stopped() {
             Action::Error
         } else {
             Action::Continue
         }
+    }
+}
+
+/// What follows a settled connection while its parser runs: resuming and
+/// giving buffers back wait for the parse to end; closing and re-arming
+/// happen now.
+fn apply_while_parsing(lp: &mut Loop, c: ConnId, next: Next) {
+    match next {
+        Next::Close => close_gracefully(lp, c),
+        Next::Rearm(timer, ms) => {
+            let _ = timer.rearm(lp, ms);
+        }
+        Next::Nothing | Next::Resume | Next::Idle => {}
     }
 }
 
@@ -91,7 +107,7 @@ fn verdict(
     max_body: Option<u64>,
     b: &RequestData,
     parser: &Parser,
-    f: &HeadFacts<'_>,
+    f: &HeaderFacts<'_>,
 ) -> Verdict {
     match b.version {
         (1, 0) | (1, 1) => {}
@@ -101,12 +117,12 @@ fn verdict(
     }
     if b.version == (1, 1) {
         match f.host {
-            Some(h) if f.hosts == 1 && valid_host(h) => {}
+            Some(h) if f.hosts == 1 && is_valid_host(h) => {}
             _ => return Verdict::Refuse(400),
         }
     }
     if parser.method() == Some(Method::Connect) {
-        return if server::has_hook(lp, server, Hook::Connect) {
+        return if dispatch::has_hook(lp, server, Hook::Connect) {
             Verdict::HandOff(Hook::Connect)
         } else {
             Verdict::Refuse(501)
@@ -122,79 +138,33 @@ fn verdict(
         }
     }
     if let Some(max) = max_body {
-        if f.content_length && parser.content_length() > max {
+        if f.content_length.is_some() && parser.content_length() > max {
             return Verdict::Refuse(413);
         }
     }
     if let Some(expect) = f.expect {
         let known = expect.eq_ignore_ascii_case(b"100-continue");
-        if !known && !server::has_hook(lp, server, Hook::CheckExpectation) {
+        if !known && !dispatch::has_hook(lp, server, Hook::CheckExpectation) {
             return Verdict::Refuse(417);
         }
     }
-    if parser.upgrade() && server::has_hook(lp, server, Hook::Upgrade) {
+    if parser.upgrade() && dispatch::has_hook(lp, server, Hook::Upgrade) {
         return Verdict::HandOff(Hook::Upgrade);
     }
     Verdict::Serve
 }
 
-/// What the head checks need from a request's header lines, found in one
-/// pass: each is the first line of its name, as `HeaderList::get` gives.
-#[derive(Default)]
-struct HeadFacts<'a> {
-    hosts: usize,
-    host: Option<&'a [u8]>,
-    transfer_encoding: Option<&'a [u8]>,
-    content_length: bool,
-    expect: Option<&'a [u8]>,
-}
-
-impl<'a> HeadFacts<'a> {
-    fn of(headers: &'a HeaderList) -> HeadFacts<'a> {
-        let mut f = HeadFacts::default();
-        for (n, v) in headers.iter() {
-            match n.len() {
-                4 if n.eq_ignore_ascii_case(b"host") => {
-                    f.hosts += 1;
-                    f.host.get_or_insert(v);
-                }
-                6 if n.eq_ignore_ascii_case(b"expect") => {
-                    f.expect.get_or_insert(v);
-                }
-                14 if n.eq_ignore_ascii_case(b"content-length") => f.content_length = true,
-                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
-                    f.transfer_encoding.get_or_insert(v);
-                }
-                _ => {}
-            }
-        }
-        f
-    }
-}
-
-/// A Host value that is a plausible authority: no whitespace, no '/' etc.
-pub(super) fn valid_host(h: &[u8]) -> bool {
-    // Most hosts are names, addresses and ports: one vectorised pass with
-    // no early exit settles them; the table decides the rest.
-    let common = h.iter().fold(true, |ok, &b| {
-        ok & (b.is_ascii_alphanumeric() | (b == b'.') | (b == b':') | (b == b'-'))
-    });
-    !h.is_empty() && (common || h.iter().all(|&b| HOST_BYTES[b as usize]))
-}
-
-/// The bytes `valid_host` allows.
-static HOST_BYTES: [bool; 256] = byte_table(b"-._~:[]%!$&'()*+,;=");
-
 impl Handler for Feed<'_> {
     fn on_message_begin(&mut self, _: &Parser) -> Action {
         let now = self.lp.now();
-        let h = http(self.lp);
         self.building.clear();
-        let Some(cn) = h.conn_mut(self.c) else {
-            self.gone = true;
+        let Some(cn) = conn(self.lp, self.c) else {
+            self.stop = Stop::Gone;
             return Action::Error;
         };
-        cn.in_message = true;
+        if cn.reading != Reading::Done {
+            cn.reading = Reading::Head;
+        }
         cn.deadlines.idle = None;
         if cn.deadlines.headers.is_none() {
             cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
@@ -234,7 +204,7 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
-        let facts = HeadFacts::of(&self.building.headers);
+        let facts = HeaderFacts::of(&self.building.headers);
         let verdict = verdict(
             self.lp,
             self.server,
@@ -250,104 +220,97 @@ impl Handler for Feed<'_> {
         match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {
-                self.reject = Some(status);
+                self.stop = Stop::Refuse(status);
                 return HeadersAction::Error;
             }
             Verdict::HandOff(hook) => {
-                self.hand_off = Some(hook);
+                self.stop = Stop::HandOff(hook);
                 return HeadersAction::Upgrade;
             }
         }
         self.building.expects_continue = wants_continue;
         let c = self.c;
         let h = http(self.lp);
-        let Some(cn) = h.conn_mut(c) else {
-            self.gone = true;
+        let Some(cn) = h.conns.get_mut(c) else {
+            self.stop = Stop::Gone;
             return HeadersAction::Error;
         };
         cn.deadlines.headers = None;
         let seq = cn.next_seq;
         cn.next_seq += 1;
-        cn.body_seq = Some(seq);
+        if cn.reading != Reading::Done {
+            cn.reading = Reading::Body { seq };
+        }
         let server = cn.server;
+        let reuse_queue = cn.exchanges.capacity() == 0;
         // The exchange's old request record (reset, with its buffers)
         // becomes the one the next request is built in.
         let mut x = h.take_exchange(seq);
         std::mem::swap(&mut x.req, self.building);
-        let Some(cn) = h.conns.get_mut(c.index as usize) else {
+        let queue = if reuse_queue {
+            // Given back while idle: take one from the pool again.
+            h.queue_pool.pop()
+        } else {
+            None
+        };
+        let check_continue = wants_continue
+            && h.servers
+                .get(server.id)
+                .is_some_and(|st| st.hooks.has(Hook::CheckContinue));
+        let Some(cn) = h.conns.get_mut(c) else {
             return HeadersAction::Error;
         };
-        if cn.exchanges.capacity() == 0 {
-            // Given back while idle: take one from the pool again.
-            cn.exchanges = h.queue_pool.pop().unwrap_or_default();
+        if let Some(q) = queue {
+            cn.exchanges = q;
         }
         cn.exchanges.push_back(x);
-        // Who gets the request, decided (and the request callback taken
-        // out of its slot) in this same lookup.
-        let to = if wants_continue && server::has_hook_in(&h.servers, server, Hook::CheckContinue) {
-            To::Check(Hook::CheckContinue)
-        } else if other_expectation {
-            To::Check(Hook::CheckExpectation)
-        } else {
-            To::Request(server::take_request_cb(&mut h.servers, server))
-        };
         let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
-        let alive = match to {
-            To::Check(hook) => {
-                server::dispatch_check(self.lp, server, hook, req, res);
-                get(self.lp, c).is_some()
+        // Who gets the request.
+        if check_continue {
+            dispatch::check(self.lp, server, Hook::CheckContinue, req, res);
+        } else if other_expectation {
+            dispatch::check(self.lp, server, Hook::CheckExpectation, req, res);
+        } else {
+            if wants_continue {
+                // No check_continue hook: the client may send its body.
+                send_continue(self.lp, c, seq);
             }
-            To::Request(cb) => {
-                if wants_continue {
-                    // No check_continue hook: the client may send its body.
-                    let _ = res.write_continue(self.lp);
-                }
-                match cb {
-                    Some(mut cb) => {
-                        cb(self.lp, req, res);
-                        let h = http(self.lp);
-                        server::restore_request_cb(&mut h.servers, server, cb);
-                        h.conn_mut(c).is_some()
-                    }
-                    None => get(self.lp, c).is_some(),
-                }
-            }
-        };
-        if !alive {
-            self.gone = true;
+            dispatch::request(self.lp, server, req, res);
+        }
+        if conn(self.lp, c).is_none() {
+            self.stop = Stop::Gone;
             return HeadersAction::Error;
         }
         HeadersAction::Proceed
     }
 
     fn on_body(&mut self, data: &[u8]) {
-        if self.stop() {
+        if self.stopped() {
             return;
         }
-        let Some(seq) = get(self.lp, self.c).and_then(|cn| cn.body_seq) else {
-            return;
-        };
         let c = self.c;
-        let Some(cn) = get(self.lp, c) else { return };
+        let Some(cn) = conn(self.lp, c) else { return };
+        let Some(seq) = cn.body_seq() else { return };
         let max = cn.opts.max_body_size;
         let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
             return; // response already finished: the body is drained
         };
         x.body.received += data.len() as u64;
         if max.is_some_and(|m| x.body.received > m) {
-            self.reject = Some(413);
+            self.stop = Stop::Refuse(413);
             return;
         }
         let Some(mut cb) = x.body.on_data.take() else {
             return;
         };
         cb(self.lp, Request { conn: c, seq }, data);
-        if let Some(x) =
-            get(self.lp, c).and_then(|cn| cn.exchanges.iter_mut().find(|x| x.seq == seq))
-        {
-            x.body.on_data.get_or_insert(cb);
-        } else if get(self.lp, c).is_none() {
-            self.gone = true;
+        match conn(self.lp, c) {
+            Some(cn) => {
+                if let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) {
+                    x.body.on_data.get_or_insert(cb);
+                }
+            }
+            None => self.stop = Stop::Gone,
         }
     }
 
@@ -356,23 +319,24 @@ impl Handler for Feed<'_> {
     }
 
     fn on_message_complete(&mut self, parser: &Parser) -> Action {
-        if self.hand_off.is_some() {
+        if matches!(self.stop, Stop::HandOff(_)) {
             return Action::Continue; // the parser stops for the hand-off
         }
-        if self.stop() {
+        if self.stopped() {
             return Action::Error;
         }
         let c = self.c;
         let now = self.lp.now();
-        let h = http(self.lp);
-        let Some(cn) = h.conn_mut(c) else {
-            self.gone = true;
+        let Some(cn) = conn(self.lp, c) else {
+            self.stop = Stop::Gone;
             return Action::Error;
         };
-        cn.in_message = false;
+        let seq = cn.body_seq();
+        if cn.reading != Reading::Done {
+            cn.reading = Reading::Idle;
+        }
         cn.deadlines.headers = None;
         cn.deadlines.request = None;
-        let seq = cn.body_seq.take();
         let trailers = &mut self.building.headers;
         let end = seq.and_then(|seq| {
             let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
@@ -383,28 +347,28 @@ impl Handler for Feed<'_> {
             }
             x.body.on_end.take().map(|cb| (cb, seq))
         });
-        let h = match end {
-            Some((cb, seq)) => {
-                cb(self.lp, Request { conn: c, seq });
-                http(self.lp)
-            }
-            None => h,
-        };
-        let Some(cn) = h.conn_mut(c) else {
-            self.gone = true;
+        if let Some((cb, seq)) = end {
+            cb(self.lp, Request { conn: c, seq });
+        }
+        let h = http(self.lp);
+        let Some(cn) = h.conns.get_mut(c) else {
+            self.stop = Stop::Gone;
             return Action::Error;
         };
         if !parser.should_keep_alive() {
-            cn.no_more_requests = true;
+            cn.reading = Reading::Done;
         }
-        let pause = cn.no_more_requests
-            || cn.output_paused
-            || cn.user_paused
+        let pause = cn.reading == Reading::Done
+            || cn.hold != super::connection::Hold::Flowing
             || cn.exchanges.len() >= MAX_PIPELINED;
         if cn.exchanges.is_empty() {
             // Answered already: the connection is idle again (or closes).
-            let next = settle(h, c, now);
-            apply(self.lp, c, next);
+            let server_closing = h.servers.get(cn.server.id).is_none_or(|st| st.is_closing());
+            let Some(cn) = h.conns.get_mut(c) else {
+                return Action::Error;
+            };
+            let next = cn.settle(server_closing, now);
+            apply_while_parsing(self.lp, c, next);
         }
         if pause {
             return Action::Pause;

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 server: Node's `http.Server` semantics as callback handles
-//! on the loop.
+//! on the loop, over the shared HTTP/1 core ([`crate::h1`]).
 //!
-//! ```no_run
+//! ```
+//! use std::io::{Read, Write};
 //! use eddy_loop::{Loop, RunMode};
 //! use eddy_http::server::{Server, ServerOptions};
 //!
@@ -9,10 +10,25 @@
 //! let server = Server::new(&mut lp, ServerOptions::default(), |lp, _req, res| {
 //!     res.set_header(lp, "Content-Type", "text/plain").unwrap();
 //!     res.end(lp, b"hi\n").unwrap();
+//!     lp.stop(); // one request is enough for this example
 //! });
-//! let addr: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
-//! server.listen(&mut lp, addr)?;
+//! let addr = server.listen(&mut lp, "127.0.0.1:0".parse::<std::net::SocketAddr>()?)?;
+//! let addr = addr.ip().expect("a TCP address");
+//! let client = std::thread::spawn(move || {
+//!     let mut s = std::net::TcpStream::connect(addr).unwrap();
+//!     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+//!     let (mut answer, mut buf) = (Vec::new(), [0u8; 512]);
+//!     while !answer.ends_with(b"\r\n\r\nhi\n") {
+//!         let n = s.read(&mut buf).unwrap();
+//!         assert!(n > 0, "closed early");
+//!         answer.extend_from_slice(&buf[..n]);
+//!     }
+//!     String::from_utf8(answer).unwrap()
+//! });
 //! lp.run(RunMode::Default);
+//! let answer = client.join().unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.contains("Content-Length: 3\r\n"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -21,28 +37,52 @@
 //! its turn, and reading pauses while too much output waits. Bad input is
 //! answered with the status Node or RFC 9112 gives (400, 408, 413, 414,
 //! 417, 431, 501, 505) and the connection closes.
+//!
+//! Files are layered, each importing only those below it:
+//! - API: `server.rs`, `request.rs`, `response.rs` (the handles' methods);
+//! - connection behaviour: `conn.rs` (read, parse guard, advance, drain,
+//!   failures), `feed.rs` (the parser's handler), `closing.rs` (timer,
+//!   linger, hand-off), `output.rs` (batch, direct and held-back output),
+//!   `compose.rs` (a response's bytes via `h1`), `teardown.rs`,
+//!   `dispatch.rs` (the server's callbacks);
+//! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
+//!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
+//!   `error.rs`, `status.rs`, `date.rs`;
+//! - below: `crate::h1` and `eddy-net`.
 
+#![deny(missing_docs)]
+
+mod closing;
+mod compose;
 mod conn;
+mod connection;
 mod date;
+mod deadlines;
+mod dispatch;
 mod error;
 mod exchange;
 mod feed;
-mod headers;
-mod lifecycle;
+mod handles;
+mod hooks;
 mod options;
+mod output;
 mod request;
 mod response;
 #[allow(clippy::module_inception)]
 mod server;
+mod server_state;
 mod status;
 mod table;
+mod teardown;
 
 pub use date::format_imf_fixdate;
 pub use error::{Error, Result};
-pub use headers::HeaderList;
+pub use handles::{Request, Response};
+pub use hooks::{ClientError, RequestHead};
 pub use options::ServerOptions;
-pub use request::Request;
-pub use response::Response;
-pub(crate) use response::{valid_name, valid_value};
-pub use server::{ClientError, RequestHead, Server};
+pub use server_state::Server;
 pub use status::reason_phrase;
+
+/// The header list type, now [`crate::h1::HeaderList`] (kept here for
+/// compatibility).
+pub use crate::h1::HeaderList;

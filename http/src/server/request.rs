@@ -1,56 +1,53 @@
-//! The incoming request (Node's `IncomingMessage`): a `Copy` handle to an
-//! exchange of a connection. Its start line and headers are read through
-//! the loop; its body arrives through `on_data` then `on_end`.
+//! `Request`'s methods (Node's `IncomingMessage`): its start line and
+//! headers are read through the loop; its body arrives through `on_data`
+//! then `on_end`.
 
 use eddy_loop::Loop;
 
-use super::conn::{self, ConnId};
+use super::conn;
 use super::error::{Error, Result};
 use super::exchange::{Exchange, RequestData};
-use super::headers::HeaderList;
-use super::table::http_ref;
+use super::handles::Request;
+use super::table::{exchange, exchange_ref};
+use crate::h1::HeaderList;
 use crate::parser::Method;
 
-pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, Request, &[u8])>;
-pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, Request)>;
-
-/// A request received by a [`Server`](super::Server).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Request {
-    pub(crate) conn: ConnId,
-    pub(crate) seq: u64,
-}
-
 fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
-    let cn = http_ref(lp)?.conns.get(r.conn.index as usize)?;
-    if cn.gen != r.conn.gen {
-        return None;
-    }
-    cn.exchanges.iter().find(|x| x.seq == r.seq).map(|x| &x.req)
+    exchange_ref(lp, r.conn, r.seq).map(|x| &x.req)
 }
 
-#[inline]
-pub(crate) fn exchange(lp: &mut Loop, conn: ConnId, seq: u64) -> Option<&mut Exchange> {
-    conn::get(lp, conn)?
-        .exchanges
-        .iter_mut()
-        .find(|x| x.seq == seq)
-        .map(|x| &mut **x)
+fn live(lp: &mut Loop, r: Request) -> Result<&mut Exchange> {
+    exchange(lp, r.conn, r.seq).ok_or(Error::Closed("request"))
 }
 
 impl Request {
-    /// Whether the request is still queued on an open connection.
-    pub fn is_live(self, lp: &Loop) -> bool {
+    /// Whether the request is still queued on an open connection (its
+    /// response not yet finished and sent on): `is_active`, as streams and
+    /// servers spell it.
+    pub fn is_active(self, lp: &Loop) -> bool {
         data(lp, self).is_some()
     }
 
+    /// The old name of [`is_active`](Self::is_active).
+    #[deprecated(note = "use is_active")]
+    pub fn is_live(self, lp: &Loop) -> bool {
+        self.is_active(lp)
+    }
+
+    /// The request's method.
     pub fn method(self, lp: &Loop) -> Option<Method> {
         data(lp, self).map(|d| d.method)
     }
 
-    /// The request-target as sent ("/path?query", or absolute form).
+    /// The request-target as sent ("/path?query", or absolute form), if it
+    /// is UTF-8; see [`target_bytes`](Self::target_bytes).
     pub fn target(self, lp: &Loop) -> Option<&str> {
         data(lp, self).and_then(|d| std::str::from_utf8(&d.target).ok())
+    }
+
+    /// The request-target as sent, bytes.
+    pub fn target_bytes(self, lp: &Loop) -> Option<&[u8]> {
+        data(lp, self).map(|d| &d.target[..])
     }
 
     /// The target's path: the part before `?` (and before `#`).
@@ -104,8 +101,7 @@ impl Request {
         lp: &mut Loop,
         cb: impl FnMut(&mut Loop, Request, &[u8]) + 'static,
     ) -> Result<()> {
-        let x = exchange(lp, self.conn, self.seq).ok_or(Error::Closed("request"))?;
-        x.body.on_data = Some(Box::new(cb));
+        live(lp, self)?.body.on_data = Some(Box::new(cb));
         Ok(())
     }
 
@@ -115,7 +111,7 @@ impl Request {
         lp: &mut Loop,
         cb: impl FnOnce(&mut Loop, Request) + 'static,
     ) -> Result<()> {
-        let x = exchange(lp, self.conn, self.seq).ok_or(Error::Closed("request"))?;
+        let x = live(lp, self)?;
         if x.body.complete {
             // Delivered from the pending phase, like every completion.
             lp.queue_pending(move |lp| cb(lp, self));
@@ -131,19 +127,22 @@ impl Request {
         lp: &mut Loop,
         cb: impl FnOnce(&mut Loop, Request) + 'static,
     ) -> Result<()> {
-        let x = exchange(lp, self.conn, self.seq).ok_or(Error::Closed("request"))?;
-        x.body.on_abort = Some(Box::new(cb));
+        live(lp, self)?.body.on_abort = Some(Box::new(cb));
         Ok(())
     }
 
-    /// Stops reading from the connection (and so the body) until `resume`.
+    /// Stops reading from the connection (and so the body) until `resume`,
+    /// or until this request's response has gone out.
     pub fn pause(self, lp: &mut Loop) -> Result<()> {
-        conn::set_user_paused(lp, self.conn, true);
+        live(lp, self)?;
+        conn::set_user_hold(lp, self.conn, true);
         Ok(())
     }
 
+    /// Reads again after `pause`.
     pub fn resume(self, lp: &mut Loop) -> Result<()> {
-        conn::set_user_paused(lp, self.conn, false);
+        live(lp, self)?;
+        conn::set_user_hold(lp, self.conn, false);
         Ok(())
     }
 }

@@ -1,87 +1,31 @@
-//! The server (Node's `http.Server`): options, the request callback, its
-//! listeners, and graceful shutdown.
+//! `Server`'s methods (Node's `http.Server`): options and the request
+//! callback, listeners, hooks, reference counting and graceful shutdown.
 
 use std::rc::Rc;
 
 use eddy_loop::Loop;
 use eddy_net::{Address, ListenOptions, Listener, Stream};
-use slab::Slab;
 
+use super::closing::close_gracefully;
 use super::conn;
+use super::dispatch;
 use super::error::{Error, Result};
-use super::headers::HeaderList;
+use super::handles::{ConnId, Request, Response};
+use super::hooks::{ClientError, Hooks, RequestHead};
 use super::options::ServerOptions;
-use super::request::Request;
-use super::response::Response;
-use super::table::http;
-use crate::parser::Method;
-
-pub(crate) type RequestCb = Box<dyn FnMut(&mut Loop, Request, Response)>;
-pub(crate) type HandOffCb = Box<dyn FnMut(&mut Loop, RequestHead, Stream, Vec<u8>)>;
-pub(crate) type ClientErrorCb = Box<dyn FnMut(&mut Loop, &ClientError) -> Option<Vec<u8>>>;
-type ConnectionCb = Box<dyn FnMut(&mut Loop, Stream)>;
-type CloseCb = Box<dyn FnOnce(&mut Loop)>;
-
-/// The head of a request handed off with its stream (CONNECT, Upgrade).
-#[derive(Debug, Clone)]
-pub struct RequestHead {
-    pub method: Method,
-    pub target: String,
-    pub version: (u8, u8),
-    pub headers: HeaderList,
-}
-
-/// A request the server refuses (bad input, a limit, a timeout).
-#[derive(Debug, Clone)]
-pub struct ClientError {
-    /// The status eddy answers with (400, 408, 413, 414, 417, 431, 501, 505).
-    pub status: u16,
-}
-
-/// Optional callbacks, Node's server events.
-#[derive(Default)]
-pub(crate) struct Hooks {
-    pub connect: Option<HandOffCb>,
-    pub upgrade: Option<HandOffCb>,
-    pub check_continue: Option<RequestCb>,
-    pub check_expectation: Option<RequestCb>,
-    pub client_error: Option<ClientErrorCb>,
-    pub connection: Option<ConnectionCb>,
-}
-
-/// Which hook an event goes to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Hook {
-    Connect,
-    Upgrade,
-    CheckContinue,
-    CheckExpectation,
-}
-
-/// An HTTP/1.1 server: a `Copy` handle.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Server {
-    index: u32,
-    gen: u32,
-}
-
-pub(crate) struct ServerState {
-    gen: u32,
-    opts: Rc<ServerOptions>,
-    on_request: Option<RequestCb>,
-    pub(crate) hooks: Hooks,
-    listeners: Vec<Listener>,
-    connections: usize,
-    closing: bool,
-    close_cb: Option<CloseCb>,
-}
+use super::server_state::{Phase, Ref, Server, ServerState};
+use super::table::{http, http_ref};
+use super::teardown::destroy;
 
 fn state(lp: &mut Loop, s: Server) -> Result<&mut ServerState> {
     http(lp)
         .servers
-        .get_mut(s.index as usize)
-        .filter(|st| st.gen == s.gen)
+        .get_mut(s.id)
         .ok_or(Error::Closed("server"))
+}
+
+fn state_ref(lp: &Loop, s: Server) -> Option<&ServerState> {
+    http_ref(lp)?.servers.get(s.id)
 }
 
 impl Server {
@@ -91,19 +35,16 @@ impl Server {
         options: ServerOptions,
         on_request: impl FnMut(&mut Loop, Request, Response) + 'static,
     ) -> Server {
-        let h = http(lp);
-        let gen = h.next_gen();
-        let index = h.servers.insert(ServerState {
-            gen,
+        let id = http(lp).servers.insert(ServerState {
             opts: Rc::new(options),
             on_request: Some(Box::new(on_request)),
             hooks: Hooks::default(),
             listeners: Vec::new(),
             connections: 0,
-            closing: false,
-            close_cb: None,
-        }) as u32;
-        Server { index, gen }
+            phase: Phase::Listening,
+            referenced: Ref::Ref,
+        });
+        Server { id }
     }
 
     /// Listens on a TCP address or Unix path; returns the bound address.
@@ -118,27 +59,25 @@ impl Server {
         addr: impl Into<Address>,
         opts: &ListenOptions,
     ) -> Result<Address> {
-        let server_opts = state(lp, self)?.opts.clone();
+        let st = state(lp, self)?;
+        let (server_opts, referenced) = (st.opts.clone(), st.referenced);
         let listener = Listener::bind(lp, addr, opts, move |lp, _, conn| {
             // Accept errors (EMFILE) are survived by the listener itself.
-            if let Ok(stream) = conn {
-                if let Ok(st) = state(lp, self) {
+            let Ok(stream) = conn else { return };
+            match state(lp, self) {
+                Ok(st) => {
                     st.connections += 1;
                     conn::accept(lp, self, server_opts.clone(), stream);
-                    let hook = state(lp, self)
-                        .ok()
-                        .and_then(|st| st.hooks.connection.take());
-                    if let Some(mut cb) = hook {
-                        cb(lp, stream);
-                        if let Ok(st) = state(lp, self) {
-                            st.hooks.connection.get_or_insert(cb);
-                        }
-                    }
-                } else {
-                    let _ = stream.close(lp, |_| {});
+                    dispatch::connection(lp, self, stream);
+                }
+                Err(_) => {
+                    let _ = stream.close(lp, |_, _| {});
                 }
             }
         })?;
+        if referenced == Ref::Unref {
+            let _ = listener.unref(lp);
+        }
         let addr = listener.local_addr(lp)?;
         state(lp, self)?.listeners.push(listener);
         Ok(addr)
@@ -211,9 +150,44 @@ impl Server {
         Ok(())
     }
 
-    /// Open connections.
-    pub fn connections(self, lp: &mut Loop) -> Result<usize> {
-        Ok(state(lp, self)?.connections)
+    /// Whether the server exists (it leaves once closed and without
+    /// connections).
+    pub fn is_active(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_some()
+    }
+
+    /// Open connections (None for a server that is gone).
+    pub fn connections(self, lp: &Loop) -> Option<usize> {
+        state_ref(lp, self).map(|st| st.connections)
+    }
+
+    /// The server's listeners keep the loop alive again (the default).
+    pub fn ref_(self, lp: &mut Loop) -> Result<()> {
+        self.set_ref(lp, Ref::Ref)
+    }
+
+    /// The server's listeners no longer keep the loop alive (as Node's
+    /// `server.unref()`); connections still do.
+    pub fn unref(self, lp: &mut Loop) -> Result<()> {
+        self.set_ref(lp, Ref::Unref)
+    }
+
+    /// Whether the server's listeners keep the loop alive (false for a
+    /// server that is gone).
+    pub fn has_ref(self, lp: &Loop) -> bool {
+        state_ref(lp, self).is_some_and(|st| st.referenced == Ref::Ref)
+    }
+
+    fn set_ref(self, lp: &mut Loop, r: Ref) -> Result<()> {
+        let st = state(lp, self)?;
+        st.referenced = r;
+        for l in st.listeners.clone() {
+            let _ = match r {
+                Ref::Ref => l.ref_(lp),
+                Ref::Unref => l.unref(lp),
+            };
+        }
+        Ok(())
     }
 
     /// Stops accepting and closes idle keep-alive connections. Requests in
@@ -221,61 +195,63 @@ impl Server {
     /// connections close after them, and `cb` runs when the last is gone.
     pub fn close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<()> {
         let st = state(lp, self)?;
-        if st.closing {
+        if st.is_closing() {
             return Err(Error::Closed("server"));
         }
-        st.closing = true;
-        st.close_cb = Some(Box::new(cb));
+        st.phase = Phase::Closing {
+            cb: Some(Box::new(cb)),
+        };
         for l in std::mem::take(&mut st.listeners) {
-            let _ = l.close(lp, |_| {});
+            let _ = l.close(lp, |_, _| {});
         }
-        self.close_idle_connections(lp);
-        maybe_closed(lp, self);
+        self.close_idle_connections(lp)?;
+        dispatch::maybe_closed(lp, self);
         Ok(())
     }
 
     /// Closes every connection with no request in flight.
-    pub fn close_idle_connections(self, lp: &mut Loop) {
+    pub fn close_idle_connections(self, lp: &mut Loop) -> Result<()> {
         // Gracefully: an idle connection may still be flushing its last
         // response.
-        for c in self.conn_ids(lp, true) {
-            conn::close_gracefully(lp, c);
+        for c in self.conn_ids(lp, true)? {
+            close_gracefully(lp, c);
         }
+        Ok(())
     }
 
     /// Closes every connection now, in flight or not.
-    pub fn close_all_connections(self, lp: &mut Loop) {
-        for c in self.conn_ids(lp, false) {
-            conn::destroy(lp, c);
+    pub fn close_all_connections(self, lp: &mut Loop) -> Result<()> {
+        for c in self.conn_ids(lp, false)? {
+            destroy(lp, c);
         }
+        Ok(())
     }
 
-    fn conn_ids(self, lp: &mut Loop, idle_only: bool) -> Vec<conn::ConnId> {
-        http(lp)
-            .conns
+    fn conn_ids(self, lp: &mut Loop, idle_only: bool) -> Result<Vec<ConnId>> {
+        let h = http(lp);
+        if !h.servers.contains(self.id) {
+            return Err(Error::Closed("server"));
+        }
+        Ok(h.conns
             .iter()
-            .filter(|(_, cn)| cn.server == self && (!idle_only || conn::is_idle(cn)))
-            .map(|(i, cn)| conn::ConnId {
-                index: i as u32,
-                gen: cn.gen,
-            })
-            .collect()
+            .filter(|(_, cn)| cn.server == self && (!idle_only || cn.is_idle()))
+            .map(|(c, _)| c)
+            .collect())
     }
 
     /// Response bytes waiting to go out on all this server's connections
     /// (in socket write queues and held back behind earlier responses):
     /// bounded by the high-water mark per connection under a pipelining
     /// flood.
-    pub fn buffered_output(self, lp: &mut Loop) -> usize {
-        let conns: Vec<(eddy_net::Stream, usize)> = http(lp)
-            .conns
+    pub fn buffered_output(self, lp: &Loop) -> usize {
+        let Some(h) = http_ref(lp) else { return 0 };
+        h.conns
             .iter()
             .filter(|(_, cn)| cn.server == self)
-            .map(|(_, cn)| (cn.stream, cn.exchanges.iter().map(|x| x.held.len()).sum()))
-            .collect();
-        conns
-            .into_iter()
-            .map(|(s, held)| held + s.write_queue_size(lp).unwrap_or(0))
+            .map(|(_, cn)| {
+                let held: usize = cn.exchanges.iter().map(|x| x.held.len()).sum();
+                held + cn.stream.write_queue_size(lp).unwrap_or(0)
+            })
             .sum()
     }
 
@@ -283,129 +259,5 @@ impl Server {
     pub fn date(lp: &mut Loop) -> &str {
         let now = lp.now();
         http(lp).date.get(now)
-    }
-}
-
-/// Whether a server is closing (a server gone counts as closing).
-pub(crate) fn is_closing_in(servers: &Slab<ServerState>, s: Server) -> bool {
-    servers
-        .get(s.index as usize)
-        .filter(|st| st.gen == s.gen)
-        .is_none_or(|st| st.closing)
-}
-
-pub(crate) fn has_hook(lp: &mut Loop, s: Server, hook: Hook) -> bool {
-    has_hook_in(&http(lp).servers, s, hook)
-}
-
-/// `has_hook` on the table itself.
-pub(crate) fn has_hook_in(servers: &Slab<ServerState>, s: Server, hook: Hook) -> bool {
-    let st = servers.get(s.index as usize).filter(|st| st.gen == s.gen);
-    st.is_some_and(|st| match hook {
-        Hook::Connect => st.hooks.connect.is_some(),
-        Hook::Upgrade => st.hooks.upgrade.is_some(),
-        Hook::CheckContinue => st.hooks.check_continue.is_some(),
-        Hook::CheckExpectation => st.hooks.check_expectation.is_some(),
-    })
-}
-
-fn check_slot(st: &mut ServerState, hook: Hook) -> &mut Option<RequestCb> {
-    match hook {
-        Hook::CheckContinue => &mut st.hooks.check_continue,
-        _ => &mut st.hooks.check_expectation,
-    }
-}
-
-fn hand_off_slot(st: &mut ServerState, hook: Hook) -> &mut Option<HandOffCb> {
-    match hook {
-        Hook::Connect => &mut st.hooks.connect,
-        _ => &mut st.hooks.upgrade,
-    }
-}
-
-/// Runs the check_continue or check_expectation hook for a request.
-pub(crate) fn dispatch_check(lp: &mut Loop, s: Server, hook: Hook, req: Request, res: Response) {
-    let Some(mut cb) = state(lp, s).ok().and_then(|st| check_slot(st, hook).take()) else {
-        return;
-    };
-    cb(lp, req, res);
-    if let Ok(st) = state(lp, s) {
-        check_slot(st, hook).get_or_insert(cb);
-    }
-}
-
-/// Hands a CONNECT or Upgrade request's stream to its hook.
-pub(crate) fn dispatch_hand_off(
-    lp: &mut Loop,
-    s: Server,
-    hook: Hook,
-    head: RequestHead,
-    stream: Stream,
-    rest: Vec<u8>,
-) {
-    let Some(mut cb) = state(lp, s)
-        .ok()
-        .and_then(|st| hand_off_slot(st, hook).take())
-    else {
-        let _ = stream.close(lp, |_| {});
-        return;
-    };
-    cb(lp, head, stream, rest);
-    if let Ok(st) = state(lp, s) {
-        hand_off_slot(st, hook).get_or_insert(cb);
-    }
-}
-
-/// The bytes the client_error hook wants sent instead of the default.
-pub(crate) fn client_error_bytes(lp: &mut Loop, s: Server, status: u16) -> Option<Vec<u8>> {
-    let mut cb = state(lp, s)
-        .ok()
-        .and_then(|st| st.hooks.client_error.take())?;
-    let out = cb(lp, &ClientError { status });
-    if let Ok(st) = state(lp, s) {
-        st.hooks.client_error.get_or_insert(cb);
-    }
-    out
-}
-
-/// The request callback, taken out of its slot to be called (see
-/// `restore_request_cb`).
-pub(crate) fn take_request_cb(servers: &mut Slab<ServerState>, s: Server) -> Option<RequestCb> {
-    servers
-        .get_mut(s.index as usize)
-        .filter(|st| st.gen == s.gen)?
-        .on_request
-        .take()
-}
-
-/// Puts the request callback back after its call (unless the server is
-/// gone or the callback installed another... which it cannot).
-pub(crate) fn restore_request_cb(servers: &mut Slab<ServerState>, s: Server, cb: RequestCb) {
-    if let Some(st) = servers
-        .get_mut(s.index as usize)
-        .filter(|st| st.gen == s.gen)
-    {
-        st.on_request.get_or_insert(cb);
-    }
-}
-
-pub(crate) fn connection_gone(lp: &mut Loop, s: Server) {
-    if let Ok(st) = state(lp, s) {
-        st.connections = st.connections.saturating_sub(1);
-    }
-    maybe_closed(lp, s);
-}
-
-fn maybe_closed(lp: &mut Loop, s: Server) {
-    let Ok(st) = state(lp, s) else { return };
-    if !st.closing || st.connections > 0 {
-        return;
-    }
-    let cb = st.close_cb.take();
-    http(lp).servers.remove(s.index as usize);
-    if let Some(cb) = cb {
-        // From the pending phase, after the listeners' close callbacks
-        // have been queued.
-        lp.queue_pending(cb);
     }
 }

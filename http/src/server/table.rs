@@ -1,17 +1,21 @@
-//! The server layer's tables, kept inside the loop as an extension.
+//! The server layer's tables, kept inside the loop as one keyed extension:
+//! servers and connections (each a generational [`Table`]), the cached
+//! `Date`, a scratch buffer for composing output, and pools of request
+//! records, exchanges and queues reused from request to request.
 
-use eddy_loop::{ExtensionKey, Loop};
-use slab::Slab;
+use eddy_loop::{ExtensionKey, Loop, Table};
 
-use super::conn::{Conn, ConnId};
+use super::connection::Conn;
 use super::date::DateCache;
 use super::exchange::{Exchange, Queue, RequestData};
-use super::server::ServerState;
+use super::handles::ConnId;
+use super::server_state::Server;
+use super::server_state::ServerState;
 
+/// Everything the server layer keeps in a loop.
 pub(crate) struct Http {
-    pub servers: Slab<ServerState>,
-    pub conns: Slab<Conn>,
-    next_gen: u32,
+    pub servers: Table<ServerState>,
+    pub conns: Table<Conn>,
     pub date: DateCache,
     /// Output is composed here, then written or held back.
     pub scratch: Vec<u8>,
@@ -33,14 +37,16 @@ impl Http {
     /// Connection `c`, if it is still open.
     #[inline]
     pub fn conn_mut(&mut self, c: ConnId) -> Option<&mut Conn> {
-        conn_in(&mut self.conns, c)
+        self.conns.get_mut(c)
     }
 
-    pub fn next_gen(&mut self) -> u32 {
-        self.next_gen = self.next_gen.wrapping_add(1);
-        self.next_gen
+    /// Whether server `s` is closing (a server gone counts as closing).
+    #[inline]
+    pub fn server_closing(&self, s: Server) -> bool {
+        self.servers.get(s.id).is_none_or(ServerState::is_closing)
     }
 
+    /// Gives a queue (and its exchanges) back to the pools.
     pub fn recycle_queue(&mut self, mut q: Queue) {
         for x in q.drain(..) {
             self.recycle_exchange(x);
@@ -70,6 +76,7 @@ impl Http {
         }
     }
 
+    /// A request record back to the pool.
     pub fn recycle(&mut self, mut r: Box<RequestData>) {
         if self.pool.len() < 1024 {
             r.clear();
@@ -80,12 +87,12 @@ impl Http {
 
 static HTTP: ExtensionKey<Http> = ExtensionKey::new();
 
+/// The server tables of `lp` (made at first use).
 #[inline]
 pub(crate) fn http(lp: &mut Loop) -> &mut Http {
     lp.keyed_extension(&HTTP, || Http {
-        servers: Slab::new(),
-        conns: Slab::new(),
-        next_gen: 0,
+        servers: Table::new(),
+        conns: Table::new(),
         date: DateCache::default(),
         scratch: Vec::new(),
         batch_spare: Vec::new(),
@@ -95,13 +102,36 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
     })
 }
 
+/// The server tables, for queries (None until a server was made).
+#[inline]
 pub(crate) fn http_ref(lp: &Loop) -> Option<&Http> {
     lp.keyed_extension_ref(&HTTP)
 }
 
-/// The live connection `c` in `conns` (a stale id finds nothing). Takes the
-/// slab, not the table, so callers can hold other fields of the table too.
+/// Connection `c`, if it is still open.
 #[inline]
-pub(crate) fn conn_in(conns: &mut Slab<Conn>, c: ConnId) -> Option<&mut Conn> {
-    conns.get_mut(c.index as usize).filter(|cn| cn.gen == c.gen)
+pub(crate) fn conn(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
+    http(lp).conns.get_mut(c)
+}
+
+/// Exchange `seq` of connection `c`, if both still exist.
+#[inline]
+pub(crate) fn exchange(lp: &mut Loop, c: ConnId, seq: u64) -> Option<&mut Exchange> {
+    conn(lp, c)?
+        .exchanges
+        .iter_mut()
+        .find(|x| x.seq == seq)
+        .map(|x| &mut **x)
+}
+
+/// Exchange `seq` of connection `c`, for queries.
+#[inline]
+pub(crate) fn exchange_ref(lp: &Loop, c: ConnId, seq: u64) -> Option<&Exchange> {
+    http_ref(lp)?
+        .conns
+        .get(c)?
+        .exchanges
+        .iter()
+        .find(|x| x.seq == seq)
+        .map(|x| &**x)
 }

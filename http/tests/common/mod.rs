@@ -67,11 +67,11 @@ impl TestServer {
                 .unwrap();
             before_poll.unref(&mut lp).unwrap();
             let stop = Async::new(&mut lp, move |lp, me| {
-                me.close(lp, |_| {}).unwrap();
-                server.close_all_connections(lp);
+                me.close(lp, |_, _| {}).unwrap();
+                let _ = server.close_all_connections(lp);
                 let _ = server.close(lp, |_| {});
-                sampler.close(lp, |_| {}).unwrap();
-                before_poll.close(lp, |_| {}).unwrap();
+                sampler.close(lp, |_, _| {}).unwrap();
+                before_poll.close(lp, |_, _| {}).unwrap();
             });
             tx.send((port, stop.sender(&mut lp).unwrap())).unwrap();
             lp.run(RunMode::Default);

@@ -8,9 +8,10 @@ pub mod log;
 use std::path::PathBuf;
 
 /// The conformance directory: `EDDY_CONFORMANCE_DIR`, else `../shared/conformance`
-/// next to the workspace. `None` (after a loud message) when absent, unless
-/// `EDDY_REQUIRE_CONFORMANCE=1`, which makes absence a failure.
-pub fn conformance_dir(sub: &str) -> Option<PathBuf> {
+/// next to the workspace. A missing corpus fails the test: `build.rs` has
+/// already compiled the test as ignored (with the reason) unless the corpus
+/// is required (`EDDY_REQUIRE_CONFORMANCE=1`) or the ignored tests were asked for.
+pub fn conformance_dir(sub: &str) -> PathBuf {
     let dir = match std::env::var_os("EDDY_CONFORMANCE_DIR") {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(concat!(
@@ -19,21 +20,12 @@ pub fn conformance_dir(sub: &str) -> Option<PathBuf> {
         )),
     };
     let dir = dir.join(sub);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("EDDY_REQUIRE_CONFORMANCE").as_deref() == Ok("1") {
-        panic!(
-            "conformance corpus not found at {} (EDDY_REQUIRE_CONFORMANCE=1)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "\n!!!!! SKIPPING: conformance corpus not found at {} !!!!!",
+    assert!(
+        dir.is_dir(),
+        "conformance corpus not found at {} (set EDDY_CONFORMANCE_DIR)",
         dir.display()
     );
-    eprintln!("!!!!! set EDDY_CONFORMANCE_DIR to run the conformance tests !!!!!\n");
-    None
+    dir
 }
 
 /// One test case of an llhttp markdown file.

@@ -33,7 +33,7 @@ pub fn echo_read(lp: &mut Loop, s: Stream, event: ReadEvent<'_>) {
         }
         ReadEvent::Eof => {}
         ReadEvent::Error(_) => {
-            let _ = s.close(lp, |_| {});
+            let _ = s.close(lp, |_, _| {});
         }
     }
 }

@@ -12,6 +12,20 @@ struct Line {
     value: (u32, u32),
 }
 
+/// Header lines in arrival (or insertion) order, as bytes: names keep their
+/// case, values are kept as they came (obs-text included), minus the
+/// surrounding blanks. Lookups ignore the case of names.
+///
+/// ```
+/// use eddy_http::h1::HeaderList;
+/// let mut h = HeaderList::default();
+/// h.push("Set-Cookie", b"a=1");
+/// h.push("set-cookie", b"b=2");
+/// h.push("X-Latin", b"caf\xE9");
+/// assert_eq!(h.get("x-latin"), Some(&b"caf\xE9"[..]));
+/// assert_eq!(h.get_all("SET-COOKIE").count(), 2);
+/// assert_eq!(h.iter().next(), Some((&b"Set-Cookie"[..], &b"a=1"[..])));
+/// ```
 #[derive(Default, Debug, Clone)]
 pub struct HeaderList {
     /// Lines added whole (`push`) are kept as they go on the wire,
@@ -67,6 +81,7 @@ fn trim_ows(mut v: &[u8]) -> &[u8] {
 }
 
 impl HeaderList {
+    /// Removes every line, keeping the buffers.
     pub fn clear(&mut self) {
         self.buf.clear();
         self.lines.clear();
@@ -76,10 +91,12 @@ impl HeaderList {
         self.pieces = false;
     }
 
+    /// How many lines there are.
     pub fn len(&self) -> usize {
         self.lines.len()
     }
 
+    /// Whether there are no lines.
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
@@ -111,9 +128,11 @@ impl HeaderList {
         self.open_name = end;
     }
 
-    /// Adds a whole line (for trailers and tests).
-    pub fn push(&mut self, name: &str, value: &[u8]) {
-        self.push_bytes(name.as_bytes(), value);
+    /// Adds a whole line, bytes as given (the value without surrounding
+    /// blanks). Unchecked: validate with [`is_token`](super::is_token) and
+    /// [`is_field_value`](super::is_field_value) what comes from outside.
+    pub fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.push_bytes(name.as_ref(), value.as_ref());
     }
 
     fn slice(&self, (start, len): (u32, u32)) -> &[u8] {
@@ -121,7 +140,8 @@ impl HeaderList {
     }
 
     /// Removes every line named `name` (case-insensitive).
-    pub fn remove(&mut self, name: &str) {
+    pub fn remove(&mut self, name: impl AsRef<[u8]>) {
+        let name = name.as_ref();
         if self.name_lens & len_bit(name.len()) == 0 {
             return;
         }
@@ -130,7 +150,7 @@ impl HeaderList {
         }
         let kept: Vec<(Vec<u8>, Vec<u8>)> = self
             .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()))
+            .filter(|(n, _)| !n.eq_ignore_ascii_case(name))
             .map(|(n, v)| (n.to_vec(), v.to_vec()))
             .collect();
         self.clear();
@@ -174,20 +194,25 @@ impl HeaderList {
     }
 
     /// Every value of `name` (case-insensitive), in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn get_all<'a, N: AsRef<[u8]> + ?Sized>(
+        &'a self,
+        name: &'a N,
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let name = name.as_ref();
         self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
 
     /// The first value of `name`.
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
+    pub fn get(&self, name: impl AsRef<[u8]>) -> Option<&[u8]> {
+        let name = name.as_ref();
         if self.name_lens & len_bit(name.len()) == 0 {
             return None;
         }
         self.lines
             .iter()
-            .find(|l| self.slice(l.name).eq_ignore_ascii_case(name.as_bytes()))
+            .find(|l| self.slice(l.name).eq_ignore_ascii_case(name))
             .map(|l| self.slice(l.value))
     }
 
@@ -210,7 +235,9 @@ impl HeaderList {
         Some(out)
     }
 
-    pub fn count(&self, name: &str) -> usize {
+    /// How many lines are named `name` (case-insensitive).
+    pub fn count(&self, name: impl AsRef<[u8]>) -> usize {
+        let name = name.as_ref();
         self.get_all(name).count()
     }
 }

@@ -1,0 +1,94 @@
+//! A request's bytes to its socket: the head composed with the
+//! `Connection` its Agent implies, body pieces framed, and what is ready
+//! handed to the stream in one write (a short request is one `send`).
+//! Bytes written before a socket is attached wait in the request.
+
+use eddy_loop::Loop;
+use eddy_net::DEFAULT_HIGH_WATER_MARK;
+
+use super::conn;
+use super::error::{Error, Result};
+use super::notify;
+use super::output::Drain;
+use super::table::{agent, client, live, req, Link, Replay, ReqId};
+use crate::h1::BodyKnown;
+
+/// Bytes of a request's output kept for a retry on a fresh socket.
+const REPLAY_LIMIT: usize = 1 << 20;
+
+/// Composes the head now if it is not yet (`flush_headers`, the first
+/// write, `end`, 100-continue).
+pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, body: BodyKnown) -> Result<()> {
+    let st = live(lp, r).ok_or(Error::Closed("request"))?;
+    if st.out.is_head_composed() {
+        return Ok(());
+    }
+    // What `Connection` says: keep-alive through an Agent that keeps
+    // sockets, else close.
+    let a = st.agent;
+    let keep_alive = a.is_some_and(|a| agent(lp, a).is_some_and(|a| a.opts.keep_alive));
+    let t = client(lp);
+    let st = t.reqs.get_mut(r).ok_or(Error::Closed("request"))?;
+    st.out
+        .compose_head(&st.target, body, keep_alive, &mut t.head_extra);
+    Ok(())
+}
+
+/// `ClientRequest::write`: returns whether the bytes waiting are below
+/// the high-water mark.
+pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
+    ensure_head(lp, r, BodyKnown::Streaming)?;
+    live(lp, r)
+        .ok_or(Error::Closed("request"))?
+        .out
+        .write(data)?;
+    let below = flush(lp, r);
+    if !below {
+        if let Some(st) = req(lp, r) {
+            st.out.drain = Drain::Owed;
+        }
+    }
+    Ok(below)
+}
+
+/// `ClientRequest::end`.
+pub(crate) fn end(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<()> {
+    ensure_head(lp, r, BodyKnown::Whole(data.len() as u64))?;
+    live(lp, r).ok_or(Error::Closed("request"))?.out.end(data)?;
+    flush(lp, r);
+    Ok(())
+}
+
+/// Hands what may go out to the socket, in one write. Returns whether the
+/// bytes waiting (in the socket's queue, or here) are below the
+/// high-water mark.
+pub(crate) fn flush(lp: &mut Loop, r: ReqId) -> bool {
+    let Some(st) = req(lp, r) else { return true };
+    let Link::On(c) = st.link else {
+        return st.out.is_below_mark();
+    };
+    let ready = st.out.take_ready();
+    // A body held for `100 Continue` counts against the mark.
+    let held_below = ready.held < DEFAULT_HIGH_WATER_MARK;
+    if ready.bytes.is_empty() {
+        return held_below;
+    }
+    if let Replay::Keeping(copy) = &mut st.replay {
+        if copy.len() + ready.bytes.len() <= REPLAY_LIMIT {
+            copy.extend_from_slice(&ready.bytes);
+        } else {
+            st.replay = Replay::Off;
+        }
+    }
+    let Some(stream) = conn::stream_of(lp, c) else {
+        return true;
+    };
+    // A failed write reaches the read side, which fails the request.
+    let below = stream.write_vec(lp, ready.bytes).unwrap_or(true) && held_below;
+    if below && req(lp, r).is_some_and(|st| st.out.drain == Drain::Owed) {
+        // Held bytes went out below the mark: the socket will not report a
+        // drain, so the request does.
+        lp.queue_pending(move |lp| notify::drain(lp, r));
+    }
+    below
+}

@@ -1,0 +1,111 @@
+//! What the HTTP/1 machinery needs to know about a message's header lines
+//! (framing, connection options, Host, Expect), found in one pass over a
+//! [`HeaderList`]. Each `Option` holds the first line of its name, as
+//! [`HeaderList::get`] gives it.
+
+use super::headers::HeaderList;
+
+/// The framing- and connection-relevant header lines of one message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderFacts<'a> {
+    /// The first `Content-Length` value.
+    pub content_length: Option<&'a [u8]>,
+    /// The first `Transfer-Encoding` value.
+    pub transfer_encoding: Option<&'a [u8]>,
+    /// Some `Transfer-Encoding` line names `chunked`.
+    pub chunked: bool,
+    /// A `Connection` line is present (eddy then adds none).
+    pub has_connection: bool,
+    /// Some `Connection` line is exactly `close`.
+    pub connection_close: bool,
+    /// A `Date` line is present (eddy then adds none).
+    pub has_date: bool,
+    /// The first `Host` value.
+    pub host: Option<&'a [u8]>,
+    /// How many `Host` lines there are.
+    pub hosts: usize,
+    /// The first `Expect` value.
+    pub expect: Option<&'a [u8]>,
+}
+
+impl<'a> HeaderFacts<'a> {
+    /// Scans `headers` once.
+    ///
+    /// ```
+    /// use eddy_http::h1::{HeaderFacts, HeaderList};
+    /// let mut h = HeaderList::default();
+    /// h.push("Content-Length", b"5");
+    /// h.push("Connection", b"close");
+    /// let f = HeaderFacts::of(&h);
+    /// assert_eq!(f.content_length, Some(&b"5"[..]));
+    /// assert!(f.connection_close && f.has_connection && !f.chunked);
+    /// ```
+    pub fn of(headers: &'a HeaderList) -> HeaderFacts<'a> {
+        let mut f = HeaderFacts::default();
+        for (n, v) in headers.iter() {
+            // The length first: one compare settles most lines.
+            match n.len() {
+                4 if n.eq_ignore_ascii_case(b"host") => {
+                    f.hosts += 1;
+                    f.host.get_or_insert(v);
+                }
+                4 if n.eq_ignore_ascii_case(b"date") => f.has_date = true,
+                6 if n.eq_ignore_ascii_case(b"expect") => {
+                    f.expect.get_or_insert(v);
+                }
+                10 if n.eq_ignore_ascii_case(b"connection") => {
+                    f.has_connection = true;
+                    f.connection_close |= v.eq_ignore_ascii_case(b"close");
+                }
+                14 if n.eq_ignore_ascii_case(b"content-length") => {
+                    f.content_length.get_or_insert(v);
+                }
+                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    f.transfer_encoding.get_or_insert(v);
+                    f.chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The first `Content-Length` as a number, when it is one.
+    pub fn content_length_value(&self) -> Option<u64> {
+        let v = self.content_length?.trim_ascii();
+        if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_finds_every_fact() {
+        let mut h = HeaderList::default();
+        h.push("HOST", b"a");
+        h.push("host", b"b");
+        h.push("Date", b"x");
+        h.push("Expect", b"100-continue");
+        h.push("Transfer-Encoding", b"gzip, Chunked");
+        h.push("Content-Length", b" 42 ");
+        let f = HeaderFacts::of(&h);
+        assert_eq!((f.hosts, f.host), (2, Some(&b"a"[..])));
+        assert!(f.has_date && f.chunked && !f.has_connection);
+        assert_eq!(f.expect, Some(&b"100-continue"[..]));
+        assert_eq!(f.content_length_value(), Some(42));
+    }
+
+    #[test]
+    fn lengths_that_are_not_numbers() {
+        for bad in [&b""[..], b"-1", b"1x", b"99999999999999999999"] {
+            let mut h = HeaderList::default();
+            h.push("Content-Length", bad);
+            assert_eq!(HeaderFacts::of(&h).content_length_value(), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Composing a response's bytes, as a pure function of its state: the head
+//! (once) through the h1 head encoder, with the framing `h1::decide`
+//! gives, then body bytes through the response's body encoder.
+
+use super::connection::HeadContext;
+use super::exchange::{BodyState, RequestData, ResponsePhase, ResponseState};
+use super::status::reason_phrase;
+use crate::h1::{decide, BodyEncoder, BodyKnown, Head, HeaderFacts, Outgoing, Role, StartLine};
+
+/// What the head needs besides the exchange: the connection's context and
+/// the `Date` value.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadInput<'a> {
+    pub ctx: HeadContext,
+    pub date: &'a str,
+}
+
+/// One exchange's parts, as composing needs them.
+pub(crate) struct Parts<'a> {
+    pub req: &'a RequestData,
+    pub body: &'a BodyState,
+    pub res: &'a mut ResponseState,
+}
+
+/// Appends to `out` the head (when `head` is given: it is not sent yet),
+/// then `data` framed, then the body's end if `last`.
+pub(crate) fn compose(
+    mut p: Parts<'_>,
+    data: &[u8],
+    last: bool,
+    head: Option<HeadInput<'_>>,
+    out: &mut Vec<u8>,
+) {
+    if let Some(head) = head {
+        let known = if last {
+            BodyKnown::Whole(data.len() as u64)
+        } else {
+            BodyKnown::Streaming
+        };
+        write_head(&mut p, known, head, out);
+    }
+    if let ResponsePhase::Body(enc) = &mut p.res.phase {
+        enc.encode(data, out);
+        if last {
+            // A counted body's shortfall is the next issue's to enforce.
+            let _ = enc.finish(&p.res.trailers, out);
+            p.res.phase = ResponsePhase::Finished;
+        }
+    }
+}
+
+/// The status line and headers, with the framing and connection headers
+/// eddy adds (user headers first, in the order they were set).
+fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mut Vec<u8>) {
+    let (req, res) = (p.req, &mut *p.res);
+    let facts = HeaderFacts::of(&res.headers);
+    // A final status without the 100 the client waits for: the client may
+    // or may not send the body, so the connection cannot be reused.
+    let unread_expected_body = req.expects_continue && !res.continue_sent && !p.body.complete;
+    let decision = decide(&Outgoing {
+        role: Role::Server,
+        method: req.method.as_str().as_bytes(),
+        status: res.status,
+        version: req.version,
+        headers: &facts,
+        body: known,
+        keep_alive: req.keep_alive
+            && !unread_expected_body
+            && !head.ctx.closing
+            && head.ctx.keep_alive_secs.is_some(),
+    });
+    Head {
+        start: StartLine::Status {
+            status: res.status,
+            reason: reason_phrase(res.status).as_bytes(),
+        },
+        headers: &res.headers,
+        facts: &facts,
+        decision: &decision,
+        extra: b"",
+        date: Some(head.date.as_bytes()),
+        keep_alive_secs: head.ctx.keep_alive_secs,
+    }
+    .encode(out);
+    res.phase = ResponsePhase::Body(BodyEncoder::new(decision.framing));
+    res.keep_alive = decision.keep_alive;
+}

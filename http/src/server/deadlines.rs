@@ -1,0 +1,68 @@
+//! A connection's deadlines (headers, request, keep-alive idle, linger),
+//! all served by its one loop timer, armed for the earliest. Moving a
+//! deadline later costs nothing until the timer fires.
+
+/// Loop times (ms) at which a connection's waits end.
+#[derive(Default)]
+pub(crate) struct Deadlines {
+    /// The request's head must be complete by then (408).
+    pub headers: Option<u64>,
+    /// The request's body must be complete by then (408).
+    pub request: Option<u64>,
+    /// The connection is idle between requests until then (closed).
+    pub idle: Option<u64>,
+    /// A closing connection waits for the client's FIN until then.
+    pub linger: Option<u64>,
+    /// What the timer is armed for (None: not armed).
+    pub armed_at: Option<u64>,
+}
+
+/// What the timer found due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Nothing yet: arm again.
+    Nothing,
+    /// Idle or linger time is over: close now.
+    Close,
+    /// A request took too long: answer 408.
+    RequestTimeout,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Option<u64> {
+        let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        min(min(self.headers, self.request), min(self.idle, self.linger))
+    }
+
+    /// If the earliest deadline is sooner than what the timer is armed
+    /// for: records it as armed and returns the timer's new delay.
+    #[inline]
+    pub fn rearm_delay(&mut self, now: u64) -> Option<u64> {
+        let due = self.earliest()?;
+        if self.armed_at.is_some_and(|at| at <= due) {
+            return None;
+        }
+        self.armed_at = Some(due);
+        Some(due.saturating_sub(now))
+    }
+
+    /// The timer fired at `now`: what is due (the request deadlines are
+    /// cleared when they are).
+    pub fn fired(&mut self, now: u64) -> Due {
+        self.armed_at = None;
+        let due = |t: Option<u64>| t.is_some_and(|t| t <= now);
+        if due(self.linger) || due(self.idle) {
+            return Due::Close;
+        }
+        if due(self.headers) || due(self.request) {
+            self.headers = None;
+            self.request = None;
+            return Due::RequestTimeout;
+        }
+        Due::Nothing
+    }
+}
