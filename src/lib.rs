@@ -8,3 +8,5 @@ pub use eddy_loop as event_loop;
 pub use eddy_net as net;
 
 pub use eddy_loop::{Handle, Loop, RunMode};
+
+pub mod prometheus;

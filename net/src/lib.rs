@@ -4,7 +4,10 @@
 //!
 //! - [`Listener`]: bind + listen (TCP v4/v6/dual-stack, Unix paths,
 //!   inherited fds), one callback per accepted [`Stream`], pause/resume,
-//!   `max_connections`, and survival at EMFILE.
+//!   `max_connections`, and survival at EMFILE; [`Listener::offer`] makes
+//!   a later `bind` take a socket made elsewhere, and [`activation`]
+//!   receives and passes on sockets under systemd's `LISTEN_FDS`
+//!   convention (socket activation, restarts that drop nothing).
 //! - [`Stream`]: connect (by address, or by name through the work pool),
 //!   reads into a loop-owned buffer, a write queue with backpressure,
 //!   cork/uncork, shutdown, idle timeouts, socket options; writes that
@@ -53,10 +56,12 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod activation;
 mod addr;
 mod connect;
 mod error;
 mod listener;
+mod offered;
 mod payload;
 mod read;
 mod shared_bytes;
@@ -71,7 +76,7 @@ mod zero_copy;
 pub use addr::Address;
 pub use connect::ConnectOptions;
 pub use error::{Error, Result};
-pub use listener::{resolve_blocking, ListenOptions, Listener};
+pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
 pub use shared_bytes::SharedBytes;
 pub use shrink::shrink_to_fit;
 pub use stream::{ReadEvent, Stream};

@@ -7,7 +7,7 @@
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -337,6 +337,121 @@ pub(crate) fn raise_fd_limit() -> io::Result<u64> {
         cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
     }
     Ok(lim.rlim_cur)
+}
+
+// ---- Inherited fds and successor processes (activation.rs) ----
+
+/// Takes ownership of `fd`, a descriptor this process inherited.
+///
+/// # Safety
+/// Nothing else in the process may own `fd` (systemd's convention hands
+/// fds 3 .. 3+LISTEN_FDS to the process, once).
+pub(crate) unsafe fn claim_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD takes no pointer; it only checks that `fd` is open.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: `fd` is open, and the caller guarantees nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A close-on-exec duplicate of `fd` numbered `min` or above.
+pub(crate) fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer; the new fd is ours.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) }).map(owned)
+}
+
+/// What the forked child does before `execve`: only async-signal-safe
+/// calls, on memory prepared before the fork.
+pub(crate) struct ExecPlan<'a> {
+    pub program: &'a std::ffi::CStr,
+    /// Null-terminated pointers to NUL-terminated strings.
+    pub argv: &'a [*const libc::c_char],
+    pub envp: &'a [*const libc::c_char],
+    /// The digits of the child's own pid are written here (a buffer of at
+    /// least 21 bytes inside one of `envp`'s strings, NUL-filled).
+    pub pid_digits: *mut u8,
+    /// `(from, to)`: `dup2(from, to)`; every `from` is above every `to`.
+    pub moves: &'a [(RawFd, RawFd)],
+    /// Where the child reports a failed `execve` (its errno, 4 bytes);
+    /// close-on-exec, so a successful exec closes it.
+    pub error_fd: RawFd,
+}
+
+/// Forks and execs as `plan` says; returns the child's pid. Exec errors
+/// are reported on `plan.error_fd`, read by the caller.
+pub(crate) fn fork_exec(plan: &ExecPlan<'_>) -> io::Result<libc::pid_t> {
+    assert_eq!(plan.argv.last(), Some(&std::ptr::null()));
+    assert_eq!(plan.envp.last(), Some(&std::ptr::null()));
+    // SAFETY: fork takes no arguments. In the child (pid 0) only
+    // async-signal-safe functions run (dup2, sigprocmask, signal, getpid,
+    // execve, write, _exit), on memory prepared before the fork, so no lock
+    // another thread held at the fork is ever needed.
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid != 0 {
+        return Ok(pid);
+    }
+    // SAFETY: (child) see above; every pointer in `plan` points into
+    // memory the parent prepared and the child's copy still holds.
+    unsafe {
+        for &(from, to) in plan.moves {
+            if libc::dup2(from, to) < 0 {
+                child_fail(plan.error_fd);
+            }
+        }
+        let mut all: libc::sigset_t = zeroed();
+        libc::sigemptyset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+        // Rust ignores SIGPIPE; the new program starts with the default.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut pid = libc::getpid() as u64;
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + (pid % 10) as u8;
+            n += 1;
+            pid /= 10;
+            if pid == 0 {
+                break;
+            }
+        }
+        for i in 0..n {
+            *plan.pid_digits.add(i) = digits[n - 1 - i];
+        }
+        libc::execve(
+            plan.program.as_ptr(),
+            plan.argv.as_ptr(),
+            plan.envp.as_ptr(),
+        );
+        child_fail(plan.error_fd)
+    }
+}
+
+/// (child) Reports errno on `fd` and exits 127.
+///
+/// # Safety
+/// Only called in a forked child before exec.
+unsafe fn child_fail(fd: RawFd) -> ! {
+    // SAFETY: errno location and write/_exit are async-signal-safe; the
+    // buffer is on the stack.
+    unsafe {
+        let err = (*libc::__errno_location()).to_ne_bytes();
+        libc::write(fd, err.as_ptr().cast(), err.len());
+        libc::_exit(127)
+    }
+}
+
+/// `waitpid(pid)`; with `block` false, `None` while the child runs.
+pub(crate) fn wait_pid(pid: libc::pid_t, block: bool) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: `status` is a valid, writable int.
+    let got = retry(|| cvt(unsafe { libc::waitpid(pid, &mut status, flags) }))?;
+    Ok((got == pid).then_some(status))
+}
+
+/// Sends `signal` to process `pid`.
+pub(crate) fn kill(pid: libc::pid_t, signal: i32) -> io::Result<()> {
+    // SAFETY: kill takes no pointers.
+    cvt(unsafe { libc::kill(pid, signal) }).map(drop)
 }
 
 /// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL, and `MSG_MORE`
