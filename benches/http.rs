@@ -1,6 +1,7 @@
 //! The HTTP server in process: clients and server on one loop over
 //! loopback. One connection pipelining 16 requests at a time, and 16
-//! connections each making keep-alive requests one after another.
+//! connections each making keep-alive requests one after another; each
+//! with loop metrics on and off.
 //!
 //! The side-by-side comparison with a C server and Node (separate
 //! processes, pinned to cores, wrk) is `benches/load.sh`.
@@ -76,36 +77,47 @@ fn bench(c: &mut Criterion) {
     let len = response_len(&mut lp, one, &received);
     let batch: Vec<u8> = REQUEST.repeat(16);
     g.throughput(Throughput::Elements(16));
-    g.bench_function("1 connection, 16 pipelined requests", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                received.set(0);
-                one.write(&mut lp, &batch).unwrap();
-                while received.get() < 16 * len {
-                    lp.run(RunMode::Default);
-                }
-            }
-            start.elapsed()
-        })
-    });
+    // Each scenario with loop metrics on (the default), then off: their
+    // cost per request.
+    for (suffix, metrics) in [("", true), (", metrics off", false)] {
+        lp.set_metrics_enabled(metrics);
+        g.bench_function(
+            format!("1 connection, 16 pipelined requests{suffix}"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        received.set(0);
+                        one.write(&mut lp, &batch).unwrap();
+                        while received.get() < 16 * len {
+                            lp.run(RunMode::Default);
+                        }
+                    }
+                    start.elapsed()
+                })
+            },
+        );
+    }
 
     let streams = clients(&mut lp, addr, 16, &received);
-    g.bench_function("16 connections, one request each", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                received.set(0);
-                for s in &streams {
-                    s.write(&mut lp, REQUEST).unwrap();
+    for (suffix, metrics) in [("", true), (", metrics off", false)] {
+        lp.set_metrics_enabled(metrics);
+        g.bench_function(format!("16 connections, one request each{suffix}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    received.set(0);
+                    for s in &streams {
+                        s.write(&mut lp, REQUEST).unwrap();
+                    }
+                    while received.get() < 16 * len {
+                        lp.run(RunMode::Default);
+                    }
                 }
-                while received.get() < 16 * len {
-                    lp.run(RunMode::Default);
-                }
-            }
-            start.elapsed()
-        })
-    });
+                start.elapsed()
+            })
+        });
+    }
     g.finish();
 }
 

@@ -17,6 +17,9 @@
 #         --target-dir target/peers/hyper` unless --no-build.  Override with
 #         HYPER_SERVER=path.
 #   node  benches/peers/http_node.js
+#   eddy-metrics  eddy-server --metrics (loop metrics recorded), run only
+#         when --only names it: the cost of the metrics against eddy, e.g.
+#         --only "eddy eddy-metrics c" (goal: at most 2% more CPU per request)
 # Each server is started fresh for every run, pinned to CPU 0; wrk (installed
 # from Debian's packages if missing) runs pinned to CPU 1 with one thread and
 # 64 connections, first plain, then with 16 pipelined requests per write
@@ -140,4 +143,6 @@ python3 "$PEERS_DIR/report.py" "$RESULTS" --rate-unit req/s --cpu-unit us/req \
     --goal "plain:cpu:eddy/c:<=:1.1" \
     --goal "pipelined x$DEPTH:rate:eddy/node:>=:5" \
     --goal "pipelined x$DEPTH:cpu:eddy/c:<=:1.3" \
-    --goal "pipelined x$DEPTH:cpu:eddy/hyper:<=:0.75"
+    --goal "pipelined x$DEPTH:cpu:eddy/hyper:<=:0.75" \
+    --goal "plain:cpu:eddy-metrics/eddy:<=:1.02" \
+    --goal "pipelined x$DEPTH:cpu:eddy-metrics/eddy:<=:1.02"

@@ -1,5 +1,6 @@
 //! Loop benchmarks: timer arm+cancel among 100 000 armed timers, an empty
-//! iteration, an async round trip, and firing 1 000 000 timers.
+//! iteration (with loop metrics on and off), an async round trip, and firing
+//! 1 000 000 timers.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -84,13 +85,19 @@ fn iterations(c: &mut Criterion) {
     let mut g = c.benchmark_group("loop");
     g.throughput(Throughput::Elements(1));
 
-    let mut lp = Loop::new().unwrap();
-    let idle = Idle::new(&mut lp);
-    idle.start(&mut lp, |_, _| {}).unwrap();
-    g.bench_function("empty iteration, one idle handle", |b| {
-        b.iter(|| lp.run(RunMode::NoWait))
-    });
-    drop(lp);
+    // The same with loop metrics on (the default) and off: their cost on
+    // the cheapest iteration there is.
+    for (name, metrics) in [
+        ("empty iteration, one idle handle", true),
+        ("empty iteration, one idle handle, metrics off", false),
+    ] {
+        let mut lp = Loop::new().unwrap();
+        lp.set_metrics_enabled(metrics);
+        let idle = Idle::new(&mut lp);
+        idle.start(&mut lp, |_, _| {}).unwrap();
+        g.bench_function(name, |b| b.iter(|| lp.run(RunMode::NoWait)));
+        drop(lp);
+    }
 
     // What 100 000 idle connections' timers cost a wake-up when none is
     // due: the iteration only peeks at the earliest deadline.
@@ -101,6 +108,18 @@ fn iterations(c: &mut Criterion) {
         b.iter(|| lp.run(RunMode::NoWait))
     });
     drop(lp);
+
+    let mut off = Loop::new().unwrap();
+    off.set_metrics_enabled(false);
+    let handle = Async::new(&mut off, |_, _| {});
+    let sender = handle.sender(&mut off).unwrap();
+    g.bench_function("async send to callback, metrics off", |b| {
+        b.iter(|| {
+            sender.send().unwrap();
+            off.run(RunMode::Once);
+        })
+    });
+    drop(off);
 
     let mut lp = Loop::new().unwrap();
     let handle = Async::new(&mut lp, |_, _| {});

@@ -2,12 +2,15 @@
 //! span, as a server would) against `httparse::Request::parse`, on three
 //! classic requests: picohttpparser's 703-byte "kitty" request, http_parser's
 //! 471-byte joyent request, and the 170-byte request wrk sends in the
-//! TechEmpower plaintext test.
+//! TechEmpower plaintext test; plus two that stress the ends of the range:
+//! twenty short header lines (every name and value under 16 bytes, so the
+//! per-header bookkeeping dominates) and one 4 KiB cookie (so the value scan
+//! does). Criterion reports bytes per second as well as time.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use eddy_http::parser::{Action, Handler, Kind, Parser};
+use eddy_http::parser::{Action, Handler, Kind, Parser, Scan, Settings};
 
 const KITTY: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
 Host: www.kittyhell.com\r\n\
@@ -38,6 +41,41 @@ const TECHEMPOWER: &[u8] = b"GET /plaintext HTTP/1.1\r\n\
 Host: tfb-server:8080\r\n\
 Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n\
 Connection: keep-alive\r\n\r\n";
+
+const SHORT_HEADERS: &[u8] = b"GET /api/v1/items HTTP/1.1\r\n\
+Host: example.com\r\n\
+Accept: */*\r\n\
+X-A: 1\r\n\
+X-B: 2\r\n\
+X-Id: 4711\r\n\
+DNT: 1\r\n\
+Pragma: no-cache\r\n\
+TE: trailers\r\n\
+X-Req: abc123\r\n\
+Origin: null\r\n\
+Via: 1.1 proxy\r\n\
+X-Trace: f00d\r\n\
+Sec-GPC: 1\r\n\
+Priority: u=1\r\n\
+X-Flag: none\r\n\
+X-Mode: fast\r\n\
+Accept-CH: DPR\r\n\
+Save-Data: on\r\n\
+X-Ver: 2\r\n\
+Connection: keep-alive\r\n\
+\r\n";
+
+/// A request with one 4 KiB `Cookie` value (built once, at start-up).
+fn big_cookie() -> Vec<u8> {
+    let mut r = b"GET /account HTTP/1.1\r\nHost: example.com\r\nCookie: ".to_vec();
+    let mut i = 0u32;
+    while r.len() < 4096 + 40 {
+        r.extend_from_slice(format!("session_{i}=4f2a9c81d3e7b6a05f9e8d7c6b5a4938; ").as_bytes());
+        i += 1;
+    }
+    r.extend_from_slice(b"last=1\r\nAccept: */*\r\n\r\n");
+    r
+}
 
 /// Records spans the way a server would: (address, length) of the method, the
 /// URL and every header name and value, into a fixed array (no allocation).
@@ -116,10 +154,13 @@ fn parse_httparse<'a>(headers: &mut [httparse::Header<'a>], req: &'a [u8]) -> us
 }
 
 fn parsers(c: &mut Criterion) {
+    let cookie = big_cookie();
     for (name, req) in [
         ("kitty", KITTY),
         ("joyent", JOYENT),
         ("techempower", TECHEMPOWER),
+        ("short_headers", SHORT_HEADERS),
+        ("cookie_4k", &cookie[..]),
     ] {
         let mut group = c.benchmark_group(format!("parse/{name}"));
         group.throughput(Throughput::Bytes(req.len() as u64));
@@ -135,6 +176,15 @@ fn parsers(c: &mut Criterion) {
         });
         group.bench_function("httparse", |b| {
             b.iter(|| parse_httparse(&mut headers, black_box(req)))
+        });
+        // The portable fallback, for the record (`Scan::Swar`).
+        let swar = Settings {
+            scan: Scan::Swar,
+            ..Settings::default()
+        };
+        let mut parser = Parser::with_settings(Kind::Request, swar);
+        group.bench_function("eddy-swar", |b| {
+            b.iter(|| parse_eddy(&mut parser, &mut spans, black_box(req)))
         });
         group.finish();
     }

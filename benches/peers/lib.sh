@@ -212,6 +212,12 @@ http_servers() { # http_servers BUILD ONLY
         find_eddy_server "$1"
         [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy)
     fi
+    # eddy-server --metrics (loop metrics recording), only when asked for
+    # by name: its cost against plain eddy, which records none.
+    if [[ " ${2:-} " == *" eddy-metrics "* ]]; then
+        [[ -z "${EDDY_BIN:-}" ]] && find_eddy_server "$1"
+        [[ -n "$EDDY_BIN" ]] && SERVERS+=(eddy-metrics)
+    fi
     SERVERS+=(c)
     if wants hyper; then
         find_hyper_server "$1"
@@ -226,6 +232,7 @@ http_servers() { # http_servers BUILD ONLY
 server_cmd() { # server_cmd NAME PORT -> command words in CMD (HTTP servers)
     case $1 in
         eddy) CMD=("$EDDY_BIN" --port "$2") ;;
+        eddy-metrics) CMD=("$EDDY_BIN" --port "$2" --metrics) ;;
         c) CMD=("$PEER_BIN/http_epoll" "$2") ;;
         hyper) CMD=("$HYPER_BIN" "$2") ;;
         node) CMD=(node "$PEERS_DIR/http_node.js" "$2") ;;

@@ -18,8 +18,8 @@ import statistics
 import sys
 from collections import OrderedDict
 
-ORDER = ["eddy", "c", "hyper", "node"]
-NAMES = {"eddy": "eddy", "c": "C epoll", "hyper": "hyper", "node": "Node.js"}
+ORDER = ["eddy", "eddy-metrics", "c", "hyper", "node"]
+NAMES = {"eddy": "eddy", "eddy-metrics": "eddy+met", "c": "C epoll", "hyper": "hyper", "node": "Node.js"}
 
 
 def main():

@@ -1,5 +1,7 @@
 //! Fuzz the HTTP parser: random bytes, both kinds, random lenient flags,
-//! split at random points with pauses; no panic, same result whole as split.
+//! split at random points with pauses; no panic, same result whole as split,
+//! and the same events and result with the SIMD scanners (AVX2, SSE2) as
+//! with the portable SWAR fallback (see `split_check.rs`).
 
 #![no_main]
 

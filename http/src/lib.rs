@@ -1,4 +1,6 @@
 //! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod client;
 pub mod h1;

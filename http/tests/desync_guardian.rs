@@ -4,12 +4,13 @@
 //! mode, except that Compliant/Acceptable cases strict mode rejects where
 //! llhttp's strict mode does (bad header-name or header-value bytes, a space
 //! after the version, HTTP/1.2, `chunked;param`) must then be accepted with
-//! the one lenient flag that covers them (`LENIENT_FOR_TOLERATED`).
+//! the one lenient flag that covers them (`LENIENT_FOR_TOLERATED`). Every case
+//! is parsed with each byte scanner (AVX2, SSE2, SWAR), which must agree.
 
 mod corpus;
 
 use corpus::conformance_dir;
-use eddy_http::parser::{Handler, HeadersAction, Kind, Lenient, Parser, Settings};
+use eddy_http::parser::{Handler, HeadersAction, Kind, Lenient, Parser, Scan, Settings};
 
 /// Compliant/Acceptable cases that eddy rejects on purpose, each with why.
 /// (No Ambiguous case needs one: GET/HEAD with a body is accepted but closes.)
@@ -159,10 +160,25 @@ impl Handler for Head {
     }
 }
 
-/// `Ok(keep_alive)` when the head parsed, `Err(reason)` when rejected.
+/// `Ok(keep_alive)` when the head parsed, `Err(reason)` when rejected; the
+/// same with every scanner, or a panic naming the one that differs.
 fn parse(req: &[u8], lenient: Lenient) -> Result<bool, String> {
+    let result = parse_with(req, lenient, Scan::Swar);
+    for scan in [Scan::Sse2, Scan::Avx2, Scan::Auto] {
+        assert_eq!(
+            parse_with(req, lenient, scan),
+            result,
+            "{scan:?} and Swar differ on {:?}",
+            String::from_utf8_lossy(req)
+        );
+    }
+    result
+}
+
+fn parse_with(req: &[u8], lenient: Lenient, scan: Scan) -> Result<bool, String> {
     let settings = Settings {
         lenient,
+        scan,
         ..Settings::default()
     };
     let mut parser = Parser::with_settings(Kind::Request, settings);

@@ -1,13 +1,15 @@
 //! Replays llhttp's markdown conformance corpus (272 cases) against eddy's
 //! parser: every input whole and split at every point, comparing the event log
 //! line by line up to and including the error line (error codes must match,
-//! reason texts need not).
+//! reason texts need not). Every case runs with each byte scanner this CPU
+//! has (AVX2, SSE2 and the portable SWAR fallback), so the fallback is
+//! exercised wherever the suite runs.
 
 mod corpus;
 
 use corpus::log::{run, Recorder};
 use corpus::{conformance_dir, decode_input, parse_markdown, Case};
-use eddy_http::parser::{split_target, Kind, Lenient, Parser, Settings};
+use eddy_http::parser::{split_target, Kind, Lenient, Parser, Scan, Settings};
 
 /// Cases eddy does not claim to pass, each with its reason. Keep this short.
 const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[];
@@ -90,7 +92,26 @@ fn compare(expected: &[Vec<u8>], got: &[Vec<u8>]) -> Result<(), String> {
     Ok(())
 }
 
-fn run_http_case(case: &Case) -> Result<(), String> {
+/// The scanners this CPU runs, each once (`Scan::Swar` always).
+fn scanners() -> Vec<Scan> {
+    let mut all: Vec<Scan> = [Scan::Avx2, Scan::Sse2, Scan::Swar]
+        .into_iter()
+        .map(|s| {
+            Parser::with_settings(
+                Kind::Request,
+                Settings {
+                    scan: s,
+                    ..Settings::default()
+                },
+            )
+            .scan()
+        })
+        .collect();
+    all.dedup();
+    all
+}
+
+fn run_http_case(case: &Case, scan: Scan) -> Result<(), String> {
     let ty = case.meta_str("type").ok_or("no type in meta")?;
     let (kind, lenient, print_finish) =
         parse_type(&ty).ok_or_else(|| format!("unknown type {ty}"))?;
@@ -100,6 +121,7 @@ fn run_http_case(case: &Case) -> Result<(), String> {
     let skip_body = case.meta_true("skipBody");
     let settings = Settings {
         lenient,
+        scan,
         ..Settings::default()
     };
     let mut splits: Vec<Vec<usize>> = vec![vec![]];
@@ -121,7 +143,7 @@ fn run_http_case(case: &Case) -> Result<(), String> {
                 eprintln!("  {}", String::from_utf8_lossy(l));
             }
         }
-        compare(&expected, &got).map_err(|e| format!("{label}: {e}"))?;
+        compare(&expected, &got).map_err(|e| format!("{scan:?}, {label}: {e}"))?;
     }
     Ok(())
 }
@@ -175,6 +197,7 @@ fn llhttp_corpus() {
         files.extend(entries);
     }
     files.push(dir.join("url.md"));
+    let scans = scanners();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut failures = Vec::new();
     for path in files {
@@ -191,7 +214,7 @@ fn llhttp_corpus() {
             let result = if case.input_kind == "url" {
                 run_url_case(&case)
             } else {
-                run_http_case(&case)
+                scans.iter().try_for_each(|&s| run_http_case(&case, s))
             };
             match result {
                 Ok(()) => passed += 1,
@@ -207,7 +230,10 @@ fn llhttp_corpus() {
     }
     // Straight to stdout: `println!` is captured when the test passes, and
     // this line belongs in every CI log.
-    let line = format!("llhttp corpus: {passed} passed, {failed} failed, {skipped} out of scope\n");
+    let line = format!(
+        "llhttp corpus: {passed} passed, {failed} failed, {skipped} out of scope \
+         (each with scanners {scans:?})\n"
+    );
     let _ = std::io::Write::write_all(&mut std::io::stdout(), line.as_bytes());
     assert_eq!(failed, 0, "{failed} llhttp corpus cases failed");
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::handle::{Closing, HandleEntry, HandleId};
+use crate::metrics::{LoopPhase, Recorder};
 use crate::poll::{token, Poller, WAKE_INDEX};
 use crate::sys::{self, KeyedSlots};
 use crate::table::Table;
@@ -64,6 +65,9 @@ pub struct Loop {
     pub(crate) now_ms: u64,
     /// Polls for I/O run so far (`poll_count`).
     polls: u64,
+    /// The clock read behind `now_ms`, in nanoseconds (opens an iteration
+    /// in the metrics).
+    pub(crate) now_ns: u64,
     pub(crate) stop_flag: bool,
     running: bool,
 
@@ -89,6 +93,7 @@ pub struct Loop {
     extensions: Vec<(TypeId, Box<dyn Any>)>,
     /// Extensions reached through an `ExtensionKey`: an index, not a search.
     keyed: KeyedSlots,
+    pub(crate) metrics: Box<Recorder>,
 }
 
 /// A process-wide slot number for one extension type `T`, for the layers
@@ -181,6 +186,8 @@ impl Loop {
             works: Table::new(),
             extensions: Vec::new(),
             keyed: KeyedSlots::default(),
+            metrics: Box::new(Recorder::new()),
+            now_ns: 0,
         };
         lp.update_time();
         Ok(lp)
@@ -211,13 +218,20 @@ impl Loop {
             self.run_timers();
         }
         while alive && !self.stop_flag {
-            // One iteration, in libuv's order:
             self.polls += 1;
+            // One iteration, in libuv's order (each `metrics_*` hook is one
+            // branch when recording is off, see metrics.rs). The iteration
+            // opens at the clock read that ran the last timers, unless a
+            // phase with work has to be closed.
+            self.metrics_top();
             let can_sleep = self.pending.is_empty() && !self.has_active_idle();
             // 1. pending callbacks (write and connect completions, cancels)
+            self.metrics_phase(LoopPhase::Pending);
             self.run_pending();
             // 2. idle, 3. prepare
+            self.metrics_phase(LoopPhase::Idle);
             self.run_phase(crate::phase::Phase::Idle);
+            self.metrics_phase(LoopPhase::Prepare);
             self.run_phase(crate::phase::Phase::Prepare);
             // 4. poll for I/O; blocks only as long as backend_timeout allows
             let timeout = if mode == RunMode::Default || (mode == RunMode::Once && can_sleep) {
@@ -225,23 +239,29 @@ impl Loop {
             } else {
                 0
             };
+            self.metrics_poll_start();
             self.poll_io(timeout);
             // (libuv 1.45+ runs its pending queue again here, up to 8
             // rounds; eddy's is the completion queue of the layers above,
             // which rely on completions queued while polling reaching them
             // in the next iteration: see ARCHITECTURE.md.)
             // 5. check
+            self.metrics_phase(LoopPhase::Check);
             self.run_phase(crate::phase::Phase::Check);
             // 6. close callbacks
+            self.metrics_phase(LoopPhase::Closing);
             self.run_closing();
             // 7. timers that are due
-            self.update_time();
+            let now = self.tick();
+            self.metrics_read(now);
+            self.metrics_phase(LoopPhase::Timers);
             self.run_timers();
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
             }
         }
+        self.metrics_run_end();
         self.stop_flag = false;
         self.running = false;
         alive
@@ -276,7 +296,16 @@ impl Loop {
 
     /// Refreshes `now()` from the monotonic clock.
     pub fn update_time(&mut self) {
-        self.now_ms = sys::monotonic_ns() / 1_000_000;
+        self.tick();
+    }
+
+    /// `update_time`, returning the clock read in nanoseconds.
+    #[inline]
+    pub(crate) fn tick(&mut self) -> u64 {
+        let ns = sys::monotonic_ns();
+        self.now_ms = ns / 1_000_000;
+        self.now_ns = ns;
+        ns
     }
 
     /// The monotonic clock in nanoseconds (same clock as `now()`).

@@ -13,6 +13,11 @@
 //! differs from libuv, and why, is listed in ARCHITECTURE.md ("eddy-loop
 //! and libuv"); `benches/libuv-diff` checks it trace by trace.
 //!
+//! Beside the handles: self-freeing timers ([`Loop::set_timeout`],
+//! [`Loop::set_interval`], [`Loop::clear_timer`], as Node's), the work pool
+//! ([`Loop::queue_work`]) and file opening on it ([`Loop::open_file`]), and
+//! giving memory back after a burst ([`memory`], [`Loop::shrink_to_fit`]).
+//!
 //! # Conventions
 //!
 //! - **Stale ids.** Once a handle is closed (from the `close` call on, and
@@ -47,13 +52,17 @@
 mod async_handle;
 mod error;
 mod event_loop;
+mod fs;
 mod handle;
 mod io;
+pub mod memory;
+mod metrics;
 mod phase;
 mod poll;
 mod signal;
 mod sys;
 mod table;
+mod timeout;
 mod timer;
 mod timer_heap;
 mod wake;
@@ -62,11 +71,14 @@ mod work;
 pub use async_handle::{Async, AsyncSender};
 pub use error::{Error, Result};
 pub use event_loop::{ExtensionKey, Loop, RunMode};
+pub use fs::{open_blocking, FileError, FileInfo, FileKind, OpenFileOptions, OpenedFile};
 pub use handle::{Handle, HandleId, HandleType};
 pub use io::{Interest, Io, Ready};
+pub use metrics::{Histogram, LoopMetrics, LoopPhase, PhaseTimes};
 pub use phase::{Check, Idle, Prepare};
 pub use signal::Signal;
 pub use table::{Id, Table};
+pub use timeout::TimeoutId;
 pub use timer::Timer;
 pub use work::{WorkError, WorkHandle};
 

@@ -89,7 +89,8 @@ impl Loop {
                 }
             }
         }
-        self.update_time();
+        let woke = self.tick();
+        self.metrics_woke(woke, events.len());
         for event in &events {
             // Copy out: the kernel's struct is packed on x86_64.
             let (token, bits) = (event.u64, event.events);

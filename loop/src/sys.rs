@@ -252,6 +252,48 @@ impl KeyedSlots {
     }
 }
 
+/// glibc's `mallinfo2` totals, in bytes.
+pub(crate) struct MallocInfo {
+    /// `uordblks`: allocated and not freed.
+    pub in_use: usize,
+    /// `fordblks`: free, kept in the arenas.
+    pub free: usize,
+    /// `hblkhd`: in blocks mapped on their own.
+    pub mmapped: usize,
+}
+
+/// What glibc's allocator holds, summed over its arenas (`mallinfo2`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn heap_info() -> Option<MallocInfo> {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct; it
+    // only takes the arenas' locks while it reads them.
+    let mi = unsafe { libc::mallinfo2() };
+    Some(MallocInfo {
+        in_use: mi.uordblks,
+        free: mi.fordblks,
+        mmapped: mi.hblkhd,
+    })
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn heap_info() -> Option<MallocInfo> {
+    None
+}
+
+/// glibc's `malloc_trim(0)`: gives free heap pages back to the kernel, in
+/// every arena and in the middle of heaps too. True if memory was released.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(crate) fn malloc_trim() -> bool {
+    // SAFETY: malloc_trim takes a size and no pointers; it is thread-safe
+    // (it locks each arena while it trims it).
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(crate) fn malloc_trim() -> bool {
+    false
+}
+
 /// The errno an fd reported with EPOLLERR: a socket's `SO_ERROR` (reading
 /// it clears it); for a pipe or FIFO, whose only error is a reader gone,
 /// EPIPE; otherwise EIO.

@@ -92,6 +92,10 @@ pub struct Table<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
+    /// The generation of slots made from now on: no lower than any
+    /// generation a slot dropped by `shrink_to_fit` had, so an id of a
+    /// dropped slot never matches a value put in its place later.
+    fresh_gen: u32,
 }
 
 impl<T> Default for Table<T> {
@@ -113,6 +117,7 @@ impl<T> Table<T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            fresh_gen: 0,
         }
     }
 
@@ -132,8 +137,10 @@ impl<T> Table<T> {
             },
             None => {
                 let index = u32::try_from(self.slots.len()).expect("more than 2^32 table slots");
-                self.slots.push(Slot::Vacant { gen: 0 });
-                (index, 0)
+                self.slots.push(Slot::Vacant {
+                    gen: self.fresh_gen,
+                });
+                (index, self.fresh_gen)
             }
         };
         let id = Id::new(index, gen);
@@ -198,6 +205,27 @@ impl<T> Table<T> {
         }
     }
 
+    /// Gives back the memory of free slots after the last live value (a
+    /// table grown by a burst keeps its peak size otherwise). Ids of the
+    /// dropped slots stay stale: a slot made again later starts above the
+    /// generation it had.
+    pub fn shrink_to_fit(&mut self) {
+        while let Some(Slot::Vacant { gen }) = self.slots.last() {
+            self.fresh_gen = self.fresh_gen.max(*gen);
+            self.slots.pop();
+        }
+        let kept = self.slots.len();
+        self.free.retain(|&i| (i as usize) < kept);
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
+    /// How many slots the table has, live or free: its memory is this
+    /// many values' worth.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// How many values the table holds.
     #[inline]
     pub fn len(&self) -> usize {
@@ -259,5 +287,28 @@ mod tests {
         let mut own = Table::new();
         let d = own.insert_with(|id| id.index());
         assert_eq!(own.get(d), Some(&d.index()));
+    }
+
+    #[test]
+    fn shrinking_drops_free_slots_past_the_last_value_and_keeps_ids_stale() {
+        let mut t = Table::new();
+        let ids: Vec<_> = (0..100).map(|i| t.insert(i)).collect();
+        for &id in &ids[10..] {
+            t.remove(id);
+        }
+        t.remove(ids[3]);
+        assert_eq!(t.slot_count(), 100);
+        t.shrink_to_fit();
+        assert_eq!(t.slot_count(), 10, "slot 3 is free but before a live one");
+        assert_eq!(t.len(), 9);
+        // Slot 3 is reused first, then new slots are made again.
+        let again: Vec<_> = (0..20).map(|i| t.insert(1000 + i)).collect();
+        assert_eq!(again[0].index(), 3);
+        for old in &ids[10..] {
+            assert_eq!(t.get(*old), None, "{old:?} stays stale");
+        }
+        assert!(again.iter().all(|&id| t.get(id).is_some()));
+        assert_eq!(t.get(ids[3]), None);
+        assert_eq!(t.get(ids[0]), Some(&0));
     }
 }

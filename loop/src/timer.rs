@@ -218,6 +218,7 @@ impl Loop {
             }
             let entry = *top;
             self.timers.pop();
+            self.metrics_timer_due(entry.deadline);
             if let Some(t) = self
                 .handles
                 .id_at(entry.slot)

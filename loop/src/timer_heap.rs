@@ -33,6 +33,15 @@ pub(crate) struct TimerHeap {
 }
 
 impl TimerHeap {
+    /// Gives back the capacity a burst of timers left behind.
+    pub fn shrink_to_fit(&mut self) {
+        while self.positions.last() == Some(&ABSENT) {
+            self.positions.pop();
+        }
+        self.positions.shrink_to_fit();
+        self.entries.shrink_to_fit();
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -67,6 +67,7 @@ fn new_stream(
         local: opts.local_addr,
         family: opts.family,
     }));
+    crate::shrink::register(lp);
     let s = Stream(net(lp).streams.insert(st));
     if let Some(t) = timer {
         t.start(lp, opts.timeout_ms, 0, move |lp, _| on_timeout(lp, s))?;

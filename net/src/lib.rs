@@ -4,10 +4,15 @@
 //!
 //! - [`Listener`]: bind + listen (TCP v4/v6/dual-stack, Unix paths,
 //!   inherited fds), one callback per accepted [`Stream`], pause/resume,
-//!   `max_connections`, and survival at EMFILE.
+//!   `max_connections`, and survival at EMFILE; [`Listener::offer`] makes
+//!   a later `bind` take a socket made elsewhere, and [`activation`]
+//!   receives and passes on sockets under systemd's `LISTEN_FDS`
+//!   convention (socket activation, restarts that drop nothing).
 //! - [`Stream`]: connect (by address, or by name through the work pool),
 //!   reads into a loop-owned buffer, a write queue with backpressure,
-//!   cork/uncork, shutdown, idle timeouts, socket options.
+//!   cork/uncork, shutdown, idle timeouts, socket options; writes that
+//!   copy nothing into the queue: [`SharedBytes`] (one buffer for many
+//!   streams) and file ranges sent with `sendfile(2)`.
 //!
 //! Their state lives in tables inside the loop (eddy-loop's [`Table`](eddy_loop::Table));
 //! the handles are `Copy` ids with a generation. Every write is sent with
@@ -51,21 +56,29 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod activation;
 mod addr;
 mod connect;
 mod error;
 mod listener;
+mod offered;
+mod payload;
 mod read;
+mod shared_bytes;
+mod shrink;
 mod stream;
 mod sys;
 mod table;
 mod timeout;
 mod write;
+mod zero_copy;
 
 pub use addr::Address;
 pub use connect::ConnectOptions;
 pub use error::{Error, Result};
-pub use listener::{resolve_blocking, ListenOptions, Listener};
+pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
+pub use shared_bytes::SharedBytes;
+pub use shrink::shrink_to_fit;
 pub use stream::{Probe, ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
 

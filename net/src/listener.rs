@@ -16,6 +16,7 @@ use eddy_loop::{Handle, Id, Interest, Io, Loop, Timer};
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
+use crate::offered;
 use crate::stream::Stream;
 use crate::sys;
 use crate::table::{net, net_ref};
@@ -106,6 +107,13 @@ fn state(lp: &mut Loop, l: Listener) -> Result<&mut ListenerState> {
     }
 }
 
+/// A bound, listening socket that is on no loop yet: to be handed to a
+/// child process, or given to a loop with [`Listener::offer`].
+pub fn listen_socket(addr: impl Into<Address>, opts: &ListenOptions) -> Result<OwnedFd> {
+    let addr = addr.into();
+    bind_socket(&addr, opts).map_err(|e| Error::io("listen", &addr, e))
+}
+
 fn state_ref(lp: &Loop, l: Listener) -> Result<&ListenerState> {
     match net_ref(lp).and_then(|n| n.listeners.get(l.0)) {
         Some(st) if !st.closing => Ok(st),
@@ -147,6 +155,9 @@ impl Listener {
         on_connection: impl FnMut(&mut Loop, Listener, Result<Stream>) + 'static,
     ) -> Result<Listener> {
         let addr = addr.into();
+        if let Some(fd) = offered::take(lp, &addr) {
+            return Listener::from_fd(lp, fd, opts, on_connection);
+        }
         let fd = bind_socket(&addr, opts).map_err(|e| Error::io("listen", &addr, e))?;
         let unix_path = match &addr {
             Address::Unix(p) => Some(p.clone()),
@@ -189,6 +200,42 @@ impl Listener {
         Listener::start(lp, fd, addr, None, opts, Box::new(on_connection))
     }
 
+    /// Offers a listening socket (inherited, or made with
+    /// [`listen_socket`]) to this loop: the next [`Listener::bind`] here to
+    /// its address takes it instead of binding, so that code which only
+    /// calls `bind` serves on it (and never removes a Unix socket's file,
+    /// which it did not create). Returns that address.
+    pub fn offer(lp: &mut Loop, fd: OwnedFd) -> Result<Address> {
+        let shown = format!("fd {}", fd.as_raw_fd());
+        let addr = sys::local_addr(fd.as_fd())
+            .ok()
+            .and_then(|a| Address::from_sys(&a))
+            .ok_or_else(|| Error::InvalidAddress(shown.clone()))?;
+        if sys::getsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_ACCEPTCONN)
+            .map_err(|e| Error::io("offer", &shown, e))?
+            == 0
+        {
+            return Err(Error::io(
+                "offer",
+                format!("{shown} ({addr})"),
+                io::Error::from_raw_os_error(libc::EINVAL),
+            ));
+        }
+        offered::offer(lp, addr.clone(), fd);
+        Ok(addr)
+    }
+
+    /// Every listener open on this loop (libuv's `uv_walk`, for
+    /// listeners): e.g. to pause them all before a handover.
+    pub fn all(lp: &mut Loop) -> Vec<Listener> {
+        net(lp)
+            .listeners
+            .iter()
+            .filter(|(_, st)| !st.closing)
+            .map(|(id, _)| Listener(id))
+            .collect()
+    }
+
     fn start(
         lp: &mut Loop,
         fd: OwnedFd,
@@ -204,6 +251,7 @@ impl Listener {
             .filter(|a| matches!(a, Address::Ip(_)))
             .unwrap_or(addr);
         let io = sys::watcher(lp, &fd);
+        crate::shrink::register(lp);
         let l = Listener(net(lp).listeners.insert(ListenerState {
             fd: Some(fd),
             io,

@@ -7,7 +7,7 @@
 use std::io::{self, IoSlice};
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -302,25 +302,6 @@ pub(crate) fn peek(fd: BorrowedFd<'_>) -> io::Result<usize> {
     cvt(n as isize).map(|n| n as usize)
 }
 
-/// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL.
-pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    // SAFETY: a zeroed msghdr is valid (no name, no control data).
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
-    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
-    // SAFETY: `msg` points at `bufs`, valid readable iovecs for the call.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_sendmsg,
-            fd.as_raw_fd(),
-            &msg as *const libc::msghdr,
-            libc::MSG_NOSIGNAL,
-        )
-    };
-    cvt(n as isize).map(|n| n as usize)
-}
-
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: sendto(fd, buf, len, flags, NULL, 0) is send(2); `buf` is
     // valid, readable memory of `buf.len()` bytes.
@@ -377,6 +358,227 @@ pub(crate) fn raise_fd_limit() -> io::Result<u64> {
         cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
     }
     Ok(lim.rlim_cur)
+}
+
+// ---- Inherited fds and successor processes (activation.rs) ----
+
+/// Takes ownership of `fd`, a descriptor this process inherited.
+///
+/// # Safety
+/// Nothing else in the process may own `fd` (systemd's convention hands
+/// fds 3 .. 3+LISTEN_FDS to the process, once).
+pub(crate) unsafe fn claim_inherited(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD takes no pointer; it only checks that `fd` is open.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: `fd` is open, and the caller guarantees nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A close-on-exec duplicate of `fd` numbered `min` or above.
+pub(crate) fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an integer; the new fd is ours.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) }).map(owned)
+}
+
+/// What the forked child does before `execve`: only async-signal-safe
+/// calls, on memory prepared before the fork.
+pub(crate) struct ExecPlan<'a> {
+    pub program: &'a std::ffi::CStr,
+    /// Null-terminated pointers to NUL-terminated strings.
+    pub argv: &'a [*const libc::c_char],
+    pub envp: &'a [*const libc::c_char],
+    /// The digits of the child's own pid are written here (a buffer of at
+    /// least 21 bytes inside one of `envp`'s strings, NUL-filled).
+    pub pid_digits: *mut u8,
+    /// `(from, to)`: `dup2(from, to)`; every `from` is above every `to`.
+    pub moves: &'a [(RawFd, RawFd)],
+    /// Where the child reports a failed `execve` (its errno, 4 bytes);
+    /// close-on-exec, so a successful exec closes it.
+    pub error_fd: RawFd,
+}
+
+/// Forks and execs as `plan` says; returns the child's pid. Exec errors
+/// are reported on `plan.error_fd`, read by the caller.
+pub(crate) fn fork_exec(plan: &ExecPlan<'_>) -> io::Result<libc::pid_t> {
+    assert_eq!(plan.argv.last(), Some(&std::ptr::null()));
+    assert_eq!(plan.envp.last(), Some(&std::ptr::null()));
+    // SAFETY: fork takes no arguments. In the child (pid 0) only
+    // async-signal-safe functions run (dup2, sigprocmask, signal, getpid,
+    // execve, write, _exit), on memory prepared before the fork, so no lock
+    // another thread held at the fork is ever needed.
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid != 0 {
+        return Ok(pid);
+    }
+    // SAFETY: (child) see above; every pointer in `plan` points into
+    // memory the parent prepared and the child's copy still holds.
+    unsafe {
+        for &(from, to) in plan.moves {
+            if libc::dup2(from, to) < 0 {
+                child_fail(plan.error_fd);
+            }
+        }
+        let mut all: libc::sigset_t = zeroed();
+        libc::sigemptyset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+        // Rust ignores SIGPIPE; the new program starts with the default.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut pid = libc::getpid() as u64;
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + (pid % 10) as u8;
+            n += 1;
+            pid /= 10;
+            if pid == 0 {
+                break;
+            }
+        }
+        for i in 0..n {
+            *plan.pid_digits.add(i) = digits[n - 1 - i];
+        }
+        libc::execve(
+            plan.program.as_ptr(),
+            plan.argv.as_ptr(),
+            plan.envp.as_ptr(),
+        );
+        child_fail(plan.error_fd)
+    }
+}
+
+/// (child) Reports errno on `fd` and exits 127.
+///
+/// # Safety
+/// Only called in a forked child before exec.
+unsafe fn child_fail(fd: RawFd) -> ! {
+    // SAFETY: errno location and write/_exit are async-signal-safe; the
+    // buffer is on the stack.
+    unsafe {
+        let err = (*libc::__errno_location()).to_ne_bytes();
+        libc::write(fd, err.as_ptr().cast(), err.len());
+        libc::_exit(127)
+    }
+}
+
+/// `waitpid(pid)`; with `block` false, `None` while the child runs.
+pub(crate) fn wait_pid(pid: libc::pid_t, block: bool) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: `status` is a valid, writable int.
+    let got = retry(|| cvt(unsafe { libc::waitpid(pid, &mut status, flags) }))?;
+    Ok((got == pid).then_some(status))
+}
+
+/// Sends `signal` to process `pid`.
+pub(crate) fn kill(pid: libc::pid_t, signal: i32) -> io::Result<()> {
+    // SAFETY: kill takes no pointers.
+    cvt(unsafe { libc::kill(pid, signal) }).map(drop)
+}
+
+/// Gathers `bufs` into one `sendmsg` with MSG_NOSIGNAL, and `MSG_MORE`
+/// when `more` is set: more data follows at once (a head before a file
+/// body), so the kernel may hold a partial segment back instead of sending
+/// it alone.
+pub(crate) fn send_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    more: bool,
+) -> io::Result<usize> {
+    // SAFETY: a zeroed msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: `msg` points at `bufs`, valid readable iovecs for the call.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_sendmsg,
+            fd.as_raw_fd(),
+            &msg as *const libc::msghdr,
+            flags,
+        )
+    };
+    cvt(n as isize).map(|n| n as usize)
+}
+
+/// `sendfile(2)`: up to `count` bytes of `file` from `offset` to the socket
+/// `out`, inside the kernel; the file's own position is not moved.
+///
+/// `sendfile` has no `MSG_NOSIGNAL`: on a socket whose peer has gone it
+/// raises SIGPIPE, which would kill a program that did not ignore it. So
+/// SIGPIPE is blocked in this thread around the call, and one it raised is
+/// taken back off the pending set before the mask is restored.
+pub(crate) fn sendfile(
+    out: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    let mut off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+    // SAFETY: sigset_t is plain old data; sigemptyset initialises it.
+    let mut pipe_only: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: `pipe_only` is a valid, writable sigset_t; SIGPIPE is a valid
+    // signal number.
+    unsafe {
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+    }
+    // SAFETY: both sets are valid sigset_t; only this thread's mask changes.
+    let masked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old) } == 0;
+    // SAFETY: `old` was filled in by pthread_sigmask (or is still empty).
+    let was_blocked = masked && unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
+    let was_pending = was_blocked && pipe_pending();
+    // SAFETY: `off` is a valid, writable off_t for the call; no buffers are
+    // passed, the kernel copies between the two descriptors.
+    let n = unsafe { libc::sendfile(out.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+    let result = cvt(n).map(|n| n as usize);
+    if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) && !was_pending {
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `pipe_only` is a valid set, a null info pointer is
+        // allowed and `zero` a valid timespec: takes the pending SIGPIPE
+        // this call raised, or returns at once (EAGAIN) if there is none.
+        unsafe { libc::sigtimedwait(&pipe_only, std::ptr::null_mut(), &zero) };
+    }
+    if masked && !was_blocked {
+        // SAFETY: `old` is the mask pthread_sigmask gave back.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    }
+    result
+}
+
+/// Whether a SIGPIPE is pending for this thread (or the process).
+fn pipe_pending() -> bool {
+    // SAFETY: sigset_t is plain old data.
+    let mut pending: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: `pending` is a valid, writable sigset_t.
+    let ok = unsafe { libc::sigpending(&mut pending) } == 0;
+    // SAFETY: `pending` was filled in by sigpending.
+    ok && unsafe { libc::sigismember(&pending, libc::SIGPIPE) } == 1
+}
+
+/// What `send_file` checks about a file before queueing a range of it.
+pub(crate) struct FileStat {
+    /// A regular file: the only kind `sendfile` reads from.
+    pub regular: bool,
+    pub size: u64,
+}
+
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
+    // SAFETY: `stat` is plain old data; all-zero is valid.
+    let mut st: libc::stat = unsafe { zeroed() };
+    // SAFETY: `st` is a valid, writable stat buffer for the call.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(FileStat {
+        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size: u64::try_from(st.st_size).unwrap_or(0),
+    })
 }
 
 /// A loop watcher for a socket of the net layer, not yet started.

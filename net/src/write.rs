@@ -6,6 +6,13 @@
 //! high-water mark; once they were not, a drain callback runs when the
 //! queue empties. While corked, writes only accumulate; `uncork` sends them
 //! together (the HTTP layer sends a response head and body in one call).
+//!
+//! An entry holds owned bytes, a view of shared bytes, or a file range
+//! ([`Payload`]). Consecutive in-memory entries go out in one `sendmsg`; a
+//! file range goes out with `sendfile(2)` when it reaches the front (the
+//! bytes before it are sent with `MSG_MORE`, so a head and the first file
+//! bytes can share a segment). File bytes count in the queue size like any
+//! other, so the high-water mark and the drain callback work the same.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -14,6 +21,7 @@ use std::os::fd::AsFd;
 use eddy_loop::Loop;
 
 use crate::error::{Error, Result};
+use crate::payload::Payload;
 use crate::stream::{complete, state, sync_interest, Completion, DoneCb, DrainCb, Stream};
 use crate::sys;
 
@@ -23,9 +31,16 @@ pub const DEFAULT_HIGH_WATER_MARK: usize = 16 * 1024;
 /// Buffers gathered into one `sendmsg`.
 const MAX_IOV: usize = 64;
 
+/// File bytes one flush sends at most: a fast reader of a large file must
+/// not keep the loop from its other streams (level-triggered EPOLLOUT
+/// brings the stream back in the next iteration).
+const FILE_BYTES_PER_FLUSH: usize = 4 << 20;
+
+/// The most one `sendfile` call moves (Linux's own limit per call).
+const SENDFILE_MAX: usize = 0x7fff_f000;
+
 pub(crate) struct WriteReq {
-    pub data: Vec<u8>,
-    pub offset: usize,
+    pub data: Payload,
     pub cb: Option<DoneCb>,
 }
 
@@ -61,16 +76,18 @@ impl Default for WriteQueue {
     }
 }
 
-enum Data<'a> {
+/// What a write hands to the queue: bytes to copy if they must wait, or
+/// a payload the queue can keep as it is.
+pub(crate) enum Data<'a> {
     Borrowed(&'a [u8]),
-    Owned(Vec<u8>),
+    Queued(Payload),
 }
 
 impl Data<'_> {
-    fn bytes(&self) -> &[u8] {
+    fn len(&self) -> usize {
         match self {
-            Data::Borrowed(b) => b,
-            Data::Owned(v) => v,
+            Data::Borrowed(b) => b.len(),
+            Data::Queued(p) => p.remaining(),
         }
     }
 }
@@ -89,7 +106,7 @@ impl Stream {
 
     /// Like `write`, taking ownership so nothing is copied.
     pub fn write_vec(self, lp: &mut Loop, data: Vec<u8>) -> Result<bool> {
-        write_data(lp, self, Data::Owned(data), None)
+        write_data(lp, self, Data::Queued(owned(data)), None)
     }
 
     /// Like `write_vec`, with `cb` run from the pending phase once every
@@ -100,7 +117,7 @@ impl Stream {
         data: Vec<u8>,
         cb: impl FnOnce(&mut Loop, Stream, Result<()>) + 'static,
     ) -> Result<bool> {
-        write_data(lp, self, Data::Owned(data), Some(Box::new(cb)))
+        write_data(lp, self, Data::Queued(owned(data)), Some(Box::new(cb)))
     }
 
     /// Writes what the kernel takes right now and never queues: returns the
@@ -193,7 +210,42 @@ impl Stream {
     }
 }
 
-fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> Result<bool> {
+fn owned(bytes: Vec<u8>) -> Payload {
+    Payload::Owned { bytes, offset: 0 }
+}
+
+/// One attempt at the kernel with what `data` holds: `sendfile` for a
+/// file range, `send` for bytes.
+fn send_once(fd: std::os::fd::BorrowedFd<'_>, data: &Data<'_>, max: usize) -> io::Result<usize> {
+    match data {
+        Data::Borrowed(b) => sys::retry(|| sys::send(fd, b)),
+        Data::Queued(Payload::File(f)) => {
+            let want = data.len().min(max);
+            let n = sys::retry(|| sys::sendfile(fd, f.file.as_fd(), f.offset, want))?;
+            if n == 0 && want > 0 {
+                return Err(file_ended());
+            }
+            Ok(n)
+        }
+        Data::Queued(p) => sys::retry(|| sys::send(fd, p.bytes().unwrap_or_default())),
+    }
+}
+
+/// `sendfile` found the end of the file before the end of the range (the
+/// file shrank after it was measured): what was promised cannot be sent.
+fn file_ended() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENODATA)
+}
+
+/// Writes `data` at once if the queue is empty, queues what is left (a
+/// borrowed slice is copied then; a payload is kept as it is). Shared by
+/// every kind of write.
+pub(crate) fn write_data(
+    lp: &mut Loop,
+    s: Stream,
+    mut data: Data<'_>,
+    cb: Option<DoneCb>,
+) -> Result<bool> {
     let now = lp.now();
     let st = state(lp, s)?;
     if st.w.shutdown_requested || st.end_requested {
@@ -202,12 +254,12 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
     if let Some(errno) = st.w.failed {
         return Err(write_error(errno));
     }
-    let len = data.bytes().len();
+    let len = data.len();
     let mut sent = 0;
     let mut rearm = None;
     let direct = st.w.reqs.is_empty() && !st.w.corked && st.connecting.is_none();
     if let (true, Some(sock)) = (direct && len > 0, st.sock.as_ref()) {
-        match sys::retry(|| sys::send(sock.fd.as_fd(), data.bytes())) {
+        match send_once(sock.fd.as_fd(), &data, FILE_BYTES_PER_FLUSH) {
             Ok(n) => {
                 sent = n;
                 st.bytes_written += n as u64;
@@ -218,7 +270,11 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
                 st.w.failed = Some(errno);
                 if let Some(cb) = cb {
-                    let err = Error::io("write", "socket", e);
+                    let op = match data {
+                        Data::Queued(Payload::File(_)) => "sendfile",
+                        _ => "write",
+                    };
+                    let err = Error::io(op, "socket", e);
                     complete(lp, s, Completion::Done(cb, Err(err)));
                 }
                 // Even from inside the read callback (its slot is empty
@@ -244,11 +300,14 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
         }
         return Ok(true);
     }
-    let (data, offset) = match data {
-        Data::Borrowed(b) => (b[sent..].to_vec(), 0),
-        Data::Owned(v) => (v, sent),
+    let data = match data {
+        Data::Borrowed(b) => owned(b[sent..].to_vec()),
+        Data::Queued(ref mut p) => {
+            p.advance(sent);
+            std::mem::replace(p, owned(Vec::new()))
+        }
     };
-    st.w.reqs.push_back(WriteReq { data, offset, cb });
+    st.w.reqs.push_back(WriteReq { data, cb });
     st.w.queued += len - sent;
     let below = st.w.queued < st.w.high_water;
     if !below {
@@ -256,6 +315,20 @@ fn write_data(lp: &mut Loop, s: Stream, data: Data<'_>, cb: Option<DoneCb>) -> R
     }
     sync_interest(lp, s);
     Ok(below)
+}
+
+/// What one step of a flush did.
+enum Step {
+    /// `n` bytes out; `all` if the kernel took everything offered.
+    Sent {
+        n: usize,
+        all: bool,
+    },
+    /// The socket buffer is full.
+    Blocked,
+    /// This flush's share of file bytes is used up.
+    Budget,
+    Failed(io::Error),
 }
 
 /// Writes as much of the queue as the socket takes (on EPOLLOUT, uncork).
@@ -270,30 +343,56 @@ pub(crate) fn flush(lp: &mut Loop, s: Stream) {
     let fd = sock.fd.as_fd();
     let mut finished: Vec<DoneCb> = Vec::new();
     let mut failure = None;
-    while !st.w.reqs.is_empty() {
-        let result = {
-            let empty = IoSlice::new(&[]);
-            let mut iov = [empty; MAX_IOV];
-            let mut count = 0;
-            let mut total = 0;
-            for (slot, req) in iov.iter_mut().zip(st.w.reqs.iter()) {
-                *slot = IoSlice::new(&req.data[req.offset..]);
-                total += req.data.len() - req.offset;
-                count += 1;
+    let mut file_budget = FILE_BYTES_PER_FLUSH;
+    while let Some(front) = st.w.reqs.front() {
+        let step = match &front.data {
+            Payload::File(_) if file_budget == 0 => Step::Budget,
+            Payload::File(f) => {
+                let want = front.data.remaining().min(file_budget).min(SENDFILE_MAX);
+                match sys::retry(|| sys::sendfile(fd, f.file.as_fd(), f.offset, want)) {
+                    Ok(0) => Step::Failed(file_ended()),
+                    Ok(n) => {
+                        file_budget -= n;
+                        Step::Sent { n, all: n == want }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Step::Blocked,
+                    Err(e) => Step::Failed(e),
+                }
             }
-            sys::retry(|| sys::send_vectored(fd, &iov[..count])).map(|n| (n, total))
+            _ => {
+                let empty = IoSlice::new(&[]);
+                let mut iov = [empty; MAX_IOV];
+                let mut count = 0;
+                let mut total = 0;
+                let mut file_next = false;
+                for req in st.w.reqs.iter().take(MAX_IOV) {
+                    let Some(bytes) = req.data.bytes() else {
+                        file_next = true;
+                        break;
+                    };
+                    iov[count] = IoSlice::new(bytes);
+                    total += bytes.len();
+                    count += 1;
+                }
+                let more = file_next && file_budget > 0;
+                match sys::retry(|| sys::send_vectored(fd, &iov[..count], more)) {
+                    Ok(n) => Step::Sent { n, all: n == total },
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Step::Blocked,
+                    Err(e) => Step::Failed(e),
+                }
+            }
         };
-        match result {
-            Ok((n, total)) => {
+        match step {
+            Step::Sent { n, all } => {
                 st.bytes_written += n as u64;
                 st.w.queued -= n;
                 consume(&mut st.w.reqs, n, &mut finished);
-                if n < total {
+                if !all {
                     break;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => {
+            Step::Blocked | Step::Budget => break,
+            Step::Failed(e) => {
                 failure = Some(e);
                 break;
             }
@@ -341,9 +440,9 @@ fn consume(reqs: &mut VecDeque<WriteReq>, mut n: usize, finished: &mut Vec<DoneC
         let Some(front) = reqs.front_mut() else {
             return;
         };
-        let left = front.data.len() - front.offset;
+        let left = front.data.remaining();
         if n < left {
-            front.offset += n;
+            front.data.advance(n);
             return;
         }
         n -= left;

@@ -11,17 +11,62 @@
 //!
 //! SIGINT/SIGTERM: graceful shutdown (stop accepting, finish in-flight
 //! responses, at most 10 s), exit 0; a second signal exits at once.
+//!
+//! `--metrics` adds `GET /metrics` (Prometheus text format 0.0.4: the
+//! loop figures of each worker, labelled `worker`, and the process's).
+//!
+//! SIGUSR2: zero-downtime restart. The server starts its own binary again
+//! with the same arguments, handing over its listening sockets as fds 3, 4,
+//! ... (`LISTEN_FDS`/`LISTEN_PID`, systemd's convention) and a readiness
+//! socket named by `EDDY_READY_FD`. Once the new process writes `READY=1`
+//! there (after it printed its `listening on` line), the old one stops
+//! accepting, answers each further request with `Connection: close`,
+//! closes what is still idle after 1 s, finishes in-flight responses and
+//! exits. If the new process fails to start, exits or stays silent for
+//! 30 s, the old one logs why and goes on serving.
+//!
+//! Socket activation: started with `LISTEN_FDS`/`LISTEN_PID` (e.g. by
+//! systemd or `systemd-socket-activate`), the server serves on the passed
+//! sockets instead of binding `--host`/`--port`/`--unix`.
 
-use std::io::Write;
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use eddy::event_loop::{Async, AsyncSender, Handle, Signal, Timer};
+use eddy::event_loop::{Async, AsyncSender, Handle, Interest, Io, LoopMetrics, Signal, Timer};
 use eddy::http::parser::Method;
 use eddy::http::server::{Request, Response, Server, ServerOptions};
-use eddy::net::{Address, ListenOptions};
+use eddy::net::activation::{self, Successor};
+use eddy::net::{Address, ListenOptions, Listener};
+use eddy::prometheus::{Exposition, Labels, CONTENT_TYPE};
 use eddy::{Loop, RunMode};
+
+/// The binary's one unsafe call, fenced here with its rule.
+mod sys {
+    use std::os::fd::{AsRawFd, BorrowedFd};
+
+    use eddy::event_loop::Io;
+    use eddy::Loop;
+
+    /// An `Io` watcher on `fd`. The caller keeps the fd open until the
+    /// watcher is closed (the restart state holds both, and closes the
+    /// watcher first).
+    pub fn watch(lp: &mut Loop, fd: impl std::os::fd::AsFd) -> Io {
+        let fd: BorrowedFd<'_> = fd.as_fd();
+        // SAFETY: `fd` is open (borrowed from its owner), and the owner
+        // outlives the watcher: `Restart::Starting` keeps the channel and
+        // its `Io` together, and every way out of that state closes the
+        // `Io` (which deregisters it) before the channel is dropped.
+        unsafe { Io::new(lp, fd.as_raw_fd()) }
+    }
+}
 
 const HELP: &str = "usage: eddy-server [options]
   --host HOST                 address to listen on (default 127.0.0.1)
@@ -34,9 +79,20 @@ const HELP: &str = "usage: eddy-server [options]
   --keep-alive-timeout MS     idle time between requests (default 5000)
   --max-header-size BYTES     request head limit (default 16384)
   --max-body-size BYTES       request body limit (default none)
-  -h, --help                  this text";
+  --metrics                   serve GET /metrics (Prometheus text format)
+  -h, --help                  this text
+
+signals: SIGINT/SIGTERM graceful stop; SIGUSR2 restart without dropping a connection";
 
 const GRACE_MS: u64 = 10_000;
+/// After a handover, connections still idle this long are closed.
+const DRAIN_IDLE_MS: u64 = 1_000;
+/// How long a new process may take to announce that it listens.
+const RESTART_TIMEOUT_MS: u64 = 30_000;
+/// A scrape waits at most this long for the other workers' figures.
+const SCRAPE_WAIT_MS: u64 = 1_000;
+/// The environment variable naming the readiness socket of a handover.
+const READY_ENV: &str = "EDDY_READY_FD";
 
 #[derive(Clone)]
 struct Config {
@@ -45,6 +101,7 @@ struct Config {
     unix: Option<String>,
     workers: usize,
     access_log: bool,
+    metrics: bool,
     opts: ServerOptions,
 }
 
@@ -60,6 +117,7 @@ fn parse_args() -> Config {
         unix: None,
         workers: 1,
         access_log: false,
+        metrics: false,
         opts: ServerOptions::default(),
     };
     let mut args = std::env::args().skip(1);
@@ -78,6 +136,7 @@ fn parse_args() -> Config {
             "--unix" => c.unix = Some(value("--unix")),
             "--workers" => c.workers = num::<usize>("--workers", value("--workers")).max(1),
             "--access-log" => c.access_log = true,
+            "--metrics" => c.metrics = true,
             "--headers-timeout" => {
                 c.opts.headers_timeout_ms = num("--headers-timeout", value("--headers-timeout"))
             }
@@ -222,12 +281,26 @@ enum Route {
     Delay,
     Stream,
     Headers,
+    Metrics,
 }
 
-fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool, date: &mut String) {
+/// What a worker's routes share besides the request.
+struct Ctx {
+    access_log: bool,
+    date: String,
+    /// Handed over to a new process: every response closes its connection.
+    draining: Rc<Cell<bool>>,
+    /// `--metrics`: the scrapes of this worker.
+    scrapes: Option<Rc<Scrapes>>,
+}
+
+fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
     let method = req.method(lp).unwrap_or(Method::Get);
-    if access_log {
+    if ctx.access_log {
         println!("{} {}", method.as_str(), req.target(lp).unwrap_or(""));
+    }
+    if ctx.draining.get() {
+        let _ = res.set_header(lp, "Connection", "close");
     }
     let found = match req.path(lp).unwrap_or("") {
         "/" => Route::Hello,
@@ -235,6 +308,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool, date: &mu
         "/delay" => Route::Delay,
         "/stream" => Route::Stream,
         "/headers" => Route::Headers,
+        "/metrics" if ctx.scrapes.is_some() => Route::Metrics,
         _ => return plain(lp, res, 404, "not found\n"),
     };
     let allowed: &[Method] = match found {
@@ -247,37 +321,345 @@ fn route(lp: &mut Loop, req: Request, res: Response, access_log: bool, date: &mu
         return plain(lp, res, 405, "method not allowed\n");
     }
     match found {
-        Route::Hello => hello(lp, res, date),
+        Route::Hello => hello(lp, res, &mut ctx.date),
         Route::Echo => echo(lp, req, res),
         Route::Delay => delay(lp, req, res),
         Route::Stream => stream(lp, req, res),
         Route::Headers => headers(lp, req, res),
+        Route::Metrics => {
+            if let Some(scrapes) = &ctx.scrapes {
+                scrapes.start(lp, res);
+            }
+        }
     }
 }
 
-/// One worker: a loop, a server, and an async handle for shutdown.
-fn worker(cfg: Config, ready: std::sync::mpsc::Sender<Result<(String, AsyncSender), String>>) {
-    let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
-    let access_log = cfg.access_log;
-    let mut date = String::new();
-    let server = Server::new(&mut lp, cfg.opts.clone(), move |lp, req, res| {
-        route(lp, req, res, access_log, &mut date)
+/// What one worker publishes for a scrape.
+#[derive(Clone)]
+struct Figures {
+    loop_metrics: LoopMetrics,
+    connections: usize,
+}
+
+/// One worker's latest figures: `published` counts its publications.
+#[derive(Default)]
+struct Slot {
+    published: u64,
+    figures: Option<Figures>,
+}
+
+/// Where the workers' figures meet, for `/metrics` with `--workers N`: a
+/// scrape on one worker asks every other to publish (an async wake-up,
+/// only while scraping: no timer runs otherwise), and answers once all
+/// have, or after `SCRAPE_WAIT_MS` with what is there.
+struct Board {
+    slots: Mutex<Vec<Slot>>,
+    /// Per worker: "publish your figures", and "figures arrived".
+    publish: OnceLock<Vec<AsyncSender>>,
+    arrived: OnceLock<Vec<AsyncSender>>,
+}
+
+impl Board {
+    fn new(workers: usize) -> Board {
+        Board {
+            slots: Mutex::new((0..workers).map(|_| Slot::default()).collect()),
+            publish: OnceLock::new(),
+            arrived: OnceLock::new(),
+        }
+    }
+
+    fn publish(&self, me: usize, figures: Figures) {
+        {
+            let mut slots = self.slots.lock().unwrap();
+            slots[me].published += 1;
+            slots[me].figures = Some(figures);
+        }
+        for (i, a) in self.arrived.get().into_iter().flatten().enumerate() {
+            if i != me {
+                let _ = a.send();
+            }
+        }
+    }
+}
+
+fn figures(lp: &mut Loop, server: Server) -> Figures {
+    Figures {
+        loop_metrics: lp.metrics(),
+        connections: server.connections(lp).unwrap_or(0),
+    }
+}
+
+/// A scrape waiting for the other workers.
+struct Waiting {
+    res: Response,
+    /// Per worker, the publication count that answers this scrape.
+    wanted: Vec<u64>,
+    since_ms: u64,
+}
+
+/// One worker's side of `/metrics`.
+struct Scrapes {
+    me: usize,
+    /// Set once the server exists (its request callback holds this).
+    server: Cell<Option<Server>>,
+    board: Arc<Board>,
+    waiting: RefCell<Vec<Waiting>>,
+    timer: Cell<Option<Timer>>,
+}
+
+impl Scrapes {
+    fn start(self: &Rc<Self>, lp: &mut Loop, res: Response) {
+        if let Some(server) = self.server.get() {
+            self.board.publish(self.me, figures(lp, server));
+        }
+        let wanted = {
+            let slots = self.board.slots.lock().unwrap();
+            slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.published + u64::from(i != self.me))
+                .collect()
+        };
+        for (i, p) in self.board.publish.get().into_iter().flatten().enumerate() {
+            if i != self.me {
+                let _ = p.send();
+            }
+        }
+        let since_ms = lp.now();
+        self.waiting.borrow_mut().push(Waiting {
+            res,
+            wanted,
+            since_ms,
+        });
+        if self.timer.get().is_none() {
+            let t = Timer::new(lp);
+            let _ = t.unref(lp);
+            self.timer.set(Some(t));
+        }
+        if let Some(t) = self.timer.get() {
+            let me = self.clone();
+            let _ = t.start(lp, SCRAPE_WAIT_MS, 0, move |lp, _| me.answer(lp));
+        }
+        self.answer(lp);
+    }
+
+    /// Answers the scrapes whose figures are all in (or that waited long
+    /// enough).
+    fn answer(&self, lp: &mut Loop) {
+        let now = lp.now();
+        let (ready, page) = {
+            let slots = self.board.slots.lock().unwrap();
+            let mut waiting = self.waiting.borrow_mut();
+            let (ready, still): (Vec<Waiting>, Vec<Waiting>) =
+                std::mem::take(&mut *waiting).into_iter().partition(|w| {
+                    now.saturating_sub(w.since_ms) >= SCRAPE_WAIT_MS
+                        || w.wanted
+                            .iter()
+                            .zip(slots.iter())
+                            .all(|(&n, s)| s.published >= n)
+                });
+            *waiting = still;
+            let page = (!ready.is_empty()).then(|| render(&slots));
+            (ready, page)
+        };
+        if let Some(page) = page {
+            for w in ready {
+                let _ = w.res.write_head(
+                    lp,
+                    200,
+                    &[("Content-Type", CONTENT_TYPE), ("Server", "eddy")],
+                );
+                let _ = w.res.end(lp, page.as_bytes());
+            }
+        }
+    }
+}
+
+fn render(slots: &[Slot]) -> String {
+    let series: Vec<(Labels, &Figures)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((vec![("worker", i.to_string())], s.figures.as_ref()?)))
+        .collect();
+    let loops: Vec<(Labels, LoopMetrics)> = series
+        .iter()
+        .map(|(l, f)| (l.clone(), f.loop_metrics.clone()))
+        .collect();
+    let mut out = Exposition::default();
+    out.loop_metrics(&loops);
+    out.each(
+        "eddy_server_connections",
+        "gauge",
+        "Open HTTP connections.",
+        &series,
+        |f| Some(f.connections as f64),
+    );
+    out.process();
+    out.into_text()
+}
+
+/// What a worker reports once it listens.
+struct WorkerReady {
+    shown: Vec<String>,
+    stop: AsyncSender,
+    drain: AsyncSender,
+    publish: AsyncSender,
+    arrived: AsyncSender,
+}
+
+fn show(a: &Address) -> String {
+    match a {
+        Address::Ip(a) => format!("http://{a}"),
+        Address::Unix(p) => p.display().to_string(),
+    }
+}
+
+/// Graceful stop: stop accepting, close idle connections, let in-flight
+/// responses finish for at most `GRACE_MS`, then stop the loop.
+fn shutdown(lp: &mut Loop, server: Server) {
+    let _ = server.close(lp, |lp| lp.stop());
+    let t = Timer::new(lp);
+    let _ = t.start(lp, GRACE_MS, 0, move |lp, _| {
+        let _ = server.close_all_connections(lp);
+        lp.stop();
     });
+    let _ = t.unref(lp);
+}
+
+/// After a handover: the new process accepts from the same sockets, so
+/// this worker only stops watching them (no queued connection is lost).
+/// Every later response says `Connection: close`, so a busy keep-alive
+/// connection ends after its next response without racing the client's
+/// next request; what is still open after `DRAIN_IDLE_MS` gets the
+/// graceful stop.
+fn drain(lp: &mut Loop, server: Server, draining: &Cell<bool>) {
+    draining.set(true);
+    for l in Listener::all(lp) {
+        let _ = l.pause(lp);
+    }
+    let started = lp.now();
+    let t = Timer::new(lp);
+    let _ = t.start(lp, 20, 20, move |lp, t| {
+        let idle_for = lp.now().saturating_sub(started);
+        if server.connections(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
+            let _ = t.close(lp, |_, _| {});
+            shutdown(lp, server);
+        }
+    });
+}
+
+/// One worker: a loop, a server on its share of the listening sockets, and
+/// async handles for shutdown, handover and scrapes.
+fn worker(
+    cfg: Config,
+    me: usize,
+    sockets: Vec<OwnedFd>,
+    board: Arc<Board>,
+    ready: std::sync::mpsc::Sender<Result<WorkerReady, String>>,
+) {
+    let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
+    lp.set_metrics_enabled(cfg.metrics);
+    let draining = Rc::new(Cell::new(false));
+    let scrapes = cfg.metrics.then(|| {
+        Rc::new(Scrapes {
+            me,
+            server: Cell::new(None),
+            board: board.clone(),
+            waiting: RefCell::default(),
+            timer: Cell::new(None),
+        })
+    });
+    let mut ctx = Ctx {
+        access_log: cfg.access_log,
+        date: String::new(),
+        draining: draining.clone(),
+        scrapes: scrapes.clone(),
+    };
+    let server = Server::new(&mut lp, cfg.opts.clone(), move |lp, req, res| {
+        route(lp, req, res, &mut ctx)
+    });
+    if let Some(s) = &scrapes {
+        s.server.set(Some(server));
+    }
+    let listen = ListenOptions {
+        reuse_port: cfg.workers > 1 && cfg.unix.is_none(),
+        ..ListenOptions::default()
+    };
+    let mut shown = Vec::new();
+    for fd in sockets {
+        // The server's `listen` takes the offered socket instead of binding.
+        let bound = Listener::offer(&mut lp, fd)
+            .map_err(|e| e.to_string())
+            .and_then(|addr| {
+                server
+                    .listen_with(&mut lp, addr, &listen)
+                    .map_err(|e| e.to_string())
+            });
+        match bound {
+            Ok(a) => shown.push(show(&a)),
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        }
+    }
+    let stop = Async::new(&mut lp, move |lp, me| {
+        let _ = me.close(lp, |_, _| {});
+        shutdown(lp, server);
+    });
+    let drain_handle = Async::new(&mut lp, move |lp, me| {
+        let _ = me.close(lp, |_, _| {});
+        drain(lp, server, &draining);
+    });
+    let publish = Async::new(&mut lp, move |lp, _| {
+        let f = figures(lp, server);
+        board.publish(me, f);
+    });
+    let arrived = Async::new(&mut lp, move |lp, _| {
+        if let Some(s) = &scrapes {
+            s.answer(lp);
+        }
+    });
+    let senders = (|| {
+        for h in [publish, arrived] {
+            h.unref(&mut lp)?;
+        }
+        Ok::<_, eddy::event_loop::Error>(WorkerReady {
+            shown,
+            stop: stop.sender(&mut lp)?,
+            drain: drain_handle.sender(&mut lp)?,
+            publish: publish.sender(&mut lp)?,
+            arrived: arrived.sender(&mut lp)?,
+        })
+    })()
+    .unwrap_or_else(|e| fail(e));
+    let _ = ready.send(Ok(senders));
+    lp.run(RunMode::Default);
+}
+
+/// The address a listening socket is bound to.
+fn socket_address(fd: &OwnedFd) -> Option<Address> {
+    let tcp = std::net::TcpListener::from(fd.try_clone().ok()?);
+    if let Ok(a) = tcp.local_addr() {
+        return Some(Address::Ip(a));
+    }
+    let unix = std::os::unix::net::UnixListener::from(OwnedFd::from(tcp));
+    let local = unix.local_addr().ok()?;
+    local.as_pathname().map(|p| Address::Unix(p.to_path_buf()))
+}
+
+/// Binds what the options ask: one socket per worker for TCP (a
+/// SO_REUSEPORT group with `--workers N`), one for a Unix path.
+fn bind_sockets(cfg: &Config) -> Vec<OwnedFd> {
     let addr = match &cfg.unix {
         Some(path) => Address::Unix(path.into()),
         None => {
             let ip = cfg.host.trim_matches(|c| c == '[' || c == ']');
             match format!("[{ip}]:{}", cfg.port).parse::<SocketAddr>() {
                 Ok(a) => Address::Ip(a),
-                Err(_) => {
-                    match eddy::net::resolve_blocking(&format!("{}:{}", cfg.host, cfg.port)) {
-                        Ok(a) => Address::Ip(a),
-                        Err(e) => {
-                            let _ = ready.send(Err(e.to_string()));
-                            return;
-                        }
-                    }
-                }
+                Err(_) => eddy::net::resolve_blocking(&format!("{}:{}", cfg.host, cfg.port))
+                    .map(Address::Ip)
+                    .unwrap_or_else(|e| fail(e)),
             }
         }
     };
@@ -285,59 +667,282 @@ fn worker(cfg: Config, ready: std::sync::mpsc::Sender<Result<(String, AsyncSende
         reuse_port: cfg.workers > 1 && cfg.unix.is_none(),
         ..ListenOptions::default()
     };
-    let bound = match server.listen_with(&mut lp, addr, &listen) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
+    let count = if cfg.unix.is_some() { 1 } else { cfg.workers };
+    let mut sockets: Vec<OwnedFd> = Vec::with_capacity(count);
+    let mut addr = addr;
+    for _ in 0..count {
+        let fd = eddy::net::listen_socket(addr.clone(), &listen).unwrap_or_else(|e| fail(e));
+        // With port 0, the other workers join the port the kernel chose.
+        if let (Address::Ip(a), Some(Address::Ip(real))) = (&mut addr, socket_address(&fd)) {
+            a.set_port(real.port());
+        }
+        sockets.push(fd);
+    }
+    sockets
+}
+
+/// Which sockets each worker serves: every worker listens on every
+/// address; the sockets of one address (a SO_REUSEPORT group) are dealt
+/// out among the workers, and shared (duplicated) when there are fewer
+/// sockets than workers.
+fn share_out(sockets: &[OwnedFd], workers: usize) -> Vec<Vec<OwnedFd>> {
+    let mut groups: Vec<(Option<Address>, Vec<&OwnedFd>)> = Vec::new();
+    for fd in sockets {
+        let addr = socket_address(fd);
+        match groups.iter_mut().find(|(a, _)| a.is_some() && *a == addr) {
+            Some((_, g)) => g.push(fd),
+            None => groups.push((addr, vec![fd])),
+        }
+    }
+    let mut shares: Vec<Vec<OwnedFd>> = (0..workers).map(|_| Vec::new()).collect();
+    for (_, group) in &groups {
+        for (w, share) in shares.iter_mut().enumerate() {
+            let mine: Vec<&&OwnedFd> = if group.len() >= workers {
+                group.iter().skip(w).step_by(workers).collect()
+            } else {
+                vec![&group[w % group.len()]]
+            };
+            for fd in mine {
+                share.push(fd.try_clone().unwrap_or_else(|e| fail(format!("dup: {e}"))));
+            }
+        }
+    }
+    shares
+}
+
+/// Where a SIGUSR2 restart stands.
+enum Restart {
+    Idle,
+    /// The new process runs; we wait for its `READY=1`.
+    Starting {
+        child: Successor,
+        channel: UnixStream,
+        io: Io,
+        timer: Timer,
+        heard: Vec<u8>,
+    },
+    /// The new process listens; the workers drain.
+    HandedOver,
+}
+
+/// What the SIGUSR2 handler needs: our binary, arguments and sockets.
+struct Restarter {
+    exe: PathBuf,
+    args: Vec<OsString>,
+    sockets: Vec<OwnedFd>,
+    drains: Vec<AsyncSender>,
+    state: RefCell<Restart>,
+}
+
+impl Restarter {
+    fn begin(self: &Rc<Self>, lp: &mut Loop) {
+        match &*self.state.borrow() {
+            Restart::Idle => {}
+            Restart::Starting { child, .. } => {
+                eprintln!(
+                    "eddy-server: restart: pid {} is still starting; SIGUSR2 ignored",
+                    child.pid()
+                );
+                return;
+            }
+            Restart::HandedOver => {
+                eprintln!("eddy-server: restart: already handed over; SIGUSR2 ignored");
+                return;
+            }
+        }
+        let (ours, theirs) = match UnixStream::pair() {
+            Ok(pair) => pair,
+            Err(e) => {
+                return eprintln!("eddy-server: restart failed: socketpair: {e}; still serving")
+            }
+        };
+        let fds: Vec<_> = self.sockets.iter().map(|s| s.as_fd()).collect();
+        let spawned = activation::spawn_with_listeners(
+            &self.exe,
+            &self.args,
+            &fds,
+            &[(READY_ENV, theirs.as_fd())],
+        );
+        drop(theirs);
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) => return eprintln!("eddy-server: restart failed: {e}; still serving"),
+        };
+        eprintln!(
+            "eddy-server: restart: started {} (pid {}); waiting for it to listen",
+            self.exe.display(),
+            child.pid()
+        );
+        let _ = ours.set_nonblocking(true);
+        let io = sys::watch(lp, &ours);
+        let me = self.clone();
+        let watching = io.start(lp, Interest::READABLE, move |lp, _, _| me.heard(lp));
+        let timer = Timer::new(lp);
+        let me = self.clone();
+        let timing = timer.start(lp, RESTART_TIMEOUT_MS, 0, move |lp, _| {
+            let why = format!("did not announce READY=1 within {RESTART_TIMEOUT_MS} ms");
+            me.give_up(lp, &why);
+        });
+        *self.state.borrow_mut() = Restart::Starting {
+            child,
+            channel: ours,
+            io,
+            timer,
+            heard: Vec::new(),
+        };
+        if let Err(e) = watching.and(timing) {
+            self.give_up(lp, &format!("could not watch it: {e}"));
+        }
+    }
+
+    /// The readiness socket is readable: `READY=1`, or the new process
+    /// went away before it listened.
+    fn heard(&self, lp: &mut Loop) {
+        let closed = {
+            let mut state = self.state.borrow_mut();
+            let Restart::Starting { channel, heard, .. } = &mut *state else {
+                return;
+            };
+            let mut buf = [0u8; 256];
+            match channel.read(&mut buf) {
+                Ok(0) => Some("exited before it was listening".to_string()),
+                Ok(n) => {
+                    heard.extend_from_slice(&buf[..n]);
+                    None
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => Some(format!("readiness socket: {e}")),
+            }
+        };
+        if let Some(why) = closed {
+            return self.give_up(lp, &why);
+        }
+        let ready = match &*self.state.borrow() {
+            Restart::Starting { heard, .. } => heard.windows(7).any(|w| w == b"READY=1"),
+            _ => false,
+        };
+        if !ready {
             return;
         }
+        let Restart::Starting {
+            child, io, timer, ..
+        } = std::mem::replace(&mut *self.state.borrow_mut(), Restart::HandedOver)
+        else {
+            return;
+        };
+        let _ = io.close(lp, |_, _| {});
+        let _ = timer.close(lp, |_, _| {});
+        eprintln!(
+            "eddy-server: restart: pid {} is listening; pid {} stops accepting and drains",
+            child.pid(),
+            std::process::id()
+        );
+        for d in &self.drains {
+            let _ = d.send();
+        }
+    }
+
+    /// The new process failed: reap (or kill) it, log why, keep serving.
+    fn give_up(&self, lp: &mut Loop, why: &str) {
+        let Restart::Starting {
+            child, io, timer, ..
+        } = std::mem::replace(&mut *self.state.borrow_mut(), Restart::Idle)
+        else {
+            return;
+        };
+        let _ = io.close(lp, |_, _| {});
+        let _ = timer.close(lp, |_, _| {});
+        reap(lp, child, why.to_string());
+    }
+}
+
+/// Logs a failed restart once `child` is reaped: at once if it has exited,
+/// else (it closed the readiness socket and is exiting, or hangs) polled
+/// every 5 ms, and killed after 2 s.
+fn reap(lp: &mut Loop, child: Successor, why: String) {
+    let pid = child.pid();
+    let report = move |status: Option<std::process::ExitStatus>| {
+        let status = status.map_or(String::new(), |s| format!(" ({s})"));
+        eprintln!("eddy-server: restart failed: pid {pid} {why}{status}; still serving");
     };
-    let shown = match &bound {
-        Address::Ip(a) => format!("http://{a}"),
-        Address::Unix(p) => p.display().to_string(),
-    };
-    let stop = Async::new(&mut lp, move |lp, me| {
-        let _ = me.close(lp, |_, _| {});
-        let _ = server.close(lp, |lp| lp.stop());
-        // In-flight responses get GRACE_MS to finish.
-        let t = Timer::new(lp);
-        let _ = t.start(lp, GRACE_MS, 0, move |lp, _| {
-            let _ = server.close_all_connections(lp);
-            lp.stop();
-        });
-        let _ = t.unref(lp);
+    if let Ok(Some(status)) = child.try_wait() {
+        return report(Some(status));
+    }
+    let t = Timer::new(lp);
+    let mut polls = 0;
+    let _ = t.start(lp, 5, 5, move |lp, t| {
+        polls += 1;
+        let status = match child.try_wait() {
+            Ok(Some(s)) => Some(Some(s)),
+            Ok(None) if polls < 400 => None,
+            Ok(None) => {
+                let _ = child.signal(libc::SIGKILL);
+                Some(child.wait().ok())
+            }
+            Err(_) => Some(None),
+        };
+        if let Some(status) = status {
+            report(status);
+            let _ = t.close(lp, |_, _| {});
+        }
     });
-    let sender = stop.sender(&mut lp).unwrap_or_else(|e| fail(e));
-    let _ = ready.send(Ok((shown, sender)));
-    lp.run(RunMode::Default);
 }
 
 fn main() {
     let cfg = parse_args();
+    // Before any thread exists: these read and clear the environment.
+    let inherited = activation::listen_fds().unwrap_or_else(|e| fail(e));
+    let ready_fd = activation::fd_from_env(READY_ENV).unwrap_or_else(|e| fail(e));
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| fail(format!("cannot find this program's binary: {e}")));
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let _ = eddy::net::raise_fd_limit();
+    let activated = !inherited.is_empty();
+    let sockets = if activated {
+        inherited
+    } else {
+        bind_sockets(&cfg)
+    };
+    // A Unix path has one listener, served by one worker.
+    let workers = if !activated && cfg.unix.is_some() {
+        1
+    } else {
+        cfg.workers
+    };
+    let board = Arc::new(Board::new(workers));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut threads = Vec::new();
-    let mut stops = Vec::new();
-    let mut shown = String::new();
-    for i in 0..cfg.workers {
-        let (worker_cfg, tx) = (cfg.clone(), tx.clone());
-        threads.push(std::thread::spawn(move || worker(worker_cfg, tx)));
+    let mut readies = Vec::new();
+    for (i, share) in share_out(&sockets, workers).into_iter().enumerate() {
+        let (worker_cfg, tx, board) = (cfg.clone(), tx.clone(), board.clone());
+        threads.push(std::thread::spawn(move || {
+            worker(worker_cfg, i, share, board, tx)
+        }));
         match rx.recv() {
-            Ok(Ok((addr, stop))) => {
-                shown = addr;
-                stops.push(stop);
-            }
+            Ok(Ok(ready)) => readies.push(ready),
             Ok(Err(e)) => fail(e),
             Err(_) => fail(format!("worker {i} died")),
         }
-        if cfg.unix.is_some() {
-            break; // a Unix path has one listener
-        }
     }
+    let stops: Vec<AsyncSender> = readies.iter().map(|r| r.stop.clone()).collect();
+    let _ = board
+        .publish
+        .set(readies.iter().map(|r| r.publish.clone()).collect());
+    let _ = board
+        .arrived
+        .set(readies.iter().map(|r| r.arrived.clone()).collect());
+    let restarter = Rc::new(Restarter {
+        exe,
+        args,
+        sockets,
+        drains: readies.iter().map(|r| r.drain.clone()).collect(),
+        state: RefCell::new(Restart::Idle),
+    });
 
     // The main thread waits for signals on its own loop, and for the
     // workers to finish (a waiter thread joins them, then wakes the loop).
     let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
+    lp.set_metrics_enabled(false);
     let mut signal_handles = Vec::new();
     let signals = Arc::new(AtomicUsize::new(0));
     for signum in [libc::SIGINT, libc::SIGTERM] {
@@ -354,9 +959,27 @@ fn main() {
         .unwrap_or_else(|e| fail(e));
         signal_handles.push(s);
     }
+    let usr2 = Signal::new(&mut lp);
+    let r = restarter.clone();
+    usr2.start(&mut lp, libc::SIGUSR2, move |lp, _, _| r.begin(lp))
+        .unwrap_or_else(|e| fail(e));
+    signal_handles.push(usr2);
     // Ready only once the signal handlers are in place.
-    println!("eddy-server listening on {shown}");
+    let mut shown: Vec<&String> = Vec::new();
+    for s in readies.iter().flat_map(|r| &r.shown) {
+        if !shown.contains(&s) {
+            shown.push(s);
+        }
+    }
+    for s in shown {
+        println!("eddy-server listening on {s}");
+    }
     let _ = std::io::stdout().flush();
+    // Started by a restart: tell the old process it can let go.
+    let from_handover = ready_fd.is_some();
+    if let Some(fd) = ready_fd {
+        let _ = UnixStream::from(fd).write_all(b"READY=1\n");
+    }
     let all_done = Async::new(&mut lp, move |lp, me| {
         let _ = me.close(lp, |_, _| {});
         for s in &signal_handles {
@@ -371,7 +994,10 @@ fn main() {
         let _ = done_sender.send();
     });
     lp.run(RunMode::Default);
-    if let Some(path) = &cfg.unix {
+    // The socket file is ours to remove unless a successor serves on it,
+    // or a supervisor (systemd) made it.
+    let handed_over = matches!(*restarter.state.borrow(), Restart::HandedOver);
+    if let (Some(path), false) = (&cfg.unix, handed_over || (activated && !from_handover)) {
         let _ = std::fs::remove_file(path);
     }
 }

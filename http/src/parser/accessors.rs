@@ -5,7 +5,7 @@ use super::core::{FinishState, Kind, Parser, PauseReason};
 use super::error::ParseError;
 use super::flags::*;
 use super::method::{Method, METHODS};
-use super::settings::{Lenient, Settings};
+use super::settings::{Lenient, Scan, Settings};
 
 impl Parser {
     /// Make the next `execute` return 0 until `resume`.
@@ -20,10 +20,12 @@ impl Parser {
         self.paused = None;
     }
 
+    /// Why the parser is paused, if it is.
     pub fn pause_reason(&self) -> Option<PauseReason> {
         self.paused
     }
 
+    /// Whether the parser is paused (by a callback or `pause`).
     pub fn is_paused(&self) -> bool {
         self.paused.is_some()
     }
@@ -35,6 +37,7 @@ impl Parser {
             .map(|(kind, reason)| ParseError::new(kind, 0, reason))
     }
 
+    /// Whether this parser reads requests or responses.
     pub fn kind(&self) -> Kind {
         self.kind
     }
@@ -80,10 +83,12 @@ impl Parser {
         self.position
     }
 
+    /// Whether the input may end here: what `finish` would say.
     pub fn finish_state(&self) -> FinishState {
         self.finish
     }
 
+    /// The parser's settings: lenient flags and limits.
     pub fn settings(&self) -> Settings {
         Settings {
             lenient: self.lenient,
@@ -91,9 +96,17 @@ impl Parser {
             max_headers: self.limits.headers as usize,
             max_url_len: self.limits.url as usize,
             max_chunk_extension_bytes: self.limits.chunk_extensions as usize,
+            scan: self.scan.scan(),
         }
     }
 
+    /// The byte scanner this parser runs: `Settings::scan` as this CPU
+    /// allows it (never `Scan::Auto`).
+    pub fn scan(&self) -> Scan {
+        self.scan.scan()
+    }
+
+    /// Replaces the lenient flags; takes effect at the next byte.
     pub fn set_lenient(&mut self, lenient: Lenient) {
         self.lenient = lenient;
     }

@@ -9,12 +9,15 @@ use super::error::{ErrorKind, ParseError};
 use super::handler::{Action, Handler};
 use super::method::NameMatch;
 use super::settings::{Lenient, Limits, Settings};
+use super::simd::Level;
 use super::state::{HeaderState, Span, State, UrlState, ValueState};
 
 /// Which messages a parser reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// The parser reads requests (a server).
     Request,
+    /// The parser reads responses (a client).
     Response,
     /// Decide from the first message (like llhttp's `HTTP_BOTH`), then keep it.
     Either,
@@ -63,6 +66,8 @@ pub(super) struct Cx {
 pub struct Parser {
     pub(super) lenient: Lenient,
     pub(super) limits: Limits,
+    /// The byte scanner, resolved from `Settings::scan` for this CPU.
+    pub(super) scan: Level,
     pub(super) kind: Kind,
     pub(super) state: State,
     pub(super) span: Span,
@@ -112,6 +117,7 @@ impl Parser {
     const INITIAL: Parser = Parser {
         lenient: Lenient::NONE,
         limits: Limits::DEFAULT,
+        scan: Level::SWAR,
         kind: Kind::Request,
         state: State::Start,
         span: Span::None,
@@ -140,10 +146,12 @@ impl Parser {
         position: 0,
     };
 
+    /// A parser of `kind` with the given lenient flags and limits.
     pub fn with_settings(kind: Kind, settings: Settings) -> Parser {
         Parser {
             lenient: settings.lenient,
             limits: Limits::from(&settings),
+            scan: Level::resolve(settings.scan),
             kind,
             ..Parser::INITIAL
         }
@@ -156,6 +164,7 @@ impl Parser {
         *self = Parser {
             lenient: self.lenient,
             limits: self.limits,
+            scan: self.scan,
             kind: self.kind,
             ..Parser::INITIAL
         };

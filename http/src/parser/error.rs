@@ -8,38 +8,71 @@ use thiserror::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// llhttp's `HPE_INTERNAL`.
     Internal,
+    /// llhttp's `HPE_STRICT`.
     Strict,
+    /// llhttp's `HPE_CR_EXPECTED`.
     CrExpected,
+    /// llhttp's `HPE_LF_EXPECTED`.
     LfExpected,
+    /// llhttp's `HPE_UNEXPECTED_CONTENT_LENGTH`.
     UnexpectedContentLength,
+    /// llhttp's `HPE_UNEXPECTED_SPACE`.
     UnexpectedSpace,
+    /// llhttp's `HPE_CLOSED_CONNECTION`.
     ClosedConnection,
+    /// llhttp's `HPE_INVALID_METHOD`.
     InvalidMethod,
+    /// llhttp's `HPE_INVALID_URL`.
     InvalidUrl,
+    /// llhttp's `HPE_INVALID_CONSTANT`.
     InvalidConstant,
+    /// llhttp's `HPE_INVALID_VERSION`.
     InvalidVersion,
+    /// llhttp's `HPE_INVALID_HEADER_TOKEN`.
     InvalidHeaderToken,
+    /// llhttp's `HPE_INVALID_CONTENT_LENGTH`.
     InvalidContentLength,
+    /// llhttp's `HPE_INVALID_CHUNK_SIZE`.
     InvalidChunkSize,
+    /// llhttp's `HPE_INVALID_STATUS`.
     InvalidStatus,
+    /// llhttp's `HPE_INVALID_EOF_STATE`.
     InvalidEofState,
+    /// llhttp's `HPE_INVALID_TRANSFER_ENCODING`.
     InvalidTransferEncoding,
+    /// llhttp's `HPE_CB_MESSAGE_BEGIN`.
     CbMessageBegin,
+    /// llhttp's `HPE_CB_HEADERS_COMPLETE`.
     CbHeadersComplete,
+    /// llhttp's `HPE_CB_MESSAGE_COMPLETE`.
     CbMessageComplete,
+    /// llhttp's `HPE_CB_CHUNK_HEADER`.
     CbChunkHeader,
+    /// llhttp's `HPE_CB_CHUNK_COMPLETE`.
     CbChunkComplete,
+    /// llhttp's `HPE_USER`.
     User,
+    /// llhttp's `HPE_CB_URL_COMPLETE`.
     CbUrlComplete,
+    /// llhttp's `HPE_CB_STATUS_COMPLETE`.
     CbStatusComplete,
+    /// llhttp's `HPE_CB_METHOD_COMPLETE`.
     CbMethodComplete,
+    /// llhttp's `HPE_CB_VERSION_COMPLETE`.
     CbVersionComplete,
+    /// llhttp's `HPE_CB_PROTOCOL_COMPLETE`.
     CbProtocolComplete,
+    /// llhttp's `HPE_CB_HEADER_FIELD_COMPLETE`.
     CbHeaderFieldComplete,
+    /// llhttp's `HPE_CB_HEADER_VALUE_COMPLETE`.
     CbHeaderValueComplete,
+    /// llhttp's `HPE_CB_CHUNK_EXTENSION_NAME_COMPLETE`.
     CbChunkExtensionNameComplete,
+    /// llhttp's `HPE_CB_CHUNK_EXTENSION_VALUE_COMPLETE`.
     CbChunkExtensionValueComplete,
+    /// llhttp's `HPE_CB_RESET`.
     CbReset,
     /// Start line plus header bytes exceed `Settings::max_header_bytes` (431).
     HeaderOverflow,
@@ -155,8 +188,11 @@ impl ErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("{} at offset {offset}: {reason}", kind.llhttp_name())]
 pub struct ParseError {
+    /// What went wrong.
     pub kind: ErrorKind,
+    /// Where, relative to the slice passed to `execute`.
     pub offset: usize,
+    /// A human-readable reason, llhttp's wording where llhttp has one.
     pub reason: &'static str,
 }
 

@@ -9,16 +9,16 @@ use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
 use super::state::{HeaderState, Span, State};
-use super::tables::{is, skip_name, skip_value, TOKEN};
+use super::tables::{eq_lower, is, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
 /// of spaces and tabs, compared without case.
 #[inline(always)]
 fn connection_flags(value: &[u8]) -> u16 {
-    if value.eq_ignore_ascii_case(b"keep-alive") {
+    if eq_lower(value, b"keep-alive") {
         return CONNECTION_KEEP_ALIVE;
     }
-    if value.eq_ignore_ascii_case(b"close") {
+    if eq_lower(value, b"close") {
         return CONNECTION_CLOSE;
     }
     let mut flags = 0;
@@ -60,6 +60,41 @@ fn plain_content_length(value: &[u8]) -> Option<u64> {
     )
 }
 
+/// What a whole, plain header value does to the message's framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// An ordinary header: nothing.
+    Nothing,
+    /// `Connection` (or `Proxy-Connection`) tokens, or `Transfer-Encoding:
+    /// chunked`: these flags.
+    Flags(u16),
+    /// `Upgrade`: the message asks to switch protocols.
+    Upgrade,
+    /// `Content-Length`: this many body bytes.
+    Length(u64),
+}
+
+/// The framing a complete value of a header of kind `state` gives, with the
+/// message's `flags` so far; `None` where the value (or a conflict with an
+/// earlier framing header) needs the state machine's reading and errors.
+#[inline(always)]
+fn plain_framing(state: HeaderState, flags: u16, value: &[u8]) -> Option<Framing> {
+    match state {
+        HeaderState::General => Some(Framing::Nothing),
+        HeaderState::Upgrade => Some(Framing::Upgrade),
+        HeaderState::Connection => Some(Framing::Flags(connection_flags(value))),
+        HeaderState::ContentLength if flags & (CONTENT_LENGTH | TRANSFER_ENCODING) == 0 => {
+            plain_content_length(value).map(Framing::Length)
+        }
+        HeaderState::TransferEncoding
+            if flags & (CHUNKED | CONTENT_LENGTH) == 0 && eq_lower(value, b"chunked") =>
+        {
+            Some(Framing::Flags(TRANSFER_ENCODING | CHUNKED))
+        }
+        _ => None,
+    }
+}
+
 impl Parser {
     /// A header line starting at `cx.p`, whose name span has just been opened
     /// (state `Field`). Returns `true` if the whole line, up to the first
@@ -73,17 +108,24 @@ impl Parser {
     ) -> Result<bool, Stop> {
         let len = data.len();
         let name_start = cx.p;
-        let q = skip_name(data, name_start);
+        let q = self.scan.skip_name(data, name_start);
         if q == len || data[q] != b':' {
             return Ok(false);
         }
-        self.end_span(h, data, cx, q)?;
         self.classify_field(&data[name_start..q]);
+        if self.whole_line_fast(h, data, cx, q)? {
+            return Ok(true);
+        }
+        self.end_span_as(h, data, cx, q, Span::HeaderField)?;
         cx.p = q + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
         self.s_field_check(cx)?;
         let mut v = cx.p;
+        // Usually exactly one space.
+        if v < len && data[v] == b' ' {
+            v += 1;
+        }
         while v < len && matches!(data[v], b' ' | b'\t') {
             v += 1;
         }
@@ -92,7 +134,7 @@ impl Parser {
             return Ok(false);
         }
         self.start_span(Span::HeaderValue, cx);
-        let e = skip_value(data, v);
+        let e = self.scan.skip_value(data, v);
         let line_ends = e + 2 < len
             && data[e] == b'\r'
             && data[e + 1] == b'\n'
@@ -119,7 +161,7 @@ impl Parser {
                     _ => false,
                 },
                 HeaderState::TransferEncoding
-                    if self.flags & CHUNKED == 0 && value.eq_ignore_ascii_case(b"chunked") =>
+                    if self.flags & CHUNKED == 0 && eq_lower(value, b"chunked") =>
                 {
                     self.flags |= TRANSFER_ENCODING | CHUNKED;
                     true
@@ -131,7 +173,77 @@ impl Parser {
             self.value_start(h, data, cx)?;
             return Ok(false);
         }
-        self.end_span(h, data, cx, e)?;
+        self.end_span_as(h, data, cx, e, Span::HeaderValue)?;
+        cx.p = e + 2;
+        self.state = State::FieldStart;
+        event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
+        Ok(true)
+    }
+
+    /// A header line whose name ends at the colon at `q` (already
+    /// classified): if its whole line is here, with a non-empty value that
+    /// needs no further reading (any value of an ordinary header; a plain
+    /// value of a framing one that conflicts with nothing seen so far), and
+    /// within the header-size limit, report it at once and return `true`;
+    /// else return `false`, touching nothing, for `line_fast` to go on step
+    /// by step (which finds any error at its exact byte).
+    #[inline(always)]
+    fn whole_line_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+        q: usize,
+    ) -> Result<bool, Stop> {
+        let name_start = cx.mark;
+        let mut v = q + 1;
+        // Usually exactly one space.
+        if data.get(v) == Some(&b' ') {
+            v += 1;
+        }
+        while matches!(data.get(v), Some(b' ' | b'\t')) {
+            v += 1;
+        }
+        let e = self.scan.skip_value(data, v);
+        let (name_len, value_len) = ((q - name_start) as u32, (e - v) as u32);
+        let fits = self.header_bytes as u64 + name_len as u64 + value_len as u64
+            <= self.limits.header_bytes as u64;
+        // CRLF (one two-byte compare), and no obs-fold after it.
+        let line_ends = match data.get(e..e + 3) {
+            Some(&[a, b, next]) => {
+                u16::from_le_bytes([a, b]) == u16::from_le_bytes(*b"\r\n")
+                    && next != b' '
+                    && next != b'\t'
+            }
+            _ => false,
+        };
+        if !(e > v && fits && line_ends) {
+            return Ok(false);
+        }
+        let value = &data[v..e];
+        let Some(framing) = plain_framing(self.header_state, self.flags, value) else {
+            return Ok(false);
+        };
+        self.span = Span::None;
+        h.on_header_field(&data[name_start..q]);
+        self.header_bytes += name_len;
+        cx.p = q + 1;
+        self.state = State::FieldCheck;
+        event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
+        match framing {
+            Framing::Nothing => {}
+            Framing::Flags(f) => self.flags |= f,
+            Framing::Upgrade => {
+                self.flags |= UPGRADE;
+                self.header_state = HeaderState::General;
+            }
+            Framing::Length(n) => {
+                self.content_length = n;
+                self.flags |= CONTENT_LENGTH;
+            }
+        }
+        h.on_header_value(value);
+        self.header_bytes += value_len;
         cx.p = e + 2;
         self.state = State::FieldStart;
         event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
@@ -159,7 +271,7 @@ impl Parser {
             return Ok(false);
         }
         self.start_span(Span::Protocol, cx);
-        self.end_span(h, data, cx, p + 4)?;
+        self.end_span_as(h, data, cx, p + 4, Span::Protocol)?;
         cx.p = p + 4;
         self.aux = 0;
         self.state = State::ProtoCheck;
@@ -168,7 +280,7 @@ impl Parser {
         self.start_span(Span::Version, cx);
         self.major = 1;
         self.minor = minor - b'0';
-        self.end_span(h, data, cx, p + 8)?;
+        self.end_span_as(h, data, cx, p + 8, Span::Version)?;
         cx.p = p + 8;
         self.state = State::ReqLineEnd;
         event!(self, h, cx, on_version_complete, CbVersionComplete);

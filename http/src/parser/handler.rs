@@ -53,36 +53,46 @@ pub trait Handler {
     fn on_reset(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
+    /// Part of the method name of a request.
     fn on_method(&mut self, data: &[u8]) {}
+    /// The method name ended.
     fn on_method_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
+    /// Part of the request-target.
     fn on_url(&mut self, data: &[u8]) {}
+    /// The request-target ended.
     fn on_url_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
     /// `HTTP` (or `RTSP`/`ICE`) in the start line.
     fn on_protocol(&mut self, data: &[u8]) {}
+    /// The protocol name ended.
     fn on_protocol_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
     /// `1.1` in the start line.
     fn on_version(&mut self, data: &[u8]) {}
+    /// The version ended; `parser` knows it.
     fn on_version_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
     /// The reason phrase of a response.
     fn on_status(&mut self, data: &[u8]) {}
+    /// The reason phrase ended.
     fn on_status_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
+    /// Part of a header name.
     fn on_header_field(&mut self, data: &[u8]) {}
+    /// A header name ended.
     fn on_header_field_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
     /// Part of a header value: leading whitespace is skipped, trailing
     /// whitespace is reported (trim it when the value completes).
     fn on_header_value(&mut self, data: &[u8]) {}
+    /// A header value ended.
     fn on_header_value_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
@@ -98,11 +108,15 @@ pub trait Handler {
     fn on_chunk_header(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
+    /// Part of a chunk extension name.
     fn on_chunk_extension_name(&mut self, data: &[u8]) {}
+    /// A chunk extension name ended.
     fn on_chunk_extension_name_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }
+    /// Part of a chunk extension value.
     fn on_chunk_extension_value(&mut self, data: &[u8]) {}
+    /// A chunk extension value ended.
     fn on_chunk_extension_value_complete(&mut self, parser: &Parser) -> Action {
         Action::Continue
     }

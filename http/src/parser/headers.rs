@@ -9,7 +9,7 @@ use super::handler::{Handler, HeadersAction};
 use super::method::{Method, NameMatch, Step};
 use super::settings::Lenient;
 use super::state::{HeaderState, Span, State};
-use super::tables::{is, TOKEN};
+use super::tables::{eq_lower, is, TOKEN};
 
 /// Header names that change how the message is framed or kept alive.
 const SPECIAL: [&[u8]; 5] = [
@@ -19,6 +19,17 @@ const SPECIAL: [&[u8]; 5] = [
     b"transfer-encoding",
     b"upgrade",
 ];
+/// `SPECIAL`'s index of the one name of each length (`NONE` for none).
+const SPECIAL_BY_LEN: [u8; 18] = {
+    let mut t = [NONE as u8; 18];
+    let mut i = 0;
+    while i < SPECIAL.len() {
+        t[SPECIAL[i].len()] = i as u8;
+        i += 1;
+    }
+    t
+};
+const NONE: usize = 0xff;
 const LOOK_ALIKE: [&[u8]; 2] = [b"content-length", b"transfer-encoding"];
 
 const SPECIAL_STATE: [HeaderState; 5] = [
@@ -152,10 +163,12 @@ impl Parser {
     /// Returns `false` (nothing changed) for a name the fast path should not take.
     #[inline(always)]
     pub(super) fn classify_field(&mut self, name: &[u8]) -> bool {
-        let special = if (7..=17).contains(&name.len()) {
-            SPECIAL.iter().position(|s| s.eq_ignore_ascii_case(name))
-        } else {
-            None
+        // One candidate per length (looked up, not a jump table: header
+        // lengths vary line by line), compared a word at a time.
+        let candidate = SPECIAL_BY_LEN.get(name.len()).map_or(NONE, |&i| i as usize);
+        let special = match SPECIAL.get(candidate) {
+            Some(s) if eq_lower(name, s) => Some(candidate),
+            _ => None,
         };
         self.header_state = special.map_or(HeaderState::General, |i| SPECIAL_STATE[i]);
         if special.is_none()
@@ -279,12 +292,14 @@ impl Parser {
             event!(self, h, cx, on_chunk_complete, CbChunkComplete);
             return Ok(());
         }
-        if self.kind == Kind::Request {
-            let body = self.flags & (CHUNKED | TRANSFER_ENCODING) != 0 || self.content_length > 0;
+        // Only a request with a body can be refused one (Transfer-Encoding
+        // implies a body), so the usual bodiless request tests one thing.
+        let body = self.flags & (CHUNKED | TRANSFER_ENCODING) != 0 || self.content_length > 0;
+        if body && self.kind == Kind::Request {
             // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
             let old_with_te = self.major == 0 || (self.major == 1 && self.minor == 0);
             let bodiless = self.method == Method::Get as u8 || self.method == Method::Head as u8;
-            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || (bodiless && body) {
+            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || bodiless {
                 self.force_close = true;
             }
         }
@@ -307,8 +322,15 @@ impl Parser {
                 return Err(self.fail(ErrorKind::CbHeadersComplete, cx.p, "User callback error"));
             }
         }
-        // Go straight on when there is no body (saves state dispatches).
-        self.s_headers_done(cx)?;
+        // Go straight on when there is no body (saves state dispatches). A
+        // request with neither Transfer-Encoding nor a non-zero length, and
+        // no upgrade, has none: what `s_headers_done` would decide.
+        let bodiless_request = !body && !self.upgrade && self.kind == Kind::Request;
+        if bodiless_request {
+            self.state = State::MessageDone;
+        } else {
+            self.s_headers_done(cx)?;
+        }
         if self.state == State::MessageDone {
             self.s_message_done(h, cx)?;
             self.s_after_message_complete(cx)?;
@@ -385,6 +407,7 @@ impl Parser {
     }
 
     /// Between messages: keep going on a persistent connection, else refuse more data.
+    #[inline]
     pub(super) fn s_cleanup(&mut self) {
         let keep_alive = self.should_keep_alive();
         self.finish = FinishState::Safe;

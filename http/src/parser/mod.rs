@@ -9,7 +9,9 @@
 //! The machine follows llhttp's grammar state for state (its markdown corpus
 //! is replayed by `tests/llhttp_corpus.rs`); on top of it, `fast.rs` handles
 //! whole header lines and `HTTP/1.x` request-line tails in one pass, and
-//! `tables.rs` scans runs eight bytes at a time, all in safe code. A parse
+//! `simd.rs` scans runs 16 or 32 bytes at a time with SSE2/AVX2 (the
+//! parser's only unsafe code, fenced in that module), falling back to the
+//! safe eight-bytes-at-a-time scans of `tables.rs`. A parse
 //! gives the same events and result however the input is split (the fuzz
 //! target checks exactly that).
 //!
@@ -32,30 +34,52 @@
 //! assert!(parser.should_keep_alive());
 //! ```
 
-#![forbid(unsafe_code)]
+// Unsafe code is denied here and forbidden in every module but `simd`, the
+// fenced SIMD scans.
+#![deny(unsafe_code)]
 
+#[forbid(unsafe_code)]
 mod accessors;
+#[forbid(unsafe_code)]
 mod body;
+#[forbid(unsafe_code)]
 mod core;
+#[forbid(unsafe_code)]
 mod error;
+#[forbid(unsafe_code)]
 mod fast;
+#[forbid(unsafe_code)]
 pub mod flags;
+#[forbid(unsafe_code)]
 mod handler;
+#[forbid(unsafe_code)]
 mod headers;
+#[forbid(unsafe_code)]
 mod method;
+#[forbid(unsafe_code)]
 mod settings;
+#[allow(unsafe_code)]
+mod simd;
+#[forbid(unsafe_code)]
 mod spans;
+#[forbid(unsafe_code)]
 mod start_line;
+#[forbid(unsafe_code)]
 mod state;
+#[forbid(unsafe_code)]
 mod status_line;
+#[forbid(unsafe_code)]
 mod tables;
+#[forbid(unsafe_code)]
 mod target;
+#[forbid(unsafe_code)]
 mod url;
+#[forbid(unsafe_code)]
 mod value;
 
 pub use self::core::{FinishState, Kind, Parser, PauseReason};
 pub use error::{ErrorKind, ParseError};
 pub use handler::{Action, Handler, HeadersAction};
 pub use method::Method;
-pub use settings::{Lenient, Settings};
+pub use settings::{Lenient, Scan, Settings};
 pub use target::{split_target, Target, TargetError, TargetForm};

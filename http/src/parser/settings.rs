@@ -5,6 +5,7 @@
 pub struct Lenient(pub u16);
 
 impl Lenient {
+    /// No leniency: llhttp's strict mode (the default).
     pub const NONE: Lenient = Lenient(0);
     /// Accept any byte in header values, obs-fold, and whitespace before the colon.
     pub const HEADERS: Lenient = Lenient(1 << 0);
@@ -37,6 +38,7 @@ impl Lenient {
     /// Everything above.
     pub const ALL: Lenient = Lenient((1 << 12) - 1);
 
+    /// Whether every flag of `other` is set in `self`.
     #[inline(always)]
     pub fn contains(self, other: Lenient) -> bool {
         self.0 & other.0 == other.0
@@ -56,9 +58,27 @@ impl std::ops::BitOrAssign for Lenient {
     }
 }
 
+/// Which byte scanner a parser uses for the long runs (request-target,
+/// header names and values). Every scanner gives the same events; only the
+/// speed differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Scan {
+    /// The widest the CPU has: AVX2, else SSE2 on x86-64; SWAR elsewhere, or
+    /// when the environment sets `EDDY_PARSER_SWAR=1`.
+    #[default]
+    Auto,
+    /// The portable safe scans, eight bytes at a time in a `u64`.
+    Swar,
+    /// SSE2, 16 bytes at a time (x86-64 only; SWAR elsewhere).
+    Sse2,
+    /// AVX2 for long runs, SSE2 for short ones (if the CPU has AVX2).
+    Avx2,
+}
+
 /// Configuration for a [`Parser`](super::Parser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
+    /// Which strict rules are relaxed (none by default).
     pub lenient: Lenient,
     /// Bytes of URL, status, header names and values per header section,
     /// counted like Node's `maxHeaderSize` (default 16 KiB). Exceeding it
@@ -71,6 +91,9 @@ pub struct Settings {
     /// Chunk extension name and value bytes per chunk (default 16 KiB):
     /// `ErrorKind::ChunkExtensionsTooLarge` (413).
     pub max_chunk_extension_bytes: usize,
+    /// The byte scanner (default `Scan::Auto`); `Parser::scan` says which
+    /// one a parser got.
+    pub scan: Scan,
 }
 
 impl Default for Settings {
@@ -81,6 +104,7 @@ impl Default for Settings {
             max_headers: 100,
             max_url_len: 8 * 1024,
             max_chunk_extension_bytes: 16 * 1024,
+            scan: Scan::Auto,
         }
     }
 }

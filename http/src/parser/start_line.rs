@@ -129,16 +129,20 @@ impl Parser {
         let mut p = cx.p;
         if self.matcher.len == 0 {
             // Fast path: the whole method is in this input and is a known name.
-            let token_len = data[p..]
-                .iter()
-                .take(16)
-                .position(|&c| !(c.is_ascii_uppercase() || c == b'-' || c == b'_'));
-            if let Some(i) = token_len.and_then(|n| lookup_method(&data[p..p + n]).map(|i| (i, n)))
-            {
+            let known = if data[p..].starts_with(b"GET ") {
+                Some((Method::Get as usize, 3))
+            } else {
+                data[p..]
+                    .iter()
+                    .take(16)
+                    .position(|&c| !(c.is_ascii_uppercase() || c == b'-' || c == b'_'))
+                    .and_then(|n| lookup_method(&data[p..p + n]).map(|i| (i, n)))
+            };
+            if let Some(i) = known {
                 let (index, n) = i;
                 p += n;
                 self.method = index as u8;
-                self.end_span(h, data, cx, p)?;
+                self.end_span_as(h, data, cx, p, Span::Method)?;
                 cx.p = p;
                 self.state = State::ReqFirstSpace;
                 event!(self, h, cx, on_method_complete, CbMethodComplete);

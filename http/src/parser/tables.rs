@@ -145,6 +145,30 @@ pub(crate) fn hex_value(c: u8) -> Option<u64> {
     }
 }
 
+/// `s` equals `lower` ignoring ASCII case, where `lower` is lowercase letters
+/// and `-` only and `s` is tchar or value text (no CR). Setting bit 0x20 then
+/// maps exactly the two cases of a letter, and only `-` itself, onto `lower`'s
+/// byte (the only other byte it maps onto `-` is CR), so whole words compare at once.
+#[inline(always)]
+pub(crate) fn eq_lower(s: &[u8], lower: &[u8]) -> bool {
+    let n = s.len();
+    if n != lower.len() {
+        return false;
+    }
+    let word = |b: &[u8], i: usize| load8(b, i) | (LO * 0x20);
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(s, i) != load8(lower, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(s, n - 8) == load8(lower, n - 8);
+    }
+    s.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
@@ -266,6 +290,32 @@ pub(crate) fn skip_name(data: &[u8], p: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eq_lower_is_case_insensitive_equality() {
+        let names: [&[u8]; 6] = [
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+            b"upgrade",
+            b"close",
+            b"keep-alive",
+        ];
+        for lit in names {
+            for c in 0..=255u8 {
+                for at in 0..lit.len() {
+                    let mut s = lit.to_vec();
+                    s[at] = c;
+                    if c == b'\r' {
+                        continue;
+                    }
+                    assert_eq!(eq_lower(&s, lit), s.eq_ignore_ascii_case(lit), "{s:?}");
+                }
+            }
+            assert!(eq_lower(&lit.to_ascii_uppercase(), lit));
+            assert!(!eq_lower(&lit[1..], lit));
+        }
+    }
 
     /// The word scans agree with the byte tables for every byte at every
     /// position of a word.

@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use super::settings::Scan;
+use super::simd::Level;
 use super::state::UrlState;
 use super::url::{skip_url_chars, url_step, UrlStep};
 
@@ -24,23 +26,32 @@ pub enum TargetForm {
 /// Byte ranges of a target's components within the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// Which of RFC 9112's four forms the target has.
     pub form: TargetForm,
+    /// The scheme of an absolute-form target (`http`).
     pub schema: Option<Range<usize>>,
     /// The whole authority (userinfo, host and port), as llhttp reports it.
     pub host: Option<Range<usize>>,
     /// The host name inside the authority, without userinfo and port.
     pub hostname: Option<Range<usize>>,
+    /// The port in the authority, if one was given.
     pub port: Option<u16>,
+    /// The path, from its leading `/`.
     pub path: Option<Range<usize>>,
+    /// The query, without its `?`.
     pub query: Option<Range<usize>>,
+    /// The fragment, without its `#`.
     pub fragment: Option<Range<usize>>,
 }
 
 /// Why a target did not split; `partial` holds the components that ended before the error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetError {
+    /// Where the target went wrong, from its start.
     pub offset: usize,
+    /// Why.
     pub reason: &'static str,
+    /// The components that ended before the error.
     pub partial: Box<Target>,
 }
 
@@ -72,9 +83,10 @@ pub fn split_target(url: &[u8], connect: bool) -> Result<Target, TargetError> {
         reason,
         partial: Box::new(t),
     };
+    let scan = Level::resolve(Scan::Auto);
     loop {
         if matches!(state, UrlState::Path | UrlState::Query | UrlState::Fragment) {
-            p = skip_url_chars(url, p);
+            p = skip_url_chars(scan, url, p);
         }
         if p == url.len() {
             break;

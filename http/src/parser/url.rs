@@ -5,6 +5,7 @@
 use super::core::{event, Cx, Parser, Res};
 use super::error::ErrorKind;
 use super::handler::Handler;
+use super::simd::Level;
 use super::state::{Span, State, UrlState};
 use super::tables::{is, URL, USERINFO};
 
@@ -83,26 +84,42 @@ pub(super) fn url_step(state: UrlState, c: u8) -> UrlStep {
 
 /// Skip a run of plain path/query/fragment bytes (the common case) in one loop.
 #[inline(always)]
-pub(super) fn skip_url_chars(data: &[u8], p: usize) -> usize {
-    super::tables::skip_url(data, p)
+pub(super) fn skip_url_chars(scan: Level, data: &[u8], p: usize) -> usize {
+    scan.skip_url(data, p)
 }
 
 impl Parser {
     pub(super) fn s_url<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
         let mut p = cx.p;
+        // The usual origin-form target: its first byte is `/`.
+        if self.url_state == UrlState::Start && data[p] == b'/' {
+            self.url_state = UrlState::Path;
+            p += 1;
+        }
         loop {
             if matches!(
                 self.url_state,
                 UrlState::Path | UrlState::Query | UrlState::Fragment
             ) {
-                p = skip_url_chars(data, p);
+                p = skip_url_chars(self.scan, data, p);
             }
             if p >= data.len() {
                 cx.p = p;
                 return Ok(());
             }
             let c = data[p];
-            match url_step(self.url_state, c) {
+            // After a path, query or fragment the usual stop is the SP
+            // before the version: what `url_step` would say, sooner.
+            let after_path = matches!(
+                self.url_state,
+                UrlState::Path | UrlState::Query | UrlState::Fragment
+            );
+            let step = if c == b' ' && after_path {
+                UrlStep::End
+            } else {
+                url_step(self.url_state, c)
+            };
+            match step {
                 UrlStep::Stay => p += 1,
                 UrlStep::To(s) => {
                     self.url_state = s;
@@ -113,7 +130,7 @@ impl Parser {
                 }
                 UrlStep::End => {
                     cx.p = p;
-                    self.end_span(h, data, cx, p)?;
+                    self.end_span_as(h, data, cx, p, Span::Url)?;
                     cx.p = p + 1;
                     return match c {
                         b' ' => {

@@ -9,7 +9,7 @@ use super::handler::Handler;
 use super::method::{NameMatch, Step};
 use super::settings::Lenient;
 use super::state::{HeaderState, Span, State, ValueState};
-use super::tables::{is, skip_value, RELAXED, VALUE};
+use super::tables::{is, RELAXED, VALUE};
 
 const CONNECTION_TOKENS: [&[u8]; 3] = [b"close", b"upgrade", b"keep-alive"];
 const CONNECTION_STATES: [HeaderState; 3] = [
@@ -180,7 +180,7 @@ impl Parser {
             let c = data[p];
             match self.value_state {
                 ValueState::General => {
-                    p = skip_value(data, p);
+                    p = self.scan.skip_value(data, p);
                     if p < data.len() {
                         p = self.value_otherwise(h, data, cx, p)?;
                     }

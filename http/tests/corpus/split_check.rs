@@ -1,12 +1,14 @@
 //! The fuzz property, shared by the `cargo fuzz` target and the regression
 //! test: parsing an input whole or split at arbitrary points (with pauses)
-//! must not panic and must give the same events, spans and result.
+//! must not panic and must give the same events, spans and result, with the
+//! SIMD scanners (`Scan::Auto`, and SSE2 where AVX2 is what `Auto` picks) and
+//! with the portable SWAR fallback (`Scan::Swar`) alike.
 //!
 //! Input layout: byte 0 picks the kind and pausing, bytes 1-2 the lenient
 //! flags, bytes 3-4 seed the split points; the rest is the HTTP stream.
 
 use eddy_http::parser::{
-    Action, Handler, HeadersAction, Kind, Lenient, ParseError, Parser, PauseReason, Settings,
+    Action, Handler, HeadersAction, Kind, Lenient, ParseError, Parser, PauseReason, Scan, Settings,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,9 +234,21 @@ pub fn check(data: &[u8]) {
         max_headers: 16,
         max_url_len: 128,
         max_chunk_extension_bytes: 64,
+        scan: Scan::Auto,
     };
     let (whole_items, whole) = run(kind, settings, input, &[], 0, headers_action);
     let whole_items = canonical(whole_items, &whole);
+    // The same whole parse with each other scanner.
+    for scan in [Scan::Swar, Scan::Sse2] {
+        let settings = Settings { scan, ..settings };
+        let (items, outcome) = run(kind, settings, input, &[], 0, headers_action);
+        assert_eq!(whole, outcome, "outcome differs with {scan:?}");
+        assert_eq!(
+            whole_items,
+            canonical(items, &outcome),
+            "events differ with {scan:?}"
+        );
+    }
     // A few different splittings: random cut points, and byte by byte.
     for round in 0..3 {
         let cuts: Vec<usize> = if round == 2 {
@@ -254,6 +268,9 @@ pub fn check(data: &[u8]) {
             }
             cuts
         };
+        // Splits with the SIMD scanners, and with SWAR on the middle round.
+        let scan = if round == 1 { Scan::Swar } else { Scan::Auto };
+        let settings = Settings { scan, ..settings };
         let (items, outcome) = run(kind, settings, input, &cuts, pause_every, headers_action);
         assert_eq!(whole, outcome, "outcome differs with cuts {cuts:?}");
         assert_eq!(

@@ -1,0 +1,462 @@
+//! Vectorised byte-class scans: the parser's only `unsafe` code.
+//!
+//! The three long runs of a message head (the request-target, header names
+//! and header values) are scanned 16 bytes at a time with SSE2, which every
+//! x86-64 CPU has, and long values 32 at a time with AVX2 where the CPU has
+//! it (detected once, at the first parser). Each scan finds the first byte
+//! outside its class exactly, so the state machine sees the same positions as
+//! with the safe eight-bytes-at-a-time scans in `tables.rs`, which stay the
+//! fallback (other targets, `Scan::Swar`, or `EDDY_PARSER_SWAR=1` in the
+//! environment).
+//!
+//! The only unsafe operations are unaligned loads, each from a range whose
+//! bounds were checked just before, and calls into the AVX2 functions, made
+//! only through a [`Level`] that can be built only after AVX2 was detected.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::settings::Scan;
+use super::tables;
+
+/// A scanner the CPU is known to support. The field is private: outside
+/// this module a `Level` comes only from [`Level::SWAR`] or [`Level::resolve`],
+/// which is what makes the AVX2 calls below sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Level(u8);
+
+const SWAR: u8 = 0;
+const SSE2: u8 = 1;
+const AVX2: u8 = 2;
+
+/// What detection found, plus one (0: not detected yet).
+static DETECTED: AtomicU8 = AtomicU8::new(0);
+
+/// The environment variable that forces the SWAR fallback process-wide.
+const FORCE_SWAR_ENV: &str = "EDDY_PARSER_SWAR";
+
+impl Level {
+    /// The portable word-at-a-time scans, on every target.
+    pub(crate) const SWAR: Level = Level(SWAR);
+
+    /// The best scanner this CPU runs, found once and cached.
+    #[inline]
+    fn detected() -> Level {
+        match DETECTED.load(Ordering::Relaxed) {
+            0 => Level::detect(),
+            n => Level(n - 1),
+        }
+    }
+
+    #[cold]
+    fn detect() -> Level {
+        let forced = std::env::var_os(FORCE_SWAR_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        let level = if forced { SWAR } else { Level::cpu_best() };
+        DETECTED.store(level + 1, Ordering::Relaxed);
+        Level(level)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn cpu_best() -> u8 {
+        if std::is_x86_feature_detected!("avx2") {
+            AVX2
+        } else {
+            SSE2
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn cpu_best() -> u8 {
+        SWAR
+    }
+
+    /// The scanner for a requested `Scan`: what was asked for, or the best
+    /// the CPU has if that is less (never something it lacks).
+    pub(crate) fn resolve(scan: Scan) -> Level {
+        let best = Level::detected().0;
+        Level(match scan {
+            Scan::Auto => best,
+            Scan::Swar => SWAR,
+            Scan::Sse2 => best.min(SSE2),
+            Scan::Avx2 => best.min(AVX2),
+        })
+    }
+
+    /// The scanner as the public enum names it.
+    pub(crate) fn scan(self) -> Scan {
+        match self.0 {
+            SSE2 => Scan::Sse2,
+            AVX2 => Scan::Avx2,
+            _ => Scan::Swar,
+        }
+    }
+
+    /// Skip header-value bytes (HTAB, SP, VCHAR, obs-text) from `p`;
+    /// returns the first byte that is not one (or `data.len()`).
+    #[inline(always)]
+    pub(crate) fn skip_value(self, data: &[u8], p: usize) -> usize {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if self.0 != SWAR {
+            // SAFETY: SSE2 is enabled for the build (it is part of x86-64),
+            // and a `Level` says AVX2 only after the CPU was seen to have it.
+            return unsafe { x86::value(data, p, self.0 == AVX2) };
+        }
+        tables::skip_value(data, p)
+    }
+
+    /// Skip tchar bytes (a header field name) from `p`.
+    #[inline(always)]
+    pub(crate) fn skip_name(self, data: &[u8], p: usize) -> usize {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if self.0 != SWAR {
+            // Most names are short: a byte loop over the table finds their
+            // end sooner than a vector compare chain (whose result the
+            // next step waits on); longer names go on 16 bytes a step.
+            let mut q = p;
+            if let Some(first) = data.get(p..p + 16) {
+                let first: &[u8; 16] = first.try_into().unwrap();
+                // Written out: a load and a test a byte, no loop counter.
+                macro_rules! stop_at {
+                    ($($i:literal)*) => {$(
+                        if !tables::is(first[$i], tables::TOKEN) {
+                            return p + $i;
+                        }
+                    )*};
+                }
+                stop_at!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                return unsafe { x86::name(data, p + 16) };
+            }
+            while q < data.len() && tables::is(data[q], tables::TOKEN) {
+                q += 1;
+            }
+            return q;
+        }
+        tables::skip_name(data, p)
+    }
+
+    /// Skip request-target bytes of a path, query or fragment from `p`.
+    #[inline(always)]
+    pub(crate) fn skip_url(self, data: &[u8], p: usize) -> usize {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if self.0 != SWAR {
+            // SAFETY: as in `skip_value`.
+            return unsafe { x86::url(data, p, self.0 == AVX2) };
+        }
+        tables::skip_url(data, p)
+    }
+}
+
+/// The x86-64 kernels. Every function here is compiled for SSE2 (or AVX2,
+/// for the long loops), so the intrinsics inside are safe to call; only
+/// the loads, and the calls into AVX2 code, are `unsafe`.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Sixteen bytes from `data[p..]`, which must hold them (else a panic).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load16(data: &[u8], p: usize) -> __m128i {
+        let chunk: &[u8; 16] = data[p..p + 16].try_into().unwrap();
+        // SAFETY: `chunk` is 16 readable bytes; `loadu` has no alignment requirement.
+        unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn splat(b: u8) -> __m128i {
+        _mm_set1_epi8(b as i8)
+    }
+
+    /// Bytes `<= hi` compared as unsigned.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn at_most(v: __m128i, hi: u8) -> __m128i {
+        _mm_cmpeq_epi8(_mm_min_epu8(v, splat(hi)), v)
+    }
+
+    /// Bytes in `lo..=hi`, for a range inside 0x21..=0x7e (signed compares).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn within(v: __m128i, lo: u8, hi: u8) -> __m128i {
+        _mm_and_si128(
+            _mm_cmpgt_epi8(v, splat(lo - 1)),
+            _mm_cmpgt_epi8(splat(hi + 1), v),
+        )
+    }
+
+    /// A bit per byte that may not be in a header value: controls but HTAB, and DEL.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn value_stops(v: __m128i) -> u32 {
+        let ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, splat(b'\t')), at_most(v, 0x1f));
+        let del = _mm_cmpeq_epi8(v, splat(0x7f));
+        _mm_movemask_epi8(_mm_or_si128(ctl, del)) as u32
+    }
+
+    /// A bit per byte that may not be in a path, query or fragment: controls,
+    /// SP, DEL, non-ASCII, `#` and `?`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn url_stops(v: __m128i) -> u32 {
+        // Signed: 0x21..=0x7f are greater than 0x20; 0x80..=0xff are negative.
+        let visible = _mm_cmpgt_epi8(v, splat(0x20));
+        let bad = _mm_or_si128(
+            _mm_cmpeq_epi8(v, splat(0x7f)),
+            _mm_or_si128(
+                _mm_cmpeq_epi8(v, splat(b'#')),
+                _mm_cmpeq_epi8(v, splat(b'?')),
+            ),
+        );
+        (!_mm_movemask_epi8(_mm_andnot_si128(bad, visible)) & 0xffff) as u32
+    }
+
+    /// A bit per byte that is not tchar: controls, SP, DEL, non-ASCII and the
+    /// separators `"` `(` `)` `,` `/` `:;<=>?@` `[\]` `{` `}`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn name_stops(v: __m128i) -> u32 {
+        let visible = _mm_cmpgt_epi8(v, splat(0x20));
+        let eq = |b: u8| _mm_cmpeq_epi8(v, splat(b));
+        // `(` and `)` differ only in the low bit.
+        let paren = _mm_cmpeq_epi8(_mm_or_si128(v, splat(1)), splat(b')'));
+        let singles = _mm_or_si128(
+            _mm_or_si128(
+                _mm_or_si128(eq(0x7f), eq(b'"')),
+                _mm_or_si128(eq(b','), eq(b'/')),
+            ),
+            _mm_or_si128(_mm_or_si128(eq(b'{'), eq(b'}')), paren),
+        );
+        let ranges = _mm_or_si128(within(v, b':', b'@'), within(v, b'[', b']'));
+        let bad = _mm_or_si128(singles, ranges);
+        (!_mm_movemask_epi8(_mm_andnot_si128(bad, visible)) & 0xffff) as u32
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn splat32(b: u8) -> __m256i {
+        _mm256_set1_epi8(b as i8)
+    }
+
+    /// `value_stops` for 32 bytes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn value_stops32(v: __m256i) -> u32 {
+        let ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(v, splat32(0x1f)), v);
+        let ctl = _mm256_andnot_si256(_mm256_cmpeq_epi8(v, splat32(b'\t')), ctl);
+        let del = _mm256_cmpeq_epi8(v, splat32(0x7f));
+        _mm256_movemask_epi8(_mm256_or_si256(ctl, del)) as u32
+    }
+
+    /// `url_stops` for 32 bytes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn url_stops32(v: __m256i) -> u32 {
+        let visible = _mm256_cmpgt_epi8(v, splat32(0x20));
+        let bad = _mm256_or_si256(
+            _mm256_cmpeq_epi8(v, splat32(0x7f)),
+            _mm256_or_si256(
+                _mm256_cmpeq_epi8(v, splat32(b'#')),
+                _mm256_cmpeq_epi8(v, splat32(b'?')),
+            ),
+        );
+        !(_mm256_movemask_epi8(_mm256_andnot_si256(bad, visible)) as u32)
+    }
+
+    /// The AVX2 loop: 32 bytes a step while they are there. Returns the stop
+    /// found, or where fewer than 32 bytes are left.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn skip32(data: &[u8], mut p: usize, stops: impl Fn(__m256i) -> u32) -> Result<usize, usize> {
+        while p + 32 <= data.len() {
+            let chunk: &[u8; 32] = data[p..p + 32].try_into().unwrap();
+            // SAFETY: `chunk` is 32 readable bytes; `loadu` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            let m = stops(v);
+            if m != 0 {
+                return Ok(p + m.trailing_zeros() as usize);
+            }
+            p += 32;
+        }
+        Err(p)
+    }
+
+    /// Header values 32 bytes a step.
+    #[target_feature(enable = "avx2")]
+    fn value32(data: &[u8], p: usize) -> Result<usize, usize> {
+        skip32(data, p, |v| value_stops32(v))
+    }
+
+    /// Request-targets 32 bytes a step.
+    #[target_feature(enable = "avx2")]
+    fn url32(data: &[u8], p: usize) -> Result<usize, usize> {
+        skip32(data, p, |v| url_stops32(v))
+    }
+
+    /// Skip header-value bytes.
+    ///
+    /// # Safety
+    /// `avx2` only if the CPU has AVX2.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn value(data: &[u8], p: usize, avx2: bool) -> usize {
+        skip(
+            data,
+            p,
+            |v| value_stops(v),
+            |d, p| match avx2 {
+                // SAFETY: the caller vouches for AVX2.
+                true => unsafe { value32(d, p) },
+                false => Err(p),
+            },
+        )
+    }
+
+    /// Skip request-target bytes.
+    ///
+    /// # Safety
+    /// `avx2` only if the CPU has AVX2.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn url(data: &[u8], p: usize, avx2: bool) -> usize {
+        skip(
+            data,
+            p,
+            |v| url_stops(v),
+            |d, p| match avx2 {
+                // SAFETY: the caller vouches for AVX2.
+                true => unsafe { url32(d, p) },
+                false => Err(p),
+            },
+        )
+    }
+
+    /// Skip tchar bytes (names are short: SSE2 only).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn name(data: &[u8], p: usize) -> usize {
+        skip(data, p, |v| name_stops(v), |_, p| Err(p))
+    }
+
+    /// First byte from `p` whose bit `stops` sets, or `data.len()`. Sixteen
+    /// bytes a step with SSE2; a run that goes past the first 16 bytes, with
+    /// 32 more to read, is handed to `long` (AVX2, or `Err(p)` for none).
+    /// The last partial block is read as the 16 bytes ending at `data.len()`,
+    /// with the bits before `p` shifted out.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn skip(
+        data: &[u8],
+        mut p: usize,
+        stops: impl Fn(__m128i) -> u32,
+        long: impl Fn(&[u8], usize) -> Result<usize, usize>,
+    ) -> usize {
+        let len = data.len();
+        if p + 16 <= len {
+            let m = stops(load16(data, p));
+            if m != 0 {
+                return p + m.trailing_zeros() as usize;
+            }
+            p += 16;
+            if p + 32 <= len {
+                match long(data, p) {
+                    Ok(stop) => return stop,
+                    Err(rest) => p = rest,
+                }
+            }
+            while p + 16 <= len {
+                let m = stops(load16(data, p));
+                if m != 0 {
+                    return p + m.trailing_zeros() as usize;
+                }
+                p += 16;
+            }
+            if p == len {
+                return len;
+            }
+        } else if len < 16 || p >= len {
+            return short(data, p, stops);
+        }
+        let base = len - 16;
+        let m = stops(load16(data, base)) >> (p - base);
+        if m != 0 {
+            p + m.trailing_zeros() as usize
+        } else {
+            len
+        }
+    }
+
+    /// The whole input is under 16 bytes: scan a copy padded with NUL, which
+    /// is in no class, so it stops every scan.
+    #[cold]
+    #[target_feature(enable = "sse2")]
+    fn short(data: &[u8], p: usize, stops: impl Fn(__m128i) -> u32) -> usize {
+        let rest = &data[p.min(data.len())..];
+        let mut block = [0u8; 16];
+        block[..rest.len()].copy_from_slice(rest);
+        let m = stops(load16(&block, 0));
+        p + (m.trailing_zeros() as usize).min(rest.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tables::{is, TOKEN, URL, VALUE};
+    use super::*;
+
+    fn levels() -> Vec<Level> {
+        [Scan::Swar, Scan::Sse2, Scan::Avx2]
+            .into_iter()
+            .map(Level::resolve)
+            .collect()
+    }
+
+    /// Every scan on every level agrees with the byte tables, for every byte
+    /// at every position, from every start, in inputs short and long.
+    #[test]
+    fn scans_match_tables() {
+        for level in levels() {
+            for len in [1usize, 7, 15, 16, 17, 31, 33, 47, 64, 100] {
+                for at in 0..len {
+                    for c in 0..=255u8 {
+                        let mut buf = vec![b'a'; len];
+                        buf[at] = c;
+                        for start in [0, 1.min(len), at.saturating_sub(1), at] {
+                            let expect = |class| if is(c, class) || start > at { len } else { at };
+                            let l = level.scan();
+                            assert_eq!(
+                                level.skip_name(&buf, start),
+                                expect(TOKEN),
+                                "{l:?} name {c:#x} at {at} from {start} in {len}"
+                            );
+                            assert_eq!(
+                                level.skip_value(&buf, start),
+                                expect(VALUE),
+                                "{l:?} value {c:#x} at {at} from {start} in {len}"
+                            );
+                            assert_eq!(
+                                level.skip_url(&buf, start),
+                                expect(URL),
+                                "{l:?} url {c:#x} at {at} from {start} in {len}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_end() {
+        for level in levels() {
+            assert_eq!(level.skip_value(b"", 0), 0);
+            assert_eq!(level.skip_value(b"abc", 3), 3);
+            let long = [b'x'; 40];
+            assert_eq!(level.skip_url(&long, 40), 40);
+            assert_eq!(level.skip_name(&long, 39), 40);
+        }
+    }
+}
