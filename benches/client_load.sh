@@ -15,6 +15,13 @@
 #         EDDY_CLIENT=path (default target/release/examples/client_load,
 #         under $CARGO_TARGET_DIR when that is set).
 #   node  benches/peers/client_node.js (http.Agent({ keepAlive: true, maxSockets }))
+#   eddy-base  only when EDDY_BASE_CLIENT=path is set: another build of
+#         examples/client_load (say, of an earlier commit), measured in the
+#         same run to give the cost of a change as "eddy / eddy-base".
+#         Issue 16 measured its reuse check this way: with --next-on close
+#         each request takes its socket in a later loop pass than the last
+#         read (one recv(MSG_PEEK) per request); with --next-on end the
+#         socket is handed over in the pass that read it (no syscall).
 # Server: benches/peers/http_epoll.c (the C peer of load.sh, built into
 # target/peers/), started fresh for every run and pinned to CPU 0.  Clients
 # run pinned to CPU 1.  Scenarios: 1 socket with 1 request in flight, and a
@@ -69,6 +76,9 @@ if wants eddy; then
     fi
     if [[ -x "$EDDY_CLIENT" ]]; then CLIENTS+=(eddy); else echo "!! $EDDY_CLIENT not found; skipping eddy"; fi
 fi
+if [[ -n "${EDDY_BASE_CLIENT:-}" ]] && wants eddy-base; then
+    if [[ -x "$EDDY_BASE_CLIENT" ]]; then CLIENTS+=(eddy-base); else echo "!! $EDDY_BASE_CLIENT not found; skipping eddy-base"; fi
+fi
 if wants node; then
     if command -v node >/dev/null; then CLIENTS+=(node); else echo "!! node not found; skipping Node"; fi
 fi
@@ -78,6 +88,7 @@ client_cmd() { # client_cmd NAME -> command words in CMD
     case $1 in
         eddy) CMD=("$EDDY_CLIENT") ;;
         node) CMD=(node "$PEERS_DIR/client_node.js") ;;
+        eddy-base) CMD=("$EDDY_BASE_CLIENT") ;;
     esac
 }
 
@@ -200,7 +211,7 @@ print(hdr); print("-" * len(hdr))
 goals = []
 for scen, cls in data.items():
     med = {}
-    for i, cl in enumerate(c for c in ("eddy", "node") if c in cls):
+    for i, cl in enumerate(c for c in ("eddy", "eddy-base", "node") if c in cls):
         r, c = cls[cl]
         med[cl] = (statistics.median(r), statistics.median(c))
         print(f"{scen if i == 0 else '':<12} {cl:<6} {med[cl][0]:>12.0f} "
@@ -211,6 +222,11 @@ for scen, cls in data.items():
         cr = med["eddy"][1] / med["node"][1]
         print(f"{'':<12} eddy / Node: {rr:.2f}x the req/s, {cr:.2f}x the CPU per request")
         goals.append((scen, rr))
+    if "eddy" in med and "eddy-base" in med:
+        rr = med["eddy"][0] / med["eddy-base"][0]
+        cr = med["eddy"][1] / med["eddy-base"][1]
+        d = med["eddy"][1] - med["eddy-base"][1]
+        print(f"{'':<12} eddy / eddy-base: {rr:.2f}x the req/s, {cr:.3f}x the CPU per request ({d:+.3f} us)")
 for scen, rr in goals:
     print(f"  {'PASS' if rr >= 3 else 'FAIL'}  {scen}: eddy req/s / Node req/s >= 3  (measured {rr:.2f})")
 EOF

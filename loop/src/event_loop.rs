@@ -63,6 +63,8 @@ pub struct Loop {
     /// Requests in flight (queued work), each keeping the loop alive.
     pub(crate) active_reqs: usize,
     pub(crate) now_ms: u64,
+    /// Polls for I/O run so far (`poll_count`).
+    polls: u64,
     /// The clock read behind `now_ms`, in nanoseconds (opens an iteration
     /// in the metrics).
     pub(crate) now_ns: u64,
@@ -163,6 +165,7 @@ impl Loop {
             active_handles: 0,
             active_reqs: 0,
             now_ms: 0,
+            polls: 0,
             stop_flag: false,
             running: false,
             timers: TimerHeap::default(),
@@ -215,6 +218,7 @@ impl Loop {
             self.run_timers();
         }
         while alive && !self.stop_flag {
+            self.polls += 1;
             // One iteration, in libuv's order (each `metrics_*` hook is one
             // branch when recording is off, see metrics.rs). The iteration
             // opens at the clock read that ran the last timers, unless a
@@ -281,6 +285,13 @@ impl Loop {
     /// and after polling. Timer deadlines are in this clock.
     pub fn now(&self) -> u64 {
         self.now_ms
+    }
+
+    /// How many iterations the loop has begun: equal values mean the same
+    /// iteration (what a layer reads to tell "read in this pass" from
+    /// "read earlier").
+    pub fn poll_count(&self) -> u64 {
+        self.polls
     }
 
     /// Refreshes `now()` from the monotonic clock.

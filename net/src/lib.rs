@@ -79,7 +79,7 @@ pub use error::{Error, Result};
 pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
 pub use shared_bytes::SharedBytes;
 pub use shrink::shrink_to_fit;
-pub use stream::{ReadEvent, Stream};
+pub use stream::{Probe, ReadEvent, Stream};
 pub use write::DEFAULT_HIGH_WATER_MARK;
 
 /// Raises this process's soft limit on open files to its hard limit (a

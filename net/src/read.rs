@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 use eddy_loop::{Loop, Ready};
 
 use crate::error::Error;
-use crate::stream::{read_slot, state, sync_interest, ReadEvent, Stream};
+use crate::stream::{read_slot, state, sync_interest, InputSeen, ReadEvent, Stream};
 use crate::sys;
 use crate::table::{net, READ_BUF_SIZE};
 
@@ -29,6 +29,11 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     let has_queue = !st.w.reqs.is_empty();
     if has_queue && (ready.is_writable() || ready.is_error() || ready.is_hangup()) {
         crate::write::flush(lp, s);
+    }
+    if ready.is_read_closed() {
+        if let Ok(st) = state(lp, s) {
+            st.input = InputSeen::PeerClosed;
+        }
     }
     // `read_some` reads only while the stream is reading and not at EOF.
     if ready.is_readable() || ready.is_read_closed() || ready.is_error() {
@@ -69,6 +74,7 @@ enum Outcome {
 }
 
 fn read_some(lp: &mut Loop, s: Stream) {
+    let polls = lp.poll_count();
     for _ in 0..MAX_READS {
         let now = lp.now();
         // One lookup for the read and for taking the buffer and callback.
@@ -95,6 +101,9 @@ fn read_some(lp: &mut Loop, s: Stream) {
             Outcome::Again => break,
             Outcome::Data(n) => {
                 st.bytes_read += n as u64;
+                if n < buf.len() && st.input != InputSeen::PeerClosed {
+                    st.input = InputSeen::DrainedAt(polls);
+                }
                 let rearm = crate::timeout::touch(st, now);
                 // Taken out while the callback runs: it gets `&mut Loop`.
                 let buf = std::mem::take(&mut table.read_buf);

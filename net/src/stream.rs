@@ -117,6 +117,33 @@ pub(crate) struct StreamState {
     pub applied: Interest,
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// What the reads tell about pending input (`probe`).
+    pub input: InputSeen,
+}
+
+/// What [`Stream::probe`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Nothing pending: the socket looks fit.
+    Quiet,
+    /// The peer closed its side (EOF pending or read).
+    Closed,
+    /// Bytes are waiting that nobody asked for.
+    Pending,
+    /// The socket has an error (this errno).
+    Failed(i32),
+}
+
+/// What the reads of a stream saw of its input, for `Stream::probe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InputSeen {
+    /// Nothing known now.
+    Unknown,
+    /// A short read drained the socket in the loop iteration of this
+    /// poll count, and that poll reported no half-close.
+    DrainedAt(u64),
+    /// The poll reported the peer's half-close (EPOLLRDHUP).
+    PeerClosed,
 }
 
 impl StreamState {
@@ -140,6 +167,7 @@ impl StreamState {
             applied: Interest::NONE,
             bytes_read: 0,
             bytes_written: 0,
+            input: InputSeen::Unknown,
         }
     }
 
@@ -294,6 +322,30 @@ impl Stream {
     pub fn set_allow_half_open(self, lp: &mut Loop, allow: bool) -> Result<()> {
         state(lp, self)?.allow_half_open = allow;
         Ok(())
+    }
+
+    /// Whether the socket can carry a new request now, checked without
+    /// blocking: at most one `recv(MSG_PEEK | MSG_DONTWAIT)`, none when a
+    /// read of this loop iteration drained it and the poll saw no
+    /// half-close. A FIN or bytes that arrive after the check are not
+    /// seen: that race is inherent to reusing a connection.
+    pub fn probe(self, lp: &Loop) -> Result<Probe> {
+        let st = state_ref(lp, self)?;
+        if st.eof || st.input == InputSeen::PeerClosed {
+            return Ok(Probe::Closed);
+        }
+        if st.input == InputSeen::DrainedAt(lp.poll_count()) {
+            return Ok(Probe::Quiet);
+        }
+        let Some(sock) = st.sock.as_ref() else {
+            return Ok(Probe::Closed);
+        };
+        Ok(match sys::retry(|| sys::peek(sock.fd.as_fd())) {
+            Ok(0) => Probe::Closed,
+            Ok(_) => Probe::Pending,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Probe::Quiet,
+            Err(e) => Probe::Failed(e.raw_os_error().unwrap_or(libc::EIO)),
+        })
     }
 
     /// Bytes received so far (Node's `bytesRead`).

@@ -281,6 +281,27 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     cvt(n as isize).map(|n| n as usize)
 }
 
+/// Peeks at one byte without blocking or consuming it: `Ok(0)` is EOF,
+/// `Ok(1)` bytes pending, `WouldBlock` nothing.
+pub(crate) fn peek(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut byte = [0u8; 1];
+    // SAFETY: recvfrom(fd, buf, 1, MSG_PEEK|MSG_DONTWAIT, NULL, NULL) is
+    // recv(2); `byte` is valid, writable memory of 1 byte; no address is
+    // asked for.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            fd.as_raw_fd(),
+            byte.as_mut_ptr(),
+            1usize,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            std::ptr::null_mut::<libc::sockaddr>(),
+            std::ptr::null_mut::<libc::socklen_t>(),
+        )
+    };
+    cvt(n as isize).map(|n| n as usize)
+}
+
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: sendto(fd, buf, len, flags, NULL, 0) is send(2); `buf` is
     // valid, readable memory of `buf.len()` bytes.

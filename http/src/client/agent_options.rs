@@ -43,6 +43,19 @@ pub struct AgentOptions {
     /// Close a free socket idle longer than this many ms (0: only the
     /// server's `Keep-Alive: timeout` hint applies).
     pub timeout_ms: u64,
+    /// Default connect timeout of its requests, in ms (default 30000; 0:
+    /// none).
+    pub connect_timeout_ms: u64,
+    /// Default response-head timeout of its requests: from the request
+    /// being sent to its final response head, in ms (default 30000; 0:
+    /// none).
+    pub head_timeout_ms: u64,
+    /// Default total deadline of its requests, from `request()` to the
+    /// response's end, in ms (default 0: none).
+    pub total_timeout_ms: u64,
+    /// Default idle timeout of its requests' sockets, in ms, for a request
+    /// whose `timeout_ms` is 0 (default 0: none).
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for AgentOptions {
@@ -55,6 +68,10 @@ impl Default for AgentOptions {
             max_free_sockets: 256,
             scheduling: Scheduling::Lifo,
             timeout_ms: 0,
+            connect_timeout_ms: 30_000,
+            head_timeout_ms: 30_000,
+            total_timeout_ms: 0,
+            idle_timeout_ms: 0,
         }
     }
 }

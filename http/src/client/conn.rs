@@ -50,6 +50,7 @@ pub(crate) fn park_parser(lp: &mut Loop, c: ConnId, p: Box<ResponseParser>) {
 pub(crate) fn end_use(lp: &mut Loop, c: ConnId) {
     if let Some(cn) = conn(lp, c) {
         cn.state = Use::Free;
+        cn.fed = 0;
         if let ParserSlot::Parked(p) = &mut cn.parser {
             p.parser.reset();
         }

@@ -57,14 +57,32 @@ pub enum Error {
         /// What the server did wrong.
         reason: &'static str,
     },
-    /// The socket was idle longer than the request's `timeout`, and no
-    /// timeout callback was set to decide otherwise.
-    #[error("{what}: timed out after {ms} ms")]
+    /// A deadline of the request passed: the connect, the response head,
+    /// the whole exchange, or the socket's idle time (when no timeout
+    /// callback was set to decide otherwise).
+    #[error("{what}: {}", kind.message(*ms))]
     Timeout {
         /// The request.
         what: String,
+        /// Which deadline.
+        kind: Deadline,
         /// The timeout that passed.
         ms: u64,
+    },
+    /// The connection closed after part of a response head arrived.
+    #[error("{what}: connection closed in the middle of the response head")]
+    HeadCut {
+        /// The request.
+        what: String,
+    },
+    /// The server sent more interim (1xx) responses, or more bytes of
+    /// them, than the request allows.
+    #[error("{what}: {limit}")]
+    TooMuchInterim {
+        /// The request.
+        what: String,
+        /// Which limit, with its value.
+        limit: InterimLimit,
     },
     /// `abort()` was called.
     #[error("{what}: request aborted")]
@@ -97,9 +115,56 @@ impl Error {
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
             Error::Net { source, .. } => source.raw_os_error(),
-            Error::HangUp { .. } | Error::Aborted { .. } => Some(libc::ECONNRESET),
+            Error::HangUp { .. } | Error::Aborted { .. } | Error::HeadCut { .. } => {
+                Some(libc::ECONNRESET)
+            }
             Error::Timeout { .. } => Some(libc::ETIMEDOUT),
             _ => None,
+        }
+    }
+}
+
+/// Which of a request's deadlines passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deadline {
+    /// The connect did not complete.
+    Connect,
+    /// The final response head did not arrive after the request was sent.
+    ResponseHead,
+    /// The whole exchange did not end.
+    Total,
+    /// The socket was idle (no request bytes written, no final head or
+    /// body bytes read).
+    Idle,
+}
+
+impl Deadline {
+    /// What did not happen in time ("response head not received within
+    /// 30000 ms").
+    pub fn message(self, ms: u64) -> String {
+        match self {
+            Deadline::Connect => format!("connection not established within {ms} ms"),
+            Deadline::ResponseHead => format!("response head not received within {ms} ms"),
+            Deadline::Total => format!("exchange not complete within {ms} ms (total deadline)"),
+            Deadline::Idle => format!("timed out after {ms} ms (socket idle)"),
+        }
+    }
+}
+
+/// Which cap on interim responses was passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterimLimit {
+    /// More interim responses than this.
+    Count(usize),
+    /// More bytes of interim heads than this.
+    Bytes(usize),
+}
+
+impl std::fmt::Display for InterimLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InterimLimit::Count(n) => write!(f, "more than {n} interim (1xx) responses"),
+            InterimLimit::Bytes(n) => write!(f, "interim (1xx) responses exceed {n} bytes"),
         }
     }
 }

@@ -14,17 +14,21 @@
 use std::net::{IpAddr, SocketAddr};
 
 use eddy_loop::Loop;
-use eddy_net::{Address, ConnectOptions, ReadEvent, Stream};
+use eddy_net::{Address, ConnectOptions, Probe, ReadEvent, Stream};
 
+use super::clock::Stage;
 use super::conn::{self, Removed};
-use super::error::Error;
-use super::feed::{Events, Feed, FinalHead, HandOff, Information, Next, Outcome, Verdict};
+use super::deadlines;
+use super::error::{Deadline, Error, InterimLimit};
+use super::feed::{
+    check_status_line, Events, Feed, FinalHead, HandOff, Information, Next, Outcome, Verdict,
+};
 use super::notify;
 use super::pool::{self, Choice, Release};
 use super::send;
 use super::table::{
     agent, agent_ref, client, conn, live, req, res, AgentId, Body, ConnId, Connection, Fitness,
-    Flow, Link, PoolKey, Replay, ReqId, ResponseParser, Transport, Use,
+    Flow, Link, PoolKey, Replay, ReqId, ResponseParser, StatusLine, Transport, Use,
 };
 use crate::h1::HeaderList;
 use crate::parser::Parser;
@@ -113,6 +117,8 @@ fn open(lp: &mut Loop, r: ReqId, agent: Option<(AgentId, PoolKey)>) {
     if !referenced(lp, agent.as_ref().map(|(a, _)| *a)) {
         let _ = stream.unref(lp);
     }
+    let now = lp.now();
+    deadlines::set_stage(lp, r, Stage::Connecting(now), expired);
     let c = client(lp)
         .conns
         .insert(Connection::new(stream, agent, tcp, r));
@@ -141,6 +147,8 @@ fn connected(lp: &mut Loop, r: ReqId, s: Stream, result: eddy_net::Result<()>) {
                 let _ = s.set_nodelay(lp, true);
             }
             start_reading(lp, c);
+            deadlines::set_stage(lp, r, Stage::Sending, expired);
+            sent(lp, r);
         }
         Err(e) => {
             close_quietly(lp, c);
@@ -151,10 +159,17 @@ fn connected(lp: &mut Loop, r: ReqId, s: Stream, result: eddy_net::Result<()>) {
 
 /// `r` takes connection `c` (fresh, or reused from the pool).
 fn attach(lp: &mut Loop, r: ReqId, c: ConnId, reused: bool) {
-    let Some(st) = live(lp, r) else {
+    if live(lp, r).is_none() {
         // The request went away while it waited: the socket goes back.
         return release(lp, c);
-    };
+    }
+    if reused && !fit_for_reuse(lp, c) {
+        // The server closed it (or sent bytes nobody asked for) since its
+        // last response: pass it over and let the pool choose again.
+        close_quietly(lp, c);
+        return start(lp, r);
+    }
+    let Some(st) = live(lp, r) else { return };
     st.link = Link::On(c);
     st.reused = reused;
     st.replay = if reused && st.target.is_idempotent() {
@@ -165,7 +180,7 @@ fn attach(lp: &mut Loop, r: ReqId, c: ConnId, reused: bool) {
     // Queued only when someone listens (`on_socket` queues it if set
     // later): an empty pending phase lets the next poll block.
     let tell = st.cbs.socket.is_some();
-    let (timeout, a) = (st.timeout_ms, st.agent);
+    let a = st.agent;
     let keep_ref = reused && referenced(lp, a);
     let Some(cn) = conn(lp, c) else { return };
     if cn.state == Use::Free {
@@ -179,11 +194,53 @@ fn attach(lp: &mut Loop, r: ReqId, c: ConnId, reused: bool) {
         // A socket handed over from a paused response may not be reading.
         start_reading(lp, c);
     }
-    set_idle_timeout(lp, c, timeout);
+    // The pool's idle timeout of a free socket ends here; the request's
+    // deadlines are on its own timer.
+    if reused {
+        set_idle_timeout(lp, c, 0);
+        deadlines::set_stage(lp, r, Stage::Sending, expired);
+    }
     if tell {
         lp.queue_pending(move |lp| notify::socket_assigned(lp, r, c));
     }
     send::flush(lp, r);
+    if reused {
+        sent(lp, r);
+    }
+}
+
+/// Whether a pooled socket is still fit, checked without blocking (at most
+/// one syscall, none when it was read in this loop iteration). A FIN
+/// already in flight when the request is written is not seen: that race
+/// is inherent to HTTP/1.1 reuse (an idempotent request is retried once
+/// for it; any other fails with "socket hang up").
+fn fit_for_reuse(lp: &Loop, c: ConnId) -> bool {
+    conn::stream_of(lp, c).is_some_and(|s| matches!(s.probe(lp), Ok(Probe::Quiet)))
+}
+
+/// After output went to a ready socket: once the whole request is out,
+/// the response head is due.
+pub(crate) fn sent(lp: &mut Loop, r: ReqId) {
+    let now = lp.now();
+    let Some(st) = live(lp, r) else { return };
+    if st.clock.stage == Stage::Sending && st.out.is_complete() {
+        deadlines::set_stage(lp, r, Stage::AwaitingHead(now), expired);
+    }
+}
+
+/// `ClientRequest::set_timeout`: the request's idle timeout.
+pub(crate) fn set_request_idle(lp: &mut Loop, r: ReqId, ms: u64) {
+    deadlines::set_idle(lp, r, ms, expired);
+}
+
+/// A deadline of `r` passed. The idle one goes to the request's timeout
+/// callback if it has one (which decides; the next idle period starts);
+/// every other fails the request.
+fn expired(lp: &mut Loop, r: ReqId, kind: Deadline, ms: u64) {
+    if kind == Deadline::Idle && notify::timeout(lp, r) {
+        return deadlines::restart_idle(lp, r, expired);
+    }
+    fail(lp, r, |what| Error::Timeout { what, kind, ms });
 }
 
 /// The socket's idle timeout: the request's while busy, the pool's while
@@ -194,15 +251,11 @@ pub(crate) fn set_idle_timeout(lp: &mut Loop, c: ConnId, ms: u64) {
     }
 }
 
-/// The socket was idle too long: the request's timeout, or a free socket's.
+/// A free socket was idle too long (a busy one's idle time is on its
+/// request's timer).
 fn on_idle(lp: &mut Loop, c: ConnId) {
-    let Some(r) = conn::request_of(lp, c) else {
-        return close_quietly(lp, c);
-    };
-    let Some(st) = live(lp, r) else { return };
-    let ms = st.timeout_ms;
-    if !notify::timeout(lp, r) {
-        fail(lp, r, |what| Error::Timeout { what, ms });
+    if conn::request_of(lp, c).is_none() {
+        close_quietly(lp, c);
     }
 }
 
@@ -293,8 +346,46 @@ impl Events for Session<'_> {
         }
     }
 
-    fn interim(&mut self, status: u16, reason: &[u8], headers: &HeaderList) -> Next {
+    fn refuse(&mut self, reason: &'static str) -> Option<Error> {
+        let what = live(self.lp, self.r)?.what();
+        Some(Error::Protocol { what, reason })
+    }
+
+    fn status_line(&mut self, protocol: &[u8], version: (u8, u8), status: u16) -> Option<Error> {
+        let st = live(self.lp, self.r)?;
+        let lenient = st.status_line == StatusLine::LenientVersion;
+        let reason = check_status_line(protocol, version, status, lenient)?;
+        Some(Error::Protocol {
+            what: st.what(),
+            reason,
+        })
+    }
+
+    fn interim(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: &HeaderList,
+        bytes: usize,
+    ) -> Verdict {
         let r = self.r;
+        let Some(st) = live(self.lp, r) else {
+            return Verdict::Gone;
+        };
+        let cap = &mut st.interim;
+        cap.count += 1;
+        cap.bytes = cap.bytes.saturating_add(bytes);
+        let limit = if cap.count > cap.max_count {
+            Some(InterimLimit::Count(cap.max_count))
+        } else if cap.bytes > cap.max_bytes {
+            Some(InterimLimit::Bytes(cap.max_bytes))
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            let what = st.what();
+            return Verdict::Fail(Error::TooMuchInterim { what, limit });
+        }
         if status == 100 {
             if let Some(st) = live(self.lp, r) {
                 st.out.continue_received();
@@ -309,9 +400,9 @@ impl Events for Session<'_> {
             });
         }
         if self.owned() {
-            Next::Go
+            Verdict::SkipBody
         } else {
-            Next::Gone
+            Verdict::Gone
         }
     }
 
@@ -332,6 +423,8 @@ impl Events for Session<'_> {
         let early = st.out.final_answer_received();
         // A recycled record: its cleared header list becomes the one the
         // feed builds the next message (the trailers) into.
+        deadlines::set_stage(self.lp, r, Stage::Body, expired);
+        deadlines::progress(self.lp, r);
         let tables = client(self.lp);
         let mut res = tables.take_res();
         std::mem::swap(&mut res.headers, head.headers);
@@ -367,6 +460,7 @@ impl Events for Session<'_> {
 
     fn body(&mut self, data: &[u8]) -> Next {
         let r = self.r;
+        deadlines::progress(self.lp, r);
         let Some(res) = live(self.lp, r).and_then(|st| st.res.as_deref_mut()) else {
             return Next::Gone;
         };
@@ -406,10 +500,18 @@ fn parse(lp: &mut Loop, c: ConnId, r: ReqId, bytes: &[u8]) {
     let Some((result, outcome)) = with_parser(lp, c, r, |p, f| p.execute(f, bytes)) else {
         return;
     };
+    let fed = conn(lp, c).map_or(0, |cn| {
+        let before = cn.fed;
+        cn.fed = before.saturating_add(bytes.len());
+        before
+    });
     match (outcome, result) {
         (Outcome::Gone, _) => {}
         (Outcome::Failed(e), _) => fail(lp, r, |_| e),
-        (_, Err(source)) => fail(lp, r, |what| Error::Parse { what, source }),
+        (_, Err(mut source)) => {
+            source.offset = source.offset.saturating_add(fed);
+            fail(lp, r, |what| Error::Parse { what, source })
+        }
         (Outcome::HandOff(kind), Ok(n)) => hand_off(lp, c, r, kind, &bytes[n..]),
         (Outcome::Complete { keep_alive }, Ok(n)) => {
             // Bytes after the response were not asked for.
@@ -436,14 +538,26 @@ fn ended(lp: &mut Loop, c: ConnId, r: ReqId, err: Option<eddy_net::Error>) {
         // The response is complete and waits for `resume`.
         return;
     }
+    let mut cut = Cut::Clean;
     if err.is_none() {
-        // A body delimited by the close ends here.
-        if let Some((Ok(()), Outcome::Complete { .. })) = with_parser(lp, c, r, |p, f| p.finish(f))
-        {
-            return response_parsed(lp, r);
+        // A body delimited by the close ends here; a head it cuts is
+        // reported as such.
+        match with_parser(lp, c, r, |p, f| p.finish(f)) {
+            Some((Ok(()), Outcome::Complete { .. })) => return response_parsed(lp, r),
+            Some((Err(_), _)) => cut = Cut::MidMessage,
+            _ => {}
         }
     }
-    broken(lp, r, err);
+    broken(lp, r, err, cut);
+}
+
+/// Where the close met the response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// Between messages (or nothing was parsed).
+    Clean,
+    /// Inside a message.
+    MidMessage,
 }
 
 /// CONNECT or Upgrade: the stream leaves the client and its Agent.
@@ -561,7 +675,7 @@ pub(crate) fn resume_delivery(lp: &mut Loop, r: ReqId) {
 /// The connection ended (EOF or an error) before the response did. A
 /// reused socket that said nothing gets an idempotent request sent again,
 /// once, on a fresh socket; otherwise the request fails.
-fn broken(lp: &mut Loop, r: ReqId, err: Option<eddy_net::Error>) {
+fn broken(lp: &mut Loop, r: ReqId, err: Option<eddy_net::Error>, cut: Cut) {
     let Some(st) = live(lp, r) else { return };
     if matches!(st.replay, Replay::Keeping(_)) && st.agent.is_some() {
         return retry_fresh(lp, r);
@@ -570,6 +684,7 @@ fn broken(lp: &mut Loop, r: ReqId, err: Option<eddy_net::Error>) {
     let e = match (st.res.is_some(), err) {
         (true, _) => Error::Aborted { what },
         (false, Some(source)) => Error::Net { what, source },
+        (false, None) if cut == Cut::MidMessage => Error::HeadCut { what },
         (false, None) => Error::HangUp { what },
     };
     terminate(lp, r, Some(e));

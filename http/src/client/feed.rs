@@ -37,6 +37,40 @@ pub(crate) enum HandOff {
 pub(crate) struct HeadParts {
     pub headers: HeaderList,
     pub reason: Vec<u8>,
+    /// `HTTP`, `RTSP`, `ICE`: what the status line began with.
+    pub protocol: Vec<u8>,
+}
+
+/// Whether a `Transfer-Encoding` line follows one that ended in
+/// `chunked`: the server refuses such a request (400, as llhttp), so the
+/// client refuses such a response.
+pub(crate) fn te_after_chunked(headers: &HeaderList) -> bool {
+    let mut chunked_seen = false;
+    for v in headers.get_all("transfer-encoding") {
+        if chunked_seen {
+            return true;
+        }
+        let last = v.rsplit(|&c| c == b',').next().unwrap_or(v);
+        chunked_seen = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+    }
+    false
+}
+
+/// Why a status line is refused, if it is.
+pub(crate) fn check_status_line(
+    protocol: &[u8],
+    version: (u8, u8),
+    status: u16,
+    lenient_version: bool,
+) -> Option<&'static str> {
+    if !(100..=599).contains(&status) {
+        // RFC 9110 §15: a status code is 100-599.
+        return Some("status code outside 100-599");
+    }
+    if !lenient_version && (protocol != b"HTTP" || version.0 != 1) {
+        return Some("status line is not HTTP/1.x");
+    }
+    None
 }
 
 /// A final response head.
@@ -78,8 +112,19 @@ pub(crate) trait Events {
     fn owned(&mut self) -> bool;
     /// A message (interim or final) starts: a response byte arrived.
     fn message_begin(&mut self);
-    /// An interim answer's head.
-    fn interim(&mut self, status: u16, reason: &[u8], headers: &HeaderList) -> Next;
+    /// The head breaks the protocol: the error naming the request (`None`
+    /// if the request is gone).
+    fn refuse(&mut self, reason: &'static str) -> Option<Error>;
+    /// The status line ended: `Some` refuses it.
+    fn status_line(&mut self, protocol: &[u8], version: (u8, u8), status: u16) -> Option<Error>;
+    /// An interim answer's head, of `bytes` bytes (about).
+    fn interim(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers: &HeaderList,
+        bytes: usize,
+    ) -> Verdict;
     /// The final head.
     fn final_head(&mut self, head: FinalHead<'_>) -> Verdict;
     /// A piece of the final response's body.
@@ -147,11 +192,29 @@ impl<E: Events> Handler for Feed<'_, E> {
         self.events.message_begin();
         self.head.headers.clear();
         self.head.reason.clear();
+        self.head.protocol.clear();
         Action::Continue
+    }
+
+    fn on_protocol(&mut self, data: &[u8]) {
+        self.head.protocol.extend_from_slice(data);
     }
 
     fn on_status(&mut self, data: &[u8]) {
         self.head.reason.extend_from_slice(data);
+    }
+
+    fn on_status_complete(&mut self, parser: &Parser) -> Action {
+        let refused =
+            self.events
+                .status_line(&self.head.protocol, parser.version(), parser.status());
+        match refused {
+            None => Action::Continue,
+            Some(e) => {
+                self.outcome = Outcome::Failed(e);
+                Action::Error
+            }
+        }
     }
 
     fn on_header_field(&mut self, data: &[u8]) {
@@ -178,14 +241,30 @@ impl<E: Events> Handler for Feed<'_, E> {
         }
         let status = parser.status();
         if (100..200).contains(&status) && status != 101 {
-            let next = self
+            // The head's size as sent, near enough: the status line and
+            // each header line with its CRLF.
+            let bytes = self.head.headers.iter().fold(
+                self.head.protocol.len() + 11 + self.head.reason.len(),
+                |n, (k, v)| n + k.len() + v.len() + 4,
+            ) + 2;
+            let verdict = self
                 .events
-                .interim(status, &self.head.reason, &self.head.headers);
+                .interim(status, &self.head.reason, &self.head.headers, bytes);
             self.head.headers.clear();
-            return match next {
-                Next::Go => HeadersAction::SkipBody,
-                Next::Gone => self.gone(),
+            return match verdict {
+                Verdict::Fail(e) => {
+                    self.outcome = Outcome::Failed(e);
+                    HeadersAction::Error
+                }
+                Verdict::Gone => self.gone(),
+                _ => HeadersAction::SkipBody,
             };
+        }
+        if te_after_chunked(&self.head.headers) {
+            if let Some(e) = self.events.refuse("Transfer-Encoding after chunked") {
+                self.outcome = Outcome::Failed(e);
+                return HeadersAction::Error;
+            }
         }
         let keep_alive_hint_ms = keep_alive_hint(&self.head.headers);
         let verdict = self.events.final_head(FinalHead {
@@ -234,5 +313,38 @@ impl<E: Events> Handler for Feed<'_, E> {
             keep_alive: parser.should_keep_alive(),
         };
         Action::Pause
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_status_line, te_after_chunked};
+    use crate::h1::HeaderList;
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(check_status_line(b"HTTP", (1, 1), 200, false), None);
+        assert_eq!(check_status_line(b"HTTP", (1, 0), 599, false), None);
+        assert_eq!(check_status_line(b"HTTP", (1, 1), 100, false), None);
+        for bad in [0, 99, 600, 999] {
+            assert!(check_status_line(b"HTTP", (1, 1), bad, true).is_some());
+        }
+        assert!(check_status_line(b"RTSP", (1, 0), 200, false).is_some());
+        assert!(check_status_line(b"ICE", (1, 0), 200, false).is_some());
+        assert!(check_status_line(b"HTTP", (2, 0), 200, false).is_some());
+        assert_eq!(check_status_line(b"RTSP", (1, 0), 200, true), None);
+    }
+
+    #[test]
+    fn transfer_encoding_after_chunked() {
+        let mut h = HeaderList::default();
+        h.push("Transfer-Encoding", "chunked");
+        assert!(!te_after_chunked(&h));
+        h.push("transfer-encoding", "chunked");
+        assert!(te_after_chunked(&h));
+        let mut h = HeaderList::default();
+        h.push("Transfer-Encoding", "gzip");
+        h.push("Transfer-Encoding", "chunked");
+        assert!(!te_after_chunked(&h));
     }
 }

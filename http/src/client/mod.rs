@@ -37,13 +37,16 @@
 //!   decisions), `handles.rs`;
 //! - state: `table.rs`; HTTP/1: `feed.rs` (the parser's handler),
 //!   `output.rs` (head and body framing), `target.rs`; leaves:
-//!   `agent_options.rs`, `error.rs`.
+//!   `agent_options.rs`, `error.rs`; deadlines: `deadlines.rs` (the
+//!   request's one timer) over `clock.rs` (which deadline is due).
 
 #![deny(missing_docs)]
 
 mod agent;
 mod agent_options;
+mod clock;
 mod conn;
+mod deadlines;
 mod error;
 mod exchange;
 mod feed;
@@ -59,7 +62,7 @@ mod table;
 mod target;
 
 pub use agent_options::{AgentOptions, Scheduling};
-pub use error::{Error, Result};
+pub use error::{Deadline, Error, InterimLimit, Result};
 pub use feed::Information;
 pub use handles::{Agent, ClientRequest, ClientResponse};
 pub use options::{AgentChoice, RequestOptions};

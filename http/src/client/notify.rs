@@ -9,6 +9,7 @@ use eddy_loop::Loop;
 use eddy_net::Stream;
 
 use super::conn;
+use super::deadlines;
 use super::error::Error;
 use super::feed::{HandOff, Information};
 use super::output::Drain;
@@ -118,6 +119,8 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
         }
         let t = client(lp);
         let Some(st) = t.reqs.remove(r) else { return };
+        deadlines::retire_timer(lp, st.timer);
+        let t = client(lp);
         if let Some(res) = st.res {
             t.recycle_res(res);
         }

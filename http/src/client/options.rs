@@ -59,7 +59,9 @@ pub struct RequestOptions {
     pub local_address: Option<IpAddr>,
     /// 4 or 6 to resolve `host` to only that family.
     pub family: Option<u8>,
-    /// Socket idle timeout in ms while this request uses it (0: none). When
+    /// Socket idle timeout in ms while this request uses it (0: the
+    /// Agent's `idle_timeout_ms`, none by default). Interim (1xx)
+    /// responses do not count as activity. When
     /// it fires, the request's timeout callback runs; without one, the
     /// request fails with [`Error::Timeout`].
     pub timeout_ms: u64,
@@ -71,6 +73,26 @@ pub struct RequestOptions {
     /// waits for `100 Continue` (or is never sent if a final answer comes
     /// first).
     pub expect_continue: bool,
+    /// Connect timeout in ms (`None`: the Agent's, 30000 without one; 0:
+    /// none). Fails with [`Error::Timeout`] naming it.
+    pub connect_timeout_ms: Option<u64>,
+    /// Response-head timeout in ms, from the request being sent to the
+    /// final response head; interim (1xx) responses do not stop it
+    /// (`None`: the Agent's, 30000 without one; 0: none).
+    pub head_timeout_ms: Option<u64>,
+    /// Total deadline in ms, from `request()` to the response's end
+    /// (`None`: the Agent's, none without one; 0: none).
+    pub total_timeout_ms: Option<u64>,
+    /// Interim (1xx) responses accepted before the final one (default 32).
+    pub max_interim: usize,
+    /// Bytes of interim heads accepted before the final one (default
+    /// 65536).
+    pub max_interim_bytes: usize,
+    /// Accept any protocol and version the parser knows in the status line
+    /// (`RTSP/1.0`, `HTTP/2.0`), as llhttp's lenient-version flag does;
+    /// default false: `HTTP/1.x` only. Status codes outside 100-599 are
+    /// rejected either way.
+    pub lenient_version: bool,
 }
 
 impl Default for RequestOptions {
@@ -88,6 +110,12 @@ impl Default for RequestOptions {
             agent: AgentChoice::Default,
             set_host: true,
             expect_continue: false,
+            connect_timeout_ms: None,
+            head_timeout_ms: None,
+            total_timeout_ms: None,
+            max_interim: 32,
+            max_interim_bytes: 65_536,
+            lenient_version: false,
         }
     }
 }

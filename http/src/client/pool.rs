@@ -163,8 +163,11 @@ mod tests {
     use eddy_net::Stream;
 
     use super::super::agent_options::AgentOptions;
+    use super::super::clock::{Clock, Limits};
     use super::super::output::Output;
-    use super::super::table::{Callbacks, Connection, Link, Pools, Replay, Request};
+    use super::super::table::{
+        Callbacks, Connection, Interim, Link, Pools, Replay, Request, StatusLine,
+    };
     use super::super::target::{Destination, Target};
     use super::*;
 
@@ -189,7 +192,18 @@ mod tests {
         let target = Target::new("GET".into(), "/".into(), dest, Vec::new(), true, false);
         Request {
             target: Box::new(target.unwrap()),
-            timeout_ms: 0,
+            clock: Clock::new(
+                Limits {
+                    connect_ms: 0,
+                    head_ms: 0,
+                    total_ms: 0,
+                    idle_ms: 0,
+                },
+                0,
+            ),
+            timer: None,
+            interim: Interim::default(),
+            status_line: StatusLine::Strict,
             agent: None,
             key: key.clone(),
             out: Output::default(),

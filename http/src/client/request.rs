@@ -7,6 +7,8 @@
 use eddy_loop::Loop;
 use eddy_net::Stream;
 
+use super::agent_options::AgentOptions;
+use super::clock::{Clock, Limits};
 use super::error::{Error, Result};
 use super::exchange;
 use super::feed::Information;
@@ -16,7 +18,8 @@ use super::options::{AgentChoice, RequestOptions};
 use super::output::Output;
 use super::send;
 use super::table::{
-    agent_ref, client, live, req, req_ref, Callbacks, Link, PoolKey, Replay, ReqId, Request,
+    agent_ref, client, live, req, req_ref, Callbacks, Interim, Link, PoolKey, Replay, ReqId,
+    Request, StatusLine,
 };
 use super::target::{check_header, Destination, Target};
 use crate::h1::BodyKnown;
@@ -49,6 +52,12 @@ pub fn request(
         agent,
         set_host,
         expect_continue,
+        connect_timeout_ms,
+        head_timeout_ms,
+        total_timeout_ms,
+        max_interim,
+        max_interim_bytes,
+        lenient_version,
     } = opts;
     let dest = Destination {
         host,
@@ -68,9 +77,34 @@ pub fn request(
     };
     let key = PoolKey::from(target.dest.pool_key());
     let expect_continue = target.asks.expect_continue;
+    let defaults = agent.and_then(|a| agent_ref(lp, a)).map(|ag| &ag.opts);
+    let fallback = AgentOptions::default();
+    let d = defaults.unwrap_or(&fallback);
+    let limits = Limits {
+        connect_ms: connect_timeout_ms.unwrap_or(d.connect_timeout_ms),
+        head_ms: head_timeout_ms.unwrap_or(d.head_timeout_ms),
+        total_ms: total_timeout_ms.unwrap_or(d.total_timeout_ms),
+        idle_ms: if timeout_ms > 0 {
+            timeout_ms
+        } else {
+            d.idle_timeout_ms
+        },
+    };
+    let now = lp.now();
     let r = client(lp).reqs.insert(Request {
         target: Box::new(target),
-        timeout_ms,
+        clock: Clock::new(limits, now),
+        timer: None,
+        interim: Interim {
+            max_count: max_interim,
+            max_bytes: max_interim_bytes,
+            ..Interim::default()
+        },
+        status_line: if lenient_version {
+            StatusLine::LenientVersion
+        } else {
+            StatusLine::Strict
+        },
         agent,
         key,
         out: Output::default(),
@@ -203,16 +237,15 @@ impl ClientRequest {
     /// Sends `data` (may be empty) and ends the request.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
         running(lp, self.id)?;
-        send::end(lp, self.id, data)
+        send::end(lp, self.id, data)?;
+        exchange::sent(lp, self.id);
+        Ok(())
     }
 
     /// Changes the socket idle timeout for this request (0: none).
     pub fn set_timeout(self, lp: &mut Loop, ms: u64) -> Result<()> {
-        let st = running(lp, self.id)?;
-        st.timeout_ms = ms;
-        if let Link::On(c) = st.link {
-            exchange::set_idle_timeout(lp, c, ms);
-        }
+        running(lp, self.id)?;
+        exchange::set_request_idle(lp, self.id, ms);
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use eddy_loop::Loop;
 use eddy_net::DEFAULT_HIGH_WATER_MARK;
 
 use super::conn;
+use super::deadlines;
 use super::error::{Error, Result};
 use super::notify;
 use super::output::Drain;
@@ -83,6 +84,7 @@ pub(crate) fn flush(lp: &mut Loop, r: ReqId) -> bool {
     let Some(stream) = conn::stream_of(lp, c) else {
         return true;
     };
+    deadlines::progress(lp, r);
     // A failed write reaches the read side, which fails the request.
     let below = stream.write_vec(lp, ready.bytes).unwrap_or(true) && held_below;
     if below && req(lp, r).is_some_and(|st| st.out.drain == Drain::Owed) {

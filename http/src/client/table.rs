@@ -8,10 +8,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use eddy_loop::{ExtensionKey, Id, Loop, Table};
+use eddy_loop::{ExtensionKey, Id, Loop, Table, Timer};
 use eddy_net::Stream;
 
 use super::agent_options::AgentOptions;
+use super::clock::Clock;
 use super::error::Error;
 use super::feed::{HeadParts, Information};
 use super::output::Output;
@@ -73,11 +74,32 @@ pub(crate) enum Replay {
     Keeping(Vec<u8>),
 }
 
+/// The caps on a request's interim (1xx) responses, and what came so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Interim {
+    pub max_count: usize,
+    pub max_bytes: usize,
+    pub count: usize,
+    pub bytes: usize,
+}
+
+/// How strictly the status line is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatusLine {
+    /// `HTTP/1.x` only.
+    Strict,
+    /// Any protocol and version the parser accepts.
+    LenientVersion,
+}
+
 /// A request.
 pub(crate) struct Request {
     pub target: Box<Target>,
-    /// Socket idle timeout while this request uses it (0: none).
-    pub timeout_ms: u64,
+    /// Its deadlines, on one timer (made when first armed).
+    pub clock: Clock,
+    pub timer: Option<Timer>,
+    pub interim: Interim,
+    pub status_line: StatusLine,
     /// `None`: a fresh connection, closed after the response.
     pub agent: Option<AgentId>,
     pub key: PoolKey,
@@ -226,6 +248,10 @@ pub(crate) struct Connection {
     pub transport: Transport,
     /// The server's `Keep-Alive: timeout` hint, in ms.
     pub keep_alive_hint_ms: Option<u64>,
+    /// Bytes of the current request's response fed to the parser before
+    /// this read: a parse error's offset counts from the response's first
+    /// byte, not from the read's.
+    pub fed: usize,
 }
 
 impl Connection {
@@ -247,6 +273,7 @@ impl Connection {
                 Transport::Unix
             },
             keep_alive_hint_ms: None,
+            fed: 0,
         }
     }
 
@@ -293,6 +320,9 @@ pub(crate) struct Client {
     /// to request; boxed as requests hold them, so reuse moves a pointer.
     #[allow(clippy::vec_box)]
     res_pool: Vec<Box<Response>>,
+    /// Stopped deadline timers of finished requests, for later ones (a
+    /// timer handle made and closed per request costs more).
+    pub spare_timers: Vec<Timer>,
 }
 
 impl Client {
@@ -322,6 +352,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         global: None,
         head_extra: Vec::new(),
         res_pool: Vec::new(),
+        spare_timers: Vec::new(),
     })
 }
 
