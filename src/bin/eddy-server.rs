@@ -385,7 +385,7 @@ impl Board {
 fn figures(lp: &mut Loop, server: Server) -> Figures {
     Figures {
         loop_metrics: lp.metrics(),
-        connections: server.connections(lp).unwrap_or(0),
+        connections: server.connection_count(lp).unwrap_or(0),
     }
 }
 
@@ -541,7 +541,7 @@ fn drain(lp: &mut Loop, server: Server, draining: &Cell<bool>) {
     let t = Timer::new(lp);
     let _ = t.start(lp, 20, 20, move |lp, t| {
         let idle_for = lp.now().saturating_sub(started);
-        if server.connections(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
+        if server.connection_count(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
             let _ = t.close(lp, |_, _| {});
             shutdown(lp, server);
         }
