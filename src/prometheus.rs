@@ -15,6 +15,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use eddy_http::server::{CloseReason, ServerStats};
 use eddy_loop::{Histogram, LoopMetrics, LoopPhase};
 
 /// The content type of the format.
@@ -178,6 +179,105 @@ impl Exposition {
             "eddy_loop_iteration_busy_seconds",
             "How long each iteration's callbacks ran (the wait aside).",
             &busy,
+        );
+    }
+
+    /// The counters of one or more HTTP servers, each series with its
+    /// labels (e.g. `worker="0"`).
+    pub fn server_stats(&mut self, servers: &[(Labels, ServerStats)]) {
+        self.each(
+            "eddy_http_connections_accepted_total",
+            "counter",
+            "HTTP connections accepted.",
+            servers,
+            |s| Some(s.accepted as f64),
+        );
+        self.family(
+            "eddy_http_connections_closed_total",
+            "counter",
+            "HTTP connections closed, by reason.",
+        );
+        for (labels, s) in servers {
+            for reason in CloseReason::ALL {
+                let mut l = labels.clone();
+                l.push(("reason", reason.name().to_string()));
+                let n = s.closed.get(reason);
+                self.sample("eddy_http_connections_closed_total", &l, n as f64);
+            }
+        }
+        self.each(
+            "eddy_http_requests_total",
+            "counter",
+            "HTTP requests whose head was received.",
+            servers,
+            |s| Some(s.requests as f64),
+        );
+        self.family(
+            "eddy_http_responses_total",
+            "counter",
+            "HTTP responses finished, by status class.",
+        );
+        for (labels, s) in servers {
+            for class in 1..=5u16 {
+                let mut l = labels.clone();
+                l.push(("class", format!("{class}xx")));
+                let n = s.responses.get(class);
+                self.sample("eddy_http_responses_total", &l, n as f64);
+            }
+        }
+        self.family(
+            "eddy_http_parse_errors_total",
+            "counter",
+            "Requests the parser refused, by llhttp error code.",
+        );
+        for (labels, s) in servers {
+            for (kind, n) in &s.parse_errors {
+                let mut l = labels.clone();
+                l.push(("kind", kind.llhttp_name().to_string()));
+                self.sample("eddy_http_parse_errors_total", &l, *n as f64);
+            }
+        }
+        self.each(
+            "eddy_http_received_bytes_total",
+            "counter",
+            "Bytes read from HTTP clients.",
+            servers,
+            |s| Some(s.bytes_in as f64),
+        );
+        self.each(
+            "eddy_http_sent_bytes_total",
+            "counter",
+            "Bytes written to HTTP clients.",
+            servers,
+            |s| Some(s.bytes_out as f64),
+        );
+        self.each(
+            "eddy_http_pipelined_requests_total",
+            "counter",
+            "Requests that arrived while an earlier one on their connection was unanswered.",
+            servers,
+            |s| Some(s.pipelined as f64),
+        );
+        self.each(
+            "eddy_http_pipeline_depth_max",
+            "gauge",
+            "The most requests seen in flight on one connection.",
+            servers,
+            |s| Some(s.max_pipeline_depth as f64),
+        );
+        self.each(
+            "eddy_http_backpressure_pauses_total",
+            "counter",
+            "Times reading paused because output reached the high-water mark.",
+            servers,
+            |s| Some(s.backpressure_pauses as f64),
+        );
+        self.each(
+            "eddy_http_backpressure_seconds_total",
+            "counter",
+            "Time connections spent paused for backpressure.",
+            servers,
+            |s| Some(s.backpressure_ms as f64 / 1000.0),
         );
     }
 

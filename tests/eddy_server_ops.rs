@@ -130,6 +130,16 @@ assert samples("eddy_loop_events")[0].value >= 1
 assert samples("process_resident_memory_bytes")[0].value > 1e5
 assert samples("process_open_fds")[0].value >= 4
 assert all(0 <= s.value for s in samples("eddy_loop_idle_seconds"))
+requests = sum(s.value for s in samples("eddy_http_requests"))
+assert requests >= 20, requests
+ok = sum(s.value for s in samples("eddy_http_responses") if s.labels["class"] == "2xx")
+assert ok >= 20, ok
+assert {s.labels["worker"] for s in samples("eddy_http_connections_accepted")} == {"0", "1"}
+reasons = {s.labels["reason"] for s in samples("eddy_http_connections_closed")}
+assert {"eof", "reset", "keep_alive_timeout", "graceful", "limit"} <= reasons, reasons
+assert fams["eddy_http_connections_closed"].type == "counter"
+assert sum(s.value for s in samples("eddy_http_received_bytes")) > 20 * 30
+assert "eddy_http_parse_errors" in fams
 print("ok", len(fams), "families")
 "#;
 
@@ -158,6 +168,61 @@ fn metrics_are_served_per_worker_in_the_prometheus_text_format() {
     let plain = spawn(cmd);
     let port = port_of(&wait_line(&plain.out, "eddy-server listening on http://"));
     assert!(get(port, "/metrics").starts_with("HTTP/1.1 404"));
+}
+
+/// `/connections` as JSON, parsed by Python: the keep-alive connection
+/// the test holds is listed idle with one request served, and the asking
+/// one is with its handler.
+const CONNECTIONS: &str = r#"
+import json, sys, urllib.request
+port, held = sys.argv[1], sys.argv[2]
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/connections", timeout=20) as r:
+    assert r.status == 200, r.status
+    assert r.headers["Content-Type"] == "application/json"
+    page = json.loads(r.read().decode())
+by_port = {c["peer"].rsplit(":", 1)[1]: c for c in page["connections"]}
+c = by_port[held]
+assert c["state"] == "idle" and c["requests"] == 1 and c["in_flight"] == 0, c
+assert c["bytes_in"] > 10 and c["bytes_out"] > 10, c
+assert c["peer"].startswith("127.0.0.1:"), c
+me = [c for c in page["connections"] if c["state"] == "in_handler"]
+assert len(me) == 1 and me[0]["in_flight"] == 1, page
+print("ok")
+"#;
+
+#[test]
+fn admin_lists_the_live_connections_as_json() {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--port", "0", "--admin"]);
+    let p = spawn(cmd);
+    let port = port_of(&wait_line(&p.out, "eddy-server listening on http://"));
+    let mut held = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    held.set_read_timeout(Some(WAIT)).unwrap();
+    held.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    while !String::from_utf8_lossy(&buf).ends_with("Hello, World!") {
+        let mut chunk = [0u8; 4096];
+        let n = held.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed early");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let held_port = held.local_addr().unwrap().port().to_string();
+    let out = python(CONNECTIONS, &[&port.to_string(), &held_port]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // --admin does not bring /metrics with it.
+    assert!(get(port, "/metrics").starts_with("HTTP/1.1 404"));
+    // Without --admin there is no such route.
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--port", "0"]);
+    let plain = spawn(cmd);
+    let port = port_of(&wait_line(&plain.out, "eddy-server listening on http://"));
+    assert!(get(port, "/connections").starts_with("HTTP/1.1 404"));
 }
 
 /// Python binds a socket, then execs eddy-server with it as fd 3 under

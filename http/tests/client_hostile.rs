@@ -527,6 +527,13 @@ fn a_post_after_the_server_closed_the_pooled_socket_takes_a_fresh_one() {
         .unwrap();
         run(&mut lp);
         assert_eq!(agent.sockets_created(&lp), 2, "round {round}");
+        let stats = agent.stats(&lp).unwrap();
+        assert_eq!(
+            (stats.created, stats.stale, stats.reused, stats.retried),
+            (2, 1, 0, 0),
+            "round {round}: {stats:?}"
+        );
+        assert!(stats.closed >= 1, "round {round}: {stats:?}");
         agent.destroy(&mut lp).unwrap();
         run(&mut lp);
     }

@@ -392,7 +392,11 @@ fn a_reused_socket_that_hangs_up_is_retried_once_for_get_but_not_for_post() {
             assert_eq!(s.body, b"conn 1");
             assert!(!s.reused, "a retry runs on a fresh socket");
             assert_eq!(agent.sockets_created(&lp), 2);
+            let stats = agent.stats(&lp).unwrap();
+            assert_eq!((stats.reused, stats.retried), (1, 1), "{stats:?}");
         } else {
+            let stats = agent.stats(&lp).unwrap();
+            assert_eq!((stats.reused, stats.retried), (1, 0), "{stats:?}");
             assert_eq!(s.events, ["error", "close"], "{s:?}");
             assert!(
                 s.error.as_ref().unwrap().contains("socket hang up"),

@@ -13,7 +13,9 @@
 //! responses, at most 10 s), exit 0; a second signal exits at once.
 //!
 //! `--metrics` adds `GET /metrics` (Prometheus text format 0.0.4: the
-//! loop figures of each worker, labelled `worker`, and the process's).
+//! loop and HTTP figures of each worker, labelled `worker`, and the
+//! process's). `--admin` adds `GET /connections`: the live connections of
+//! the worker that answers, as JSON.
 //!
 //! SIGUSR2: zero-downtime restart. The server starts its own binary again
 //! with the same arguments, handing over its listening sockets as fds 3, 4,
@@ -42,7 +44,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use eddy::event_loop::{Async, AsyncSender, Handle, Interest, Io, LoopMetrics, Signal, Timer};
 use eddy::http::parser::Method;
-use eddy::http::server::{Request, Response, Server, ServerOptions};
+use eddy::http::server::{ConnectionInfo, Request, Response, Server, ServerOptions, ServerStats};
 use eddy::net::activation::{self, Successor};
 use eddy::net::{Address, ListenOptions, Listener};
 use eddy::prometheus::{Exposition, Labels, CONTENT_TYPE};
@@ -80,6 +82,7 @@ const HELP: &str = "usage: eddy-server [options]
   --max-header-size BYTES     request head limit (default 16384)
   --max-body-size BYTES       request body limit (default none)
   --metrics                   serve GET /metrics (Prometheus text format)
+  --admin                     serve GET /connections (the live connections, JSON)
   -h, --help                  this text
 
 signals: SIGINT/SIGTERM graceful stop; SIGUSR2 restart without dropping a connection";
@@ -102,6 +105,7 @@ struct Config {
     workers: usize,
     access_log: bool,
     metrics: bool,
+    admin: bool,
     opts: ServerOptions,
 }
 
@@ -118,6 +122,7 @@ fn parse_args() -> Config {
         workers: 1,
         access_log: false,
         metrics: false,
+        admin: false,
         opts: ServerOptions::default(),
     };
     let mut args = std::env::args().skip(1);
@@ -137,6 +142,7 @@ fn parse_args() -> Config {
             "--workers" => c.workers = num::<usize>("--workers", value("--workers")).max(1),
             "--access-log" => c.access_log = true,
             "--metrics" => c.metrics = true,
+            "--admin" => c.admin = true,
             "--headers-timeout" => {
                 c.opts.headers_timeout_ms = num("--headers-timeout", value("--headers-timeout"))
             }
@@ -282,6 +288,7 @@ enum Route {
     Stream,
     Headers,
     Metrics,
+    Connections,
 }
 
 /// What a worker's routes share besides the request.
@@ -292,6 +299,8 @@ struct Ctx {
     draining: Rc<Cell<bool>>,
     /// `--metrics`: the scrapes of this worker.
     scrapes: Option<Rc<Scrapes>>,
+    /// `--admin`: this worker's server (set once it exists).
+    admin: Option<Rc<Cell<Option<Server>>>>,
 }
 
 fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
@@ -309,6 +318,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
         "/stream" => Route::Stream,
         "/headers" => Route::Headers,
         "/metrics" if ctx.scrapes.is_some() => Route::Metrics,
+        "/connections" if ctx.admin.is_some() => Route::Connections,
         _ => return plain(lp, res, 404, "not found\n"),
     };
     let allowed: &[Method] = match found {
@@ -331,7 +341,41 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
                 scrapes.start(lp, res);
             }
         }
+        Route::Connections => {
+            let server = ctx.admin.as_ref().and_then(|s| s.get());
+            let list = server.and_then(|s| s.connections(lp)).unwrap_or_default();
+            let _ = res.set_header(lp, "Content-Type", "application/json");
+            let _ = res.end(lp, connections_json(&list).as_bytes());
+        }
     }
+}
+
+/// `GET /connections`: one object per live connection.
+fn connections_json(list: &[ConnectionInfo]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let peer = c.peer.as_ref().map_or("null".to_string(), |a| {
+                let text = match a {
+                    Address::Ip(a) => a.to_string(),
+                    Address::Unix(p) => p.display().to_string(),
+                };
+                format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+            });
+            format!(
+                "{{\"id\":{},\"peer\":{peer},\"state\":\"{}\",\"requests\":{},\"in_flight\":{},\"bytes_in\":{},\"bytes_out\":{},\"idle_ms\":{},\"queued_output\":{}}}",
+                c.id.as_u64(),
+                c.state.name(),
+                c.requests_served,
+                c.in_flight,
+                c.bytes_in,
+                c.bytes_out,
+                c.idle_ms,
+                c.queued_output
+            )
+        })
+        .collect();
+    format!("{{\"connections\":[{}]}}\n", items.join(","))
 }
 
 /// What one worker publishes for a scrape.
@@ -339,6 +383,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
 struct Figures {
     loop_metrics: LoopMetrics,
     connections: usize,
+    server: ServerStats,
 }
 
 /// One worker's latest figures: `published` counts its publications.
@@ -385,7 +430,8 @@ impl Board {
 fn figures(lp: &mut Loop, server: Server) -> Figures {
     Figures {
         loop_metrics: lp.metrics(),
-        connections: server.connections(lp).unwrap_or(0),
+        connections: server.connection_count(lp).unwrap_or(0),
+        server: server.stats(lp).unwrap_or_default(),
     }
 }
 
@@ -494,6 +540,11 @@ fn render(slots: &[Slot]) -> String {
         &series,
         |f| Some(f.connections as f64),
     );
+    let servers: Vec<(Labels, ServerStats)> = series
+        .iter()
+        .map(|(l, f)| (l.clone(), f.server.clone()))
+        .collect();
+    out.server_stats(&servers);
     out.process();
     out.into_text()
 }
@@ -541,7 +592,7 @@ fn drain(lp: &mut Loop, server: Server, draining: &Cell<bool>) {
     let t = Timer::new(lp);
     let _ = t.start(lp, 20, 20, move |lp, t| {
         let idle_for = lp.now().saturating_sub(started);
-        if server.connections(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
+        if server.connection_count(lp).unwrap_or(0) == 0 || idle_for >= DRAIN_IDLE_MS {
             let _ = t.close(lp, |_, _| {});
             shutdown(lp, server);
         }
@@ -574,12 +625,17 @@ fn worker(
         date: String::new(),
         draining: draining.clone(),
         scrapes: scrapes.clone(),
+        admin: cfg.admin.then(Rc::default),
     };
+    let admin = ctx.admin.clone();
     let server = Server::new(&mut lp, cfg.opts.clone(), move |lp, req, res| {
         route(lp, req, res, &mut ctx)
     });
     if let Some(s) = &scrapes {
         s.server.set(Some(server));
+    }
+    if let Some(a) = &admin {
+        a.set(Some(server));
     }
     let listen = ListenOptions {
         reuse_port: cfg.workers > 1 && cfg.unix.is_none(),

@@ -3,6 +3,7 @@
 //! opened, kept or closed, is decided in `pool.rs` and carried out by the
 //! exchange.
 
+use super::agent_stats::AgentStats;
 use eddy_loop::Loop;
 
 use super::agent_options::AgentOptions;
@@ -18,7 +19,7 @@ impl Agent {
             opts,
             pools: Pools::default(),
             total: 0,
-            created: 0,
+            stats: AgentStats::default(),
             referenced: true,
         });
         Agent { id }
@@ -65,7 +66,13 @@ impl Agent {
 
     /// Connections this Agent has opened so far.
     pub fn sockets_created(self, lp: &Loop) -> u64 {
-        agent_ref(lp, self.id).map_or(0, |st| st.created)
+        agent_ref(lp, self.id).map_or(0, |st| st.stats.created)
+    }
+
+    /// Its socket counters: created, reused, passed over as stale,
+    /// retried, closed (None for an Agent destroyed).
+    pub fn stats(self, lp: &Loop) -> Option<AgentStats> {
+        agent_ref(lp, self.id).map(|st| st.stats)
     }
 
     /// Sockets open or connecting (busy and free), across destinations.

@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use eddy_loop::Loop;
 use eddy_net::{Address, ConnectOptions, Probe, ReadEvent, Stream};
 
+use super::agent_stats::AgentStats;
 use super::clock::Stage;
 use super::conn::{self, Removed};
 use super::deadlines;
@@ -166,8 +167,12 @@ fn attach(lp: &mut Loop, r: ReqId, c: ConnId, reused: bool) {
     if reused && !fit_for_reuse(lp, c) {
         // The server closed it (or sent bytes nobody asked for) since its
         // last response: pass it over and let the pool choose again.
+        count(lp, r, |s| s.stale += 1);
         close_quietly(lp, c);
         return start(lp, r);
+    }
+    if reused {
+        count(lp, r, |s| s.reused += 1);
     }
     let Some(st) = live(lp, r) else { return };
     st.link = Link::On(c);
@@ -206,6 +211,16 @@ fn attach(lp: &mut Loop, r: ReqId, c: ConnId, reused: bool) {
     send::flush(lp, r);
     if reused {
         sent(lp, r);
+    }
+}
+
+/// Counts on the Agent of request `r` (if it has one).
+fn count(lp: &mut Loop, r: ReqId, bump: impl FnOnce(&mut AgentStats)) {
+    let Some(a) = req(lp, r).and_then(|st| st.agent) else {
+        return;
+    };
+    if let Some(ag) = agent(lp, a) {
+        bump(&mut ag.stats);
     }
 }
 
@@ -696,6 +711,10 @@ fn retry_fresh(lp: &mut Loop, r: ReqId) {
         return;
     };
     let Some(a) = st.agent else { return };
+    if let Some(ag) = agent(lp, a) {
+        ag.stats.retried += 1;
+    }
+    let Some(st) = live(lp, r) else { return };
     st.reused = false;
     st.res = None;
     st.out.resend_first(sent);

@@ -44,6 +44,7 @@
 
 mod agent;
 mod agent_options;
+mod agent_stats;
 mod clock;
 mod conn;
 mod deadlines;
@@ -62,6 +63,7 @@ mod table;
 mod target;
 
 pub use agent_options::{AgentOptions, Scheduling};
+pub use agent_stats::AgentStats;
 pub use error::{Deadline, Error, InterimLimit, Result};
 pub use feed::Information;
 pub use handles::{Agent, ClientRequest, ClientResponse};

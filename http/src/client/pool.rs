@@ -76,7 +76,7 @@ pub(crate) fn enqueue(a: &mut AgentRecord, key: &PoolKey, r: ReqId) {
 /// Counts a socket about to be opened for `key`.
 pub(crate) fn count_new(a: &mut AgentRecord, key: &PoolKey) {
     a.total += 1;
-    a.created += 1;
+    a.stats.created += 1;
     a.pools.entry(key.clone()).or_default().sockets += 1;
 }
 
@@ -106,6 +106,7 @@ pub(crate) fn release(a: &mut AgentRecord, key: &PoolKey, c: ConnId) -> Release 
 
 /// Socket `c` left the Agent (closed, or handed off): it no longer counts.
 pub(crate) fn forget(a: &mut AgentRecord, key: &PoolKey, c: ConnId) {
+    a.stats.closed += 1;
     if let Some(pool) = a.pools.get_mut(key) {
         pool.free.retain(|&f| f != c);
     }
@@ -176,7 +177,7 @@ mod tests {
             opts,
             pools: Pools::default(),
             total: 0,
-            created: 0,
+            stats: Default::default(),
             referenced: true,
         }
     }
@@ -243,7 +244,7 @@ mod tests {
         count_new(&mut a, &key);
         assert_eq!(choose(&mut a, &key), Choice::Wait);
         enqueue(&mut a, &key, r[2]);
-        assert_eq!((a.total, a.created), (2, 2));
+        assert_eq!((a.total, a.stats.created), (2, 2));
         // The first socket to come back goes to the waiting request, the
         // next to the free list, and a free socket is reused.
         assert_eq!(release(&mut a, &key, c[0]), Release::HandTo(r[2]));

@@ -5,6 +5,7 @@
 //! a response's flow and body. Callbacks are stored against ids; the
 //! public handles wrap them (`handles.rs`).
 
+use super::agent_stats::AgentStats;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -301,8 +302,8 @@ pub(crate) struct AgentRecord {
     pub pools: Pools,
     /// Sockets open or connecting, across keys.
     pub total: usize,
-    /// Connections opened over the Agent's life.
-    pub created: u64,
+    /// What it did with its sockets.
+    pub stats: AgentStats,
     /// Whether its busy sockets keep the loop running (free ones never do).
     pub referenced: bool,
 }

@@ -13,8 +13,9 @@ use super::exchange::RequestData;
 use super::handles::ConnId;
 use super::hooks::{Hook, RequestHead};
 use super::output::flush_batch;
+use super::stats::CloseReason;
 use super::table::{conn, http};
-use super::teardown::destroy;
+use super::teardown::{count_close, destroy};
 
 /// How long a closing connection waits for the client's FIN.
 pub(crate) const LINGER_MS: u64 = 2_000;
@@ -33,11 +34,12 @@ pub(crate) fn arm(lp: &mut Loop, c: ConnId) {
 /// Shuts down our side once queued output is flushed, waits (briefly) for
 /// the client's FIN, then closes: closing with unread input would send a
 /// reset that can destroy the last response in flight.
-pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
+pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId, reason: CloseReason) {
     // Closing: what the flush says about room no longer matters.
     let _ = flush_batch(lp, c);
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
+    cn.decide_close(reason);
     if cn.writing == Writing::Lingering {
         return;
     }
@@ -54,7 +56,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
     arm(lp, c);
     let shut = stream.shutdown(lp, move |lp, _, result| {
         if result.is_err() || conn(lp, c).is_some_and(|cn| cn.input == Input::Ended) {
-            return destroy(lp, c);
+            return destroy(lp, c, CloseReason::Eof);
         }
         let now = lp.now();
         if let Some(cn) = conn(lp, c) {
@@ -63,7 +65,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId) {
         arm(lp, c);
     });
     if shut.is_err() {
-        return destroy(lp, c);
+        return destroy(lp, c, CloseReason::Reset);
     }
     if input == Input::Open {
         // Reading replaces whatever read callback was installed: while
@@ -83,10 +85,10 @@ fn on_linger_read(lp: &mut Loop, c: ConnId, stream: Stream, ev: ReadEvent<'_>) {
             // Else once our queued output is out (the shutdown callback
             // sees the FIN).
             if stream.write_queue_size(lp).unwrap_or(0) == 0 {
-                destroy(lp, c);
+                destroy(lp, c, CloseReason::Eof);
             }
         }
-        ReadEvent::Error(_) => destroy(lp, c),
+        ReadEvent::Error(_) => destroy(lp, c, CloseReason::Reset),
     }
 }
 
@@ -102,10 +104,13 @@ pub(crate) fn hand_off_stream(
 ) {
     let _ = flush_batch(lp, c);
     let h = http(lp);
-    let Some(cn) = h.conns.remove(c) else { return };
-    h.recycle_queue(cn.exchanges);
+    let Some(mut cn) = h.conns.remove(c) else {
+        return;
+    };
+    h.recycle_queue(std::mem::take(&mut cn.exchanges));
     let _ = cn.timer.close(lp, |_, _| {});
     let stream = cn.stream;
+    count_close(lp, &cn, CloseReason::HandedOff);
     let _ = stream.read_stop(lp);
     let _ = stream.clear_on_drain(lp);
     if cn.opts.timeout_ms > 0 {

@@ -29,10 +29,11 @@ use super::hooks::Hook;
 use super::options::ServerOptions;
 use super::output::{emit, flush_batch, open_batch, write_front, Flushed, Room};
 use super::server_state::Server;
+use super::stats::CloseReason;
 use super::status::reason_phrase;
 use super::table::{conn, http};
 use super::teardown::destroy;
-use crate::parser::{Parser, PauseReason};
+use crate::parser::{ErrorKind, Parser, PauseReason};
 
 /// Sets up a connection for a stream the server accepted.
 pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, stream: Stream) {
@@ -55,7 +56,9 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let _ = stream.set_allow_half_open(lp, true);
     let _ = stream.on_drain(lp, move |lp, _| on_drain(lp, c));
     if opts.timeout_ms > 0 {
-        let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| destroy(lp, c));
+        let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| {
+            destroy(lp, c, CloseReason::SocketTimeout)
+        });
     }
     let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
 }
@@ -73,7 +76,9 @@ fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
 fn on_read(lp: &mut Loop, c: ConnId, _: Stream, ev: ReadEvent<'_>) {
     match ev {
         ReadEvent::Data(bytes) => {
+            let now = lp.now();
             let Some(cn) = conn(lp, c) else { return };
+            cn.active_at = now;
             if cn.writing == Writing::Lingering || cn.reading == Reading::Done {
                 return; // input after the last request is discarded
             }
@@ -84,7 +89,7 @@ fn on_read(lp: &mut Loop, c: ConnId, _: Stream, ev: ReadEvent<'_>) {
             parse(lp, c, bytes);
         }
         ReadEvent::Eof => on_eof(lp, c),
-        ReadEvent::Error(_) => destroy(lp, c),
+        ReadEvent::Error(_) => destroy(lp, c, CloseReason::Reset),
     }
 }
 
@@ -94,8 +99,12 @@ enum Parsed {
     All,
     /// Parsing paused with input left, from this offset.
     Held { from: usize },
-    /// The request is refused with this status.
-    Refused { status: u16 },
+    /// The request is refused with this status (for this parse error,
+    /// if the parser refused it).
+    Refused {
+        status: u16,
+        kind: Option<ErrorKind>,
+    },
     /// The stream goes to a hook, with the request and the bytes from
     /// this offset.
     HandOff {
@@ -185,14 +194,16 @@ impl<'l> ParseGuard<'l> {
                     }
                 }
                 (stop, Err(e)) => {
-                    let status = match stop {
-                        Stop::Refuse(status) => status,
+                    return match stop {
+                        Stop::Refuse(status) => Parsed::Refused { status, kind: None },
                         _ => {
                             let seen = &data[offset..(offset + e.offset).min(data.len())];
-                            status_for(e.kind, seen)
+                            Parsed::Refused {
+                                status: status_for(e.kind, seen),
+                                kind: Some(e.kind),
+                            }
                         }
                     };
-                    return Parsed::Refused { status };
                 }
                 (_, Ok(n)) => {
                     offset += n;
@@ -245,7 +256,12 @@ fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
             let stream = cn.stream;
             let _ = stream.read_stop(lp);
         }
-        Parsed::Refused { status } => fail(lp, c, status),
+        Parsed::Refused { status, kind } => {
+            if let Some(kind) = kind {
+                count_parse_error(lp, c, kind);
+            }
+            fail(lp, c, status, CloseReason::for_refusal(status))
+        }
         Parsed::HandOff { hook, req, from } => {
             hand_off_stream(lp, c, hook, req, data[from..].to_vec())
         }
@@ -291,7 +307,7 @@ fn apply(lp: &mut Loop, c: ConnId, next: Next) {
     match next {
         Next::Nothing => {}
         Next::Resume => resume_reading(lp, c),
-        Next::Close => close_gracefully(lp, c),
+        Next::Close(reason) => close_gracefully(lp, c, reason),
         Next::Rearm(timer, ms) => {
             let _ = timer.rearm(lp, ms);
         }
@@ -325,6 +341,7 @@ fn settle_if_idle(lp: &mut Loop, c: ConnId) {
 /// held-back output of each next one; then decides what the connection
 /// does next.
 pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
+    let lp_now = lp.now();
     loop {
         let h = http(lp);
         let Some(cn) = h.conns.get_mut(c) else { return };
@@ -335,6 +352,11 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             return settle(lp, c);
         };
         cn.served += 1;
+        cn.active_at = lp_now;
+        if let Some(st) = h.servers.get_mut(cn.server.id) {
+            st.stats.responses.count(done.res.status);
+        }
+        let Some(cn) = h.conns.get_mut(c) else { return };
         // A pause belongs to its request: it ends with it.
         cn.hold = cn.hold.user(false);
         if !done.res.keep_alive {
@@ -411,7 +433,16 @@ pub(crate) fn resume_reading(lp: &mut Loop, c: ConnId) {
 /// The stream drained below its mark: the front response's drain
 /// callback runs, and reading resumes.
 fn on_drain(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = conn(lp, c) else { return };
+    let now = lp.now();
+    let h = http(lp);
+    let Some(cn) = h.conns.get_mut(c) else { return };
+    if cn.hold.by_output() {
+        let (server, paused) = (cn.server, now.saturating_sub(cn.held_since));
+        if let Some(st) = h.servers.get_mut(server.id) {
+            st.stats.backpressure_ms += paused;
+        }
+    }
+    let Some(cn) = h.conns.get_mut(c) else { return };
     cn.hold = cn.hold.output(false);
     if let Some(seq) = cn.exchanges.front().map(|x| x.seq) {
         let res = Response { conn: c, seq };
@@ -443,13 +474,13 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
         // Once our queued output is out (the shutdown callback sees it).
         let stream = cn.stream;
         if stream.write_queue_size(lp).unwrap_or(0) == 0 {
-            destroy(lp, c);
+            destroy(lp, c, CloseReason::Eof);
         }
         return;
     }
     if cn.in_message() {
         // Cut off mid-request: the request is aborted; nothing can answer.
-        return destroy(lp, c);
+        return destroy(lp, c, CloseReason::Eof);
     }
     // Half-close: the client sent its requests and ended its side; the
     // responses still go out, then the connection closes.
@@ -460,16 +491,27 @@ fn on_timer(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
     match cn.deadlines.fired(now) {
-        Due::Close => destroy(lp, c),
-        Due::RequestTimeout => fail(lp, c, 408),
+        Due::Close(reason) => destroy(lp, c, reason),
+        Due::RequestTimeout(reason) => fail(lp, c, 408, reason),
         Due::Nothing => arm(lp, c),
+    }
+}
+
+/// Counts a request the parser refused, by kind.
+fn count_parse_error(lp: &mut Loop, c: ConnId, kind: ErrorKind) {
+    let h = http(lp);
+    let Some(cn) = h.conns.get(c) else { return };
+    let server = cn.server;
+    if let Some(st) = h.servers.get_mut(server.id) {
+        st.stats.parse_error(kind);
     }
 }
 
 /// Answers the request being parsed with `status` (if no response to it
 /// has begun), then closes once earlier responses are out.
-fn fail(lp: &mut Loop, c: ConnId, status: u16) {
+fn fail(lp: &mut Loop, c: ConnId, status: u16, reason: CloseReason) {
     let Some(cn) = conn(lp, c) else { return };
+    cn.decide_close(reason);
     let server = cn.server;
     let custom = dispatch::client_error_bytes(lp, server, status);
     let Some(cn) = conn(lp, c) else { return };
@@ -508,6 +550,7 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16) {
         cn.next_seq += 1;
         let mut x = Box::new(Exchange::new(seq));
         x.res = ResponseState {
+            status,
             phase: ResponsePhase::Finished,
             keep_alive: false,
             ..ResponseState::default()

@@ -14,9 +14,10 @@ use eddy_loop::Timer;
 use eddy_net::Stream;
 
 use super::deadlines::Deadlines;
-use super::exchange::{Queue, RequestData};
+use super::exchange::{Queue, RequestData, ResponsePhase};
 use super::options::ServerOptions;
 use super::server_state::Server;
+use super::stats::{CloseReason, ConnectionState};
 use crate::parser::Parser;
 
 /// Exchanges parsed ahead of their responses before parsing pauses.
@@ -131,7 +132,7 @@ pub(crate) enum Output {
 pub(crate) enum Next {
     Nothing,
     Resume,
-    Close,
+    Close(CloseReason),
     Rearm(Timer, u64),
     /// Idle between requests: give buffers back, arm, read on.
     Idle,
@@ -165,6 +166,13 @@ pub(crate) struct Conn {
     pub served: u32,
     pub timer: Timer,
     pub deadlines: Deadlines,
+    /// Why it closes, once that is decided (the first reason wins).
+    pub close_reason: Option<CloseReason>,
+    /// Loop time (ms) it last received bytes or finished a response.
+    pub active_at: u64,
+    /// Loop time (ms) output began holding reading back (meaningful
+    /// while `hold.by_output()`).
+    pub held_since: u64,
 }
 
 impl Conn {
@@ -195,6 +203,9 @@ impl Conn {
             served: 0,
             timer,
             deadlines: Deadlines::default(),
+            close_reason: None,
+            active_at: 0,
+            held_since: 0,
         }
     }
 
@@ -226,6 +237,41 @@ impl Conn {
         self.hold == Hold::Flowing && self.writing == Writing::Open && self.reading != Reading::Done
     }
 
+    /// Records why the connection closes, unless a reason was decided
+    /// before (the first one wins: a 408 that then lingers is a timeout).
+    pub fn decide_close(&mut self, reason: CloseReason) {
+        if self.close_reason.is_none() {
+            self.close_reason = Some(reason);
+        }
+    }
+
+    /// What it is doing, for `Server::connections`; `queued` is the
+    /// response bytes waiting to go out.
+    pub fn state(&self, queued: usize) -> ConnectionState {
+        if self.writing == Writing::Lingering {
+            return ConnectionState::Lingering;
+        }
+        // While the parser runs, the only code that can ask is a callback
+        // it called: a handler, with its request (body or not) in hand.
+        let parsing = matches!(self.parsing, Parsing::Running);
+        if matches!(self.reading, Reading::Body { .. }) && !parsing {
+            return ConnectionState::ReadingBody;
+        }
+        if let Some(front) = self.exchanges.front() {
+            let begun = !matches!(front.res.phase, ResponsePhase::Head);
+            return if begun || queued > 0 {
+                ConnectionState::Writing
+            } else {
+                ConnectionState::InHandler
+            };
+        }
+        match self.reading {
+            Reading::Head => ConnectionState::ReadingHead,
+            _ if queued > 0 => ConnectionState::Writing,
+            _ => ConnectionState::Idle,
+        }
+    }
+
     /// The head context of response `seq`.
     pub fn head_context(&self, seq: u64, server_closing: bool) -> HeadContext {
         let max = self.opts.max_requests_per_socket;
@@ -254,21 +300,25 @@ impl Conn {
         let max = self.opts.max_requests_per_socket;
         if max > 0 && self.served >= max {
             self.reading = Reading::Done;
+            self.decide_close(CloseReason::Limit);
         }
         if self.reading == Reading::Done {
             // Even mid-body (a final status sent without `100 Continue`):
             // nothing more will be answered here; the linger drains the
             // rest.
-            return Next::Close;
+            return Next::Close(CloseReason::Graceful);
         }
         if self.in_message() {
             return resume;
         }
         if self.input == Input::Ended && self.leftover.is_empty() {
-            return Next::Close;
+            return Next::Close(CloseReason::Eof);
         }
-        if server_closing || self.opts.keep_alive_timeout_ms == 0 {
-            return Next::Close;
+        if server_closing {
+            return Next::Close(CloseReason::ServerClose);
+        }
+        if self.opts.keep_alive_timeout_ms == 0 {
+            return Next::Close(CloseReason::Graceful);
         }
         self.deadlines.idle = Some(now + self.opts.keep_alive_timeout_ms);
         if parsing {

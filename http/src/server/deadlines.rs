@@ -17,15 +17,18 @@ pub(crate) struct Deadlines {
     pub armed_at: Option<u64>,
 }
 
+use super::stats::CloseReason;
+
 /// What the timer found due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Due {
     /// Nothing yet: arm again.
     Nothing,
-    /// Idle or linger time is over: close now.
-    Close,
-    /// A request took too long: answer 408.
-    RequestTimeout,
+    /// Idle or linger time is over: close now (for this reason).
+    Close(CloseReason),
+    /// A request took too long: answer 408 (the reason says which
+    /// deadline).
+    RequestTimeout(CloseReason),
 }
 
 impl Deadlines {
@@ -55,13 +58,21 @@ impl Deadlines {
     pub fn fired(&mut self, now: u64) -> Due {
         self.armed_at = None;
         let due = |t: Option<u64>| t.is_some_and(|t| t <= now);
-        if due(self.linger) || due(self.idle) {
-            return Due::Close;
+        if due(self.linger) {
+            return Due::Close(CloseReason::LingerTimeout);
+        }
+        if due(self.idle) {
+            return Due::Close(CloseReason::KeepAliveTimeout);
         }
         if due(self.headers) || due(self.request) {
+            let which = if due(self.headers) {
+                CloseReason::HeadersTimeout
+            } else {
+                CloseReason::RequestTimeout
+            };
             self.headers = None;
             self.request = None;
-            return Due::RequestTimeout;
+            return Due::RequestTimeout(which);
         }
         Due::Nothing
     }

@@ -92,7 +92,7 @@ impl Feed<'_> {
 /// happen now.
 fn apply_while_parsing(lp: &mut Loop, c: ConnId, next: Next) {
     match next {
-        Next::Close => close_gracefully(lp, c),
+        Next::Close(reason) => close_gracefully(lp, c, reason),
         Next::Rearm(timer, ms) => {
             let _ = timer.rearm(lp, ms);
         }
@@ -253,10 +253,6 @@ impl Handler for Feed<'_> {
         } else {
             None
         };
-        let check_continue = wants_continue
-            && h.servers
-                .get(server.id)
-                .is_some_and(|st| st.hooks.has(Hook::CheckContinue));
         let Some(cn) = h.conns.get_mut(c) else {
             return HeadersAction::Error;
         };
@@ -264,6 +260,17 @@ impl Handler for Feed<'_> {
             cn.exchanges = q;
         }
         cn.exchanges.push_back(x);
+        let depth = cn.exchanges.len() as u64;
+        let mut check_continue = false;
+        if let Some(st) = h.servers.get_mut(server.id) {
+            check_continue = wants_continue && st.hooks.has(Hook::CheckContinue);
+            let stats = &mut st.stats;
+            stats.requests += 1;
+            if depth > 1 {
+                stats.pipelined += 1;
+                stats.max_pipeline_depth = stats.max_pipeline_depth.max(depth);
+            }
+        }
         let (req, res) = (Request { conn: c, seq }, Response { conn: c, seq });
         // Who gets the request.
         if check_continue {

@@ -18,6 +18,22 @@ use super::connection::Conn;
 /// A connection's id in the server table.
 pub(crate) type ConnId = Id<Conn>;
 
+/// A server connection, as [`Server::connections`](super::Server::connections)
+/// lists it and [`Server::close_connection`](super::Server::close_connection)
+/// takes it. A `Copy` id: once the connection is gone, it names nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ConnectionId {
+    pub(crate) conn: ConnId,
+}
+
+impl ConnectionId {
+    /// A number naming the connection while it lives (its table slot and
+    /// generation), for logs and admin pages.
+    pub fn as_u64(self) -> u64 {
+        (u64::from(self.conn.index()) << 32) | u64::from(self.conn.generation())
+    }
+}
+
 /// A request received by a [`Server`](super::Server) (Node's `IncomingMessage`): its
 /// connection and its place in that connection's queue.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

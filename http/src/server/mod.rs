@@ -71,16 +71,20 @@ mod response;
 #[allow(clippy::module_inception)]
 mod server;
 mod server_state;
+mod stats;
 mod status;
 mod table;
 mod teardown;
 
 pub use date::format_imf_fixdate;
 pub use error::{Error, Result};
-pub use handles::{Request, Response};
+pub use handles::{ConnectionId, Request, Response};
 pub use hooks::{ClientError, RequestHead};
 pub use options::ServerOptions;
 pub use server_state::Server;
+pub use stats::{
+    CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,
+};
 pub use status::reason_phrase;
 
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for

@@ -14,6 +14,7 @@ use super::compose::{compose, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
+use super::stats::CloseReason;
 use super::table::{conn, http, Http};
 use super::teardown::destroy;
 
@@ -93,12 +94,22 @@ fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room 
 /// A write failed: the peer is gone. The connection closes from the next
 /// pending phase (not from inside whatever is writing).
 pub(crate) fn write_failed(lp: &mut Loop, c: ConnId) {
-    lp.queue_pending(move |lp| destroy(lp, c));
+    lp.queue_pending(move |lp| destroy(lp, c, CloseReason::Reset));
 }
 
 /// Output reached the mark: reading stops until it drains.
 pub(crate) fn hold_for_output(lp: &mut Loop, c: ConnId) {
-    let Some(cn) = conn(lp, c) else { return };
+    let now = lp.now();
+    let h = http(lp);
+    let Some(cn) = h.conns.get_mut(c) else { return };
+    if !cn.hold.by_output() {
+        cn.held_since = now;
+        let server = cn.server;
+        if let Some(st) = h.servers.get_mut(server.id) {
+            st.stats.backpressure_pauses += 1;
+        }
+    }
+    let Some(cn) = h.conns.get_mut(c) else { return };
     cn.hold = cn.hold.output(true);
     let stream = cn.stream;
     let _ = stream.read_stop(lp);

@@ -10,10 +10,11 @@ use super::closing::close_gracefully;
 use super::conn;
 use super::dispatch;
 use super::error::{Error, Result};
-use super::handles::{ConnId, Request, Response};
+use super::handles::{ConnId, ConnectionId, Request, Response};
 use super::hooks::{ClientError, Hooks, RequestHead};
 use super::options::ServerOptions;
 use super::server_state::{Phase, Ref, Server, ServerState};
+use super::stats::{CloseReason, ConnectionInfo, ServerStats};
 use super::table::{http, http_ref};
 use super::teardown::destroy;
 
@@ -41,6 +42,7 @@ impl Server {
             hooks: Hooks::default(),
             listeners: Vec::new(),
             connections: 0,
+            stats: ServerStats::default(),
             phase: Phase::Listening,
             referenced: Ref::Ref,
         });
@@ -67,6 +69,7 @@ impl Server {
             match state(lp, self) {
                 Ok(st) => {
                     st.connections += 1;
+                    st.stats.accepted += 1;
                     conn::accept(lp, self, server_opts.clone(), stream);
                     dispatch::connection(lp, self, stream);
                 }
@@ -156,9 +159,72 @@ impl Server {
         state_ref(lp, self).is_some()
     }
 
-    /// Open connections (None for a server that is gone).
-    pub fn connections(self, lp: &Loop) -> Option<usize> {
+    /// How many connections are open (None for a server that is gone).
+    pub fn connection_count(self, lp: &Loop) -> Option<usize> {
         state_ref(lp, self).map(|st| st.connections)
+    }
+
+    /// The live connections, each with its peer, state, counts and queued
+    /// output (None for a server that is gone). Connections handed to a
+    /// CONNECT or Upgrade hook have left the server and are not listed.
+    pub fn connections(self, lp: &Loop) -> Option<Vec<ConnectionInfo>> {
+        state_ref(lp, self)?;
+        let h = http_ref(lp)?;
+        let now = lp.now();
+        let list = h
+            .conns
+            .iter()
+            .filter(|(_, cn)| cn.server == self)
+            .map(|(c, cn)| {
+                let held: usize = cn.exchanges.iter().map(|x| x.held.len()).sum();
+                let queued = held + cn.stream.write_queue_size(lp).unwrap_or(0);
+                ConnectionInfo {
+                    id: ConnectionId { conn: c },
+                    peer: cn.stream.peer_addr(lp).ok(),
+                    state: cn.state(queued),
+                    requests_served: cn.served,
+                    in_flight: cn.exchanges.len(),
+                    bytes_in: cn.stream.bytes_read(lp).unwrap_or(0),
+                    bytes_out: cn.stream.bytes_written(lp).unwrap_or(0),
+                    idle_ms: now.saturating_sub(cn.active_at),
+                    queued_output: queued,
+                }
+            })
+            .collect();
+        Some(list)
+    }
+
+    /// Closes connection `id` of this server now, as
+    /// `close_all_connections` closes each (a request still receiving its
+    /// body hears `aborted`). A connection that is gone, or not this
+    /// server's, is an error.
+    pub fn close_connection(self, lp: &mut Loop, id: ConnectionId) -> Result<()> {
+        let h = http(lp);
+        if !h.conns.get(id.conn).is_some_and(|cn| cn.server == self) {
+            return Err(Error::Closed("connection"));
+        }
+        destroy(lp, id.conn, CloseReason::Closed);
+        Ok(())
+    }
+
+    /// The server's counters (None for a server that is gone): the
+    /// totals of closed connections plus what the live ones have read,
+    /// written and been paused so far.
+    pub fn stats(self, lp: &Loop) -> Option<ServerStats> {
+        let mut stats = state_ref(lp, self)?.stats.clone();
+        let h = http_ref(lp)?;
+        let now = lp.now();
+        let mut open = 0;
+        for (_, cn) in h.conns.iter().filter(|(_, cn)| cn.server == self) {
+            open += 1;
+            stats.bytes_in += cn.stream.bytes_read(lp).unwrap_or(0);
+            stats.bytes_out += cn.stream.bytes_written(lp).unwrap_or(0);
+            if cn.hold.by_output() {
+                stats.backpressure_ms += now.saturating_sub(cn.held_since);
+            }
+        }
+        stats.open = open;
+        Some(stats)
     }
 
     /// The server's listeners keep the loop alive again (the default).
@@ -214,7 +280,7 @@ impl Server {
         // Gracefully: an idle connection may still be flushing its last
         // response.
         for c in self.conn_ids(lp, true)? {
-            close_gracefully(lp, c);
+            close_gracefully(lp, c, CloseReason::ServerClose);
         }
         Ok(())
     }
@@ -222,7 +288,7 @@ impl Server {
     /// Closes every connection now, in flight or not.
     pub fn close_all_connections(self, lp: &mut Loop) -> Result<()> {
         for c in self.conn_ids(lp, false)? {
-            destroy(lp, c);
+            destroy(lp, c, CloseReason::Closed);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use eddy_net::Listener;
 
 use super::hooks::{CloseCb, Hooks, RequestCb};
 use super::options::ServerOptions;
+use super::stats::ServerStats;
 
 /// An HTTP/1.1 server (Node's `http.Server`): a `Copy` handle.
 ///
@@ -55,6 +56,7 @@ pub(crate) struct ServerState {
     pub hooks: Hooks,
     pub listeners: Vec<Listener>,
     pub connections: usize,
+    pub stats: ServerStats,
     pub phase: Phase,
     pub referenced: Ref,
 }
