@@ -115,9 +115,16 @@ fn verdict(
         (0, 9) => return Verdict::Refuse(400),
         _ => return Verdict::Refuse(505),
     }
+    // An absolute-form target's authority takes precedence over Host
+    // (RFC 9112 section 3.2.2) and is checked the same way; HTTP/1.1
+    // still needs exactly one Host line (section 3.2).
+    let authority = b.authority();
+    if authority.is_some_and(|a| !is_valid_host(a)) {
+        return Verdict::Refuse(400);
+    }
     if b.version == (1, 1) {
         match f.host {
-            Some(h) if f.hosts == 1 && is_valid_host(h) => {}
+            Some(h) if f.hosts == 1 && (authority.is_some() || is_valid_host(h)) => {}
             _ => return Verdict::Refuse(400),
         }
     }
@@ -142,7 +149,9 @@ fn verdict(
             return Verdict::Refuse(413);
         }
     }
-    if let Some(expect) = f.expect {
+    // RFC 9110 section 10.1.1: an expectation in an HTTP/1.0 request is
+    // ignored (Node does the same): no 100, no 417.
+    if let Some(expect) = f.expect.filter(|_| b.version == (1, 1)) {
         let known = expect.eq_ignore_ascii_case(b"100-continue");
         if !known && !dispatch::has_hook(lp, server, Hook::CheckExpectation) {
             return Verdict::Refuse(417);
@@ -204,6 +213,9 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = parser.should_keep_alive();
+        if parser.method() != Some(Method::Connect) {
+            b.locate_target();
+        }
         let facts = HeaderFacts::of(&self.building.headers);
         let verdict = verdict(
             self.lp,
@@ -213,10 +225,9 @@ impl Handler for Feed<'_> {
             parser,
             &facts,
         );
-        let wants_continue = facts
-            .expect
-            .is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
-        let other_expectation = facts.expect.is_some() && !wants_continue;
+        let expect = facts.expect.filter(|_| self.building.version == (1, 1));
+        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = expect.is_some() && !wants_continue;
         match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {

@@ -47,7 +47,7 @@
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
-//!   `error.rs`, `status.rs`, `date.rs`;
+//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`;
 //! - below: `crate::h1` and `eddy-net`.
 
 #![deny(missing_docs)]
@@ -73,6 +73,7 @@ mod server;
 mod server_state;
 mod status;
 mod table;
+mod target_form;
 mod teardown;
 
 pub use date::format_imf_fixdate;

@@ -1,0 +1,158 @@
+//! Issue 13's server-side fixes, over real loopback sockets: HTTP/1.0
+//! expectations ignored, absolute-form targets, unread bodies drained
+//! within a bound, an unhonoured Upgrade closing, and the send timeout
+//! and minimum body rate.
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::{exchange_until_close, read_response, TestServer};
+use eddy_http::server::{Request, Response, Server, ServerOptions};
+use eddy_loop::Loop;
+
+/// Answers with the request's method, path, query, raw target and
+/// authority, one per line.
+fn describe(lp: &mut Loop, req: Request, res: Response) {
+    let body = format!(
+        "path={:?}\nquery={:?}\ntarget={:?}\nauthority={:?}\n",
+        req.path(lp),
+        req.query(lp),
+        req.target(lp),
+        req.authority(lp)
+            .map(|a| String::from_utf8_lossy(a).into_owned()),
+    );
+    res.end(lp, body.as_bytes()).unwrap();
+}
+
+/// Echoes the body; a check_continue hook (when set) answers 401.
+fn refuse_continue(lp: &mut Loop, server: Server) {
+    server
+        .on_check_continue(lp, |lp, _req, res| {
+            res.set_status(lp, 401).unwrap();
+            res.end(lp, b"checked").unwrap();
+        })
+        .unwrap();
+    server
+        .on_check_expectation(lp, |lp, _req, res| {
+            res.set_status(lp, 402).unwrap();
+            res.end(lp, b"expectation").unwrap();
+        })
+        .unwrap();
+}
+
+// ---- item 2: HTTP/1.0 expectations ----
+
+#[test]
+fn http10_expect_100_continue_gets_no_100_and_the_request_is_served() {
+    let server = TestServer::start(ServerOptions::default(), common::echo);
+    let out = exchange_until_close(
+        &server,
+        b"POST /e HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert!(!out.contains("100 Continue"), "{out}");
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nabc"), "{out}");
+}
+
+#[test]
+fn http10_expectations_skip_the_hooks_while_http11_ones_reach_them() {
+    let server = TestServer::start_with(ServerOptions::default(), common::echo, refuse_continue);
+    for (req, status, body) in [
+        (&b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"[..], "200", "hi"),
+        (b"POST / HTTP/1.0\r\nExpect: x-other\r\nContent-Length: 2\r\n\r\nhi", "200", "hi"),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", "401", "checked"),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nExpect: x-other\r\nContent-Length: 2\r\n\r\nhi", "402", "expectation"),
+    ] {
+        let out = exchange_until_close(&server, req);
+        assert!(out.starts_with(&format!("HTTP/1.1 {status} ")), "{out}");
+        assert!(out.ends_with(body), "{out}");
+        assert!(!out.contains("100 Continue"), "{out}");
+    }
+}
+
+#[test]
+fn http11_expect_100_continue_still_gets_its_100() {
+    let server = TestServer::start(ServerOptions::default(), common::echo);
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut b).unwrap(), 1);
+        got.push(b[0]);
+    }
+    assert_eq!(got, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"abc").unwrap();
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf);
+    assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+}
+
+// ---- item 3: absolute-form targets ----
+
+fn ask(server: &TestServer, req: &str) -> String {
+    exchange_until_close(server, req.as_bytes())
+}
+
+#[test]
+fn absolute_form_gives_path_query_raw_target_and_authority() {
+    let server = TestServer::start(ServerOptions::default(), describe);
+    let out = ask(
+        &server,
+        "GET http://example.com:8080/a/b?x=1&y=2 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.contains("path=Some(\"/a/b\")\n"), "{out}");
+    assert!(out.contains("query=Some(\"x=1&y=2\")\n"), "{out}");
+    assert!(
+        out.contains("target=Some(\"http://example.com:8080/a/b?x=1&y=2\")\n"),
+        "{out}"
+    );
+    // The target's authority wins over Host.
+    assert!(
+        out.contains("authority=Some(\"example.com:8080\")\n"),
+        "{out}"
+    );
+    let out = ask(&server, "GET http://x HTTP/1.0\r\n\r\n");
+    assert!(out.contains("path=Some(\"/\")\nquery=None\n"), "{out}");
+    assert!(out.contains("authority=Some(\"x\")\n"), "{out}");
+    // Origin form: unchanged, the authority is Host.
+    let out = ask(
+        &server,
+        "GET /p?q HTTP/1.1\r\nHost: h:1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        out.contains("path=Some(\"/p\")\nquery=Some(\"q\")\n"),
+        "{out}"
+    );
+    assert!(out.contains("authority=Some(\"h:1\")\n"), "{out}");
+}
+
+#[test]
+fn absolute_form_authority_is_checked_like_host_and_host_is_still_required() {
+    let server = TestServer::start(ServerOptions::default(), describe);
+    for bad in [
+        // userinfo is no host
+        "GET http://user@x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        // empty authority
+        "GET http:///p HTTP/1.1\r\nHost: x\r\n\r\n",
+        // HTTP/1.1 without Host, or with two
+        "GET http://x/ HTTP/1.1\r\n\r\n",
+        "GET http://x/ HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+    ] {
+        let out = ask(&server, bad);
+        assert!(
+            out.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{bad:?}: {out}"
+        );
+    }
+    // A Host value that would be refused is ignored for the authority.
+    let out = ask(
+        &server,
+        "GET http://good.example/ok HTTP/1.1\r\nHost: bad/host\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.contains("authority=Some(\"good.example\")"), "{out}");
+}

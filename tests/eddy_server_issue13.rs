@@ -1,0 +1,60 @@
+//! `eddy-server` as a black box for issue 13: absolute-form targets reach
+//! the routes, unread bodies are drained, an unhonoured Upgrade closes,
+//! and `--send-timeout` / `--min-body-rate` cut off stalled peers.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+mod common;
+
+struct Running {
+    _inner: common::Running,
+    port: u16,
+}
+
+fn start(args: &[&str]) -> Running {
+    let mut all = vec!["--port", "0"];
+    all.extend_from_slice(args);
+    let inner = common::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_eddy-server")),
+        &all,
+        "eddy-server listening on http://",
+    );
+    let port = inner.addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    Running {
+        _inner: inner,
+        port,
+    }
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s
+}
+
+fn until_close(port: u16, raw: &[u8]) -> String {
+    let mut s = connect(port);
+    s.write_all(raw).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn absolute_form_targets_reach_the_routes() {
+    let srv = start(&[]);
+    let out = until_close(
+        srv.port,
+        b"GET http://x/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("Hello, World!"), "{out}");
+    let out = until_close(
+        srv.port,
+        b"GET http://x:8080/stream?chunks=2&size=3 HTTP/1.1\r\nHost: y\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("3\r\nxxx\r\n3\r\nxxx\r\n0\r\n\r\n"), "{out}");
+}
