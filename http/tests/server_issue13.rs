@@ -156,3 +156,119 @@ fn absolute_form_authority_is_checked_like_host_and_host_is_still_required() {
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.contains("authority=Some(\"good.example\")"), "{out}");
 }
+
+// ---- item 4: unread bodies drained within a bound ----
+
+/// Reads until EOF (the server closed), returning what came.
+fn rest_until_close(s: &mut std::net::TcpStream, mut buf: Vec<u8>) -> String {
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[test]
+fn a_small_unread_get_body_is_drained_and_the_connection_kept() {
+    let server = TestServer::start(ServerOptions::default(), common::hello);
+    let mut s = server.connect();
+    let body = [b'a'; 31];
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 31\r\n\r\n")
+        .unwrap();
+    s.write_all(&body).unwrap();
+    s.write_all(b"GET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.contains("Connection: keep-alive\r\n"), "{first}");
+    let second = rest_until_close(&mut s, buf);
+    assert!(
+        second.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{first}\n---\n{second}"
+    );
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn an_unread_body_arriving_after_the_response_is_drained() {
+    let server = TestServer::start(ServerOptions::default(), common::hello);
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.contains("Connection: keep-alive\r\n"), "{first}");
+    // The body comes after its response, in pieces, then another request.
+    for _ in 0..4 {
+        s.write_all(&[b'b'; 10000]).unwrap();
+    }
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let second = rest_until_close(&mut s, buf);
+    assert!(second.starts_with("HTTP/1.1 200 OK\r\n"), "{second}");
+    assert!(second.ends_with("hello"), "{second}");
+}
+
+#[test]
+fn a_chunked_unread_body_within_the_bound_keeps_the_connection() {
+    let server = TestServer::start(ServerOptions::default(), common::hello);
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    read_response(&mut s, &mut buf);
+    s.write_all(b"5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let second = rest_until_close(&mut s, buf);
+    assert!(second.starts_with("HTTP/1.1 200 OK\r\n"), "{second}");
+}
+
+#[test]
+fn an_unread_body_above_the_bound_closes() {
+    let opts = ServerOptions {
+        max_drain_bytes: 1000,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, common::hello);
+    // Known to be too long when the response is composed: it says close.
+    for method in ["GET", "POST"] {
+        let mut s = server.connect();
+        s.write_all(
+            format!("{method} / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let out = rest_until_close(&mut s, Vec::new());
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+        assert!(out.contains("Connection: close\r\n"), "{method}: {out}");
+    }
+    // Chunked, unknown: kept at first, closed once past the bound, and the
+    // request pipelined after it is never served.
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.contains("Connection: keep-alive\r\n"), "{first}");
+    let mut more = b"3e8\r\n".to_vec();
+    more.extend_from_slice(&[b'c'; 1000]);
+    more.extend_from_slice(b"\r\n1\r\nc\r\n0\r\n\r\nGET /smug HTTP/1.1\r\nHost: x\r\n\r\n");
+    s.write_all(&more).unwrap();
+    let out = rest_until_close(&mut s, buf);
+    assert_eq!(out, "", "nothing after the first response");
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_drained_body_past_the_request_timeout_closes_without_a_second_answer() {
+    let opts = ServerOptions {
+        request_timeout_ms: 300,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, common::hello);
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
+    // The rest of the body never comes: the timer closes the connection.
+    let out = rest_until_close(&mut s, buf);
+    assert_eq!(out, "", "no 408 after a response");
+}

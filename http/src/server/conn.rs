@@ -162,7 +162,8 @@ impl<'l> ParseGuard<'l> {
         let Some(cn) = conn(self.lp, c) else {
             return Parsed::Gone;
         };
-        let (server, max_body) = (cn.server, cn.opts.max_body_size);
+        let (server, max_body, max_drain) =
+            (cn.server, cn.opts.max_body_size, cn.opts.max_drain_bytes);
         let mut offset = 0;
         while offset < data.len() {
             let mut feed = Feed {
@@ -172,11 +173,12 @@ impl<'l> ParseGuard<'l> {
                 stop: Stop::No,
                 server,
                 max_body,
+                max_drain,
             };
             let result = parser.execute(&mut feed, &data[offset..]);
             let stop = feed.stop;
             match (stop, result) {
-                (Stop::Gone, _) => return Parsed::Gone,
+                (Stop::Gone | Stop::Closed, _) => return Parsed::Gone,
                 (Stop::HandOff(hook), Ok(n)) => {
                     return Parsed::HandOff {
                         hook,
@@ -335,6 +337,11 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             return settle(lp, c);
         };
         cn.served += 1;
+        if !done.body.complete {
+            // Its body is still coming, unread: drained within a bound.
+            let unread = done.req.unread_body(done.body.received);
+            cn.finished_before_body(done.seq, unread);
+        }
         // A pause belongs to its request: it ends with it.
         cn.hold = cn.hold.user(false);
         if !done.res.keep_alive {
@@ -459,17 +466,32 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
 fn on_timer(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
+    let draining = matches!(cn.reading, Reading::Drain { .. });
     match cn.deadlines.fired(now) {
         Due::Close => destroy(lp, c),
+        // The response went out already: nothing to answer.
+        Due::RequestTimeout if draining => drop_unanswerable(lp, c),
         Due::RequestTimeout => fail(lp, c, 408),
         Due::Nothing => arm(lp, c),
     }
+}
+
+/// A request whose response is out already went wrong (its drained body
+/// was bad or late): no answer, the connection closes.
+fn drop_unanswerable(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = conn(lp, c) else { return };
+    cn.reading = Reading::Done;
+    cn.leftover = Vec::new();
+    close_gracefully(lp, c);
 }
 
 /// Answers the request being parsed with `status` (if no response to it
 /// has begun), then closes once earlier responses are out.
 fn fail(lp: &mut Loop, c: ConnId, status: u16) {
     let Some(cn) = conn(lp, c) else { return };
+    if matches!(cn.reading, Reading::Drain { .. }) {
+        return drop_unanswerable(lp, c);
+    }
     let server = cn.server;
     let custom = dispatch::client_error_bytes(lp, server, status);
     let Some(cn) = conn(lp, c) else { return };

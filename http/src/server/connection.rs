@@ -31,6 +31,10 @@ pub(crate) enum Reading {
     Head,
     /// Receiving the body of request `seq`.
     Body { seq: u64 },
+    /// Discarding the rest of request `seq`'s body, which its finished
+    /// response left unread: at most `left` more bytes, then the
+    /// connection closes (`ServerOptions::max_drain_bytes`).
+    Drain { seq: u64, left: u64 },
     /// No more requests will be read: keep-alive is off (the client or a
     /// response said close, a limit, a failure). Input is discarded.
     Done,
@@ -137,6 +141,17 @@ pub(crate) enum Next {
     Idle,
 }
 
+/// What draining bytes of an unread body found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// No body is being drained.
+    NotDraining,
+    /// Discarded, within the bound.
+    Within,
+    /// Past the bound: the connection closes.
+    OverBound,
+}
+
 /// What the head of a response needs to know about its connection.
 #[derive(Clone, Copy)]
 pub(crate) struct HeadContext {
@@ -144,6 +159,9 @@ pub(crate) struct HeadContext {
     pub closing: bool,
     /// `Keep-Alive: timeout=N`; None when keep-alive is off.
     pub keep_alive_secs: Option<u64>,
+    /// How much of an unread request body is drained to keep the
+    /// connection (`ServerOptions::max_drain_bytes`).
+    pub max_drain: u64,
 }
 
 /// One connection.
@@ -200,13 +218,16 @@ impl Conn {
 
     /// A request is being received (head or body).
     pub fn in_message(&self) -> bool {
-        matches!(self.reading, Reading::Head | Reading::Body { .. })
+        matches!(
+            self.reading,
+            Reading::Head | Reading::Body { .. } | Reading::Drain { .. }
+        )
     }
 
     /// The request whose body is being received, if any.
     pub fn body_seq(&self) -> Option<u64> {
         match self.reading {
-            Reading::Body { seq } => Some(seq),
+            Reading::Body { seq } | Reading::Drain { seq, .. } => Some(seq),
             _ => None,
         }
     }
@@ -239,6 +260,39 @@ impl Conn {
                 || (self.reading == Reading::Done && last_queued)
                 || last_allowed,
             keep_alive_secs: (ka > 0).then(|| ka.div_ceil(1000)),
+            max_drain: self.opts.max_drain_bytes,
+        }
+    }
+
+    /// Response `seq` finished (and left the queue) while its request's
+    /// body, `unread` more bytes of it if known, is still coming: drain it
+    /// within the bound, or read no more (the connection closes).
+    pub fn finished_before_body(&mut self, seq: u64, unread: Option<u64>) {
+        if self.reading != (Reading::Body { seq }) {
+            return;
+        }
+        let max = self.opts.max_drain_bytes;
+        self.reading = match unread {
+            Some(n) if n > max => Reading::Done,
+            _ => Reading::Drain { seq, left: max },
+        };
+    }
+
+    /// `n` more bytes of a body being drained arrived: whether they are
+    /// within the bound (else reading is done).
+    pub fn drained(&mut self, n: u64) -> Drained {
+        let Reading::Drain { seq, left } = self.reading else {
+            return Drained::NotDraining;
+        };
+        match left.checked_sub(n) {
+            Some(left) => {
+                self.reading = Reading::Drain { seq, left };
+                Drained::Within
+            }
+            None => {
+                self.reading = Reading::Done;
+                Drained::OverBound
+            }
         }
     }
 

@@ -59,6 +59,17 @@ impl RequestData {
         self.located.authority.clone().map(|a| &self.target[a])
     }
 
+    /// How much of the body is still to come after `received` bytes, when
+    /// a Content-Length says (a chunked body's is unknown).
+    pub fn unread_body(&self, received: u64) -> Option<u64> {
+        if self.headers.get("transfer-encoding").is_some() {
+            return None;
+        }
+        let cl = self.headers.get("content-length")?;
+        let cl: u64 = std::str::from_utf8(cl).ok()?.trim().parse().ok()?;
+        Some(cl.saturating_sub(received))
+    }
+
     /// The origin part of the target (path and query).
     pub fn origin(&self) -> &[u8] {
         &self.target[self.located.origin.min(self.target.len())..]

@@ -11,7 +11,7 @@
 use eddy_loop::Loop;
 
 use super::closing::close_gracefully;
-use super::connection::{Next, Reading, MAX_PIPELINED};
+use super::connection::{Drained, Next, Reading, MAX_PIPELINED};
 use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::{ConnId, Request, Response};
@@ -53,6 +53,9 @@ pub(crate) enum Stop {
     HandOff(Hook),
     /// A callback destroyed the connection.
     Gone,
+    /// Nothing more is read: the connection closes (an unread body went
+    /// past the drain bound).
+    Closed,
 }
 
 /// The parser's view of a connection during `execute`.
@@ -64,6 +67,19 @@ pub(crate) struct Feed<'a> {
     /// The connection's server and body limit (fixed for its life).
     pub server: Server,
     pub max_body: Option<u64>,
+    /// `ServerOptions::max_drain_bytes`.
+    pub max_drain: u64,
+}
+
+/// Whether the connection goes on after the request being parsed. A GET
+/// or HEAD body framed by Content-Length is read to its end like any
+/// other (by its handler, or drained), so within the drain bound it
+/// keeps the connection, as in Node; a chunked one, or a longer one,
+/// closes it.
+fn keeps_alive(parser: &Parser, max_drain: u64) -> bool {
+    let drainable =
+        parser.flags() & crate::parser::flags::CHUNKED == 0 && parser.content_length() <= max_drain;
+    parser.should_keep_alive() || (drainable && parser.keep_alive_if_body_read())
 }
 
 /// What to do with a request whose head is complete.
@@ -75,7 +91,7 @@ enum Verdict {
 
 impl Feed<'_> {
     fn stopped(&self) -> bool {
-        matches!(self.stop, Stop::Refuse(_) | Stop::Gone)
+        matches!(self.stop, Stop::Refuse(_) | Stop::Gone | Stop::Closed)
     }
 
     fn act(&self) -> Action {
@@ -212,7 +228,7 @@ impl Handler for Feed<'_> {
         let b = &mut *self.building;
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
-        b.keep_alive = parser.should_keep_alive();
+        b.keep_alive = keeps_alive(parser, self.max_drain);
         if parser.method() != Some(Method::Connect) {
             b.locate_target();
         }
@@ -304,7 +320,13 @@ impl Handler for Feed<'_> {
         let Some(seq) = cn.body_seq() else { return };
         let max = cn.opts.max_body_size;
         let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
-            return; // response already finished: the body is drained
+            // Response already finished: the body is drained, within the
+            // bound.
+            if cn.drained(data.len() as u64) == Drained::OverBound {
+                self.stop = Stop::Closed;
+                close_gracefully(self.lp, c);
+            }
+            return;
         };
         x.body.received += data.len() as u64;
         if max.is_some_and(|m| x.body.received > m) {
@@ -366,7 +388,7 @@ impl Handler for Feed<'_> {
             self.stop = Stop::Gone;
             return Action::Error;
         };
-        if !parser.should_keep_alive() {
+        if !keeps_alive(parser, self.max_drain) {
             cn.reading = Reading::Done;
         }
         let pause = cn.reading == Reading::Done

@@ -25,6 +25,11 @@ pub struct ServerOptions {
     pub max_body_size: Option<u64>,
     /// Requests served on one connection before it is closed (0: no limit).
     pub max_requests_per_socket: u32,
+    /// A request body that its response (finished first) left unread is
+    /// read and discarded up to this many bytes, keeping the connection
+    /// (Node drains it too); a longer one closes the connection. A GET or
+    /// HEAD body longer than this closes it as well.
+    pub max_drain_bytes: u64,
     /// Output buffered per connection before reading pauses.
     pub high_water_mark: usize,
     /// The parser's opt-in leniencies (strict by default).
@@ -43,6 +48,7 @@ impl Default for ServerOptions {
             max_url_len: 8 * 1024,
             max_body_size: None,
             max_requests_per_socket: 0,
+            max_drain_bytes: 64 * 1024,
             high_water_mark: 64 * 1024,
             lenient: Lenient::NONE,
         }
