@@ -58,3 +58,21 @@ fn absolute_form_targets_reach_the_routes() {
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.ends_with("3\r\nxxx\r\n3\r\nxxx\r\n0\r\n\r\n"), "{out}");
 }
+
+#[test]
+fn a_small_unread_body_keeps_the_connection_and_an_unhonoured_upgrade_closes_it() {
+    let srv = start(&[]);
+    let mut raw = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 31\r\n\r\n".to_vec();
+    raw.extend_from_slice(&[b'a'; 31]);
+    raw.extend_from_slice(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nGET /smug HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let out = until_close(srv.port, &raw);
+    // Two answers: the GET (kept alive), the Upgrade request (close);
+    // `/smug` is never parsed.
+    assert_eq!(out.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{out}");
+    assert!(!out.contains("404"), "{out}");
+    let (first, second) = out.split_at(out.rfind("HTTP/1.1 200").unwrap());
+    assert!(first.contains("Connection: keep-alive\r\n"), "{out}");
+    assert!(second.contains("Connection: close\r\n"), "{out}");
+}

@@ -583,6 +583,7 @@ const INTENTIONAL = {
   'target length': 'a request-target over 8 KiB (max_url_len) is 414; Node counts it only in maxHeaderSize',
   'empty Transfer-Encoding': 'an empty Transfer-Encoding value is refused (400); llhttp ignores it',
   'Content-Length look-alike': 'Content_Length / Transfer_Encoding spellings may frame the message for another hop: served, then the connection closes',
+  'unhonoured Upgrade': 'an Upgrade no hook takes is answered with Connection: close and nothing after it is parsed; Node stops parsing there too but leaves the connection open (ServerOptions::continue_after_ignored_upgrade keeps RFC 9110\'s "ignore and go on")',
   'unread body over the drain bound': 'a request body its response left unread is drained up to max_drain_bytes (64 KiB) and the connection kept, as Node does; a longer one (or a chunked body on GET/HEAD, ambiguous for intermediaries) closes the connection after the response',
   'unknown Expect closes': 'after 417 eddy closes, since the refused request\'s body is never read; Node reads on',
   'CONNECT without a hook': 'CONNECT with no connect hook is 501; Node destroys the socket without a response',
@@ -596,7 +597,6 @@ const VERSION_SKEW = new Set(['llhttp 9.4 tab after value']);
 
 // Divergences that come from server behaviour issue 13 items 2-7 change.
 const PENDING = {
-  'unhonoured Upgrade': 'item 7: an Upgrade nobody takes lets eddy parse on',
 };
 
 // The class of a divergence, from what each server did and what the input
@@ -626,7 +626,7 @@ function classify(input, d) {
   // Node stops at an Upgrade nobody takes; eddy parses on (and may then
   // serve, refuse or close on what follows).
   const upgrade = has(/\r\nupgrade:[^\r\n]*\r\n/i) && has(/\r\nconnection:[^\r\n]*upgrade/i);
-  if (upgrade && e.requests >= n.requests && !n.rejected && (e.requests > n.requests || e.rejected || e.closed !== n.closed)) {
+  if (upgrade && e.requests === n.requests && !n.rejected && !e.rejected && e.closed && !n.closed) {
     return 'unhonoured Upgrade';
   }
   if (e.requests > n.requests) {

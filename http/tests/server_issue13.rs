@@ -272,3 +272,77 @@ fn a_drained_body_past_the_request_timeout_closes_without_a_second_answer() {
     let out = rest_until_close(&mut s, buf);
     assert_eq!(out, "", "no 408 after a response");
 }
+
+// ---- item 7: an Upgrade nobody takes ----
+
+const UPGRADE_THEN_SMUGGLED: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nGET /smug HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn an_upgrade_nobody_takes_is_answered_with_close_and_nothing_after_it_is_parsed() {
+    let server = TestServer::start(ServerOptions::default(), common::hello);
+    let out = exchange_until_close(&server, UPGRADE_THEN_SMUGGLED);
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.contains("Connection: close\r\n"), "{out}");
+    assert_eq!(out.matches("HTTP/1.1 ").count(), 1, "{out}");
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The same when the request after it comes later, and when the
+    // handler answers only once the whole head is in.
+    let mut s = server.connect();
+    s.write_all(&UPGRADE_THEN_SMUGGLED[..70]).unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.contains("Connection: close\r\n"), "{first}");
+    let _ = s.write_all(&UPGRADE_THEN_SMUGGLED[70..]);
+    let rest = rest_until_close(&mut s, buf);
+    assert_eq!(rest, "");
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_option_keeps_rfc_9110s_ignore_and_go_on() {
+    let opts = ServerOptions {
+        continue_after_ignored_upgrade: true,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, common::hello);
+    let mut s = server.connect();
+    s.write_all(UPGRADE_THEN_SMUGGLED).unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    assert!(first.contains("Connection: keep-alive\r\n"), "{first}");
+    let second = read_response(&mut s, &mut buf);
+    assert!(second.starts_with("HTTP/1.1 200 OK\r\n"), "{second}");
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_taken_upgrade_still_goes_to_its_hook_with_the_bytes_after_it() {
+    fn setup(lp: &mut Loop, server: Server) {
+        server
+            .on_upgrade(lp, |lp, head, stream, rest| {
+                let mut reply = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nX-Target: {}\r\n\r\n",
+                    head.target
+                )
+                .into_bytes();
+                reply.extend_from_slice(&rest);
+                stream.write(lp, &reply).unwrap();
+                stream.shutdown(lp, |_, _, _| {}).unwrap();
+                stream
+                    .read_start(lp, |lp, s, ev| {
+                        if !matches!(ev, eddy_net::ReadEvent::Data(_)) {
+                            let _ = s.close(lp, |_, _| {});
+                        }
+                    })
+                    .unwrap();
+            })
+            .unwrap();
+    }
+    let server = TestServer::start_with(ServerOptions::default(), common::hello, setup);
+    let out = exchange_until_close(&server, UPGRADE_THEN_SMUGGLED);
+    assert!(
+        out.starts_with("HTTP/1.1 101 Switching Protocols\r\nX-Target: /\r\n\r\nGET /smug"),
+        "{out}"
+    );
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

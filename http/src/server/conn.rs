@@ -164,6 +164,7 @@ impl<'l> ParseGuard<'l> {
         };
         let (server, max_body, max_drain) =
             (cn.server, cn.opts.max_body_size, cn.opts.max_drain_bytes);
+        let upgrade_goes_on = cn.opts.continue_after_ignored_upgrade;
         let mut offset = 0;
         while offset < data.len() {
             let mut feed = Feed {
@@ -174,6 +175,7 @@ impl<'l> ParseGuard<'l> {
                 server,
                 max_body,
                 max_drain,
+                upgrade_goes_on,
             };
             let result = parser.execute(&mut feed, &data[offset..]);
             let stop = feed.stop;
@@ -202,9 +204,11 @@ impl<'l> ParseGuard<'l> {
                         return Parsed::All;
                     }
                     match parser.pause_reason() {
-                        // Upgrade without a handler: served as an ordinary
-                        // request, and the connection goes on as HTTP.
-                        Some(PauseReason::Upgrade) => parser.resume(),
+                        // Upgrade without a handler, with the option to go
+                        // on: served as an ordinary request, and the
+                        // connection goes on as HTTP. (Without it, reading
+                        // is done: what is held is dropped.)
+                        Some(PauseReason::Upgrade) if upgrade_goes_on => parser.resume(),
                         _ => return Parsed::Held { from: offset },
                     }
                 }

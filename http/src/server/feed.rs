@@ -69,6 +69,8 @@ pub(crate) struct Feed<'a> {
     pub max_body: Option<u64>,
     /// `ServerOptions::max_drain_bytes`.
     pub max_drain: u64,
+    /// `ServerOptions::continue_after_ignored_upgrade`.
+    pub upgrade_goes_on: bool,
 }
 
 /// Whether the connection goes on after the request being parsed. A GET
@@ -82,6 +84,12 @@ fn keeps_alive(parser: &Parser, max_drain: u64) -> bool {
     parser.should_keep_alive() || (drainable && parser.keep_alive_if_body_read())
 }
 
+/// An Upgrade nobody took (a taken one is handed off first): nothing after
+/// this request is parsed, unless the options say go on.
+fn stops_at(parser: &Parser, upgrade_goes_on: bool) -> bool {
+    parser.upgrade() && parser.method() != Some(Method::Connect) && !upgrade_goes_on
+}
+
 /// What to do with a request whose head is complete.
 enum Verdict {
     Serve,
@@ -90,6 +98,11 @@ enum Verdict {
 }
 
 impl Feed<'_> {
+    /// See [`stops_at`].
+    fn stops_at(&self, parser: &Parser) -> bool {
+        stops_at(parser, self.upgrade_goes_on)
+    }
+
     fn stopped(&self) -> bool {
         matches!(self.stop, Stop::Refuse(_) | Stop::Gone | Stop::Closed)
     }
@@ -225,10 +238,11 @@ impl Handler for Feed<'_> {
     }
 
     fn on_headers_complete(&mut self, parser: &Parser) -> HeadersAction {
+        let stops = self.stops_at(parser);
         let b = &mut *self.building;
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
-        b.keep_alive = keeps_alive(parser, self.max_drain);
+        b.keep_alive = keeps_alive(parser, self.max_drain) && !stops;
         if parser.method() != Some(Method::Connect) {
             b.locate_target();
         }
@@ -383,12 +397,13 @@ impl Handler for Feed<'_> {
         if let Some((cb, seq)) = end {
             cb(self.lp, Request { conn: c, seq });
         }
+        let goes_on = keeps_alive(parser, self.max_drain) && !self.stops_at(parser);
         let h = http(self.lp);
         let Some(cn) = h.conns.get_mut(c) else {
             self.stop = Stop::Gone;
             return Action::Error;
         };
-        if !keeps_alive(parser, self.max_drain) {
+        if !goes_on {
             cn.reading = Reading::Done;
         }
         let pause = cn.reading == Reading::Done

@@ -30,6 +30,12 @@ pub struct ServerOptions {
     /// (Node drains it too); a longer one closes the connection. A GET or
     /// HEAD body longer than this closes it as well.
     pub max_drain_bytes: u64,
+    /// A request asking for an Upgrade that no `on_upgrade` hook takes is
+    /// served as an ordinary request. By default (false) its response says
+    /// `Connection: close` and nothing after it is parsed, as llhttp stops
+    /// there (a proxy may already be tunnelling what follows). True keeps
+    /// RFC 9110's "ignore the Upgrade and go on" (section 7.8).
+    pub continue_after_ignored_upgrade: bool,
     /// Output buffered per connection before reading pauses.
     pub high_water_mark: usize,
     /// The parser's opt-in leniencies (strict by default).
@@ -49,6 +55,7 @@ impl Default for ServerOptions {
             max_body_size: None,
             max_requests_per_socket: 0,
             max_drain_bytes: 64 * 1024,
+            continue_after_ignored_upgrade: false,
             high_water_mark: 64 * 1024,
             lenient: Lenient::NONE,
         }
