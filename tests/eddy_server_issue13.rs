@@ -76,3 +76,59 @@ fn a_small_unread_body_keeps_the_connection_and_an_unhonoured_upgrade_closes_it(
     assert!(first.contains("Connection: keep-alive\r\n"), "{out}");
     assert!(second.contains("Connection: close\r\n"), "{out}");
 }
+
+/// The open connections `/metrics` reports (the scrape's own included).
+fn open_connections(port: u16) -> usize {
+    let out = until_close(
+        port,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    out.lines()
+        .filter(|l| l.starts_with("eddy_server_connections"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as usize)
+        .sum()
+}
+
+/// Waits (bounded) until `/metrics` reports `n` connections besides its own.
+fn wait_connections(port: u16, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while open_connections(port) != n + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {n} connections"
+        );
+    }
+}
+
+#[test]
+fn send_timeout_closes_a_stream_nobody_reads() {
+    let srv = start(&["--send-timeout", "300", "--metrics"]);
+    let mut s = connect(srv.port);
+    s.write_all(b"GET /stream?chunks=1000&size=65536 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    wait_connections(srv.port, 1);
+    // Never read: cut off by the send timeout.
+    wait_connections(srv.port, 0);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(out.len() < 1000 * 65536, "{} bytes: not cut off", out.len());
+}
+
+#[test]
+fn min_body_rate_refuses_a_stalled_upload() {
+    // The flag's grace period and windows are 5 s each.
+    let srv = start(&["--min-body-rate", "100"]);
+    let mut s = connect(srv.port);
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc")
+        .unwrap();
+    let mut out = Vec::new();
+    // The server closes (an EOF, well before the 30 s read timeout and
+    // the 300 s request timeout).
+    s.read_to_end(&mut out).expect("closed by the server");
+    let out = String::from_utf8_lossy(&out);
+    // The echo had begun its response (with the request's length): it
+    // is cut off there.
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(out.ends_with("\r\n\r\nabc"), "{out}");
+}

@@ -346,3 +346,126 @@ fn a_taken_upgrade_still_goes_to_its_hook_with_the_bytes_after_it() {
     );
     assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+// ---- item 5: send timeout and minimum body rate ----
+
+/// Writes 64 KiB blocks for ever, each when the last has drained.
+fn endless(lp: &mut Loop, _req: Request, res: Response) {
+    fn pump(lp: &mut Loop, res: Response) {
+        let block = [b'e'; 65536];
+        while let Ok(true) = res.write(lp, &block) {}
+    }
+    res.on_drain(lp, pump).unwrap();
+    pump(lp, res);
+}
+
+/// 8 MiB in 64 KiB blocks, then the end.
+fn eight_mib(lp: &mut Loop, _req: Request, res: Response) {
+    let sent = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let pump = move |lp: &mut Loop| {
+        let block = [b'f'; 65536];
+        while sent.get() < 128 {
+            sent.set(sent.get() + 1);
+            if !res.write(lp, &block).unwrap() {
+                return;
+            }
+        }
+        res.end(lp, b"").unwrap();
+    };
+    let again = pump.clone();
+    res.on_drain(lp, move |lp, _| again(lp)).unwrap();
+    pump(lp);
+}
+
+#[test]
+fn output_nobody_reads_is_cut_off_by_the_send_timeout() {
+    let opts = ServerOptions {
+        send_timeout_ms: 300,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, endless);
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    server.wait_connections(1);
+    // Not reading: the server's output stalls, and the connection goes.
+    server.wait_connections(0);
+    // What was queued still arrives, then the end: a bounded amount.
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(out.len() < 256 << 20, "{} bytes", out.len());
+}
+
+#[test]
+fn output_that_keeps_moving_is_not_cut_off() {
+    let opts = ServerOptions {
+        send_timeout_ms: 300,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, eight_mib);
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    assert!(
+        out.ends_with(b"\r\n0\r\n\r\n"),
+        "cut short at {} bytes",
+        out.len()
+    );
+}
+
+/// Answers once the whole body is in, with its length.
+fn count_body(lp: &mut Loop, req: Request, res: Response) {
+    let n = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let m = n.clone();
+    req.on_data(lp, move |_, _, b| m.set(m.get() + b.len()))
+        .unwrap();
+    req.on_end(lp, move |lp, _| {
+        res.end(lp, n.get().to_string().as_bytes()).unwrap()
+    })
+    .unwrap();
+}
+
+fn rate_opts() -> ServerOptions {
+    ServerOptions {
+        min_body_rate: Some(eddy_http::server::MinBodyRate {
+            bytes_per_sec: 1000,
+            grace_ms: 200,
+            window_ms: 300,
+        }),
+        keep_alive_timeout_ms: 1000,
+        ..ServerOptions::default()
+    }
+}
+
+#[test]
+fn a_body_below_the_minimum_rate_gets_408() {
+    let server = TestServer::start(rate_opts(), count_body);
+    let mut s = server.connect();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789")
+        .unwrap();
+    // Then nothing: the first window after the grace brings 0 of 300.
+    let out = rest_until_close(&mut s, Vec::new());
+    assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
+    assert!(out.contains("Connection: close\r\n"), "{out}");
+}
+
+#[test]
+fn a_body_at_full_speed_and_a_bodiless_request_are_not_watched() {
+    let server = TestServer::start(rate_opts(), count_body);
+    let mut s = server.connect();
+    let mut req = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".to_vec();
+    req.extend_from_slice(&[b'z'; 100_000]);
+    s.write_all(&req).unwrap();
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf);
+    assert!(r.ends_with("100000"), "{r}");
+    // A keep-alive connection idles past many windows: no 408 (only the
+    // keep-alive timeout closes it, silently).
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let r = read_response(&mut s, &mut buf);
+    assert!(r.ends_with("\r\n\r\n0"), "{r}");
+    let rest = rest_until_close(&mut s, buf);
+    assert_eq!(rest, "");
+}

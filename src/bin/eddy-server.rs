@@ -4,6 +4,7 @@
 //!         [--workers N] [--access-log] [--headers-timeout MS]
 //!         [--request-timeout MS] [--keep-alive-timeout MS]
 //!         [--max-header-size BYTES] [--max-body-size BYTES]
+//!         [--send-timeout MS] [--min-body-rate BYTES_PER_SEC]
 //!
 //! Routes: `GET /` (Hello, World!), `POST|PUT /echo` (the body streamed
 //! back), `GET /delay?ms=N`, `GET /stream?chunks=N&size=B`, `GET /headers`;
@@ -42,7 +43,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use eddy::event_loop::{Async, AsyncSender, Handle, Interest, Io, LoopMetrics, Signal, Timer};
 use eddy::http::parser::Method;
-use eddy::http::server::{Request, Response, Server, ServerOptions};
+use eddy::http::server::{MinBodyRate, Request, Response, Server, ServerOptions};
 use eddy::net::activation::{self, Successor};
 use eddy::net::{Address, ListenOptions, Listener};
 use eddy::prometheus::{Exposition, Labels, CONTENT_TYPE};
@@ -79,6 +80,8 @@ const HELP: &str = "usage: eddy-server [options]
   --keep-alive-timeout MS     idle time between requests (default 5000)
   --max-header-size BYTES     request head limit (default 16384)
   --max-body-size BYTES       request body limit (default none)
+  --send-timeout MS           close a connection whose output makes no progress this long (default 60000, 0 off)
+  --min-body-rate BYTES_PER_SEC  refuse (408) a request body slower than this over 5 s windows, after 5 s (default off)
   --metrics                   serve GET /metrics (Prometheus text format)
   -h, --help                  this text
 
@@ -149,6 +152,13 @@ fn parse_args() -> Config {
             }
             "--max-header-size" => {
                 c.opts.max_header_size = num("--max-header-size", value("--max-header-size"))
+            }
+            "--send-timeout" => {
+                c.opts.send_timeout_ms = num("--send-timeout", value("--send-timeout"))
+            }
+            "--min-body-rate" => {
+                let rate = num("--min-body-rate", value("--min-body-rate"));
+                c.opts.min_body_rate = Some(MinBodyRate::new(rate))
             }
             "--max-body-size" => {
                 c.opts.max_body_size = Some(num("--max-body-size", value("--max-body-size")))

@@ -19,7 +19,7 @@ use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
 use super::closing::{arm, close_gracefully, hand_off_stream};
-use super::connection::{Conn, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
+use super::connection::{Conn, Hold, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
 use super::deadlines::Due;
 use super::dispatch;
 use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
@@ -28,6 +28,7 @@ use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
 use super::options::ServerOptions;
 use super::output::{emit, flush_batch, open_batch, write_front, Flushed, Room};
+use super::progress::{RateCheck, RateWatch, SendCheck};
 use super::server_state::Server;
 use super::status::reason_phrase;
 use super::table::{conn, http};
@@ -470,6 +471,37 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
 fn on_timer(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
+    // It fired: whatever follows arms it afresh.
+    cn.deadlines.armed_at = None;
+    if cn.deadlines.send.is_some_and(|t| t <= now) {
+        let stream = cn.stream;
+        let written = stream.bytes_written(lp).unwrap_or(0);
+        let queued = stream.write_queue_size(lp).unwrap_or(0);
+        let Some(cn) = conn(lp, c) else { return };
+        let timeout = cn.opts.send_timeout_ms;
+        cn.deadlines.send = match cn.send_watch.check(now, written, queued, timeout) {
+            SendCheck::Off => None,
+            SendCheck::Until(t) => Some(t),
+            // The peer takes nothing: no graceful end can flush.
+            SendCheck::Stalled => return destroy(lp, c),
+        };
+    }
+    let Some(cn) = conn(lp, c) else { return };
+    if let (Some(rate), true) = (
+        cn.opts.min_body_rate,
+        cn.deadlines.body_rate.is_some_and(|t| t <= now),
+    ) {
+        let reading = cn.hold == Hold::Flowing && cn.leftover.is_empty();
+        match cn.rate_watch.check(now, cn.body_received, reading, &rate) {
+            RateCheck::Until(t) => cn.deadlines.body_rate = Some(t),
+            RateCheck::TooSlow => {
+                cn.rate_watch = RateWatch::Off;
+                cn.deadlines.body_rate = None;
+                return fail(lp, c, 408);
+            }
+        }
+    }
+    let Some(cn) = conn(lp, c) else { return };
     let draining = matches!(cn.reading, Reading::Drain { .. });
     match cn.deadlines.fired(now) {
         Due::Close => destroy(lp, c),
@@ -504,6 +536,8 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16) {
     // Answered: the request's deadlines must not fire a second answer.
     cn.deadlines.headers = None;
     cn.deadlines.request = None;
+    cn.deadlines.body_rate = None;
+    cn.rate_watch = RateWatch::Off;
     cn.leftover = Vec::new();
     let stream = cn.stream;
     let bytes = custom.unwrap_or_else(|| {

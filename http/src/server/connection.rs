@@ -16,6 +16,7 @@ use eddy_net::Stream;
 use super::deadlines::Deadlines;
 use super::exchange::{Queue, RequestData};
 use super::options::ServerOptions;
+use super::progress::{RateWatch, SendWatch};
 use super::server_state::Server;
 use crate::parser::Parser;
 
@@ -183,6 +184,12 @@ pub(crate) struct Conn {
     pub served: u32,
     pub timer: Timer,
     pub deadlines: Deadlines,
+    /// Queued output, watched for progress (the send timeout).
+    pub send_watch: SendWatch,
+    /// The body being received, watched for its rate (opt-in).
+    pub rate_watch: RateWatch,
+    /// Request body bytes received on this connection, in all.
+    pub body_received: u64,
 }
 
 impl Conn {
@@ -213,6 +220,9 @@ impl Conn {
             served: 0,
             timer,
             deadlines: Deadlines::default(),
+            send_watch: SendWatch::Off,
+            rate_watch: RateWatch::Off,
+            body_received: 0,
         }
     }
 

@@ -17,6 +17,7 @@ use super::exchange::RequestData;
 use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
 use super::output::send_continue;
+use super::progress::RateWatch;
 use super::server_state::Server;
 use super::table::{conn, http};
 use crate::h1::{is_valid_host, HeaderFacts};
@@ -88,6 +89,11 @@ fn keeps_alive(parser: &Parser, max_drain: u64) -> bool {
 /// this request is parsed, unless the options say go on.
 fn stops_at(parser: &Parser, upgrade_goes_on: bool) -> bool {
     parser.upgrade() && parser.method() != Some(Method::Connect) && !upgrade_goes_on
+}
+
+/// Whether the request being parsed has a body to come.
+fn has_body(parser: &Parser) -> bool {
+    parser.content_length() > 0 || parser.flags() & crate::parser::flags::CHUNKED != 0
 }
 
 /// What to do with a request whose head is complete.
@@ -271,12 +277,27 @@ impl Handler for Feed<'_> {
         }
         self.building.expects_continue = wants_continue;
         let c = self.c;
+        let now = self.lp.now();
         let h = http(self.lp);
         let Some(cn) = h.conns.get_mut(c) else {
             self.stop = Stop::Gone;
             return HeadersAction::Error;
         };
         cn.deadlines.headers = None;
+        if let Some(rate) = cn.opts.min_body_rate.filter(|_| has_body(parser)) {
+            // The body's rate is watched from now (opt-in).
+            cn.rate_watch = RateWatch::start(now, &rate);
+            cn.deadlines.body_rate = cn.rate_watch.next();
+            let timer = cn.timer;
+            if let Some(ms) = cn.deadlines.rearm_delay(now) {
+                let _ = timer.rearm(self.lp, ms);
+            }
+        }
+        let h = http(self.lp);
+        let Some(cn) = h.conns.get_mut(c) else {
+            self.stop = Stop::Gone;
+            return HeadersAction::Error;
+        };
         let seq = cn.next_seq;
         cn.next_seq += 1;
         if cn.reading != Reading::Done {
@@ -331,6 +352,7 @@ impl Handler for Feed<'_> {
         }
         let c = self.c;
         let Some(cn) = conn(self.lp, c) else { return };
+        cn.body_received += data.len() as u64;
         let Some(seq) = cn.body_seq() else { return };
         let max = cn.opts.max_body_size;
         let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
@@ -384,6 +406,8 @@ impl Handler for Feed<'_> {
         }
         cn.deadlines.headers = None;
         cn.deadlines.request = None;
+        cn.deadlines.body_rate = None;
+        cn.rate_watch = RateWatch::Off;
         let trailers = &mut self.building.headers;
         let end = seq.and_then(|seq| {
             let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;

@@ -47,7 +47,7 @@
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
-//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`;
+//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`, `progress.rs`;
 //! - below: `crate::h1` and `eddy-net`.
 
 #![deny(missing_docs)]
@@ -66,6 +66,7 @@ mod handles;
 mod hooks;
 mod options;
 mod output;
+mod progress;
 mod request;
 mod response;
 #[allow(clippy::module_inception)]
@@ -81,6 +82,7 @@ pub use error::{Error, Result};
 pub use handles::{Request, Response};
 pub use hooks::{ClientError, RequestHead};
 pub use options::ServerOptions;
+pub use progress::MinBodyRate;
 pub use server_state::Server;
 pub use status::reason_phrase;
 

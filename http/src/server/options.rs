@@ -1,5 +1,6 @@
 //! Server options, with Node's `http.Server` defaults.
 
+use super::progress::MinBodyRate;
 use crate::parser::Lenient;
 
 /// How a [`Server`](super::Server) behaves.
@@ -12,6 +13,14 @@ pub struct ServerOptions {
     /// Idle time between requests on a keep-alive connection; then it is
     /// closed. Advertised as `Keep-Alive: timeout=N`. 0 disables keep-alive.
     pub keep_alive_timeout_ms: u64,
+    /// Output that makes no progress for this long (queued bytes the peer
+    /// does not take) closes the connection: nginx's `send_timeout`
+    /// (0: off). A stall is caught within 1.25 times this.
+    pub send_timeout_ms: u64,
+    /// The opt-in minimum request-body rate: a body that brings less than
+    /// its floor over a window (after its grace period) is refused with
+    /// 408. Windows in which the server held reading back do not count.
+    pub min_body_rate: Option<MinBodyRate>,
     /// Socket idle timeout (0: off): a connection with no traffic for this
     /// long is closed.
     pub timeout_ms: u64,
@@ -48,6 +57,8 @@ impl Default for ServerOptions {
             headers_timeout_ms: 60_000,
             request_timeout_ms: 300_000,
             keep_alive_timeout_ms: 5_000,
+            send_timeout_ms: 60_000,
+            min_body_rate: None,
             timeout_ms: 0,
             max_header_size: 16 * 1024,
             max_headers_count: 100,

@@ -14,6 +14,7 @@ use super::compose::{compose, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
+use super::progress::SendCheck;
 use super::table::{conn, http, Http};
 use super::teardown::destroy;
 
@@ -77,7 +78,9 @@ pub(crate) enum Flushed {
 /// Whether the write of `bytes` to `stream` left room; a failure closes
 /// the connection from the next pending phase.
 fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room {
-    match stream.write(lp, bytes) {
+    let written = stream.write(lp, bytes);
+    watch_output(lp, c, stream);
+    match written {
         Ok(true) => Room::Below,
         Ok(false) => {
             hold_for_output(lp, c);
@@ -86,6 +89,27 @@ fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room 
         Err(_) => {
             write_failed(lp, c);
             Room::Full
+        }
+    }
+}
+
+/// Output is queued: unless it is watched already, the send timeout
+/// starts watching it for progress (on the connection's one timer).
+pub(crate) fn watch_output(lp: &mut Loop, c: ConnId, stream: Stream) {
+    let Some(cn) = conn(lp, c) else { return };
+    let timeout = cn.opts.send_timeout_ms;
+    if timeout == 0 || cn.deadlines.send.is_some() {
+        return;
+    }
+    let queued = stream.write_queue_size(lp).unwrap_or(0);
+    let written = stream.bytes_written(lp).unwrap_or(0);
+    let now = lp.now();
+    let Some(cn) = conn(lp, c) else { return };
+    if let SendCheck::Until(at) = cn.send_watch.check(now, written, queued, timeout) {
+        cn.deadlines.send = Some(at);
+        let timer = cn.timer;
+        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+            let _ = timer.rearm(lp, ms);
         }
     }
 }
