@@ -192,10 +192,7 @@ impl<'l> ParseGuard<'l> {
                 (stop, Err(e)) => {
                     let status = match stop {
                         Stop::Refuse(status) => status,
-                        _ => {
-                            let seen = &data[offset..(offset + e.offset).min(data.len())];
-                            status_for(e.kind, seen)
-                        }
+                        _ => status_for(&e),
                     };
                     return Parsed::Refused { status };
                 }

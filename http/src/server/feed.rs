@@ -21,26 +21,21 @@ use super::progress::RateWatch;
 use super::server_state::Server;
 use super::table::{conn, http};
 use crate::h1::{is_valid_host, HeaderFacts};
-use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
+use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, ParseError, Parser};
+
+/// The parser's reason for a well-formed `HTTP/d.d` it does not speak
+/// (checked by a test below, so a new wording cannot go unnoticed).
+const UNKNOWN_VERSION: &str = "Invalid HTTP version";
 
 /// The status for a parse error. A version error is 505 only when the
 /// start line carried a well-formed `HTTP/d.d` that eddy does not speak;
-/// any other malformed start line (a bare LF, garbage) is 400.
-pub(crate) fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
-    match kind {
-        ErrorKind::InvalidVersion if names_a_version(seen) => 505,
+/// any other malformed start line (a bare LF, garbage) is 400. Decided
+/// from the error alone, so however the input was split.
+pub(crate) fn status_for(e: &ParseError) -> u16 {
+    match e.kind {
+        ErrorKind::InvalidVersion if e.reason == UNKNOWN_VERSION => 505,
         k => k.status_code(),
     }
-}
-
-fn names_a_version(seen: &[u8]) -> bool {
-    seen.windows(8).any(|w| {
-        w.starts_with(b"HTTP/")
-            && w[5].is_ascii_digit()
-            && w[6] == b'.'
-            && w[7].is_ascii_digit()
-            && !matches!(&w[5..], b"1.0" | b"1.1")
-    })
 }
 
 /// How a parse stopped early, as the handler saw it.
@@ -446,5 +441,39 @@ impl Handler for Feed<'_> {
             return Action::Pause;
         }
         Action::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::{Kind, Parser};
+
+    struct Nothing;
+    impl Handler for Nothing {}
+
+    fn status(input: &[u8], split: usize) -> u16 {
+        let mut p = Parser::new(Kind::Request);
+        let first = p.execute(&mut Nothing, &input[..split]);
+        let e = match first {
+            Err(e) => e,
+            Ok(_) => p.execute(&mut Nothing, &input[split..]).unwrap_err(),
+        };
+        status_for(&e)
+    }
+
+    #[test]
+    fn an_unknown_version_is_505_however_split_and_a_malformed_one_400() {
+        let unknown = b"GET / HTTP/1.2\r\nHost: x\r\n\r\n";
+        for split in 1..unknown.len() {
+            assert_eq!(status(unknown, split), 505, "split at {split}");
+        }
+        for bad in [
+            &b"GET / HTTP/1.x\r\n"[..],
+            b"GET / HTTP/1.1x\r\n",
+            b"GET / HTTX/1.1\r\n",
+        ] {
+            assert_eq!(status(bad, bad.len()), 400, "{bad:?}");
+        }
     }
 }

@@ -83,6 +83,27 @@ impl Server {
         Ok(addr)
     }
 
+    /// Serves `stream`, an already connected stream (one end of a
+    /// socketpair, say), as if a listener had accepted it. Hidden: the seam
+    /// for in-memory drivers such as the whole-server fuzz target
+    /// (`fuzz/fuzz_targets/server.rs`), which drive the real connection
+    /// code without a listening socket. A closing server closes the stream.
+    #[doc(hidden)]
+    pub fn serve_stream(self, lp: &mut Loop, stream: Stream) -> Result<()> {
+        let st = match state(lp, self) {
+            Ok(st) if !st.is_closing() => st,
+            _ => {
+                let _ = stream.close(lp, |_, _| {});
+                return Err(Error::Closed("server"));
+            }
+        };
+        st.connections += 1;
+        let opts = st.opts.clone();
+        conn::accept(lp, self, opts, stream);
+        dispatch::connection(lp, self, stream);
+        Ok(())
+    }
+
     /// CONNECT requests: `cb` gets the request head, the stream (now the
     /// caller's: read, write and close it as with any stream) and the bytes
     /// already read past the head. Without it, CONNECT is answered 501.
