@@ -469,3 +469,57 @@ fn a_body_at_full_speed_and_a_bodiless_request_are_not_watched() {
     let rest = rest_until_close(&mut s, buf);
     assert_eq!(rest, "");
 }
+
+// ---- item 6: shared blocks ----
+
+/// Three writes of one shared block, chunked (or counted when the target
+/// says `/len`), then the end.
+fn shared(lp: &mut Loop, req: Request, res: Response) {
+    let block: std::rc::Rc<[u8]> = b"0123456789".to_vec().into();
+    if req.path(lp) == Some("/len") {
+        res.set_header(lp, "Content-Length", "30").unwrap();
+    }
+    for _ in 0..3 {
+        res.write_shared(lp, block.clone()).unwrap();
+    }
+    res.end(lp, b"").unwrap();
+}
+
+#[test]
+fn write_shared_frames_a_shared_block_like_write() {
+    let server = TestServer::start(ServerOptions::default(), shared);
+    let out = exchange_until_close(
+        &server,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.contains("Transfer-Encoding: chunked\r\n"), "{out}");
+    assert!(
+        out.ends_with("\r\n\r\na\r\n0123456789\r\na\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"),
+        "{out}"
+    );
+    let out = exchange_until_close(
+        &server,
+        b"GET /len HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        out.ends_with("\r\n\r\n012345678901234567890123456789"),
+        "{out}"
+    );
+    // HEAD: no body at all.
+    let out = exchange_until_close(
+        &server,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.ends_with("\r\n\r\n") && !out.contains("0123"), "{out}");
+    // Pipelined: the later responses are held back (copied), in order.
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /len HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let out = rest_until_close(&mut s, Vec::new());
+    assert_eq!(out.matches("a\r\n0123456789\r\n").count(), 6, "{out}");
+    assert_eq!(
+        out.matches("012345678901234567890123456789").count(),
+        1,
+        "{out}"
+    );
+}

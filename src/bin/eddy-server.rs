@@ -41,6 +41,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use eddy::event_loop::memory::TrimOptions;
 use eddy::event_loop::{Async, AsyncSender, Handle, Interest, Io, LoopMetrics, Signal, Timer};
 use eddy::http::parser::Method;
 use eddy::http::server::{MinBodyRate, Request, Response, Server, ServerOptions};
@@ -245,19 +246,40 @@ fn delay(lp: &mut Loop, req: Request, res: Response) {
     });
 }
 
-/// N chunks of B bytes, each written when the socket has drained.
+thread_local! {
+    /// The block `/stream` responses of this worker send, while one is
+    /// live: weak, so it goes when the last response using it is done.
+    static BLOCK: RefCell<std::rc::Weak<[u8]>> = RefCell::new(std::rc::Weak::<[u8; 0]>::new());
+}
+
+/// One block of `size` bytes shared by every `/stream` response that
+/// sends that size at the same time: queued by reference
+/// (`write_shared`), so a slow reader holds no copy of it.
+fn shared_block(size: usize) -> Rc<[u8]> {
+    BLOCK.with(|cached| {
+        if let Some(b) = cached.borrow().upgrade().filter(|b| b.len() == size) {
+            return b;
+        }
+        let b: Rc<[u8]> = vec![b'x'; size].into();
+        *cached.borrow_mut() = Rc::downgrade(&b);
+        b
+    })
+}
+
+/// N chunks of B bytes, each written when the socket has drained; the
+/// chunks are one shared block.
 fn stream(lp: &mut Loop, req: Request, res: Response) {
     let q = req.query(lp);
     let chunks = query_param(q, "chunks").unwrap_or(10);
     let size = query_param(q, "size").unwrap_or(1024).min(16 << 20) as usize;
     let _ = res.set_header(lp, "Content-Type", "application/octet-stream");
     let _ = res.set_header(lp, "Server", "eddy");
-    let block = std::rc::Rc::new(vec![b'x'; size]);
+    let block = shared_block(size);
     let sent = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let pump = move |lp: &mut Loop| {
         while sent.get() < chunks {
             sent.set(sent.get() + 1);
-            match res.write(lp, &block) {
+            match res.write_shared(lp, block.clone()) {
                 Ok(true) => continue,
                 Ok(false) => return,
                 Err(_) => return,
@@ -569,6 +591,9 @@ fn worker(
 ) {
     let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
     lp.set_metrics_enabled(cfg.metrics);
+    // Memory a burst of connections freed goes back to the OS from an idle
+    // moment (pools capped, tables shrunk, then malloc_trim).
+    lp.enable_memory_trim(TrimOptions::default());
     let draining = Rc::new(Cell::new(false));
     let scrapes = cfg.metrics.then(|| {
         Rc::new(Scrapes {

@@ -39,7 +39,8 @@
 //! 417, 431, 501, 505) and the connection closes.
 //!
 //! Files are layered, each importing only those below it:
-//! - API: `server.rs`, `request.rs`, `response.rs` (the handles' methods);
+//! - API: `server.rs`, `request.rs`, `response.rs` (the handles' methods),
+//!   `shrink.rs` (pools trimmed after a burst);
 //! - connection behaviour: `conn.rs` (read, parse guard, advance, drain,
 //!   failures), `feed.rs` (the parser's handler), `closing.rs` (timer,
 //!   linger, hand-off), `output.rs` (batch, direct and held-back output),
@@ -72,6 +73,7 @@ mod response;
 #[allow(clippy::module_inception)]
 mod server;
 mod server_state;
+mod shrink;
 mod status;
 mod table;
 mod target_form;

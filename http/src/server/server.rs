@@ -14,6 +14,7 @@ use super::handles::{ConnId, Request, Response};
 use super::hooks::{ClientError, Hooks, RequestHead};
 use super::options::ServerOptions;
 use super::server_state::{Phase, Ref, Server, ServerState};
+use super::shrink;
 use super::table::{http, http_ref};
 use super::teardown::destroy;
 
@@ -44,6 +45,7 @@ impl Server {
             phase: Phase::Listening,
             referenced: Ref::Ref,
         });
+        shrink::register(lp);
         Server { id }
     }
 
