@@ -575,6 +575,7 @@ const INTENTIONAL = {
   'pipelined 100 Continue': 'eddy sends 100 Continue to every HTTP/1.1 request that asks; Node skips it for a pipelined one whose body is already in (RFC 9110 section 10.1.1 lets a server omit it), or writes it into the middle of the previous response',
   'input cut short by the FIN': 'the input ends inside a body; both servers saw the same requests and drop the connection at the FIN, differing only in whether the answer had begun',
   'duplicate Host': 'two Host lines name two authorities; RFC 9112 section 3.2 says 400',
+  'absolute-form authority': 'an absolute-form target\'s authority takes precedence over Host and is checked the same way (RFC 9112 section 3.2.2): userinfo or an empty authority is 400; llhttp does not look at it',
   'Host syntax': 'a Host value that is not uri-host[:port] (RFC 3986) is refused with 400',
   'TE identity, chunked': 'eddy decodes only chunked; any other coding, identity included, is 501 (RFC 9112 section 6.1)',
   'TE on HTTP/1.0': 'Transfer-Encoding in an HTTP/1.0 request means faulty framing (RFC 9112 section 6.1): 400',
@@ -644,6 +645,7 @@ function classify(input, d) {
     if (e.status === 400) {
       if (has(/[A-Z] +[^ \r\n]+\r?\n/) || has(/ HTTP\/0\.9\r\n/)) return 'HTTP/0.9';
       if (has(/HTTP\/1\.0(?:\r\n[^\r\n]+)*?\r\ntransfer-encoding/i)) return 'TE on HTTP/1.0';
+      if (has(/(^|\n)[A-Z]+ +https?:\/\/(?:[^\/\s?#]*@|[\/?#\s])/i)) return 'absolute-form authority';
       if (hostValues.length >= 2 && has(/\r\nhost:(?:(?!\r\n\r\n)[^])*\r\nhost:/i)) return 'duplicate Host';
       if (hostValues.some((h) => !validHost(h))) return 'Host syntax';
       if (has(/\r\ntransfer-encoding:[ \t]*\r\n/i)) return 'empty Transfer-Encoding';
