@@ -30,3 +30,30 @@ pub(crate) fn shrink_to_fit(lp: &mut Loop) {
 pub(crate) fn register(lp: &mut Loop) {
     memory::add_shrinker(lp, shrink_to_fit);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::exchange::Exchange;
+    use crate::server::{Server, ServerOptions};
+
+    #[test]
+    fn pools_filled_by_a_burst_are_trimmed_to_a_few() {
+        let mut lp = Loop::new().unwrap();
+        let _server = Server::new(&mut lp, ServerOptions::default(), |_, _, _| {});
+        let h = http(&mut lp);
+        for seq in 0..1000 {
+            h.recycle_exchange(Box::new(Exchange::new(seq)));
+            h.recycle(Box::default());
+            h.queue_pool
+                .push(std::collections::VecDeque::with_capacity(4));
+        }
+        assert_eq!(h.exchange_pool.len(), 1000);
+        shrink_to_fit(&mut lp);
+        let h = http(&mut lp);
+        assert_eq!(h.exchange_pool.len(), KEEP_IDLE);
+        assert_eq!(h.pool.len(), KEEP_IDLE);
+        assert_eq!(h.queue_pool.len(), KEEP_IDLE);
+        assert!(h.exchange_pool.capacity() < 1000);
+    }
+}
