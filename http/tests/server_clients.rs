@@ -218,7 +218,13 @@ fn a_client_that_half_closes_gets_every_response_then_eof() {
 
 #[test]
 fn upgrade_without_a_handler_is_served_as_an_ordinary_request() {
-    let server = TestServer::start(ServerOptions::default(), route);
+    // With the opt-in "ignore and go on" (RFC 9110); by default nothing
+    // after it is parsed (server_issue13.rs).
+    let opts = ServerOptions {
+        continue_after_ignored_upgrade: true,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(opts, route);
     let out = common::exchange_until_close(
         &server,
         b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",

@@ -4,6 +4,7 @@
 //!         [--workers N] [--access-log] [--headers-timeout MS]
 //!         [--request-timeout MS] [--keep-alive-timeout MS]
 //!         [--max-header-size BYTES] [--max-body-size BYTES]
+//!         [--send-timeout MS] [--min-body-rate BYTES_PER_SEC]
 //!
 //! Routes: `GET /` (Hello, World!), `POST|PUT /echo` (the body streamed
 //! back), `GET /delay?ms=N`, `GET /stream?chunks=N&size=B`, `GET /headers`;
@@ -42,9 +43,12 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use eddy::event_loop::memory::TrimOptions;
 use eddy::event_loop::{Async, AsyncSender, Handle, Interest, Io, LoopMetrics, Signal, Timer};
 use eddy::http::parser::Method;
-use eddy::http::server::{ConnectionInfo, Request, Response, Server, ServerOptions, ServerStats};
+use eddy::http::server::{
+    ConnectionInfo, MinBodyRate, Request, Response, Server, ServerOptions, ServerStats,
+};
 use eddy::net::activation::{self, Successor};
 use eddy::net::{Address, ListenOptions, Listener};
 use eddy::prometheus::{Exposition, Labels, CONTENT_TYPE};
@@ -81,6 +85,8 @@ const HELP: &str = "usage: eddy-server [options]
   --keep-alive-timeout MS     idle time between requests (default 5000)
   --max-header-size BYTES     request head limit (default 16384)
   --max-body-size BYTES       request body limit (default none)
+  --send-timeout MS           close a connection whose output makes no progress this long (default 60000, 0 off)
+  --min-body-rate BYTES_PER_SEC  refuse (408) a request body slower than this over 5 s windows, after 5 s (default off)
   --metrics                   serve GET /metrics (Prometheus text format)
   --admin                     serve GET /connections (the live connections, JSON)
   -h, --help                  this text
@@ -155,6 +161,13 @@ fn parse_args() -> Config {
             }
             "--max-header-size" => {
                 c.opts.max_header_size = num("--max-header-size", value("--max-header-size"))
+            }
+            "--send-timeout" => {
+                c.opts.send_timeout_ms = num("--send-timeout", value("--send-timeout"))
+            }
+            "--min-body-rate" => {
+                let rate = num("--min-body-rate", value("--min-body-rate"));
+                c.opts.min_body_rate = Some(MinBodyRate::new(rate))
             }
             "--max-body-size" => {
                 c.opts.max_body_size = Some(num("--max-body-size", value("--max-body-size")))
@@ -241,19 +254,40 @@ fn delay(lp: &mut Loop, req: Request, res: Response) {
     });
 }
 
-/// N chunks of B bytes, each written when the socket has drained.
+thread_local! {
+    /// The block `/stream` responses of this worker send, while one is
+    /// live: weak, so it goes when the last response using it is done.
+    static BLOCK: RefCell<std::rc::Weak<[u8]>> = RefCell::new(std::rc::Weak::<[u8; 0]>::new());
+}
+
+/// One block of `size` bytes shared by every `/stream` response that
+/// sends that size at the same time: queued by reference
+/// (`write_shared`), so a slow reader holds no copy of it.
+fn shared_block(size: usize) -> Rc<[u8]> {
+    BLOCK.with(|cached| {
+        if let Some(b) = cached.borrow().upgrade().filter(|b| b.len() == size) {
+            return b;
+        }
+        let b: Rc<[u8]> = vec![b'x'; size].into();
+        *cached.borrow_mut() = Rc::downgrade(&b);
+        b
+    })
+}
+
+/// N chunks of B bytes, each written when the socket has drained; the
+/// chunks are one shared block.
 fn stream(lp: &mut Loop, req: Request, res: Response) {
     let q = req.query(lp);
     let chunks = query_param(q, "chunks").unwrap_or(10);
     let size = query_param(q, "size").unwrap_or(1024).min(16 << 20) as usize;
     let _ = res.set_header(lp, "Content-Type", "application/octet-stream");
     let _ = res.set_header(lp, "Server", "eddy");
-    let block = std::rc::Rc::new(vec![b'x'; size]);
+    let block = shared_block(size);
     let sent = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let pump = move |lp: &mut Loop| {
         while sent.get() < chunks {
             sent.set(sent.get() + 1);
-            match res.write(lp, &block) {
+            match res.write_shared(lp, block.clone()) {
                 Ok(true) => continue,
                 Ok(false) => return,
                 Err(_) => return,
@@ -610,6 +644,9 @@ fn worker(
 ) {
     let mut lp = Loop::new().unwrap_or_else(|e| fail(e));
     lp.set_metrics_enabled(cfg.metrics);
+    // Memory a burst of connections freed goes back to the OS from an idle
+    // moment (pools capped, tables shrunk, then malloc_trim).
+    lp.enable_memory_trim(TrimOptions::default());
     let draining = Rc::new(Cell::new(false));
     let scrapes = cfg.metrics.then(|| {
         Rc::new(Scrapes {

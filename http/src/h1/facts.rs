@@ -73,6 +73,10 @@ impl<'a> HeaderFacts<'a> {
     /// The first `Content-Length` as a number, when it is one.
     pub fn content_length_value(&self) -> Option<u64> {
         let v = self.content_length?.trim_ascii();
+        // Leading zeros do not count toward the 19 digits (the parser
+        // reads `00000000000000000005` as 5, as llhttp does).
+        let zeros = v.iter().take_while(|&&d| d == b'0').count();
+        let v = &v[zeros.min(v.len().saturating_sub(1))..];
         if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -83,6 +87,19 @@ impl<'a> HeaderFacts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_length_with_leading_zeros_is_its_value() {
+        let mut h = HeaderList::default();
+        h.push("Content-Length", b"00000000000000000005");
+        assert_eq!(HeaderFacts::of(&h).content_length_value(), Some(5));
+        let mut h = HeaderList::default();
+        h.push("Content-Length", b"000");
+        assert_eq!(HeaderFacts::of(&h).content_length_value(), Some(0));
+        let mut h = HeaderList::default();
+        h.push("Content-Length", b"12345678901234567890");
+        assert_eq!(HeaderFacts::of(&h).content_length_value(), None);
+    }
 
     #[test]
     fn one_pass_finds_every_fact() {

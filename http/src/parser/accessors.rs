@@ -132,7 +132,17 @@ impl Parser {
     }
 
     /// Whether the connection may carry another message after this one.
+    /// False after a GET or HEAD request with a body (see
+    /// [`keep_alive_if_body_read`](Self::keep_alive_if_body_read)).
     pub fn should_keep_alive(&self) -> bool {
+        !self.bodiless_body && self.keep_alive_if_body_read()
+    }
+
+    /// Like [`should_keep_alive`](Self::should_keep_alive), but for a reader
+    /// that reads (or drains) a GET or HEAD request's body to its end, as
+    /// Node's server does: such a body is framed like any other, so the
+    /// next message starts after it.
+    pub fn keep_alive_if_body_read(&self) -> bool {
         if self.force_close {
             return false;
         }

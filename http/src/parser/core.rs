@@ -80,9 +80,12 @@ pub struct Parser {
     pub(super) error: Option<(ErrorKind, &'static str)>,
     pub(super) upgrade: bool,
     /// The message was accepted but is ambiguous enough (RFC 9112 section 6.1,
-    /// look-alike framing headers, a body on GET/HEAD) that the connection
-    /// must close after it.
+    /// look-alike framing headers) that the connection must close after it.
     pub(super) force_close: bool,
+    /// A GET or HEAD request with a body: the connection closes after it
+    /// unless its reader reads the body to its end
+    /// ([`Parser::keep_alive_if_body_read`]).
+    pub(super) bodiless_body: bool,
     /// Look-alike matcher for `content-length`/`transfer-encoding` with `_` or
     /// repeated `-`: live candidates (bits 0-1), previous byte was a dash (bit 7).
     pub(super) alt_alive: u8,
@@ -129,6 +132,7 @@ impl Parser {
         error: None,
         upgrade: false,
         force_close: false,
+        bodiless_body: false,
         alt_alive: 0,
         alt_len: 0,
         initial_message_completed: false,
@@ -291,6 +295,7 @@ impl Parser {
         self.content_length = 0;
         self.upgrade = false;
         self.force_close = false;
+        self.bodiless_body = false;
         self.status = 0;
         self.major = 0;
         self.minor = 0;

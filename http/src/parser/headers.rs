@@ -299,9 +299,10 @@ impl Parser {
             // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
             let old_with_te = self.major == 0 || (self.major == 1 && self.minor == 0);
             let bodiless = self.method == Method::Get as u8 || self.method == Method::Head as u8;
-            if (old_with_te && self.flags & TRANSFER_ENCODING != 0) || bodiless {
+            if old_with_te && self.flags & TRANSFER_ENCODING != 0 {
                 self.force_close = true;
             }
+            self.bodiless_body = bodiless;
         }
         self.upgrade = if self.flags & UPGRADE != 0 && self.flags & CONNECTION_UPGRADE != 0 {
             self.kind == Kind::Request || self.status == 101
@@ -409,7 +410,9 @@ impl Parser {
     /// Between messages: keep going on a persistent connection, else refuse more data.
     #[inline]
     pub(super) fn s_cleanup(&mut self) {
-        let keep_alive = self.should_keep_alive();
+        // A GET or HEAD body was read to its end here: the next message
+        // starts after it (the caller decides whether it wants one).
+        let keep_alive = self.keep_alive_if_body_read();
         self.finish = FinishState::Safe;
         self.initial_message_completed = true;
         self.state = if keep_alive || self.lenient(Lenient::KEEP_ALIVE) {

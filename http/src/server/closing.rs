@@ -48,8 +48,10 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId, reason: CloseReason) {
     // client may take a while): it gets the request timeout. The short
     // linger for the client's FIN starts once our side is shut down.
     let flush_budget = cn.opts.request_timeout_ms.max(LINGER_MS);
+    // The send timeout goes on watching the output.
     cn.deadlines = Deadlines {
         linger: Some(now + flush_budget),
+        send: cn.deadlines.send,
         ..Deadlines::default()
     };
     let (stream, input) = (cn.stream, cn.input);

@@ -57,6 +57,13 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
     // A final status without the 100 the client waits for: the client may
     // or may not send the body, so the connection cannot be reused.
     let unread_expected_body = req.expects_continue && !res.continue_sent && !p.body.complete;
+    // The whole response is known now and the body is not read: one
+    // longer than the drain bound will close the connection (say so).
+    let undrainable_body = known != BodyKnown::Streaming
+        && !p.body.complete
+        && req
+            .unread_body(p.body.received)
+            .is_some_and(|n| n > head.ctx.max_drain);
     let decision = decide(&Outgoing {
         role: Role::Server,
         method: req.method.as_str().as_bytes(),
@@ -66,6 +73,7 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
         body: known,
         keep_alive: req.keep_alive
             && !unread_expected_body
+            && !undrainable_body
             && !head.ctx.closing
             && head.ctx.keep_alive_secs.is_some(),
     });

@@ -19,7 +19,7 @@ use eddy_loop::{Loop, Timer};
 use eddy_net::{ReadEvent, Stream};
 
 use super::closing::{arm, close_gracefully, hand_off_stream};
-use super::connection::{Conn, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
+use super::connection::{Conn, Hold, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
 use super::deadlines::Due;
 use super::dispatch;
 use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
@@ -28,6 +28,7 @@ use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
 use super::options::ServerOptions;
 use super::output::{emit, flush_batch, open_batch, write_front, Flushed, Room};
+use super::progress::{RateCheck, RateWatch, SendCheck};
 use super::server_state::Server;
 use super::stats::CloseReason;
 use super::status::reason_phrase;
@@ -171,7 +172,9 @@ impl<'l> ParseGuard<'l> {
         let Some(cn) = conn(self.lp, c) else {
             return Parsed::Gone;
         };
-        let (server, max_body) = (cn.server, cn.opts.max_body_size);
+        let (server, max_body, max_drain) =
+            (cn.server, cn.opts.max_body_size, cn.opts.max_drain_bytes);
+        let upgrade_goes_on = cn.opts.continue_after_ignored_upgrade;
         let mut offset = 0;
         while offset < data.len() {
             let mut feed = Feed {
@@ -181,11 +184,13 @@ impl<'l> ParseGuard<'l> {
                 stop: Stop::No,
                 server,
                 max_body,
+                max_drain,
+                upgrade_goes_on,
             };
             let result = parser.execute(&mut feed, &data[offset..]);
             let stop = feed.stop;
             match (stop, result) {
-                (Stop::Gone, _) => return Parsed::Gone,
+                (Stop::Gone | Stop::Closed, _) => return Parsed::Gone,
                 (Stop::HandOff(hook), Ok(n)) => {
                     return Parsed::HandOff {
                         hook,
@@ -196,13 +201,10 @@ impl<'l> ParseGuard<'l> {
                 (stop, Err(e)) => {
                     return match stop {
                         Stop::Refuse(status) => Parsed::Refused { status, kind: None },
-                        _ => {
-                            let seen = &data[offset..(offset + e.offset).min(data.len())];
-                            Parsed::Refused {
-                                status: status_for(e.kind, seen),
-                                kind: Some(e.kind),
-                            }
-                        }
+                        _ => Parsed::Refused {
+                            status: status_for(&e),
+                            kind: Some(e.kind),
+                        },
                     };
                 }
                 (_, Ok(n)) => {
@@ -211,9 +213,11 @@ impl<'l> ParseGuard<'l> {
                         return Parsed::All;
                     }
                     match parser.pause_reason() {
-                        // Upgrade without a handler: served as an ordinary
-                        // request, and the connection goes on as HTTP.
-                        Some(PauseReason::Upgrade) => parser.resume(),
+                        // Upgrade without a handler, with the option to go
+                        // on: served as an ordinary request, and the
+                        // connection goes on as HTTP. (Without it, reading
+                        // is done: what is held is dropped.)
+                        Some(PauseReason::Upgrade) if upgrade_goes_on => parser.resume(),
                         _ => return Parsed::Held { from: offset },
                     }
                 }
@@ -357,6 +361,11 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             st.stats.responses.count(done.res.status);
         }
         let Some(cn) = h.conns.get_mut(c) else { return };
+        if !done.body.complete {
+            // Its body is still coming, unread: drained within a bound.
+            let unread = done.req.unread_body(done.body.received);
+            cn.finished_before_body(done.seq, unread);
+        }
         // A pause belongs to its request: it ends with it.
         cn.hold = cn.hold.user(false);
         if !done.res.keep_alive {
@@ -490,8 +499,42 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
 fn on_timer(lp: &mut Loop, c: ConnId) {
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
+    // It fired: whatever follows arms it afresh.
+    cn.deadlines.armed_at = None;
+    if cn.deadlines.send.is_some_and(|t| t <= now) {
+        let stream = cn.stream;
+        let written = stream.bytes_written(lp).unwrap_or(0);
+        let queued = stream.write_queue_size(lp).unwrap_or(0);
+        let Some(cn) = conn(lp, c) else { return };
+        let timeout = cn.opts.send_timeout_ms;
+        cn.deadlines.send = match cn.send_watch.check(now, written, queued, timeout) {
+            SendCheck::Off => None,
+            SendCheck::Until(t) => Some(t),
+            // The peer takes nothing: no graceful end can flush.
+            SendCheck::Stalled => return destroy(lp, c, CloseReason::SendTimeout),
+        };
+    }
+    let Some(cn) = conn(lp, c) else { return };
+    if let (Some(rate), true) = (
+        cn.opts.min_body_rate,
+        cn.deadlines.body_rate.is_some_and(|t| t <= now),
+    ) {
+        let reading = cn.hold == Hold::Flowing && cn.leftover.is_empty();
+        match cn.rate_watch.check(now, cn.body_received, reading, &rate) {
+            RateCheck::Until(t) => cn.deadlines.body_rate = Some(t),
+            RateCheck::TooSlow => {
+                cn.rate_watch = RateWatch::Off;
+                cn.deadlines.body_rate = None;
+                return fail(lp, c, 408, CloseReason::RequestTimeout);
+            }
+        }
+    }
+    let Some(cn) = conn(lp, c) else { return };
+    let draining = matches!(cn.reading, Reading::Drain { .. });
     match cn.deadlines.fired(now) {
         Due::Close(reason) => destroy(lp, c, reason),
+        // The response went out already: nothing to answer.
+        Due::RequestTimeout(_) if draining => drop_unanswerable(lp, c),
         Due::RequestTimeout(reason) => fail(lp, c, 408, reason),
         Due::Nothing => arm(lp, c),
     }
@@ -507,10 +550,22 @@ fn count_parse_error(lp: &mut Loop, c: ConnId, kind: ErrorKind) {
     }
 }
 
+/// A request whose response is out already went wrong (its drained body
+/// was bad or late): no answer, the connection closes.
+fn drop_unanswerable(lp: &mut Loop, c: ConnId) {
+    let Some(cn) = conn(lp, c) else { return };
+    cn.reading = Reading::Done;
+    cn.leftover = Vec::new();
+    close_gracefully(lp, c, CloseReason::ParseError);
+}
+
 /// Answers the request being parsed with `status` (if no response to it
 /// has begun), then closes once earlier responses are out.
 fn fail(lp: &mut Loop, c: ConnId, status: u16, reason: CloseReason) {
     let Some(cn) = conn(lp, c) else { return };
+    if matches!(cn.reading, Reading::Drain { .. }) {
+        return drop_unanswerable(lp, c);
+    }
     cn.decide_close(reason);
     let server = cn.server;
     let custom = dispatch::client_error_bytes(lp, server, status);
@@ -520,6 +575,8 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16, reason: CloseReason) {
     // Answered: the request's deadlines must not fire a second answer.
     cn.deadlines.headers = None;
     cn.deadlines.request = None;
+    cn.deadlines.body_rate = None;
+    cn.rate_watch = RateWatch::Off;
     cn.leftover = Vec::new();
     let stream = cn.stream;
     let bytes = custom.unwrap_or_else(|| {

@@ -16,6 +16,7 @@ use eddy_net::Stream;
 use super::deadlines::Deadlines;
 use super::exchange::{Queue, RequestData, ResponsePhase};
 use super::options::ServerOptions;
+use super::progress::{RateWatch, SendWatch};
 use super::server_state::Server;
 use super::stats::{CloseReason, ConnectionState};
 use crate::parser::Parser;
@@ -32,6 +33,10 @@ pub(crate) enum Reading {
     Head,
     /// Receiving the body of request `seq`.
     Body { seq: u64 },
+    /// Discarding the rest of request `seq`'s body, which its finished
+    /// response left unread: at most `left` more bytes, then the
+    /// connection closes (`ServerOptions::max_drain_bytes`).
+    Drain { seq: u64, left: u64 },
     /// No more requests will be read: keep-alive is off (the client or a
     /// response said close, a limit, a failure). Input is discarded.
     Done,
@@ -138,6 +143,17 @@ pub(crate) enum Next {
     Idle,
 }
 
+/// What draining bytes of an unread body found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// No body is being drained.
+    NotDraining,
+    /// Discarded, within the bound.
+    Within,
+    /// Past the bound: the connection closes.
+    OverBound,
+}
+
 /// What the head of a response needs to know about its connection.
 #[derive(Clone, Copy)]
 pub(crate) struct HeadContext {
@@ -145,6 +161,9 @@ pub(crate) struct HeadContext {
     pub closing: bool,
     /// `Keep-Alive: timeout=N`; None when keep-alive is off.
     pub keep_alive_secs: Option<u64>,
+    /// How much of an unread request body is drained to keep the
+    /// connection (`ServerOptions::max_drain_bytes`).
+    pub max_drain: u64,
 }
 
 /// One connection.
@@ -173,6 +192,12 @@ pub(crate) struct Conn {
     /// Loop time (ms) output began holding reading back (meaningful
     /// while `hold.by_output()`).
     pub held_since: u64,
+    /// Queued output, watched for progress (the send timeout).
+    pub send_watch: SendWatch,
+    /// The body being received, watched for its rate (opt-in).
+    pub rate_watch: RateWatch,
+    /// Request body bytes received on this connection, in all.
+    pub body_received: u64,
 }
 
 impl Conn {
@@ -206,18 +231,24 @@ impl Conn {
             close_reason: None,
             active_at: 0,
             held_since: 0,
+            send_watch: SendWatch::Off,
+            rate_watch: RateWatch::Off,
+            body_received: 0,
         }
     }
 
     /// A request is being received (head or body).
     pub fn in_message(&self) -> bool {
-        matches!(self.reading, Reading::Head | Reading::Body { .. })
+        matches!(
+            self.reading,
+            Reading::Head | Reading::Body { .. } | Reading::Drain { .. }
+        )
     }
 
     /// The request whose body is being received, if any.
     pub fn body_seq(&self) -> Option<u64> {
         match self.reading {
-            Reading::Body { seq } => Some(seq),
+            Reading::Body { seq } | Reading::Drain { seq, .. } => Some(seq),
             _ => None,
         }
     }
@@ -285,6 +316,39 @@ impl Conn {
                 || (self.reading == Reading::Done && last_queued)
                 || last_allowed,
             keep_alive_secs: (ka > 0).then(|| ka.div_ceil(1000)),
+            max_drain: self.opts.max_drain_bytes,
+        }
+    }
+
+    /// Response `seq` finished (and left the queue) while its request's
+    /// body, `unread` more bytes of it if known, is still coming: drain it
+    /// within the bound, or read no more (the connection closes).
+    pub fn finished_before_body(&mut self, seq: u64, unread: Option<u64>) {
+        if self.reading != (Reading::Body { seq }) {
+            return;
+        }
+        let max = self.opts.max_drain_bytes;
+        self.reading = match unread {
+            Some(n) if n > max => Reading::Done,
+            _ => Reading::Drain { seq, left: max },
+        };
+    }
+
+    /// `n` more bytes of a body being drained arrived: whether they are
+    /// within the bound (else reading is done).
+    pub fn drained(&mut self, n: u64) -> Drained {
+        let Reading::Drain { seq, left } = self.reading else {
+            return Drained::NotDraining;
+        };
+        match left.checked_sub(n) {
+            Some(left) => {
+                self.reading = Reading::Drain { seq, left };
+                Drained::Within
+            }
+            None => {
+                self.reading = Reading::Done;
+                Drained::OverBound
+            }
         }
     }
 

@@ -1,4 +1,5 @@
-//! A connection's deadlines (headers, request, keep-alive idle, linger),
+//! A connection's deadlines (headers, request, keep-alive idle, linger,
+//! and the looks at output and body progress),
 //! all served by its one loop timer, armed for the earliest. Moving a
 //! deadline later costs nothing until the timer fires.
 
@@ -13,6 +14,10 @@ pub(crate) struct Deadlines {
     pub idle: Option<u64>,
     /// A closing connection waits for the client's FIN until then.
     pub linger: Option<u64>,
+    /// Queued output is looked at for progress then (`progress::SendWatch`).
+    pub send: Option<u64>,
+    /// A request body's rate is looked at then (`progress::RateWatch`).
+    pub body_rate: Option<u64>,
     /// What the timer is armed for (None: not armed).
     pub armed_at: Option<u64>,
 }
@@ -38,7 +43,8 @@ impl Deadlines {
             (a, None) => a,
             (None, b) => b,
         };
-        min(min(self.headers, self.request), min(self.idle, self.linger))
+        let waits = min(min(self.headers, self.request), min(self.idle, self.linger));
+        min(waits, min(self.send, self.body_rate))
     }
 
     /// If the earliest deadline is sooner than what the timer is armed

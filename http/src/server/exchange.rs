@@ -7,6 +7,7 @@
 use eddy_loop::Loop;
 
 use super::handles::{Request, Response};
+use super::target_form::{locate, Located};
 use crate::h1::{BodyEncoder, HeaderList};
 use crate::parser::Method;
 
@@ -22,6 +23,8 @@ pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Response)>;
 pub(crate) struct RequestData {
     pub method: Method,
     pub target: Vec<u8>,
+    /// Where the target's origin part and authority are.
+    pub located: Located,
     pub version: (u8, u8),
     pub headers: HeaderList,
     pub keep_alive: bool,
@@ -35,6 +38,7 @@ impl Default for RequestData {
         RequestData {
             method: Method::Get,
             target: Vec::new(),
+            located: Located::default(),
             version: (1, 1),
             headers: HeaderList::default(),
             keep_alive: true,
@@ -45,9 +49,36 @@ impl Default for RequestData {
 }
 
 impl RequestData {
+    /// Locates the target's parts (once its bytes are all in).
+    pub fn locate_target(&mut self) {
+        self.located = locate(&self.target);
+    }
+
+    /// An absolute-form target's authority.
+    pub fn authority(&self) -> Option<&[u8]> {
+        self.located.authority.clone().map(|a| &self.target[a])
+    }
+
+    /// How much of the body is still to come after `received` bytes, when
+    /// a Content-Length says (a chunked body's is unknown).
+    pub fn unread_body(&self, received: u64) -> Option<u64> {
+        if self.headers.get("transfer-encoding").is_some() {
+            return None;
+        }
+        let cl = self.headers.get("content-length")?;
+        let cl: u64 = std::str::from_utf8(cl).ok()?.trim().parse().ok()?;
+        Some(cl.saturating_sub(received))
+    }
+
+    /// The origin part of the target (path and query).
+    pub fn origin(&self) -> &[u8] {
+        &self.target[self.located.origin.min(self.target.len())..]
+    }
+
     /// Empty again, buffers kept.
     pub fn clear(&mut self) {
         self.target.clear();
+        self.located = Located::default();
         self.headers.clear();
         self.keep_alive = true;
         self.expects_continue = false;

@@ -11,35 +11,32 @@
 use eddy_loop::Loop;
 
 use super::closing::close_gracefully;
-use super::connection::{Next, Reading, MAX_PIPELINED};
+use super::connection::{Drained, Next, Reading, MAX_PIPELINED};
 use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
 use super::output::send_continue;
+use super::progress::RateWatch;
 use super::server_state::Server;
+use super::stats::CloseReason;
 use super::table::{conn, http};
 use crate::h1::{is_valid_host, HeaderFacts};
-use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, Parser};
+use crate::parser::{Action, ErrorKind, Handler, HeadersAction, Method, ParseError, Parser};
+
+/// The parser's reason for a well-formed `HTTP/d.d` it does not speak
+/// (checked by a test below, so a new wording cannot go unnoticed).
+const UNKNOWN_VERSION: &str = "Invalid HTTP version";
 
 /// The status for a parse error. A version error is 505 only when the
 /// start line carried a well-formed `HTTP/d.d` that eddy does not speak;
-/// any other malformed start line (a bare LF, garbage) is 400.
-pub(crate) fn status_for(kind: ErrorKind, seen: &[u8]) -> u16 {
-    match kind {
-        ErrorKind::InvalidVersion if names_a_version(seen) => 505,
+/// any other malformed start line (a bare LF, garbage) is 400. Decided
+/// from the error alone, so however the input was split.
+pub(crate) fn status_for(e: &ParseError) -> u16 {
+    match e.kind {
+        ErrorKind::InvalidVersion if e.reason == UNKNOWN_VERSION => 505,
         k => k.status_code(),
     }
-}
-
-fn names_a_version(seen: &[u8]) -> bool {
-    seen.windows(8).any(|w| {
-        w.starts_with(b"HTTP/")
-            && w[5].is_ascii_digit()
-            && w[6] == b'.'
-            && w[7].is_ascii_digit()
-            && !matches!(&w[5..], b"1.0" | b"1.1")
-    })
 }
 
 /// How a parse stopped early, as the handler saw it.
@@ -53,6 +50,9 @@ pub(crate) enum Stop {
     HandOff(Hook),
     /// A callback destroyed the connection.
     Gone,
+    /// Nothing more is read: the connection closes (an unread body went
+    /// past the drain bound).
+    Closed,
 }
 
 /// The parser's view of a connection during `execute`.
@@ -64,6 +64,32 @@ pub(crate) struct Feed<'a> {
     /// The connection's server and body limit (fixed for its life).
     pub server: Server,
     pub max_body: Option<u64>,
+    /// `ServerOptions::max_drain_bytes`.
+    pub max_drain: u64,
+    /// `ServerOptions::continue_after_ignored_upgrade`.
+    pub upgrade_goes_on: bool,
+}
+
+/// Whether the connection goes on after the request being parsed. A GET
+/// or HEAD body framed by Content-Length is read to its end like any
+/// other (by its handler, or drained), so within the drain bound it
+/// keeps the connection, as in Node; a chunked one, or a longer one,
+/// closes it.
+fn keeps_alive(parser: &Parser, max_drain: u64) -> bool {
+    let drainable =
+        parser.flags() & crate::parser::flags::CHUNKED == 0 && parser.content_length() <= max_drain;
+    parser.should_keep_alive() || (drainable && parser.keep_alive_if_body_read())
+}
+
+/// An Upgrade nobody took (a taken one is handed off first): nothing after
+/// this request is parsed, unless the options say go on.
+fn stops_at(parser: &Parser, upgrade_goes_on: bool) -> bool {
+    parser.upgrade() && parser.method() != Some(Method::Connect) && !upgrade_goes_on
+}
+
+/// Whether the request being parsed has a body to come.
+fn has_body(parser: &Parser) -> bool {
+    parser.content_length() > 0 || parser.flags() & crate::parser::flags::CHUNKED != 0
 }
 
 /// What to do with a request whose head is complete.
@@ -74,8 +100,13 @@ enum Verdict {
 }
 
 impl Feed<'_> {
+    /// See [`stops_at`].
+    fn stops_at(&self, parser: &Parser) -> bool {
+        stops_at(parser, self.upgrade_goes_on)
+    }
+
     fn stopped(&self) -> bool {
-        matches!(self.stop, Stop::Refuse(_) | Stop::Gone)
+        matches!(self.stop, Stop::Refuse(_) | Stop::Gone | Stop::Closed)
     }
 
     fn act(&self) -> Action {
@@ -115,9 +146,16 @@ fn verdict(
         (0, 9) => return Verdict::Refuse(400),
         _ => return Verdict::Refuse(505),
     }
+    // An absolute-form target's authority takes precedence over Host
+    // (RFC 9112 section 3.2.2) and is checked the same way; HTTP/1.1
+    // still needs exactly one Host line (section 3.2).
+    let authority = b.authority();
+    if authority.is_some_and(|a| !is_valid_host(a)) {
+        return Verdict::Refuse(400);
+    }
     if b.version == (1, 1) {
         match f.host {
-            Some(h) if f.hosts == 1 && is_valid_host(h) => {}
+            Some(h) if f.hosts == 1 && (authority.is_some() || is_valid_host(h)) => {}
             _ => return Verdict::Refuse(400),
         }
     }
@@ -142,7 +180,9 @@ fn verdict(
             return Verdict::Refuse(413);
         }
     }
-    if let Some(expect) = f.expect {
+    // RFC 9110 section 10.1.1: an expectation in an HTTP/1.0 request is
+    // ignored (Node does the same): no 100, no 417.
+    if let Some(expect) = f.expect.filter(|_| b.version == (1, 1)) {
         let known = expect.eq_ignore_ascii_case(b"100-continue");
         if !known && !dispatch::has_hook(lp, server, Hook::CheckExpectation) {
             return Verdict::Refuse(417);
@@ -200,10 +240,14 @@ impl Handler for Feed<'_> {
     }
 
     fn on_headers_complete(&mut self, parser: &Parser) -> HeadersAction {
+        let stops = self.stops_at(parser);
         let b = &mut *self.building;
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
-        b.keep_alive = parser.should_keep_alive();
+        b.keep_alive = keeps_alive(parser, self.max_drain) && !stops;
+        if parser.method() != Some(Method::Connect) {
+            b.locate_target();
+        }
         let facts = HeaderFacts::of(&self.building.headers);
         let verdict = verdict(
             self.lp,
@@ -213,10 +257,9 @@ impl Handler for Feed<'_> {
             parser,
             &facts,
         );
-        let wants_continue = facts
-            .expect
-            .is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
-        let other_expectation = facts.expect.is_some() && !wants_continue;
+        let expect = facts.expect.filter(|_| self.building.version == (1, 1));
+        let wants_continue = expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+        let other_expectation = expect.is_some() && !wants_continue;
         match verdict {
             Verdict::Serve => {}
             Verdict::Refuse(status) => {
@@ -230,12 +273,27 @@ impl Handler for Feed<'_> {
         }
         self.building.expects_continue = wants_continue;
         let c = self.c;
+        let now = self.lp.now();
         let h = http(self.lp);
         let Some(cn) = h.conns.get_mut(c) else {
             self.stop = Stop::Gone;
             return HeadersAction::Error;
         };
         cn.deadlines.headers = None;
+        if let Some(rate) = cn.opts.min_body_rate.filter(|_| has_body(parser)) {
+            // The body's rate is watched from now (opt-in).
+            cn.rate_watch = RateWatch::start(now, &rate);
+            cn.deadlines.body_rate = cn.rate_watch.next();
+            let timer = cn.timer;
+            if let Some(ms) = cn.deadlines.rearm_delay(now) {
+                let _ = timer.rearm(self.lp, ms);
+            }
+        }
+        let h = http(self.lp);
+        let Some(cn) = h.conns.get_mut(c) else {
+            self.stop = Stop::Gone;
+            return HeadersAction::Error;
+        };
         let seq = cn.next_seq;
         cn.next_seq += 1;
         if cn.reading != Reading::Done {
@@ -297,10 +355,17 @@ impl Handler for Feed<'_> {
         }
         let c = self.c;
         let Some(cn) = conn(self.lp, c) else { return };
+        cn.body_received += data.len() as u64;
         let Some(seq) = cn.body_seq() else { return };
         let max = cn.opts.max_body_size;
         let Some(x) = cn.exchanges.iter_mut().find(|x| x.seq == seq) else {
-            return; // response already finished: the body is drained
+            // Response already finished: the body is drained, within the
+            // bound.
+            if cn.drained(data.len() as u64) == Drained::OverBound {
+                self.stop = Stop::Closed;
+                close_gracefully(self.lp, c, CloseReason::Limit);
+            }
+            return;
         };
         x.body.received += data.len() as u64;
         if max.is_some_and(|m| x.body.received > m) {
@@ -344,6 +409,8 @@ impl Handler for Feed<'_> {
         }
         cn.deadlines.headers = None;
         cn.deadlines.request = None;
+        cn.deadlines.body_rate = None;
+        cn.rate_watch = RateWatch::Off;
         let trailers = &mut self.building.headers;
         let end = seq.and_then(|seq| {
             let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
@@ -357,12 +424,13 @@ impl Handler for Feed<'_> {
         if let Some((cb, seq)) = end {
             cb(self.lp, Request { conn: c, seq });
         }
+        let goes_on = keeps_alive(parser, self.max_drain) && !self.stops_at(parser);
         let h = http(self.lp);
         let Some(cn) = h.conns.get_mut(c) else {
             self.stop = Stop::Gone;
             return Action::Error;
         };
-        if !parser.should_keep_alive() {
+        if !goes_on {
             cn.reading = Reading::Done;
         }
         let pause = cn.reading == Reading::Done
@@ -381,5 +449,39 @@ impl Handler for Feed<'_> {
             return Action::Pause;
         }
         Action::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::{Kind, Parser};
+
+    struct Nothing;
+    impl Handler for Nothing {}
+
+    fn status(input: &[u8], split: usize) -> u16 {
+        let mut p = Parser::new(Kind::Request);
+        let first = p.execute(&mut Nothing, &input[..split]);
+        let e = match first {
+            Err(e) => e,
+            Ok(_) => p.execute(&mut Nothing, &input[split..]).unwrap_err(),
+        };
+        status_for(&e)
+    }
+
+    #[test]
+    fn an_unknown_version_is_505_however_split_and_a_malformed_one_400() {
+        let unknown = b"GET / HTTP/1.2\r\nHost: x\r\n\r\n";
+        for split in 1..unknown.len() {
+            assert_eq!(status(unknown, split), 505, "split at {split}");
+        }
+        for bad in [
+            &b"GET / HTTP/1.x\r\n"[..],
+            b"GET / HTTP/1.1x\r\n",
+            b"GET / HTTX/1.1\r\n",
+        ] {
+            assert_eq!(status(bad, bad.len()), 400, "{bad:?}");
+        }
     }
 }

@@ -39,7 +39,8 @@
 //! 417, 431, 501, 505) and the connection closes.
 //!
 //! Files are layered, each importing only those below it:
-//! - API: `server.rs`, `request.rs`, `response.rs` (the handles' methods);
+//! - API: `server.rs`, `request.rs`, `response.rs` (the handles' methods),
+//!   `shrink.rs` (pools trimmed after a burst);
 //! - connection behaviour: `conn.rs` (read, parse guard, advance, drain,
 //!   failures), `feed.rs` (the parser's handler), `closing.rs` (timer,
 //!   linger, hand-off), `output.rs` (batch, direct and held-back output),
@@ -47,7 +48,7 @@
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
-//!   `error.rs`, `status.rs`, `date.rs`;
+//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`, `progress.rs`;
 //! - below: `crate::h1` and `eddy-net`.
 
 #![deny(missing_docs)]
@@ -66,14 +67,17 @@ mod handles;
 mod hooks;
 mod options;
 mod output;
+mod progress;
 mod request;
 mod response;
 #[allow(clippy::module_inception)]
 mod server;
 mod server_state;
+mod shrink;
 mod stats;
 mod status;
 mod table;
+mod target_form;
 mod teardown;
 
 pub use date::format_imf_fixdate;
@@ -81,6 +85,7 @@ pub use error::{Error, Result};
 pub use handles::{ConnectionId, Request, Response};
 pub use hooks::{ClientError, RequestHead};
 pub use options::ServerOptions;
+pub use progress::MinBodyRate;
 pub use server_state::Server;
 pub use stats::{
     CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,

@@ -8,15 +8,17 @@
 //! code (`conn.rs`) decides what follows (resume, drain, advance).
 
 use eddy_loop::Loop;
-use eddy_net::Stream;
+use eddy_net::{SharedBytes, Stream};
 
 use super::compose::{compose, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
+use super::progress::SendCheck;
 use super::stats::CloseReason;
 use super::table::{conn, http, Http};
 use super::teardown::destroy;
+use crate::h1::BodyEncoder;
 
 /// Whether buffered output is below the connection's high-water mark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +80,9 @@ pub(crate) enum Flushed {
 /// Whether the write of `bytes` to `stream` left room; a failure closes
 /// the connection from the next pending phase.
 fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room {
-    match stream.write(lp, bytes) {
+    let written = stream.write(lp, bytes);
+    watch_output(lp, c, stream);
+    match written {
         Ok(true) => Room::Below,
         Ok(false) => {
             hold_for_output(lp, c);
@@ -87,6 +91,27 @@ fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room 
         Err(_) => {
             write_failed(lp, c);
             Room::Full
+        }
+    }
+}
+
+/// Output is queued: unless it is watched already, the send timeout
+/// starts watching it for progress (on the connection's one timer).
+pub(crate) fn watch_output(lp: &mut Loop, c: ConnId, stream: Stream) {
+    let Some(cn) = conn(lp, c) else { return };
+    let timeout = cn.opts.send_timeout_ms;
+    if timeout == 0 || cn.deadlines.send.is_some() {
+        return;
+    }
+    let queued = stream.write_queue_size(lp).unwrap_or(0);
+    let written = stream.bytes_written(lp).unwrap_or(0);
+    let now = lp.now();
+    let Some(cn) = conn(lp, c) else { return };
+    if let SendCheck::Until(at) = cn.send_watch.check(now, written, queued, timeout) {
+        cn.deadlines.send = Some(at);
+        let timer = cn.timer;
+        if let Some(ms) = cn.deadlines.rearm_delay(now) {
+            let _ = timer.rearm(lp, ms);
         }
     }
 }
@@ -203,6 +228,65 @@ pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) -> Flushed {
         (Room::Below, true) => Flushed::BelowWhileHeld,
         (Room::Below, false) => Flushed::Below,
     }
+}
+
+/// Body bytes of exchange `seq` shared, not copied: at the front of the
+/// queue and writing straight to the stream, the block is queued as a
+/// reference ([`Stream::write_shared`]) between its framing bytes; in a
+/// batch or held back behind an earlier response, it is copied as by
+/// [`send`].
+pub(crate) fn send_shared(
+    lp: &mut Loop,
+    c: ConnId,
+    seq: u64,
+    data: SharedBytes,
+) -> Result<Sent, SendRefused> {
+    let direct = conn(lp, c).is_some_and(|cn| {
+        matches!(cn.output, Output::Direct) && cn.exchanges.front().map(|x| x.seq) == Some(seq)
+    });
+    if !direct {
+        return send(lp, c, seq, &data, false);
+    }
+    // The head, if it is still to go.
+    let sent = send(lp, c, seq, &[], false)?;
+    if data.is_empty() {
+        return Ok(sent);
+    }
+    let cn = conn(lp, c).ok_or(SendRefused::Closed)?;
+    let stream = cn.stream;
+    let x = cn.exchanges.front_mut().ok_or(SendRefused::Closed)?;
+    let ResponsePhase::Body(enc) = &mut x.res.phase else {
+        return Err(SendRefused::Finished);
+    };
+    let chunked = match enc {
+        BodyEncoder::None => return Ok(sent), // no body (HEAD, 204, 304)
+        BodyEncoder::Length { remaining } => {
+            *remaining = remaining.saturating_sub(data.len() as u64);
+            false
+        }
+        BodyEncoder::CloseDelimited => false,
+        BodyEncoder::Chunked => true,
+    };
+    if chunked {
+        write_stream(lp, c, stream, format!("{:x}\r\n", data.len()).as_bytes());
+    }
+    let below = stream.write_shared(lp, data);
+    watch_output(lp, c, stream);
+    let mut room = match below {
+        Ok(true) => Room::Below,
+        Ok(false) => {
+            hold_for_output(lp, c);
+            Room::Full
+        }
+        Err(_) => {
+            write_failed(lp, c);
+            Room::Full
+        }
+    };
+    if chunked {
+        room = write_stream(lp, c, stream, b"\r\n");
+    }
+    Ok(Sent { room, ..sent })
 }
 
 /// `100 Continue` for exchange `seq`, if its head is not sent yet.

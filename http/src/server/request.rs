@@ -9,6 +9,7 @@ use super::error::{Error, Result};
 use super::exchange::{Exchange, RequestData};
 use super::handles::Request;
 use super::table::{exchange, exchange_ref};
+use super::target_form::{path_of, query_of};
 use crate::h1::HeaderList;
 use crate::parser::Method;
 
@@ -50,17 +51,27 @@ impl Request {
         data(lp, self).map(|d| &d.target[..])
     }
 
-    /// The target's path: the part before `?` (and before `#`).
+    /// The target's path: the part before `?` (and before `#`). For an
+    /// absolute-form target (`http://host/p?q`) the path after its
+    /// authority (`/` if it has none); [`target`](Self::target) keeps the
+    /// target as sent.
     pub fn path(self, lp: &Loop) -> Option<&str> {
-        self.target(lp)
-            .map(|t| t.split(['?', '#']).next().unwrap_or(t))
+        let origin = std::str::from_utf8(data(lp, self)?.origin()).ok()?;
+        Some(path_of(origin))
     }
 
     /// The query string after `?`, if any.
     pub fn query(self, lp: &Loop) -> Option<&str> {
-        let t = self.target(lp)?;
-        let q = t.split_once('?')?.1;
-        Some(q.split('#').next().unwrap_or(q))
+        let origin = std::str::from_utf8(data(lp, self)?.origin()).ok()?;
+        query_of(origin)
+    }
+
+    /// Who the request is for: an absolute-form target's authority, which
+    /// takes precedence over `Host` (RFC 9112 section 3.2.2), else the
+    /// `Host` header.
+    pub fn authority(self, lp: &Loop) -> Option<&[u8]> {
+        let d = data(lp, self)?;
+        d.authority().or_else(|| d.headers.get("host"))
     }
 
     /// (major, minor), e.g. (1, 1).

@@ -123,6 +123,25 @@ impl Response {
         self.send(lp, chunk, false).map(|sent| sent.room.is_below())
     }
 
+    /// Writes body bytes shared, not copied: a block many responses send
+    /// (a file's cached bytes, a generated payload) is queued on the socket
+    /// as a reference ([`eddy_net::SharedBytes`]), so a slow reader holds
+    /// no copy of it. Copied after all where the response's output cannot
+    /// go straight to the socket (behind an earlier pipelined response, or
+    /// inside a batch). Returns what [`write`](Self::write) returns.
+    pub fn write_shared(
+        self,
+        lp: &mut Loop,
+        bytes: impl Into<eddy_net::SharedBytes>,
+    ) -> Result<bool> {
+        output::send_shared(lp, self.conn, self.seq, bytes.into())
+            .map(|sent| sent.room.is_below())
+            .map_err(|e| match e {
+                SendRefused::Closed => Error::Closed("response"),
+                SendRefused::Finished => Error::WriteAfterEnd,
+            })
+    }
+
     /// Finishes the response, with `data` as the last (or only) body bytes.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
         if self.send(lp, data, true)?.finished_at_front {

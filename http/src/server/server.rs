@@ -14,6 +14,7 @@ use super::handles::{ConnId, ConnectionId, Request, Response};
 use super::hooks::{ClientError, Hooks, RequestHead};
 use super::options::ServerOptions;
 use super::server_state::{Phase, Ref, Server, ServerState};
+use super::shrink;
 use super::stats::{CloseReason, ConnectionInfo, ServerStats};
 use super::table::{http, http_ref};
 use super::teardown::destroy;
@@ -46,6 +47,7 @@ impl Server {
             phase: Phase::Listening,
             referenced: Ref::Ref,
         });
+        shrink::register(lp);
         Server { id }
     }
 
@@ -84,6 +86,27 @@ impl Server {
         let addr = listener.local_addr(lp)?;
         state(lp, self)?.listeners.push(listener);
         Ok(addr)
+    }
+
+    /// Serves `stream`, an already connected stream (one end of a
+    /// socketpair, say), as if a listener had accepted it. Hidden: the seam
+    /// for in-memory drivers such as the whole-server fuzz target
+    /// (`fuzz/fuzz_targets/server.rs`), which drive the real connection
+    /// code without a listening socket. A closing server closes the stream.
+    #[doc(hidden)]
+    pub fn serve_stream(self, lp: &mut Loop, stream: Stream) -> Result<()> {
+        let st = match state(lp, self) {
+            Ok(st) if !st.is_closing() => st,
+            _ => {
+                let _ = stream.close(lp, |_, _| {});
+                return Err(Error::Closed("server"));
+            }
+        };
+        st.connections += 1;
+        let opts = st.opts.clone();
+        conn::accept(lp, self, opts, stream);
+        dispatch::connection(lp, self, stream);
+        Ok(())
     }
 
     /// CONNECT requests: `cb` gets the request head, the stream (now the

@@ -29,6 +29,8 @@ pub enum CloseReason {
     KeepAliveTimeout,
     /// The socket idle timeout (`timeout_ms`) passed.
     SocketTimeout,
+    /// `send_timeout_ms` passed with no progress on the output.
+    SendTimeout,
     /// A closing connection's queued output or the client's FIN did not
     /// come in time.
     LingerTimeout,
@@ -50,13 +52,14 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, in [`ClosedBy`]'s order.
-    pub const ALL: [CloseReason; 13] = [
+    pub const ALL: [CloseReason; 14] = [
         CloseReason::Eof,
         CloseReason::Reset,
         CloseReason::HeadersTimeout,
         CloseReason::RequestTimeout,
         CloseReason::KeepAliveTimeout,
         CloseReason::SocketTimeout,
+        CloseReason::SendTimeout,
         CloseReason::LingerTimeout,
         CloseReason::Limit,
         CloseReason::ParseError,
@@ -75,6 +78,7 @@ impl CloseReason {
             CloseReason::RequestTimeout => "request_timeout",
             CloseReason::KeepAliveTimeout => "keep_alive_timeout",
             CloseReason::SocketTimeout => "socket_timeout",
+            CloseReason::SendTimeout => "send_timeout",
             CloseReason::LingerTimeout => "linger_timeout",
             CloseReason::Limit => "limit",
             CloseReason::ParseError => "parse_error",

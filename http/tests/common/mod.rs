@@ -21,6 +21,8 @@ pub struct TestServer {
     pub peak_buffered: Arc<AtomicUsize>,
     /// Requests handed to the handler.
     pub requests: Arc<AtomicUsize>,
+    /// Open connections, as last sampled (every loop iteration).
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl TestServer {
@@ -37,7 +39,8 @@ impl TestServer {
         let (tx, rx) = mpsc::channel();
         let peak = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (pk, rq) = (peak.clone(), requests.clone());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (pk, rq, cs) = (peak.clone(), requests.clone(), connections.clone());
         let thread = std::thread::spawn(move || {
             let mut lp = Loop::new().unwrap();
             let server = Server::new(&mut lp, opts, move |lp, req, res| {
@@ -55,6 +58,7 @@ impl TestServer {
                 .start(&mut lp, move |lp, _| {
                     let now = server.buffered_output(lp);
                     pk.fetch_max(now, Ordering::SeqCst);
+                    cs.store(server.connection_count(lp).unwrap_or(0), Ordering::SeqCst);
                 })
                 .unwrap();
             sampler.unref(&mut lp).unwrap();
@@ -83,6 +87,7 @@ impl TestServer {
             thread: Some(thread),
             peak_buffered: peak,
             requests,
+            connections,
         }
     }
 
@@ -90,6 +95,19 @@ impl TestServer {
         let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         s
+    }
+
+    /// Waits (bounded: 30 s) until `n` connections are open.
+    pub fn wait_connections(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.connections.load(Ordering::SeqCst) != n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {} connections, waiting for {n}",
+                self.connections.load(Ordering::SeqCst)
+            );
+            std::thread::yield_now();
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
