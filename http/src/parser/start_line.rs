@@ -129,8 +129,17 @@ impl Parser {
         let mut p = cx.p;
         if self.matcher.len == 0 {
             // Fast path: the whole method is in this input and is a known name.
-            let known = if data[p..].starts_with(b"GET ") {
+            // The common methods are matched whole with their space, one
+            // compare each; the rest are cut at the first non-method byte.
+            let rest = &data[p..];
+            let known = if rest.starts_with(b"GET ") {
                 Some((Method::Get as usize, 3))
+            } else if rest.starts_with(b"POST ") {
+                Some((Method::Post as usize, 4))
+            } else if rest.starts_with(b"PUT ") {
+                Some((Method::Put as usize, 3))
+            } else if rest.starts_with(b"HEAD ") {
+                Some((Method::Head as usize, 4))
             } else {
                 data[p..]
                     .iter()
