@@ -8,7 +8,7 @@ use super::core::{event, Cx, Parser, Stop};
 use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
-use super::state::{HeaderState, Span, State};
+use super::state::{HeaderState, Span, State, UrlState};
 use super::tables::{eq_lower, is, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
@@ -270,6 +270,55 @@ impl Parser {
         }
     }
 
+    /// An origin-form request-target at `cx.p` (a `/`, then path, query
+    /// and fragment bytes) ended by SP, all here and within the limits:
+    /// report it as `s_url` would (and go on to the protocol) and return
+    /// `true`; else return `false`, touching nothing, for `s_url` to read
+    /// it step by step. After the path's `/` every `?` and `#` is allowed
+    /// (query, fragment, and inside both), so the scan only hops them.
+    #[inline(always)]
+    pub(super) fn target_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<bool, Stop> {
+        let start = cx.p;
+        if data.get(start) != Some(&b'/') || self.method == Method::Connect as u8 {
+            return Ok(false);
+        }
+        let mut url_state = UrlState::Path;
+        let mut e = self.scan.skip_url(data, start + 1);
+        loop {
+            match data.get(e) {
+                Some(b' ') => break,
+                Some(b'?') if url_state == UrlState::Path => url_state = UrlState::Query,
+                Some(b'#') => url_state = UrlState::Fragment,
+                Some(b'?') => {}
+                _ => return Ok(false),
+            }
+            e = self.scan.skip_url(data, e + 1);
+        }
+        let n = (e - start) as u64;
+        let limits = &self.limits;
+        if self.url_len as u64 + n > limits.url as u64
+            || self.header_bytes as u64 + n > limits.header_bytes as u64
+        {
+            return Ok(false);
+        }
+        self.url_state = url_state;
+        h.on_url(&data[start..e]);
+        self.url_len += n as u32;
+        self.header_bytes += n as u32;
+        cx.p = e + 1;
+        self.state = State::ReqProtoStart;
+        event!(self, h, cx, on_url_complete, CbUrlComplete);
+        if cx.p < data.len() {
+            self.s_req_proto_start(h, data, cx)?;
+        }
+        Ok(true)
+    }
+
     /// `HTTP/1.1\r\n` or `HTTP/1.0\r\n` at `cx.p` ending a request line.
     /// Returns `false`, touching nothing, if the input is anything else.
     #[inline]
@@ -290,17 +339,15 @@ impl Parser {
         if self.method == Method::Pri as u8 || !Method::from_index(self.method as usize).is_http() {
             return Ok(false);
         }
-        self.start_span(Span::Protocol, cx);
-        self.end_span_as(h, data, cx, p + 4, Span::Protocol)?;
+        // Protocol and version spans count against no limit: reported directly.
+        h.on_protocol(&tail[..4]);
         cx.p = p + 4;
         self.aux = 0;
         self.state = State::ProtoCheck;
         event!(self, h, cx, on_protocol_complete, CbProtocolComplete);
-        cx.p = p + 5;
-        self.start_span(Span::Version, cx);
         self.major = 1;
         self.minor = minor - b'0';
-        self.end_span_as(h, data, cx, p + 8, Span::Version)?;
+        h.on_version(&tail[5..8]);
         cx.p = p + 8;
         self.state = State::ReqLineEnd;
         event!(self, h, cx, on_version_complete, CbVersionComplete);

@@ -158,9 +158,11 @@ impl Parser {
                 if cx.p < data.len() && data[cx.p] == b' ' {
                     cx.p += 1;
                     self.state = State::ReqSpacesBeforeUrl;
-                    self.s_req_spaces_before_url(data, cx);
-                    if self.state == State::Url {
-                        self.s_url(h, data, cx)?;
+                    if !self.target_fast(h, data, cx)? {
+                        self.s_req_spaces_before_url(data, cx);
+                        if self.state == State::Url {
+                            self.s_url(h, data, cx)?;
+                        }
                     }
                 }
                 return Ok(());
