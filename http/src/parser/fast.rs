@@ -216,7 +216,7 @@ impl Parser {
         };
         let e = self.scan.skip_value(data, v);
         // CRLF (one two-byte compare), and no obs-fold after it.
-        let Some(&[cr, lf, next]) = data.get(e..e + 3) else {
+        let Some(&[cr, lf, next]) = data.get(e..).and_then(|d| d.first_chunk::<3>()) else {
             return Ok(false);
         };
         let line_ends = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n")
@@ -329,7 +329,7 @@ impl Parser {
         cx: &mut Cx,
     ) -> Result<bool, Stop> {
         let p = cx.p;
-        let Some(tail) = data.get(p..p + 10) else {
+        let Some(tail) = data.get(p..).and_then(|d| d.first_chunk::<10>()) else {
             return Ok(false);
         };
         let minor = tail[7];

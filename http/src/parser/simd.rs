@@ -102,9 +102,10 @@ impl Level {
             // The first 16 bytes here, where the compiler inlines them (most
             // values end inside them); the rest in the loops below.
             let mut p = p;
-            if let Some(first) = data.get(p..p + 16) {
+            // (`get(p..)` then a chunk: two compares, no overflow test.)
+            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
                 // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
-                let m = unsafe { x86::value_stops16(first.try_into().unwrap()) };
+                let m = unsafe { x86::value_stops16(first) };
                 if m != 0 {
                     return p + m.trailing_zeros() as usize;
                 }
@@ -128,8 +129,7 @@ impl Level {
             // first byte the test stopped at with the exact byte test, then
             // 16 bytes a step: the same answer either way.
             let mut q = p;
-            if let Some(first) = data.get(p..p + 16) {
-                let first: &[u8; 16] = first.try_into().unwrap();
+            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
                 // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
                 let stops = unsafe { x86::common_name_stops(first) };
                 let mut i = (stops | 1 << 16).trailing_zeros() as usize;
