@@ -29,6 +29,10 @@ const TEMPLATES: &[&[u8]] = &[
     b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close, upgrade\r\nUpgrade: h2c\r\n\r\nabc",
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x00\x01",
     b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nProxy-Connection: keep-alive\r\n\r\n",
+    // The fast paths' edges: `?` and `#` hopped in a target, a name of
+    // other tchars (the byte-test fallback), extra OWS and a tab, a value
+    // of exactly 16 bytes, and Connection/Content-Length read whole.
+    b"HEAD /p??q=1#f?g#h HTTP/1.1\r\nX_Odd!Name~: a\r\nX-Two:  spaces\r\nX-Tab:\tt\r\nX-Sixteen: 0123456789abcdef\r\nConnection: keep-alive, Upgrade\r\nContent-Length: 0\r\n\r\n",
     b"GET http://example.com/path/that/is/certainly/longer/than/thirty-two/bytes HTTP/1.1\r\nCookie: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nContent_Length: 4\r\nTransfer--Encoding: chunked\r\n\r\n",
 ];
 

@@ -8,7 +8,7 @@ use super::core::{event, Cx, Parser, Stop};
 use super::flags::*;
 use super::handler::Handler;
 use super::method::Method;
-use super::state::{HeaderState, Span, State};
+use super::state::{HeaderState, Span, State, UrlState};
 use super::tables::{eq_lower, is, TOKEN};
 
 /// Flags named by a `Connection` value: comma-separated tokens, each trimmed
@@ -97,9 +97,10 @@ fn plain_framing(state: HeaderState, flags: u16, value: &[u8]) -> Option<Framing
 
 impl Parser {
     /// A header line starting at `cx.p`, whose name span has just been opened
-    /// (state `Field`). Returns `true` if the whole line, up to the first
-    /// byte of the next one, was handled.
-    #[inline]
+    /// (state `Field`), that `header_line` left to the state machine.
+    /// Returns `true` if the whole line, up to the first byte of the next
+    /// one, was handled. Out of line: the hot loop stays small.
+    #[inline(never)]
     pub(super) fn line_fast<H: Handler>(
         &mut self,
         h: &mut H,
@@ -113,9 +114,6 @@ impl Parser {
             return Ok(false);
         }
         self.classify_field(&data[name_start..q]);
-        if self.whole_line_fast(h, data, cx, q)? {
-            return Ok(true);
-        }
         self.end_span_as(h, data, cx, q, Span::HeaderField)?;
         cx.p = q + 1;
         self.state = State::FieldCheck;
@@ -180,56 +178,84 @@ impl Parser {
         Ok(true)
     }
 
-    /// A header line whose name ends at the colon at `q` (already
-    /// classified): if its whole line is here, with a non-empty value that
-    /// needs no further reading (any value of an ordinary header; a plain
-    /// value of a framing one that conflicts with nothing seen so far), and
-    /// within the header-size limit, report it at once and return `true`;
-    /// else return `false`, touching nothing, for `line_fast` to go on step
-    /// by step (which finds any error at its exact byte).
+    /// The whole header line at `cx.p` (its first byte is neither a line
+    /// end nor a colon), in one pass with no span opened and no sub-state
+    /// written, when it is all here and needs no further reading: a name
+    /// ending at a colon, at most one space, a non-empty value (any value of
+    /// an ordinary header; a plain value of a framing one that conflicts
+    /// with nothing seen so far) ending at CRLF with no obs-fold after it,
+    /// within the header-size limit. Then it reports the line as the state
+    /// machine would and returns `true`, with `cx.p` on the next line; else
+    /// it returns `false` having changed nothing but the name's
+    /// classification (which `line_fast` repeats), for the step-by-step
+    /// path to read the line and find any error at its exact byte.
     #[inline(always)]
-    fn whole_line_fast<H: Handler>(
+    pub(super) fn header_line<H: Handler>(
         &mut self,
         h: &mut H,
         data: &[u8],
         cx: &mut Cx,
-        q: usize,
     ) -> Result<bool, Stop> {
-        let name_start = cx.mark;
-        let mut v = q + 1;
-        // Usually exactly one space.
-        if data.get(v) == Some(&b' ') {
-            v += 1;
-        }
-        while matches!(data.get(v), Some(b' ' | b'\t')) {
-            v += 1;
-        }
-        let e = self.scan.skip_value(data, v);
-        let (name_len, value_len) = ((q - name_start) as u32, (e - v) as u32);
-        let fits = self.header_bytes as u64 + name_len as u64 + value_len as u64
-            <= self.limits.header_bytes as u64;
-        // CRLF (one two-byte compare), and no obs-fold after it.
-        let line_ends = match data.get(e..e + 3) {
-            Some(&[a, b, next]) => {
-                u16::from_le_bytes([a, b]) == u16::from_le_bytes(*b"\r\n")
-                    && next != b' '
-                    && next != b'\t'
-            }
-            _ => false,
+        let name_start = cx.p;
+        let q = self.scan.skip_name(data, name_start);
+        let Some((name, rest)) = data
+            .get(name_start..)
+            .and_then(|d| d.split_at_checked(q - name_start))
+        else {
+            return Ok(false);
         };
-        if !(e > v && fits && line_ends) {
+        let [b':', rest @ ..] = rest else {
+            return Ok(false);
+        };
+        self.classify_field(name);
+        // Usually exactly one space; other whitespace goes step by step.
+        let v = match rest {
+            [b' ', next, ..] if *next != b' ' && *next != b'\t' => q + 2,
+            [next, ..] if *next != b' ' && *next != b'\t' => q + 1,
+            _ => return Ok(false),
+        };
+        let e = self.scan.skip_value(data, v);
+        // CRLF (one two-byte compare), and no obs-fold after it.
+        let Some(&[cr, lf, next]) = data.get(e..).and_then(|d| d.first_chunk::<3>()) else {
+            return Ok(false);
+        };
+        let line_ends = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n")
+            && next != b' '
+            && next != b'\t';
+        let (name_len, value_len) = (name.len() as u64, (e - v) as u64);
+        let fits =
+            self.header_bytes as u64 + name_len + value_len <= self.limits.header_bytes as u64;
+        if !(e > v && line_ends && fits) {
             return Ok(false);
         }
         let value = &data[v..e];
-        let Some(framing) = plain_framing(self.header_state, self.flags, value) else {
-            return Ok(false);
+        // Ordinary headers, the usual case, skip the framing decision.
+        let framing = match self.header_state {
+            HeaderState::General => Framing::Nothing,
+            state => match plain_framing(state, self.flags, value) {
+                Some(framing) => framing,
+                None => return Ok(false),
+            },
         };
-        self.span = Span::None;
-        h.on_header_field(&data[name_start..q]);
-        self.header_bytes += name_len;
+        h.on_header_field(name);
+        self.header_bytes += name_len as u32;
         cx.p = q + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
+        if framing != Framing::Nothing {
+            self.apply_framing(framing);
+        }
+        h.on_header_value(value);
+        self.header_bytes += value_len as u32;
+        cx.p = e + 2;
+        self.state = State::FieldStart;
+        event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
+        Ok(true)
+    }
+
+    /// What a framing header's plain value does to the message.
+    #[inline(never)]
+    fn apply_framing(&mut self, framing: Framing) {
         match framing {
             Framing::Nothing => {}
             Framing::Flags(f) => self.flags |= f,
@@ -242,11 +268,54 @@ impl Parser {
                 self.flags |= CONTENT_LENGTH;
             }
         }
-        h.on_header_value(value);
-        self.header_bytes += value_len;
-        cx.p = e + 2;
-        self.state = State::FieldStart;
-        event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
+    }
+
+    /// An origin-form request-target at `cx.p` (a `/`, then path, query
+    /// and fragment bytes) ended by SP, all here and within the limits:
+    /// report it as `s_url` would (and go on to the protocol) and return
+    /// `true`; else return `false`, touching nothing, for `s_url` to read
+    /// it step by step. After the path's `/` every `?` and `#` is allowed
+    /// (query, fragment, and inside both), so the scan only hops them.
+    #[inline(always)]
+    pub(super) fn target_fast<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<bool, Stop> {
+        let start = cx.p;
+        if data.get(start) != Some(&b'/') || self.method == Method::Connect as u8 {
+            return Ok(false);
+        }
+        let mut url_state = UrlState::Path;
+        let mut e = self.scan.skip_url(data, start + 1);
+        loop {
+            match data.get(e) {
+                Some(b' ') => break,
+                Some(b'?') if url_state == UrlState::Path => url_state = UrlState::Query,
+                Some(b'#') => url_state = UrlState::Fragment,
+                Some(b'?') => {}
+                _ => return Ok(false),
+            }
+            e = self.scan.skip_url(data, e + 1);
+        }
+        let n = (e - start) as u64;
+        let limits = &self.limits;
+        if self.url_len as u64 + n > limits.url as u64
+            || self.header_bytes as u64 + n > limits.header_bytes as u64
+        {
+            return Ok(false);
+        }
+        self.url_state = url_state;
+        h.on_url(&data[start..e]);
+        self.url_len += n as u32;
+        self.header_bytes += n as u32;
+        cx.p = e + 1;
+        self.state = State::ReqProtoStart;
+        event!(self, h, cx, on_url_complete, CbUrlComplete);
+        if cx.p < data.len() {
+            self.s_req_proto_start(h, data, cx)?;
+        }
         Ok(true)
     }
 
@@ -260,7 +329,7 @@ impl Parser {
         cx: &mut Cx,
     ) -> Result<bool, Stop> {
         let p = cx.p;
-        let Some(tail) = data.get(p..p + 10) else {
+        let Some(tail) = data.get(p..).and_then(|d| d.first_chunk::<10>()) else {
             return Ok(false);
         };
         let minor = tail[7];
@@ -270,17 +339,15 @@ impl Parser {
         if self.method == Method::Pri as u8 || !Method::from_index(self.method as usize).is_http() {
             return Ok(false);
         }
-        self.start_span(Span::Protocol, cx);
-        self.end_span_as(h, data, cx, p + 4, Span::Protocol)?;
+        // Protocol and version spans count against no limit: reported directly.
+        h.on_protocol(&tail[..4]);
         cx.p = p + 4;
         self.aux = 0;
         self.state = State::ProtoCheck;
         event!(self, h, cx, on_protocol_complete, CbProtocolComplete);
-        cx.p = p + 5;
-        self.start_span(Span::Version, cx);
         self.major = 1;
         self.minor = minor - b'0';
-        self.end_span_as(h, data, cx, p + 8, Span::Version)?;
+        h.on_version(&tail[5..8]);
         cx.p = p + 8;
         self.state = State::ReqLineEnd;
         event!(self, h, cx, on_version_complete, CbVersionComplete);

@@ -80,16 +80,18 @@ impl Parser {
                 if self.header_count > self.limits.headers {
                     return Err(self.fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
                 }
-                self.start_span(Span::HeaderField, cx);
-                self.state = State::Field;
-                if !self.line_fast(h, data, cx)? {
-                    if self.state == State::Field {
-                        // The name continues in the state machine.
-                        self.matcher = NameMatch::new(SPECIAL.len());
-                        self.alt_alive = 3;
-                        self.alt_len = 0;
+                if !self.header_line(h, data, cx)? {
+                    self.start_span(Span::HeaderField, cx);
+                    self.state = State::Field;
+                    if !self.line_fast(h, data, cx)? {
+                        if self.state == State::Field {
+                            // The name continues in the state machine.
+                            self.matcher = NameMatch::new(SPECIAL.len());
+                            self.alt_alive = 3;
+                            self.alt_len = 0;
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
                 }
                 match data[cx.p] {
                     b'\r' if data.get(cx.p + 1) == Some(&b'\n') => {

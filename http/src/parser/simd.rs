@@ -99,6 +99,18 @@ impl Level {
     pub(crate) fn skip_value(self, data: &[u8], p: usize) -> usize {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if self.0 != SWAR {
+            // The first 16 bytes here, where the compiler inlines them (most
+            // values end inside them); the rest in the loops below.
+            let mut p = p;
+            // (`get(p..)` then a chunk: two compares, no overflow test.)
+            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                let m = unsafe { x86::value_stops16(first) };
+                if m != 0 {
+                    return p + m.trailing_zeros() as usize;
+                }
+                p += 16;
+            }
             // SAFETY: SSE2 is enabled for the build (it is part of x86-64),
             // and a `Level` says AVX2 only after the CPU was seen to have it.
             return unsafe { x86::value(data, p, self.0 == AVX2) };
@@ -111,21 +123,25 @@ impl Level {
     pub(crate) fn skip_name(self, data: &[u8], p: usize) -> usize {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if self.0 != SWAR {
-            // Most names are short: a byte loop over the table finds their
-            // end sooner than a vector compare chain (whose result the
-            // next step waits on); longer names go on 16 bytes a step.
+            // Nearly every name is letters, digits and dashes up to its
+            // colon: one vector test of its first 16 bytes finds that colon.
+            // Anything else (another tchar, a longer name) goes on from the
+            // first byte the test stopped at with the exact byte test, then
+            // 16 bytes a step: the same answer either way.
             let mut q = p;
-            if let Some(first) = data.get(p..p + 16) {
-                let first: &[u8; 16] = first.try_into().unwrap();
-                // Written out: a load and a test a byte, no loop counter.
-                macro_rules! stop_at {
-                    ($($i:literal)*) => {$(
-                        if !tables::is(first[$i], tables::TOKEN) {
-                            return p + $i;
-                        }
-                    )*};
+            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                let stops = unsafe { x86::common_name_stops(first) };
+                let mut i = (stops | 1 << 16).trailing_zeros() as usize;
+                if i < 16 && first[i] == b':' {
+                    return p + i;
                 }
-                stop_at!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+                while i < 16 && tables::is(first[i], tables::TOKEN) {
+                    i += 1;
+                }
+                if i < 16 {
+                    return p + i;
+                }
                 // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
                 return unsafe { x86::name(data, p + 16) };
             }
@@ -239,6 +255,32 @@ mod x86 {
     #[target_feature(enable = "avx2")]
     fn splat32(b: u8) -> __m256i {
         _mm256_set1_epi8(b as i8)
+    }
+
+    /// `value_stops` of the 16 bytes of `chunk`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn value_stops16(chunk: &[u8; 16]) -> u32 {
+        value_stops(load16(chunk, 0))
+    }
+
+    /// A bit per byte of `chunk` that is not an ASCII letter, digit or `-`
+    /// (a subset of tchar: what nearly every header name is made of).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn common_name_stops(chunk: &[u8; 16]) -> u32 {
+        let v = load16(chunk, 0);
+        // Unsigned ranges: `x - lo <= hi - lo` (wrapping) as `min(d, n) == d`.
+        let in_range = |x: __m128i, lo: u8, hi: u8| {
+            let d = _mm_sub_epi8(x, splat(lo));
+            _mm_cmpeq_epi8(_mm_min_epu8(d, splat(hi - lo)), d)
+        };
+        // Setting bit 5 folds `A-Z` onto `a-z` and moves no other byte there.
+        let letter = in_range(_mm_or_si128(v, splat(0x20)), b'a', b'z');
+        let digit = in_range(v, b'0', b'9');
+        let dash = _mm_cmpeq_epi8(v, splat(b'-'));
+        let common = _mm_or_si128(_mm_or_si128(letter, digit), dash);
+        !(_mm_movemask_epi8(common) as u32) & 0xffff
     }
 
     /// `value_stops` for 32 bytes.

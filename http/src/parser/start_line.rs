@@ -129,8 +129,17 @@ impl Parser {
         let mut p = cx.p;
         if self.matcher.len == 0 {
             // Fast path: the whole method is in this input and is a known name.
-            let known = if data[p..].starts_with(b"GET ") {
+            // The common methods are matched whole with their space, one
+            // compare each; the rest are cut at the first non-method byte.
+            let rest = &data[p..];
+            let known = if rest.starts_with(b"GET ") {
                 Some((Method::Get as usize, 3))
+            } else if rest.starts_with(b"POST ") {
+                Some((Method::Post as usize, 4))
+            } else if rest.starts_with(b"PUT ") {
+                Some((Method::Put as usize, 3))
+            } else if rest.starts_with(b"HEAD ") {
+                Some((Method::Head as usize, 4))
             } else {
                 data[p..]
                     .iter()
@@ -149,9 +158,11 @@ impl Parser {
                 if cx.p < data.len() && data[cx.p] == b' ' {
                     cx.p += 1;
                     self.state = State::ReqSpacesBeforeUrl;
-                    self.s_req_spaces_before_url(data, cx);
-                    if self.state == State::Url {
-                        self.s_url(h, data, cx)?;
+                    if !self.target_fast(h, data, cx)? {
+                        self.s_req_spaces_before_url(data, cx);
+                        if self.state == State::Url {
+                            self.s_url(h, data, cx)?;
+                        }
                     }
                 }
                 return Ok(());
