@@ -82,6 +82,13 @@ pub(crate) enum Flushed {
 fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room {
     let written = stream.write(lp, bytes);
     watch_output(lp, c, stream);
+    room_after(lp, c, written)
+}
+
+/// What a write's result means for the connection: below the mark, or
+/// full (reading held until it drains), or failed (closed from the next
+/// pending phase).
+fn room_after(lp: &mut Loop, c: ConnId, written: eddy_net::Result<bool>) -> Room {
     match written {
         Ok(true) => Room::Below,
         Ok(false) => {
@@ -272,17 +279,7 @@ pub(crate) fn send_shared(
     }
     let below = stream.write_shared(lp, data);
     watch_output(lp, c, stream);
-    let mut room = match below {
-        Ok(true) => Room::Below,
-        Ok(false) => {
-            hold_for_output(lp, c);
-            Room::Full
-        }
-        Err(_) => {
-            write_failed(lp, c);
-            Room::Full
-        }
-    };
+    let mut room = room_after(lp, c, below);
     if chunked {
         room = write_stream(lp, c, stream, b"\r\n");
     }
