@@ -80,6 +80,7 @@ pub(crate) type ReadCb = Box<dyn FnMut(&mut Loop, Stream, ReadEvent<'_>)>;
 pub(crate) type DoneCb = Box<dyn FnOnce(&mut Loop, Stream, Result<()>)>;
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Stream)>;
 pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, Stream)>;
+pub(crate) type HangupCb = Box<dyn FnOnce(&mut Loop, Stream, crate::hangup::Hangup)>;
 
 /// Something owed to the user, delivered from the pending phase.
 pub(crate) enum Completion {
@@ -117,6 +118,9 @@ pub(crate) struct StreamState {
     pub applied: Interest,
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// Told once if the peer goes away while the stream is not reading
+    /// (`Stream::on_hangup`).
+    pub hangup_cb: Option<HangupCb>,
 }
 
 impl StreamState {
@@ -140,6 +144,7 @@ impl StreamState {
             applied: Interest::NONE,
             bytes_read: 0,
             bytes_written: 0,
+            hangup_cb: None,
         }
     }
 
@@ -151,6 +156,10 @@ impl StreamState {
         let mut want = Interest::NONE;
         if self.reading && !self.eof {
             want = want | Interest::READABLE;
+        } else if self.hangup_cb.is_some() && !self.eof {
+            // Not reading, yet the owner wants to hear of the peer's FIN
+            // or reset (EPOLLRDHUP; errors and hang-ups always come).
+            want = want | Interest::DISCONNECT;
         }
         if !self.w.reqs.is_empty() && !self.w.corked {
             want = want | Interest::WRITABLE;

@@ -12,6 +12,7 @@ use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::ConnId;
 use super::hooks::{Hook, RequestHead};
+use super::lifecycle;
 use super::output::flush_batch;
 use super::table::{conn, http};
 use super::teardown::destroy;
@@ -102,12 +103,18 @@ pub(crate) fn hand_off_stream(
 ) {
     let _ = flush_batch(lp, c);
     let h = http(lp);
-    let Some(cn) = h.conns.remove(c) else { return };
-    h.recycle_queue(cn.exchanges);
+    let Some(mut cn) = h.conns.remove(c) else { return };
+    for x in cn.exchanges.iter_mut() {
+        lifecycle::dropped(lp, x);
+    }
+    http(lp).recycle_queue(cn.exchanges);
     let _ = cn.timer.close(lp, |_, _| {});
     let stream = cn.stream;
+    let written = stream.bytes_written(lp).unwrap_or(0);
+    lifecycle::connection_gone(lp, cn.sent, written);
     let _ = stream.read_stop(lp);
     let _ = stream.clear_on_drain(lp);
+    let _ = stream.clear_on_hangup(lp);
     if cn.opts.timeout_ms > 0 {
         let _ = stream.clear_timeout(lp);
     }

@@ -14,7 +14,7 @@ use eddy_loop::Timer;
 use eddy_net::Stream;
 
 use super::deadlines::Deadlines;
-use super::exchange::{Queue, RequestData};
+use super::exchange::{Closers, Queue, RequestData};
 use super::options::ServerOptions;
 use super::server_state::Server;
 use crate::parser::Parser;
@@ -125,6 +125,21 @@ pub(crate) enum Output {
     Batch { buf: Vec<u8>, base: usize },
 }
 
+/// Closers of a response that left the queue, waiting until the stream
+/// has handed `mark` bytes (in all) to the kernel.
+pub(crate) struct Waiter {
+    pub mark: u64,
+    pub closers: Closers,
+}
+
+/// Whether an empty marker write is queued on the stream, whose completion
+/// says that every byte before it was handed to the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Marker {
+    Idle,
+    Armed,
+}
+
 /// What a connection does once the front of its queue changed, decided
 /// on the table alone by [`Conn::settle`]; `conn::apply` then does what
 /// needs the loop.
@@ -165,6 +180,10 @@ pub(crate) struct Conn {
     pub served: u32,
     pub timer: Timer,
     pub deadlines: Deadlines,
+    /// Finished responses whose close callbacks wait for their last byte
+    /// to reach the kernel, in order.
+    pub sent: std::collections::VecDeque<Waiter>,
+    pub marker: Marker,
 }
 
 impl Conn {
@@ -195,6 +214,8 @@ impl Conn {
             served: 0,
             timer,
             deadlines: Deadlines::default(),
+            sent: std::collections::VecDeque::new(),
+            marker: Marker::Idle,
         }
     }
 

@@ -16,6 +16,24 @@ pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, Request, &[u8])>;
 pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, Request)>;
 /// `Response::on_drain`'s callback.
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Response)>;
+/// `Response::on_close` and `Request::on_close`'s callbacks: whether the
+/// response was finished (all of it handed to the kernel).
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, bool)>;
+
+/// Who hears of an exchange's end (each told exactly once: see
+/// `lifecycle.rs`).
+#[derive(Default)]
+pub(crate) struct Closers {
+    pub res: Option<CloseCb>,
+    pub req: Option<CloseCb>,
+}
+
+impl Closers {
+    /// Nobody listens.
+    pub fn is_empty(&self) -> bool {
+        self.res.is_none() && self.req.is_none()
+    }
+}
 
 /// A request's start line and headers, as parsed.
 #[derive(Debug)]
@@ -123,6 +141,7 @@ pub(crate) struct Exchange {
     pub res: ResponseState,
     /// Output held back until this exchange is at the front.
     pub held: Vec<u8>,
+    pub closers: Closers,
 }
 
 /// Held-back output buffers larger than this are not kept for reuse.
@@ -137,6 +156,7 @@ impl Exchange {
             body: BodyState::default(),
             res: ResponseState::default(),
             held: Vec::new(),
+            closers: Closers::default(),
         }
     }
 
@@ -171,6 +191,7 @@ impl Exchange {
         (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();
         *drain_cb = None;
+        self.closers = Closers::default();
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
         } else {

@@ -43,7 +43,8 @@
 //! - connection behaviour: `conn.rs` (read, parse guard, advance, drain,
 //!   failures), `feed.rs` (the parser's handler), `closing.rs` (timer,
 //!   linger, hand-off), `output.rs` (batch, direct and held-back output),
-//!   `compose.rs` (a response's bytes via `h1`), `teardown.rs`,
+//!   `compose.rs` (a response's bytes via `h1`), `lifecycle.rs` (each
+//!   exchange's one `close`), `teardown.rs`,
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
@@ -64,6 +65,7 @@ mod exchange;
 mod feed;
 mod handles;
 mod hooks;
+mod lifecycle;
 mod options;
 mod output;
 mod request;

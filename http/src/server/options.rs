@@ -29,6 +29,11 @@ pub struct ServerOptions {
     pub high_water_mark: usize,
     /// The parser's opt-in leniencies (strict by default).
     pub lenient: Lenient,
+    /// Node's `httpAllowHalfOpen`. When false (the default), a client's
+    /// FIN drops the responses not yet finished (their `on_close` hears
+    /// `false`), and the connection closes after what is queued. When
+    /// true, the responses still go out.
+    pub allow_half_open: bool,
 }
 
 impl Default for ServerOptions {
@@ -45,6 +50,7 @@ impl Default for ServerOptions {
             max_requests_per_socket: 0,
             high_water_mark: 64 * 1024,
             lenient: Lenient::NONE,
+            allow_half_open: false,
         }
     }
 }

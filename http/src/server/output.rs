@@ -14,6 +14,7 @@ use super::compose::{compose, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
+use super::lifecycle;
 use super::table::{conn, http, Http};
 use super::teardown::destroy;
 
@@ -183,6 +184,8 @@ pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) -> Flushed {
     };
     batch.clear();
     http(lp).batch_spare = batch;
+    // Responses that ended inside the batch wait for it to go out.
+    lifecycle::watch(lp, c);
     match (room, held) {
         (Room::Full, _) => {
             hold_for_output(lp, c);

@@ -131,6 +131,21 @@ impl Request {
         Ok(())
     }
 
+    /// Runs `cb` once when this request's exchange ends (Node's `close` on
+    /// `IncomingMessage`), with the same argument as its response's
+    /// [`on_close`](super::Response::on_close): `true` once the response
+    /// was handed to the kernel whole, `false` if the connection died
+    /// first (the request aborted, reset, timed out, closed). Both handles
+    /// are stale when it runs.
+    pub fn on_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        live(lp, self)?.closers.req = Some(Box::new(cb));
+        Ok(())
+    }
+
     /// Stops reading from the connection (and so the body) until `resume`,
     /// or until this request's response has gone out.
     pub fn pause(self, lp: &mut Loop) -> Result<()> {

@@ -155,6 +155,28 @@ impl Response {
         Ok(())
     }
 
+    /// Runs `cb` once when this response's life ends (Node's `close`
+    /// event, with `writableFinished` as its argument):
+    /// - `true` once the last byte of the response was handed to the
+    ///   kernel;
+    /// - `false` when the connection died first: a reset, the client's
+    ///   EOF before the response was done, a timeout,
+    ///   `close_all_connections`, a body that ended short of its
+    ///   `Content-Length`; whether the handler had written nothing yet,
+    ///   waited on a drain or paused the request.
+    ///
+    /// It runs from the pending phase; the response (and its request) is
+    /// stale by then. Register it before `end`: a response that already
+    /// left its queue is stale. A later call replaces the callback.
+    pub fn on_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        live(lp, self)?.closers.res = Some(Box::new(cb));
+        Ok(())
+    }
+
     /// Sends `100 Continue` (for a request with `Expect: 100-continue`).
     pub fn write_continue(self, lp: &mut Loop) -> Result<()> {
         self.informational(lp, b"HTTP/1.1 100 Continue\r\n\r\n")?;
