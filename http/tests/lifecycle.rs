@@ -43,7 +43,9 @@ impl Harness {
                 let _ = server.close_all_connections(lp);
                 let _ = server.close(lp, |_| {});
             });
-            ready_tx.send((port, stop.sender(&mut lp).unwrap())).unwrap();
+            ready_tx
+                .send((port, stop.sender(&mut lp).unwrap()))
+                .unwrap();
             lp.run(RunMode::Default);
         });
         let (port, stop) = ready_rx.recv_timeout(Duration::from_secs(30)).unwrap();
@@ -248,11 +250,13 @@ fn close_all_connections_closes_unfinished() {
 /// Writes until the buffers are full, then waits on the drain.
 fn flood(lp: &mut Loop, _: Server, req: Request, res: Response, tx: Sender<String>) {
     report_close(lp, req, res, &tx);
-    let chunk = vec![b'f'; 64 * 1024];
-    while res.write(lp, &chunk).unwrap() {}
-    let t = tx.clone();
-    res.on_drain(lp, move |_, _| t.send("drained".into()).unwrap())
-        .unwrap();
+    fn fill(lp: &mut Loop, res: Response) {
+        let chunk = vec![b'f'; 64 * 1024];
+        while res.write(lp, &chunk).unwrap_or(false) {}
+    }
+    fill(lp, res);
+    // The kernel may take more later: write on, as a producer would.
+    res.on_drain(lp, fill).unwrap();
     tx.send("waiting".into()).unwrap();
 }
 
@@ -310,4 +314,112 @@ fn eof_mid_request_body_closes_unfinished() {
     s.shutdown(std::net::Shutdown::Write).unwrap();
     assert_eq!(h.take(2), ["req false", "res false stale=true"]);
     assert!(h.finish().is_empty());
+}
+
+// ------------------------------------------------------------- client
+
+use eddy_http::client::{request, AgentChoice, ClientRequest, RequestOptions};
+
+/// A raw server on its own thread: accepts one connection, reads the
+/// request head, sends `answer`, then waits for `go` and resets.
+fn raw_server(answer: &'static [u8]) -> (u16, Sender<()>, std::thread::JoinHandle<()>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (go, wait) = channel::<()>();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut b).unwrap(), 1);
+            head.push(b[0]);
+        }
+        s.write_all(answer).unwrap();
+        let _ = wait.recv_timeout(Duration::from_secs(30));
+        reset(s);
+    });
+    (port, go, t)
+}
+
+fn opts(port: u16) -> RequestOptions {
+    RequestOptions {
+        host: "127.0.0.1".into(),
+        port,
+        agent: AgentChoice::Fresh,
+        ..RequestOptions::default()
+    }
+}
+
+/// Runs a GET to `port`; `on_head` sees the response head. Returns the
+/// events: `error`, `close <finished>`.
+fn client_events(
+    port: u16,
+    on_head: impl FnOnce(&mut Loop, eddy_http::client::ClientResponse) + 'static,
+) -> (Vec<String>, ClientRequest, Loop) {
+    let mut lp = Loop::new().unwrap();
+    let events = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let req = request(&mut lp, opts(port), on_head).unwrap();
+    let e = events.clone();
+    req.on_error(&mut lp, move |_, _, err| {
+        e.borrow_mut().push(format!("error {err}"))
+    })
+    .unwrap();
+    let e = events.clone();
+    req.on_close(&mut lp, move |lp, req, finished| {
+        let stale = !req.is_active(lp) && req.end(lp, b"").is_err();
+        e.borrow_mut()
+            .push(format!("close {finished} stale={stale}"));
+    })
+    .unwrap();
+    req.end(&mut lp, b"").unwrap();
+    // Bounded: a request that never hears of its socket fails the test.
+    let guard = eddy_loop::Timer::new(&mut lp);
+    let e = events.clone();
+    guard
+        .start(&mut lp, 20_000, 0, move |lp, _| {
+            e.borrow_mut().push("timed out".into());
+            lp.stop();
+        })
+        .unwrap();
+    guard.unref(&mut lp).unwrap();
+    lp.run(RunMode::Default);
+    let v = events.borrow().clone();
+    (v, req, lp)
+}
+
+#[test]
+fn a_client_request_closes_finished_after_its_response() {
+    let (port, go, t) = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let (events, _, _) = client_events(port, |lp, res| {
+        res.on_data(lp, |_, _, _| {}).unwrap();
+    });
+    assert_eq!(events, ["close true stale=true"]);
+    let _ = go.send(());
+    t.join().unwrap();
+}
+
+#[test]
+fn a_client_request_hears_its_socket_die_while_waiting_for_the_answer() {
+    let (port, go, t) = raw_server(b"");
+    // The server resets as soon as it read the head.
+    let _ = go.send(());
+    let (events, _, _) = client_events(port, |_, _| panic!("no response"));
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0].starts_with("error"), "{events:?}");
+    assert_eq!(events[1], "close false stale=true");
+    t.join().unwrap();
+}
+
+#[test]
+fn a_paused_client_response_hears_its_socket_reset() {
+    let (port, go, t) = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial");
+    let (events, _, _) = client_events(port, move |lp, res| {
+        res.pause(lp).unwrap();
+        // Paused: no read will meet the reset; the hang-up watch must.
+        go.send(()).unwrap();
+    });
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0].starts_with("error"), "{events:?}");
+    assert_eq!(events[1], "close false stale=true");
+    t.join().unwrap();
 }

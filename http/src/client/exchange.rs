@@ -14,7 +14,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use eddy_loop::Loop;
-use eddy_net::{Address, ConnectOptions, ReadEvent, Stream};
+use eddy_net::{Address, ConnectOptions, Hangup, ReadEvent, Stream};
 
 use super::conn::{self, Removed};
 use super::error::Error;
@@ -121,6 +121,9 @@ fn open(lp: &mut Loop, r: ReqId, agent: Option<(AgentId, PoolKey)>) {
     // The request lends its socket out (`on_socket`): if someone else
     // closes it, the request and the Agent must hear of it.
     let _ = stream.on_close(lp, move |lp, _| closed_elsewhere(lp, c));
+    // A paused response does not read: its server's FIN or reset must
+    // still reach the request.
+    let _ = stream.on_hangup(lp, move |lp, _, how| hung_up(lp, c, how));
     attach(lp, r, c, false);
 }
 
@@ -228,6 +231,25 @@ fn closed_elsewhere(lp: &mut Loop, c: ConnId) {
     if let Some(r) = r {
         fail(lp, r, |what| Error::HangUp { what });
     }
+}
+
+/// The socket hung up while not reading (a paused response). A FIN is
+/// read in its turn, after the body bytes before it, once reading
+/// resumes; a reset ends the request now.
+fn hung_up(lp: &mut Loop, c: ConnId, how: Hangup) {
+    if how == Hangup::Ended {
+        if let Some(cn) = conn(lp, c) {
+            cn.fitness = Fitness::Spent;
+        }
+        return;
+    }
+    let Some(r) = conn::request_of(lp, c) else {
+        return close_quietly(lp, c);
+    };
+    if let Some(cn) = conn(lp, c) {
+        cn.fitness = Fitness::Spent;
+    }
+    broken(lp, r, None);
 }
 
 /// Closes the socket and takes it out of its Agent. Its request, if any,
@@ -456,6 +478,7 @@ fn hand_off(lp: &mut Loop, c: ConnId, r: ReqId, kind: HandOff, rest: &[u8]) {
     let _ = stream.clear_timeout(lp);
     let _ = stream.clear_on_drain(lp);
     let _ = stream.clear_on_close(lp);
+    let _ = stream.clear_on_hangup(lp);
     let _ = stream.ref_(lp);
     if let Some((a, key)) = agent {
         forget(lp, a, &key, c);
@@ -466,7 +489,7 @@ fn hand_off(lp: &mut Loop, c: ConnId, r: ReqId, kind: HandOff, rest: &[u8]) {
     };
     st.link = Link::Done;
     notify::hand_off(lp, r, kind, stream, rest.to_vec());
-    notify::queue_close(lp, r, None);
+    notify::queue_close(lp, r, None, true);
 }
 
 // ---------------------------------------------------------------- endings
@@ -508,7 +531,7 @@ fn finish(lp: &mut Loop, r: ReqId) {
             close_quietly(lp, c);
         }
     }
-    notify::queue_close(lp, r, None);
+    notify::queue_close(lp, r, None, true);
 }
 
 /// Carries out the pool's decision for a socket whose response ended.
@@ -621,7 +644,7 @@ pub(crate) fn terminate(lp: &mut Loop, r: ReqId, err: Option<Error>) {
         }
         (_, None) => {}
     }
-    notify::queue_close(lp, r, err);
+    notify::queue_close(lp, r, err, false);
 }
 
 /// Closes every socket of the Agent, free or busy (their requests fail

@@ -106,10 +106,10 @@ pub(crate) fn hand_off(lp: &mut Loop, r: ReqId, kind: HandOff, stream: Stream, h
     }
 }
 
-/// From the pending phase: the error (if any), then `close`; the
-/// request's record is freed just before `close` runs, so its id is stale
-/// from then on.
-pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
+/// From the pending phase: the error (if any), then `close` with whether
+/// the exchange `finished`; the request's record is freed just before
+/// `close` runs, so its id is stale from then on.
+pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>, finished: bool) {
     lp.queue_pending(move |lp| {
         if let Some(e) = err {
             if let Some(cb) = req(lp, r).and_then(|st| st.cbs.error.take()) {
@@ -122,7 +122,7 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
             t.recycle_res(res);
         }
         if let Some(cb) = st.cbs.close {
-            cb(lp, r);
+            cb(lp, r, finished);
         }
     });
 }

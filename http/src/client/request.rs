@@ -275,7 +275,10 @@ impl ClientRequest {
         /// timeout). `close` follows.
         on_error, error, ClientRequest, (err: Error));
     once_setter!(
-        /// The last callback of a request, after its response ended or it
-        /// failed.
-        on_close, close, ClientRequest, ());
+        /// The last callback of a request, exactly once: `finished` is true
+        /// after its response ended (or its socket was handed off to
+        /// `on_upgrade`/`on_connect`), false when it failed or was aborted
+        /// first, its socket closed, reset or timed out (also while the
+        /// response is paused). The request's id is stale when it runs.
+        on_close, close, ClientRequest, (finished: bool));
 }

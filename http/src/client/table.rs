@@ -32,7 +32,9 @@ pub(crate) type ReqCb = Box<dyn FnMut(&mut Loop, ReqId)>;
 pub(crate) type SocketCb = Box<dyn FnOnce(&mut Loop, ReqId, Stream)>;
 pub(crate) type InfoCb = Box<dyn FnMut(&mut Loop, ReqId, Information)>;
 pub(crate) type ErrorCb = Box<dyn FnOnce(&mut Loop, ReqId, Error)>;
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ReqId)>;
+/// `on_close`'s callback: whether the exchange finished (the response
+/// ended, or the socket was handed off) rather than died.
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ReqId, bool)>;
 pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, ReqId, &[u8])>;
 pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, ReqId)>;
 

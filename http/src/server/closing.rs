@@ -103,7 +103,9 @@ pub(crate) fn hand_off_stream(
 ) {
     let _ = flush_batch(lp, c);
     let h = http(lp);
-    let Some(mut cn) = h.conns.remove(c) else { return };
+    let Some(mut cn) = h.conns.remove(c) else {
+        return;
+    };
     for x in cn.exchanges.iter_mut() {
         lifecycle::dropped(lp, x);
     }

@@ -137,11 +137,7 @@ impl Request {
     /// was handed to the kernel whole, `false` if the connection died
     /// first (the request aborted, reset, timed out, closed). Both handles
     /// are stale when it runs.
-    pub fn on_close(
-        self,
-        lp: &mut Loop,
-        cb: impl FnOnce(&mut Loop, bool) + 'static,
-    ) -> Result<()> {
+    pub fn on_close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, bool) + 'static) -> Result<()> {
         live(lp, self)?.closers.req = Some(Box::new(cb));
         Ok(())
     }

@@ -168,11 +168,7 @@ impl Response {
     /// It runs from the pending phase; the response (and its request) is
     /// stale by then. Register it before `end`: a response that already
     /// left its queue is stale. A later call replaces the callback.
-    pub fn on_close(
-        self,
-        lp: &mut Loop,
-        cb: impl FnOnce(&mut Loop, bool) + 'static,
-    ) -> Result<()> {
+    pub fn on_close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, bool) + 'static) -> Result<()> {
         live(lp, self)?.closers.res = Some(Box::new(cb));
         Ok(())
     }
