@@ -647,6 +647,33 @@ pub(crate) fn terminate(lp: &mut Loop, r: ReqId, err: Option<Error>) {
     notify::queue_close(lp, r, err, false);
 }
 
+/// Ends the request after what it wrote (a body short of its
+/// `Content-Length`): its socket leaves the Agent and closes once those
+/// bytes are out, never reused; `err` and `close` follow.
+pub(crate) fn cut(lp: &mut Loop, r: ReqId, err: Error) {
+    let Some(st) = live(lp, r) else { return };
+    let link = std::mem::replace(&mut st.link, Link::Done);
+    let Link::On(c) = link else {
+        return terminate(lp, r, Some(err));
+    };
+    if let Some(Removed { stream, agent, .. }) = conn::remove(lp, c) {
+        // The stream is ours alone now: none of the request's callbacks
+        // stay; `end` flushes, shuts down and closes it.
+        let _ = stream.clear_timeout(lp);
+        let _ = stream.clear_on_drain(lp);
+        let _ = stream.clear_on_close(lp);
+        let _ = stream.clear_on_hangup(lp);
+        let _ = stream.read_start(lp, |_, _, _| {});
+        if stream.end(lp).is_err() {
+            let _ = stream.close(lp, |_, _| {});
+        }
+        if let Some((a, key)) = agent {
+            forget(lp, a, &key, c);
+        }
+    }
+    notify::queue_close(lp, r, Some(err), false);
+}
+
 /// Closes every socket of the Agent, free or busy (their requests fail
 /// with [`Error::AgentDestroyed`]), and fails requests still waiting.
 /// The Agent's record goes first, so nothing can join it meanwhile.

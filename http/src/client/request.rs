@@ -201,9 +201,21 @@ impl ClientRequest {
     }
 
     /// Sends `data` (may be empty) and ends the request.
+    ///
+    /// `Content-Length` is strict: bytes past it are refused
+    /// ([`Error::ContentLengthExceeded`], nothing sent, not ended); ending
+    /// short of it returns [`Error::ContentLengthShort`]: what was written
+    /// goes out, then the socket closes (never reused), and the request
+    /// ends with that error (`on_error`, then `on_close(false)`).
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
         running(lp, self.id)?;
-        send::end(lp, self.id, data)
+        match send::end(lp, self.id, data) {
+            Err(Error::ContentLengthShort(short)) => {
+                exchange::cut(lp, self.id, Error::ContentLengthShort(short));
+                Err(Error::ContentLengthShort(short))
+            }
+            other => other,
+        }
     }
 
     /// Changes the socket idle timeout for this request (0: none).

@@ -54,9 +54,13 @@ pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
 /// `ClientRequest::end`.
 pub(crate) fn end(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<()> {
     ensure_head(lp, r, BodyKnown::Whole(data.len() as u64))?;
-    live(lp, r).ok_or(Error::Closed("request"))?.out.end(data)?;
+    let ended = live(lp, r).ok_or(Error::Closed("request"))?.out.end(data);
+    if let Err(Error::ContentLengthExceeded(_)) = ended {
+        return ended; // nothing of it taken
+    }
+    // Ended, whole or short: what was written goes out.
     flush(lp, r);
-    Ok(())
+    ended
 }
 
 /// Hands what may go out to the socket, in one write. Returns whether the

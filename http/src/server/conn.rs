@@ -363,7 +363,12 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             }
             http(lp).recycle_queue(rest);
         }
-        lifecycle::left_queue(lp, c, closers);
+        if done.res.phase == ResponsePhase::Short {
+            // Cut short of its Content-Length: not finished.
+            lifecycle::tell(lp, closers, false);
+        } else {
+            lifecycle::left_queue(lp, c, closers);
+        }
         let h = http(lp);
         let Some(cn) = h.conns.get_mut(c) else { return };
         let next_held = cn

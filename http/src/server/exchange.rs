@@ -92,6 +92,9 @@ pub(crate) enum ResponsePhase {
     Body(BodyEncoder),
     /// `end` was called: all of it is composed.
     Finished,
+    /// `end` was called short of the declared `Content-Length`: what was
+    /// sent is all there is, and the connection closes after it.
+    Short,
 }
 
 /// A response being built and sent.
@@ -129,7 +132,7 @@ impl ResponseState {
 
     /// `end` was called.
     pub fn is_finished(&self) -> bool {
-        self.phase == ResponsePhase::Finished
+        matches!(self.phase, ResponsePhase::Finished | ResponsePhase::Short)
     }
 }
 

@@ -10,7 +10,7 @@
 use eddy_loop::Loop;
 use eddy_net::Stream;
 
-use super::compose::{compose, HeadInput, Parts};
+use super::compose::{compose, Composed, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
@@ -50,6 +50,8 @@ pub(crate) struct Sent {
     /// The response ended at the front of the queue: it is to be taken
     /// off it (`conn::advance`).
     pub finished_at_front: bool,
+    /// It ended short of its `Content-Length`.
+    pub short: Option<crate::h1::Short>,
 }
 
 /// Why `send` refused.
@@ -59,6 +61,8 @@ pub(crate) enum SendRefused {
     Closed,
     /// `end` was called already.
     Finished,
+    /// The bytes would pass the declared `Content-Length`; none were sent.
+    Overrun(crate::h1::Overrun),
 }
 
 /// What flushing the batch did.
@@ -263,11 +267,11 @@ pub(crate) fn send(
         body: &x.body,
         res: &mut x.res,
     };
-    let finished_at_front = last && front;
+    let composed;
     let room = match (front, output) {
         (true, Output::Batch { buf, base }) => {
             let before = buf.len();
-            compose(parts, data, last, head, buf);
+            composed = compose(parts, data, last, head, buf);
             if buf.len() == before {
                 Room::Below
             } else {
@@ -282,7 +286,7 @@ pub(crate) fn send(
         }
         (true, Output::Direct) => {
             scratch.clear();
-            compose(parts, data, last, head, scratch);
+            composed = compose(parts, data, last, head, scratch);
             if scratch.is_empty() {
                 Room::Below
             } else {
@@ -294,7 +298,7 @@ pub(crate) fn send(
         }
         (false, _) => {
             let before = x.held.len();
-            compose(parts, data, last, head, &mut x.held);
+            composed = compose(parts, data, last, head, &mut x.held);
             if x.held.len() == before {
                 Room::Below
             } else {
@@ -308,8 +312,14 @@ pub(crate) fn send(
             }
         }
     };
+    let short = match composed {
+        Composed::Refused(over) => return Err(SendRefused::Overrun(over)),
+        Composed::Done => None,
+        Composed::EndedShort(short) => Some(short),
+    };
     Ok(Sent {
         room,
-        finished_at_front,
+        finished_at_front: last && front,
+        short,
     })
 }

@@ -119,17 +119,30 @@ impl Response {
     /// Writes body bytes. Returns false once the connection's buffered
     /// output is above its high-water mark: wait for `on_drain`. On a
     /// response without a body (HEAD, 204, 304) the bytes are dropped.
+    /// Bytes past a declared `Content-Length` are refused
+    /// ([`Error::ContentLengthExceeded`]): none of them is sent.
     pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
         self.send(lp, chunk, false).map(|sent| sent.room.is_below())
     }
 
     /// Finishes the response, with `data` as the last (or only) body bytes.
+    ///
+    /// `Content-Length` is strict (Node's `strictContentLength`): `data`
+    /// past the declared length is refused with
+    /// [`Error::ContentLengthExceeded`] and nothing of it is sent (the
+    /// response is not ended); ending short of it returns
+    /// [`Error::ContentLengthShort`]: the response is over as sent, its
+    /// `on_close` hears `false`, and the connection closes after it.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
-        if self.send(lp, data, true)?.finished_at_front {
+        let sent = self.send(lp, data, true)?;
+        if sent.finished_at_front {
             // At the front: it leaves the queue now.
             conn::advance(lp, self.conn);
         }
-        Ok(())
+        match sent.short {
+            Some(short) => Err(Error::ContentLengthShort(short)),
+            None => Ok(()),
+        }
     }
 
     /// Trailer fields, sent after a chunked body.
@@ -207,6 +220,7 @@ impl Response {
         output::send(lp, self.conn, self.seq, data, last).map_err(|e| match e {
             SendRefused::Closed => Error::Closed("response"),
             SendRefused::Finished => Error::WriteAfterEnd,
+            SendRefused::Overrun(over) => Error::ContentLengthExceeded(over),
         })
     }
 }
