@@ -19,7 +19,7 @@ use super::table::{
     agent_ref, client, live, req, req_ref, Callbacks, Link, PoolKey, Replay, ReqId, Request,
 };
 use super::target::{check_header, Destination, Target};
-use crate::h1::BodyKnown;
+use crate::h1::{BodyKnown, HeaderList};
 
 /// Starts a request (Node's `http.request`). Write a body with
 /// [`ClientRequest::write`], then call [`ClientRequest::end`]; nothing is
@@ -108,6 +108,15 @@ fn running(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
     live(lp, r).ok_or(Error::Closed("request"))
 }
 
+/// The record of a running request whose head is not composed yet.
+fn unsent(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
+    let st = running(lp, r)?;
+    if st.out.is_head_composed() {
+        return Err(Error::HeadersSent);
+    }
+    Ok(st)
+}
+
 /// The record of a request that exists (running or about to close).
 fn existing(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
     req(lp, r).ok_or(Error::Closed("request"))
@@ -173,16 +182,62 @@ impl ClientRequest {
         }
     }
 
-    /// Adds a header line (before the head is sent); the value's bytes go
-    /// out as given.
+    /// Sets a header, replacing any of the same name (case-insensitive),
+    /// as Node's `setHeader` and [`Response::set_header`]; before the head
+    /// is sent. The value goes out byte for byte: names must be tokens,
+    /// values RFC 9110 field-values (no CR, LF or NUL; obs-text passed
+    /// through).
+    ///
+    /// [`Response::set_header`]: crate::server::Response::set_header
     pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
         check_header(name, value)?;
-        let st = running(lp, self.id)?;
-        if st.out.is_head_composed() {
-            return Err(Error::HeadersSent);
+        unsent(lp, self.id)?.target.set_header(name, value);
+        Ok(())
+    }
+
+    /// Adds a header line, keeping existing ones of the same name (Node's
+    /// `appendHeader`); checked as `set_header`.
+    pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
+        check_header(name, value)?;
+        unsent(lp, self.id)?.target.push_header(name, value);
+        Ok(())
+    }
+
+    /// The first value of a header set on this request, bytes as set.
+    pub fn get_header<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+        req_ref(lp, self.id)?.target.headers.get(name)
+    }
+
+    /// The headers set on this request, in order.
+    pub fn get_headers(self, lp: &Loop) -> Option<&HeaderList> {
+        req_ref(lp, self.id).map(|st| &st.target.headers)
+    }
+
+    /// Removes every header of this name set on this request.
+    pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
+        unsent(lp, self.id)?.target.remove_header(name);
+        Ok(())
+    }
+
+    /// Adds the lines of a received header list (say, the downstream
+    /// request's) that are not hop-by-hop, byte for byte
+    /// ([`HeaderList::forward_into`]). `Host` is forwarded like any line
+    /// (remove it to get the destination's). Invalid lines are refused,
+    /// and then none is added. Clone a list read through the loop first.
+    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
+        let lines = received.forwardable();
+        for (n, v) in &lines {
+            let name = std::str::from_utf8(n)
+                .map_err(|_| Error::InvalidHeader(String::from_utf8_lossy(n).into_owned()))?;
+            check_header(name, v)?;
         }
-        st.target.push_header(name, value);
+        let st = unsent(lp, self.id)?;
+        for (n, v) in lines {
+            st.target
+                .push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+        }
         Ok(())
     }
 

@@ -13,10 +13,10 @@ use super::exchange::Exchange;
 use super::handles::Response;
 use super::output::{self, SendRefused};
 use super::table::{exchange, exchange_ref};
-use crate::h1::{is_field_value, is_token};
+use crate::h1::{is_field_value, is_token, HeaderList};
 
-fn check_header(name: &str, value: &str) -> Result<()> {
-    if is_token(name.as_bytes()) && is_field_value(value.as_bytes()) {
+fn check_header(name: &str, value: &[u8]) -> Result<()> {
+    if is_token(name.as_bytes()) && is_field_value(value) {
         Ok(())
     } else {
         Err(Error::InvalidHeader(name.to_string()))
@@ -45,39 +45,73 @@ impl Response {
         Ok(())
     }
 
-    /// Sets a header, replacing any of the same name (case-insensitive).
-    /// Invalid names and values are refused and never written.
-    pub fn set_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+    /// Sets a header, replacing any of the same name (case-insensitive),
+    /// as Node's `setHeader`. The value goes out byte for byte: names must
+    /// be tokens, values RFC 9110 field-values (no CR, LF or NUL; obs-text
+    /// 0x80-0xFF is passed through). Invalid ones are refused and never
+    /// written.
+    pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
         check_header(name, value)?;
         let headers = &mut unsent(lp, self)?.res.headers;
         headers.remove(name);
-        headers.push(name, value.as_bytes());
+        headers.push(name, value);
         Ok(())
     }
 
-    /// Adds a header line, keeping existing ones of the same name (for
-    /// `Set-Cookie`).
-    pub fn append_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+    /// Adds a header line, keeping existing ones of the same name (Node's
+    /// `appendHeader`, for `Set-Cookie`); checked as `set_header`.
+    pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
         check_header(name, value)?;
-        unsent(lp, self)?.res.headers.push(name, value.as_bytes());
+        unsent(lp, self)?.res.headers.push(name, value);
         Ok(())
     }
 
-    /// A header set on this response (lossy UTF-8; see
-    /// [`get_header_bytes`](Self::get_header_bytes)).
-    pub fn get_header(self, lp: &Loop, name: &str) -> Option<String> {
-        self.get_header_bytes(lp, name)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    }
-
-    /// A header set on this response, bytes.
-    pub fn get_header_bytes<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+    /// The first value of a header set on this response, bytes as set
+    /// (case-insensitive name).
+    pub fn get_header<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
         exchange_ref(lp, self.conn, self.seq)?.res.headers.get(name)
     }
 
-    /// Removes a header set on this response.
+    /// The old name of [`get_header`](Self::get_header).
+    #[deprecated(note = "use get_header, which returns bytes")]
+    pub fn get_header_bytes<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+        self.get_header(lp, name)
+    }
+
+    /// The headers set on this response, in order.
+    pub fn get_headers(self, lp: &Loop) -> Option<&HeaderList> {
+        exchange_ref(lp, self.conn, self.seq).map(|x| &x.res.headers)
+    }
+
+    /// Removes every header of this name set on this response.
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
         unsent(lp, self)?.res.headers.remove(name);
+        Ok(())
+    }
+
+    /// Adds the lines of a received header list (say, an upstream
+    /// response's) that are not hop-by-hop, byte for byte
+    /// ([`HeaderList::forward_into`]); lines that are not valid are
+    /// refused, and then none is added.
+    ///
+    /// The list is usually read through the loop, so clone it first:
+    /// `let h = up.headers(lp).cloned().unwrap_or_default();
+    /// res.forward_headers(lp, &h)`.
+    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
+        let lines = received.forwardable();
+        for (n, v) in &lines {
+            if !is_token(n) || !is_field_value(v) {
+                return Err(Error::InvalidHeader(
+                    String::from_utf8_lossy(n).into_owned(),
+                ));
+            }
+        }
+        let headers = &mut unsent(lp, self)?.res.headers;
+        for (n, v) in lines {
+            headers.push(n, v);
+        }
         Ok(())
     }
 
@@ -91,7 +125,7 @@ impl Response {
         let res = &mut unsent(lp, self)?.res;
         res.status = status;
         for (n, v) in headers {
-            check_header(n, v)?;
+            check_header(n, v.as_bytes())?;
             res.headers.remove(n);
             res.headers.push(n, v.as_bytes());
         }
@@ -148,7 +182,7 @@ impl Response {
     /// Trailer fields, sent after a chunked body.
     pub fn add_trailers(self, lp: &mut Loop, trailers: &[(&str, &str)]) -> Result<()> {
         for (n, v) in trailers {
-            check_header(n, v)?;
+            check_header(n, v.as_bytes())?;
         }
         let x = live(lp, self)?;
         for (n, v) in trailers {
