@@ -111,7 +111,10 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
     Head {
         start: StartLine::Status {
             status: res.status,
-            reason: reason_phrase(res.status).as_bytes(),
+            reason: res
+                .reason
+                .as_deref()
+                .unwrap_or(reason_phrase(res.status).as_bytes()),
         },
         headers: &res.headers,
         facts: &facts,

@@ -10,6 +10,9 @@ pub enum Error {
     /// The status code is outside 100..=999.
     #[error("invalid status code {0}")]
     InvalidStatus(u16),
+    /// A reason phrase with CR, LF or another control byte: refused.
+    #[error("invalid status message {0:?}")]
+    InvalidStatusMessage(String),
     /// `write` or `end` after `end`.
     #[error("write after end")]
     WriteAfterEnd,

@@ -100,6 +100,9 @@ pub(crate) enum ResponsePhase {
 /// A response being built and sent.
 pub(crate) struct ResponseState {
     pub status: u16,
+    /// A reason phrase set by the user (`set_status_message`); the
+    /// standard one for the status otherwise.
+    pub reason: Option<Box<[u8]>>,
     pub headers: HeaderList,
     pub phase: ResponsePhase,
     /// What the head decided (or a failure imposed): the connection stays
@@ -114,6 +117,7 @@ impl Default for ResponseState {
     fn default() -> ResponseState {
         ResponseState {
             status: 200,
+            reason: None,
             headers: HeaderList::default(),
             phase: ResponsePhase::Head,
             keep_alive: true,
@@ -181,6 +185,7 @@ impl Exchange {
         self.req.clear();
         let ResponseState {
             status,
+            reason,
             headers,
             phase,
             keep_alive,
@@ -189,6 +194,7 @@ impl Exchange {
             drain_cb,
         } = &mut self.res;
         *status = 200;
+        *reason = None;
         headers.clear();
         *phase = ResponsePhase::Head;
         (*keep_alive, *continue_sent) = (true, false);

@@ -83,7 +83,7 @@ pub use handles::{Request, Response};
 pub use hooks::{ClientError, RequestHead};
 pub use options::ServerOptions;
 pub use server_state::Server;
-pub use status::reason_phrase;
+pub use status::{is_reason_phrase, reason_phrase};
 
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).

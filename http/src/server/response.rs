@@ -12,6 +12,7 @@ use super::error::{Error, Result};
 use super::exchange::Exchange;
 use super::handles::Response;
 use super::output::{self, SendRefused};
+use super::status::is_reason_phrase;
 use super::table::{exchange, exchange_ref};
 use crate::h1::{is_field_value, is_token, HeaderList};
 
@@ -42,6 +43,21 @@ impl Response {
             return Err(Error::InvalidStatus(status));
         }
         unsent(lp, self)?.res.status = status;
+        Ok(())
+    }
+
+    /// Sets the reason phrase of a response not yet sent (Node's
+    /// `statusMessage`), bytes as given: a proxy forwards its upstream's.
+    /// A phrase with CR, LF or another control byte is refused
+    /// ([`Error::InvalidStatusMessage`]). Without it the status's
+    /// standard phrase goes out.
+    pub fn set_status_message(self, lp: &mut Loop, phrase: impl AsRef<[u8]>) -> Result<()> {
+        let phrase = phrase.as_ref();
+        if !is_reason_phrase(phrase) {
+            let shown = String::from_utf8_lossy(phrase).into_owned();
+            return Err(Error::InvalidStatusMessage(shown));
+        }
+        unsent(lp, self)?.res.reason = Some(phrase.into());
         Ok(())
     }
 
