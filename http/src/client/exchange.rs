@@ -318,6 +318,7 @@ impl Events for Session<'_> {
     fn interim(&mut self, status: u16, reason: &[u8], headers: &HeaderList) -> Next {
         let r = self.r;
         if status == 100 {
+            send::stop_waiting_for_continue(self.lp, r);
             if let Some(st) = live(self.lp, r) {
                 st.out.continue_received();
             }
@@ -352,6 +353,7 @@ impl Events for Session<'_> {
         }
         let skip_body = t.method == "HEAD";
         let early = st.out.final_answer_received();
+        send::stop_waiting_for_continue(self.lp, r);
         // A recycled record: its cleared header list becomes the one the
         // feed builds the next message (the trailers) into.
         let tables = client(self.lp);

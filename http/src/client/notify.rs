@@ -118,6 +118,10 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>, finished:
         }
         let t = client(lp);
         let Some(st) = t.reqs.remove(r) else { return };
+        if let Some(id) = st.continue_timer {
+            lp.clear_timer(id);
+        }
+        let t = client(lp);
         if let Some(res) = st.res {
             t.recycle_res(res);
         }

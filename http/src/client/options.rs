@@ -71,6 +71,10 @@ pub struct RequestOptions {
     /// waits for `100 Continue` (or is never sent if a final answer comes
     /// first).
     pub expect_continue: bool,
+    /// How long a request with `Expect: 100-continue` (the option, or the
+    /// header set by the user) waits for `100 Continue` before it sends
+    /// its body anyway (default 1000, as curl).
+    pub continue_timeout_ms: u64,
 }
 
 impl Default for RequestOptions {
@@ -88,6 +92,7 @@ impl Default for RequestOptions {
             agent: AgentChoice::Default,
             set_host: true,
             expect_continue: false,
+            continue_timeout_ms: 1000,
         }
     }
 }

@@ -49,6 +49,7 @@ pub fn request(
         agent,
         set_host,
         expect_continue,
+        continue_timeout_ms,
     } = opts;
     let dest = Destination {
         host,
@@ -71,6 +72,8 @@ pub fn request(
     let r = client(lp).reqs.insert(Request {
         target: Box::new(target),
         timeout_ms,
+        continue_timeout_ms,
+        continue_timer: None,
         agent,
         key,
         out: Output::default(),

@@ -80,6 +80,10 @@ pub(crate) struct Request {
     pub target: Box<Target>,
     /// Socket idle timeout while this request uses it (0: none).
     pub timeout_ms: u64,
+    /// How long the body waits for `100 Continue`.
+    pub continue_timeout_ms: u64,
+    /// The timeout of that wait, while it runs.
+    pub continue_timer: Option<eddy_loop::TimeoutId>,
     /// `None`: a fresh connection, closed after the response.
     pub agent: Option<AgentId>,
     pub key: PoolKey,
