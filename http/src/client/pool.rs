@@ -190,6 +190,8 @@ mod tests {
         Request {
             target: Box::new(target.unwrap()),
             timeout_ms: 0,
+            continue_timeout_ms: 1000,
+            continue_timer: None,
             agent: None,
             key: key.clone(),
             out: Output::default(),
