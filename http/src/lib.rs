@@ -5,5 +5,6 @@
 pub mod client;
 pub mod h1;
 pub mod parser;
+pub mod pipe;
 pub mod server;
 mod wire;

@@ -293,6 +293,18 @@ impl Stream {
         Ok(())
     }
 
+    /// Reads again after `read_stop`, into the callback `read_start`
+    /// installed (a pipe pauses and resumes a stream this way).
+    pub fn read_resume(self, lp: &mut Loop) -> Result<()> {
+        let st = state(lp, self)?;
+        if st.read_cb.is_none() {
+            return Err(Error::Closed("stream reader"));
+        }
+        st.reading = true;
+        sync_interest(lp, self);
+        Ok(())
+    }
+
     /// Whether reads are being delivered (`read_start` and no EOF yet).
     pub fn is_reading(self, lp: &Loop) -> bool {
         state_ref(lp, self).is_ok_and(|st| st.reading && !st.eof)

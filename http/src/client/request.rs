@@ -286,6 +286,20 @@ impl ClientRequest {
         Ok(())
     }
 
+    /// Adds a listener of this request's close, besides the user's
+    /// `on_close` (a pipe's).
+    pub(crate) fn watch_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        existing(lp, self.id)?
+            .cbs
+            .close_watchers
+            .push(Box::new(move |lp, _, finished| cb(lp, finished)));
+        Ok(())
+    }
+
     /// Abandons the request at any point: its socket is closed (never
     /// returned to the pool) and only the close callback follows. A
     /// request that already finished is left alone.

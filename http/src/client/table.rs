@@ -50,6 +50,8 @@ pub(crate) struct Callbacks {
     pub timeout: Option<ReqCb>,
     pub error: Option<ErrorCb>,
     pub close: Option<CloseCb>,
+    /// The crate's own listeners of `close` (a pipe's), after the user's.
+    pub close_watchers: Vec<CloseCb>,
     pub drain: Option<ReqCb>,
 }
 

@@ -26,12 +26,14 @@ pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, bool)>;
 pub(crate) struct Closers {
     pub res: Option<CloseCb>,
     pub req: Option<CloseCb>,
+    /// The crate's own listeners (a pipe), besides the user's.
+    pub watchers: Vec<CloseCb>,
 }
 
 impl Closers {
     /// Nobody listens.
     pub fn is_empty(&self) -> bool {
-        self.res.is_none() && self.req.is_none()
+        self.res.is_none() && self.req.is_none() && self.watchers.is_empty()
     }
 }
 

@@ -25,11 +25,8 @@ pub(crate) fn tell(lp: &mut Loop, closers: Closers, finished: bool) {
         return;
     }
     lp.queue_pending(move |lp| {
-        let Closers { res, req } = closers;
-        if let Some(cb) = res {
-            cb(lp, finished);
-        }
-        if let Some(cb) = req {
+        let Closers { res, req, watchers } = closers;
+        for cb in res.into_iter().chain(req).chain(watchers) {
             cb(lp, finished);
         }
     });

@@ -142,6 +142,19 @@ impl Request {
         Ok(())
     }
 
+    /// Whether the whole body has arrived (false for a stale request).
+    pub fn is_complete(self, lp: &Loop) -> bool {
+        exchange_ref(lp, self.conn, self.seq).is_some_and(|x| x.body.complete)
+    }
+
+    /// Closes the connection now (Node's `req.destroy()`): the request,
+    /// its response and any pipelined after it close unfinished.
+    pub fn destroy(self, lp: &mut Loop) -> Result<()> {
+        live(lp, self)?;
+        super::teardown::destroy(lp, self.conn);
+        Ok(())
+    }
+
     /// Stops reading from the connection (and so the body) until `resume`,
     /// or until this request's response has gone out.
     pub fn pause(self, lp: &mut Loop) -> Result<()> {

@@ -236,6 +236,27 @@ impl Response {
         Ok(())
     }
 
+    /// Adds a listener of this response's close, besides the user's
+    /// `on_close` (a pipe's).
+    pub(crate) fn watch_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        live(lp, self)?.closers.watchers.push(Box::new(cb));
+        Ok(())
+    }
+
+    /// Closes the connection now (Node's `res.destroy()`): what is not
+    /// sent yet never is, so a body in progress is visibly cut (a chunked
+    /// one without its last chunk, a counted one short). Every exchange
+    /// on it closes unfinished.
+    pub fn destroy(self, lp: &mut Loop) -> Result<()> {
+        live(lp, self)?;
+        super::teardown::destroy(lp, self.conn);
+        Ok(())
+    }
+
     /// Sends `100 Continue` (for a request with `Expect: 100-continue`).
     pub fn write_continue(self, lp: &mut Loop) -> Result<()> {
         self.informational(lp, b"HTTP/1.1 100 Continue\r\n\r\n")?;
