@@ -142,6 +142,14 @@ impl Request {
         Ok(())
     }
 
+    /// The client's address (Node's `req.socket.remoteAddress`), for
+    /// `X-Forwarded-For` or logs.
+    pub fn remote_addr(self, lp: &Loop) -> Option<eddy_net::Address> {
+        data(lp, self)?;
+        let stream = super::table::http_ref(lp)?.conns.get(self.conn)?.stream;
+        stream.peer_addr(lp).ok()
+    }
+
     /// Whether the whole body has arrived (false for a stale request).
     pub fn is_complete(self, lp: &Loop) -> bool {
         exchange_ref(lp, self.conn, self.seq).is_some_and(|x| x.body.complete)
