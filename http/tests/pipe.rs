@@ -283,3 +283,38 @@ fn an_upstream_failure_cuts_the_downstream_response_visibly() {
         }
     }
 }
+
+#[test]
+fn a_net_stream_pipes_into_itself_as_an_echo_with_its_end() {
+    use eddy_net::{ListenOptions, Listener};
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut lp = Loop::new().unwrap();
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let l = Listener::bind(&mut lp, any, &ListenOptions::default(), |lp, l, s| {
+            let s = s.unwrap();
+            pipe(lp, s, s).unwrap();
+            let _ = l.close(lp, |_, _| {});
+        })
+        .unwrap();
+        tx.send(l.local_addr(&lp).unwrap().ip().unwrap()).unwrap();
+        lp.run(RunMode::Default);
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body: Vec<u8> = (0..4_000_000u32).map(|i| (i % 253) as u8).collect();
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        let body = body.clone();
+        std::thread::spawn(move || {
+            s.write_all(&body).unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+        })
+    };
+    let mut back = Vec::new();
+    // Ends at the echo's end: the pipe carried the EOF.
+    s.read_to_end(&mut back).unwrap();
+    writer.join().unwrap();
+    assert!(back == body, "{} of {} bytes", back.len(), body.len());
+}
