@@ -1,4 +1,4 @@
-//! eddy-http: the HTTP/1.1 parser, server, client and Agent, over `eddy-net`.
+//! eddy-http: the HTTP/1.1 parser, server, client and Agent, and body pipes, over `eddy-net`.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
