@@ -138,7 +138,7 @@ fn issue(lp: &mut Loop, st: Rc<RefCell<State>>) {
         lp.stop();
     })
     .unwrap();
-    req.on_close(lp, move |lp, _| {
+    req.on_close(lp, move |lp, _, _| {
         let g = st.borrow();
         let next = !g.next_on_end && g.phase != Phase::Done;
         drop(g);

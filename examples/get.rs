@@ -131,7 +131,7 @@ fn run_one(
     })
     .unwrap();
     let next = args.clone();
-    req.on_close(lp, move |lp, _| {
+    req.on_close(lp, move |lp, _, _| {
         if !failed.get() && made.get() < next.repeat {
             run_one(lp, next, agent, made, failed);
         }

@@ -1,6 +1,6 @@
 //! The example programs, run as black boxes the way people and outside
 //! checks use them: `echo` and `tcpcat` (eddy-net), `connect_proxy`,
-//! `upgrade` and `get` (eddy-http).
+//! `upgrade`, `get` and `proxy` (eddy-http).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -251,4 +251,70 @@ fn get_fails_on_connection_and_protocol_errors() {
     let (ok, _, err) = run_get(&["ftp://x/"]);
     assert!(!ok);
     assert!(err.contains("invalid url"), "{err}");
+}
+
+/// A one-shot raw upstream: answers the first request with its own head
+/// as the body, and a Latin-1 header.
+fn raw_upstream() -> (u16, std::thread::JoinHandle<()>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut b).unwrap(), 1);
+            head.push(b[0]);
+        }
+        let mut answer = format!(
+            "HTTP/1.1 200 Fine Thanks\r\nX-Latin: caf\u{e9}\r\nContent-Length: {}\r\n\r\n",
+            head.len()
+        )
+        .into_bytes();
+        // The header value in Latin-1, not UTF-8.
+        let at = answer
+            .windows(2)
+            .position(|w| w == "\u{e9}".as_bytes())
+            .unwrap();
+        answer.splice(at..at + 2, [0xE9]);
+        answer.extend_from_slice(&head);
+        s.write_all(&answer).unwrap();
+    });
+    (port, t)
+}
+
+#[test]
+fn proxy_forwards_byte_exact_and_answers_502_when_the_upstream_is_down() {
+    let (up, t) = raw_upstream();
+    let upstream = format!("http://127.0.0.1:{up}");
+    let proxy = common::start(
+        &example("proxy"),
+        &["--port", "0", "--upstream", &upstream],
+        "proxy listening on http://",
+    );
+    let mut c = TcpStream::connect(&proxy.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"GET /p?q=1 HTTP/1.1\r\nHost: x\r\nX-Latin: caf\xE9\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n\r\n")
+        .unwrap();
+    let mut all = Vec::new();
+    c.read_to_end(&mut all).unwrap();
+    let has = |n: &[u8]| all.windows(n.len()).any(|w| w == n);
+    let show = String::from_utf8_lossy(&all).into_owned();
+    assert!(all.starts_with(b"HTTP/1.1 200 Fine Thanks\r\n"), "{show}");
+    assert!(has(b"\r\nX-Latin: caf\xE9\r\n"), "{show}");
+    assert!(has(b"GET /p?q=1 HTTP/1.1\r\n"), "{show}");
+    assert!(has(b"X-Forwarded-For: 127.0.0.1\r\n"), "{show}");
+    assert!(!has(b"X-Hop"), "hop-by-hop forwarded: {show}");
+    t.join().unwrap();
+
+    // The upstream is gone now: 502.
+    let mut c = TcpStream::connect(&proxy.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut all = Vec::new();
+    c.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8_lossy(&all).into_owned();
+    assert!(text.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{text}");
 }

@@ -238,7 +238,7 @@ fn start(lp: &mut Loop, opts: RequestOptions) -> Shared {
     })
     .unwrap();
     let s = seen.clone();
-    req.on_close(lp, move |_, _| s.borrow_mut().closed = true)
+    req.on_close(lp, move |_, _, _| s.borrow_mut().closed = true)
         .unwrap();
     seen
 }
@@ -500,7 +500,7 @@ fn a_post_after_the_server_closed_the_pooled_socket_takes_a_fresh_one() {
             r.on_end(lp, move |_, _| closed.wait_for(round)).unwrap();
         })
         .unwrap();
-        req.on_close(&mut lp, move |lp, _| {
+        req.on_close(&mut lp, move |lp, _, _| {
             assert_eq!(agent.free_sockets(lp), 1, "the GET's socket is pooled");
             let o = RequestOptions {
                 host: "127.0.0.1".into(),

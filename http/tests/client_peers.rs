@@ -252,7 +252,7 @@ fn fetch(
         .unwrap();
     req.on_error(lp, |_, r, e| panic!("request {r:?} failed: {e}"))
         .unwrap();
-    req.on_close(lp, move |lp, _| {
+    req.on_close(lp, move |lp, _, _| {
         let mut got = got.take();
         got.events.push("close");
         assert!(
@@ -645,7 +645,7 @@ fn on_a_doomed_socket(method: &'static str) -> (Result<Got, String>, Got, Agent,
                 *r.borrow_mut() = Some(Err(e.to_string()));
             })
             .unwrap();
-            req.on_close(lp, move |lp, _| {
+            req.on_close(lp, move |lp, _, _| {
                 let res = result.take().unwrap_or_else(|| Ok(got.take()));
                 // What the server saw afterwards, on a fresh connection.
                 let mut o = opts(port, "GET", "/after", a);

@@ -164,8 +164,10 @@ fn watch(lp: &mut Loop, req: ClientRequest, seen: &Shared) {
     })
     .unwrap();
     let s = seen.clone();
-    req.on_close(lp, move |_, _| s.borrow_mut().events.push("close".into()))
-        .unwrap();
+    req.on_close(lp, move |_, _, _| {
+        s.borrow_mut().events.push("close".into())
+    })
+    .unwrap();
 }
 
 /// The response callback that records into `seen`.
@@ -709,7 +711,7 @@ fn ten_thousand_requests_over_eight_pooled_sockets_to_eddys_server() {
         .unwrap();
         req.on_error(lp, |_, _, e| panic!("request failed: {e}"))
             .unwrap();
-        req.on_close(lp, move |lp, _| {
+        req.on_close(lp, move |lp, _, _| {
             let done = st.borrow().done;
             if done >= 100 && st.borrow().created_after_warmup.is_none() {
                 st.borrow_mut().created_after_warmup = Some(agent.sockets_created(lp));
@@ -759,7 +761,7 @@ fn stale_handles_give_errors_not_panics() {
     assert!(res.status(&lp).is_none());
     assert!(matches!(res.pause(&mut lp), Err(Error::Closed(_))));
     assert!(matches!(req.write(&mut lp, b"x"), Err(Error::Closed(_))));
-    assert!(req.on_close(&mut lp, |_, _| {}).is_err());
+    assert!(req.on_close(&mut lp, |_, _, _| {}).is_err());
     assert!(matches!(req.abort(&mut lp), Err(Error::Closed(_))));
     assert!(req.socket(&lp).is_none() && !req.reused_socket(&lp) && !req.headers_sent(&lp));
 }

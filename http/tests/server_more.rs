@@ -104,7 +104,7 @@ fn joined(lp: &mut Loop, req: Request, res: Response) {
         .iter()
         .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
         .collect();
-    res.set_header(lp, "X-Names", &raw_names.join(",")).unwrap();
+    res.set_header(lp, "X-Names", raw_names.join(",")).unwrap();
     res.end(lp, body.as_bytes()).unwrap();
 }
 

@@ -12,7 +12,10 @@
 //!   reads into a loop-owned buffer, a write queue with backpressure,
 //!   cork/uncork, shutdown, idle timeouts, socket options; writes that
 //!   copy nothing into the queue: [`SharedBytes`] (one buffer for many
-//!   streams) and file ranges sent with `sendfile(2)`.
+//!   streams) and file ranges sent with `sendfile(2)`; an empty write as a
+//!   marker that everything before it reached the kernel; and
+//!   [`Stream::on_hangup`], the peer's FIN or reset heard while not
+//!   reading ([`Hangup`]).
 //!
 //! Their state lives in tables inside the loop (eddy-loop's [`Table`](eddy_loop::Table));
 //! the handles are `Copy` ids with a generation. Every write is sent with
@@ -60,6 +63,7 @@ pub mod activation;
 mod addr;
 mod connect;
 mod error;
+mod hangup;
 mod listener;
 mod offered;
 mod payload;
@@ -76,6 +80,7 @@ mod zero_copy;
 pub use addr::Address;
 pub use connect::ConnectOptions;
 pub use error::{Error, Result};
+pub use hangup::Hangup;
 pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
 pub use shared_bytes::SharedBytes;
 pub use shrink::shrink_to_fit;

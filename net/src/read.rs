@@ -18,6 +18,7 @@ use crate::table::{net, READ_BUF_SIZE};
 const MAX_READS: usize = 16;
 
 pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
+    crate::hangup::check(lp, s, ready);
     if let Some(err) = ready.error() {
         return on_error(lp, s, err);
     }

@@ -80,6 +80,7 @@ pub(crate) type ReadCb = Box<dyn FnMut(&mut Loop, Stream, ReadEvent<'_>)>;
 pub(crate) type DoneCb = Box<dyn FnOnce(&mut Loop, Stream, Result<()>)>;
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Stream)>;
 pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, Stream)>;
+pub(crate) type HangupCb = Box<dyn FnOnce(&mut Loop, Stream, crate::hangup::Hangup)>;
 
 /// Something owed to the user, delivered from the pending phase.
 pub(crate) enum Completion {
@@ -119,6 +120,9 @@ pub(crate) struct StreamState {
     pub bytes_written: u64,
     /// What the reads tell about pending input (`probe`).
     pub input: InputSeen,
+    /// Told once if the peer goes away while the stream is not reading
+    /// (`Stream::on_hangup`).
+    pub hangup_cb: Option<HangupCb>,
 }
 
 /// What [`Stream::probe`] found.
@@ -168,6 +172,7 @@ impl StreamState {
             bytes_read: 0,
             bytes_written: 0,
             input: InputSeen::Unknown,
+            hangup_cb: None,
         }
     }
 
@@ -179,6 +184,10 @@ impl StreamState {
         let mut want = Interest::NONE;
         if self.reading && !self.eof {
             want = want | Interest::READABLE;
+        } else if self.hangup_cb.is_some() && !self.eof {
+            // Not reading, yet the owner wants to hear of the peer's FIN
+            // or reset (EPOLLRDHUP; errors and hang-ups always come).
+            want = want | Interest::DISCONNECT;
         }
         if !self.w.reqs.is_empty() && !self.w.corked {
             want = want | Interest::WRITABLE;
@@ -308,6 +317,18 @@ impl Stream {
     /// Stops reading (backpressure): the kernel buffers, then the peer waits.
     pub fn read_stop(self, lp: &mut Loop) -> Result<()> {
         state(lp, self)?.reading = false;
+        sync_interest(lp, self);
+        Ok(())
+    }
+
+    /// Reads again after `read_stop`, into the callback `read_start`
+    /// installed (a pipe pauses and resumes a stream this way).
+    pub fn read_resume(self, lp: &mut Loop) -> Result<()> {
+        let st = state(lp, self)?;
+        if st.read_cb.is_none() {
+            return Err(Error::Closed("stream reader"));
+        }
+        st.reading = true;
         sync_interest(lp, self);
         Ok(())
     }

@@ -110,7 +110,8 @@ impl Stream {
     }
 
     /// Like `write_vec`, with `cb` run from the pending phase once every
-    /// byte is handed to the kernel, or with the error.
+    /// byte is handed to the kernel, or with the error. An empty `data`
+    /// behind queued bytes completes once they are all out (a marker).
     pub fn write_with(
         self,
         lp: &mut Loop,
@@ -294,7 +295,9 @@ pub(crate) fn write_data(
     let Ok(st) = state(lp, s) else {
         return Err(Error::Closed("stream"));
     };
-    if sent == len {
+    // An empty write behind queued bytes waits its turn: its callback
+    // says when everything before it was handed to the kernel.
+    if sent == len && (len > 0 || direct) {
         if let Some(cb) = cb {
             complete(lp, s, Completion::Done(cb, Ok(())));
         }
@@ -436,10 +439,9 @@ pub(crate) fn fail_queue(lp: &mut Loop, s: Stream, errno: i32) {
 /// Drops `n` written bytes from the front of the queue, collecting the
 /// callbacks of requests written in full.
 fn consume(reqs: &mut VecDeque<WriteReq>, mut n: usize, finished: &mut Vec<DoneCb>) {
-    while n > 0 {
-        let Some(front) = reqs.front_mut() else {
-            return;
-        };
+    // Empty writes (a marker behind queued bytes) complete as soon as
+    // everything before them is out.
+    while let Some(front) = reqs.front_mut() {
         let left = front.data.remaining();
         if n < left {
             front.data.advance(n);

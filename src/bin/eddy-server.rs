@@ -361,7 +361,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
     };
     if !allowed.contains(&method) {
         let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-        let _ = res.set_header(lp, "Allow", &allow.join(", "));
+        let _ = res.set_header(lp, "Allow", allow.join(", "));
         return plain(lp, res, 405, "method not allowed\n");
     }
     match found {

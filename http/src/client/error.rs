@@ -21,6 +21,14 @@ pub enum Error {
     /// The headers were already sent: they can no longer change.
     #[error("headers already sent")]
     HeadersSent,
+    /// A write would pass the declared `Content-Length` (Node's
+    /// `strictContentLength`, always on): refused, none of it sent.
+    #[error(transparent)]
+    ContentLengthExceeded(#[from] crate::h1::Overrun),
+    /// `end` came short of the declared `Content-Length`: the request is
+    /// over as sent; its socket closes after those bytes (never reused).
+    #[error(transparent)]
+    ContentLengthShort(#[from] crate::h1::Short),
     /// The request, response or Agent is gone (its `close` ran, or it was
     /// destroyed): what every action on a stale handle returns.
     #[error("{0} is closed")]

@@ -14,7 +14,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use eddy_loop::Loop;
-use eddy_net::{Address, ConnectOptions, Probe, ReadEvent, Stream};
+use eddy_net::{Address, ConnectOptions, Hangup, Probe, ReadEvent, Stream};
 
 use super::agent_stats::AgentStats;
 use super::clock::Stage;
@@ -128,6 +128,9 @@ fn open(lp: &mut Loop, r: ReqId, agent: Option<(AgentId, PoolKey)>) {
     // The request lends its socket out (`on_socket`): if someone else
     // closes it, the request and the Agent must hear of it.
     let _ = stream.on_close(lp, move |lp, _| closed_elsewhere(lp, c));
+    // A paused response does not read: its server's FIN or reset must
+    // still reach the request.
+    let _ = stream.on_hangup(lp, move |lp, _, how| hung_up(lp, c, how));
     attach(lp, r, c, false);
 }
 
@@ -298,6 +301,25 @@ fn closed_elsewhere(lp: &mut Loop, c: ConnId) {
     }
 }
 
+/// The socket hung up while not reading (a paused response). A FIN is
+/// read in its turn, after the body bytes before it, once reading
+/// resumes; a reset ends the request now.
+fn hung_up(lp: &mut Loop, c: ConnId, how: Hangup) {
+    if how == Hangup::Ended {
+        if let Some(cn) = conn(lp, c) {
+            cn.fitness = Fitness::Spent;
+        }
+        return;
+    }
+    let Some(r) = conn::request_of(lp, c) else {
+        return close_quietly(lp, c);
+    };
+    if let Some(cn) = conn(lp, c) {
+        cn.fitness = Fitness::Spent;
+    }
+    broken(lp, r, None, Cut::Clean);
+}
+
 /// Closes the socket and takes it out of its Agent. Its request, if any,
 /// is detached without an event (the caller decides what it hears).
 fn close_quietly(lp: &mut Loop, c: ConnId) {
@@ -402,6 +424,7 @@ impl Events for Session<'_> {
             return Verdict::Fail(Error::TooMuchInterim { what, limit });
         }
         if status == 100 {
+            send::stop_waiting_for_continue(self.lp, r);
             if let Some(st) = live(self.lp, r) {
                 st.out.continue_received();
             }
@@ -436,6 +459,7 @@ impl Events for Session<'_> {
         }
         let skip_body = t.method == "HEAD";
         let early = st.out.final_answer_received();
+        send::stop_waiting_for_continue(self.lp, r);
         // A recycled record: its cleared header list becomes the one the
         // feed builds the next message (the trailers) into.
         deadlines::set_stage(self.lp, r, Stage::Body, expired);
@@ -585,6 +609,7 @@ fn hand_off(lp: &mut Loop, c: ConnId, r: ReqId, kind: HandOff, rest: &[u8]) {
     let _ = stream.clear_timeout(lp);
     let _ = stream.clear_on_drain(lp);
     let _ = stream.clear_on_close(lp);
+    let _ = stream.clear_on_hangup(lp);
     let _ = stream.ref_(lp);
     if let Some((a, key)) = agent {
         forget(lp, a, &key, c);
@@ -595,7 +620,7 @@ fn hand_off(lp: &mut Loop, c: ConnId, r: ReqId, kind: HandOff, rest: &[u8]) {
     };
     st.link = Link::Done;
     notify::hand_off(lp, r, kind, stream, rest.to_vec());
-    notify::queue_close(lp, r, None);
+    notify::queue_close(lp, r, None, true);
 }
 
 // ---------------------------------------------------------------- endings
@@ -637,7 +662,7 @@ fn finish(lp: &mut Loop, r: ReqId) {
             close_quietly(lp, c);
         }
     }
-    notify::queue_close(lp, r, None);
+    notify::queue_close(lp, r, None, true);
 }
 
 /// Carries out the pool's decision for a socket whose response ended.
@@ -755,7 +780,34 @@ pub(crate) fn terminate(lp: &mut Loop, r: ReqId, err: Option<Error>) {
         }
         (_, None) => {}
     }
-    notify::queue_close(lp, r, err);
+    notify::queue_close(lp, r, err, false);
+}
+
+/// Ends the request after what it wrote (a body short of its
+/// `Content-Length`): its socket leaves the Agent and closes once those
+/// bytes are out, never reused; `err` and `close` follow.
+pub(crate) fn cut(lp: &mut Loop, r: ReqId, err: Error) {
+    let Some(st) = live(lp, r) else { return };
+    let link = std::mem::replace(&mut st.link, Link::Done);
+    let Link::On(c) = link else {
+        return terminate(lp, r, Some(err));
+    };
+    if let Some(Removed { stream, agent, .. }) = conn::remove(lp, c) {
+        // The stream is ours alone now: none of the request's callbacks
+        // stay; `end` flushes, shuts down and closes it.
+        let _ = stream.clear_timeout(lp);
+        let _ = stream.clear_on_drain(lp);
+        let _ = stream.clear_on_close(lp);
+        let _ = stream.clear_on_hangup(lp);
+        let _ = stream.read_start(lp, |_, _, _| {});
+        if stream.end(lp).is_err() {
+            let _ = stream.close(lp, |_, _| {});
+        }
+        if let Some((a, key)) = agent {
+            forget(lp, a, &key, c);
+        }
+    }
+    notify::queue_close(lp, r, Some(err), false);
 }
 
 /// Closes every socket of the Agent, free or busy (their requests fail

@@ -32,7 +32,8 @@ use super::table::{AgentId, ReqId};
 ///     assert_eq!(res.status(lp), Some(200));
 ///     res.on_data(lp, |_, _, chunk| assert_eq!(chunk, b"hello")).unwrap();
 /// })?;
-/// req.on_close(&mut lp, move |lp, req| {
+/// req.on_close(&mut lp, move |lp, req, finished| {
+///     assert!(finished, "the response ended");
 ///     assert!(!req.is_active(lp), "stale once its close runs");
 ///     server.close(lp, |_| {}).unwrap();
 /// })?;
@@ -108,7 +109,7 @@ pub struct ClientResponse {
 ///     opts.agent = agent.into();
 ///     let d = done.clone();
 ///     let req = get(&mut lp, opts, |_, _| {})?;
-///     req.on_close(&mut lp, move |lp, _| {
+///     req.on_close(&mut lp, move |lp, _, _| {
 ///         d.set(d.get() + 1);
 ///         if d.get() == 3 {
 ///             // Free sockets do not keep the loop running; the server's

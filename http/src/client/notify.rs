@@ -107,10 +107,10 @@ pub(crate) fn hand_off(lp: &mut Loop, r: ReqId, kind: HandOff, stream: Stream, h
     }
 }
 
-/// From the pending phase: the error (if any), then `close`; the
-/// request's record is freed just before `close` runs, so its id is stale
-/// from then on.
-pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
+/// From the pending phase: the error (if any), then `close` with whether
+/// the exchange `finished`; the request's record is freed just before
+/// `close` runs, so its id is stale from then on.
+pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>, finished: bool) {
     lp.queue_pending(move |lp| {
         if let Some(e) = err {
             if let Some(cb) = req(lp, r).and_then(|st| st.cbs.error.take()) {
@@ -120,12 +120,15 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>) {
         let t = client(lp);
         let Some(st) = t.reqs.remove(r) else { return };
         deadlines::retire_timer(lp, st.timer);
+        if let Some(id) = st.continue_timer {
+            lp.clear_timer(id);
+        }
         let t = client(lp);
         if let Some(res) = st.res {
             t.recycle_res(res);
         }
-        if let Some(cb) = st.cbs.close {
-            cb(lp, r);
+        for cb in st.cbs.close.into_iter().chain(st.cbs.close_watchers) {
+            cb(lp, r, finished);
         }
     });
 }

@@ -93,6 +93,10 @@ pub struct RequestOptions {
     /// default false: `HTTP/1.x` only. Status codes outside 100-599 are
     /// rejected either way.
     pub lenient_version: bool,
+    /// How long a request with `Expect: 100-continue` (the option, or the
+    /// header set by the user) waits for `100 Continue` before it sends
+    /// its body anyway (default 1000, as curl).
+    pub continue_timeout_ms: u64,
 }
 
 impl Default for RequestOptions {
@@ -116,6 +120,7 @@ impl Default for RequestOptions {
             max_interim: 32,
             max_interim_bytes: 65_536,
             lenient_version: false,
+            continue_timeout_ms: 1000,
         }
     }
 }

@@ -145,6 +145,7 @@ impl Output {
         let Progress::Body(enc) = &mut self.progress else {
             return Err(Error::WriteAfterEnd);
         };
+        enc.check(data.len())?;
         if self.gate != Gate::Dropped {
             enc.encode(data, &mut self.body);
         }
@@ -156,14 +157,16 @@ impl Output {
         let Progress::Body(enc) = &mut self.progress else {
             return Err(Error::WriteAfterEnd);
         };
+        enc.check(data.len())?;
+        let mut short = Ok(());
         if self.gate != Gate::Dropped {
             enc.encode(data, &mut self.body);
-            // A counted body that falls short is sent as written (Node's
-            // behaviour without `strictContentLength`).
-            let _short = enc.finish(&HeaderList::default(), &mut self.body);
+            short = enc.finish(&HeaderList::default(), &mut self.body);
         }
         self.progress = Progress::Ended;
-        Ok(())
+        // Ended either way; a shortfall is the caller's to act on (the
+        // socket cannot carry another request).
+        Ok(short?)
     }
 
     /// `100 Continue` arrived: the body may go.

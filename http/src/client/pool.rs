@@ -205,6 +205,8 @@ mod tests {
             timer: None,
             interim: Interim::default(),
             status_line: StatusLine::Strict,
+            continue_timeout_ms: 1000,
+            continue_timer: None,
             agent: None,
             key: key.clone(),
             out: Output::default(),

@@ -22,7 +22,7 @@ use super::table::{
     Request, StatusLine,
 };
 use super::target::{check_header, Destination, Target};
-use crate::h1::BodyKnown;
+use crate::h1::{BodyKnown, HeaderList};
 
 /// Starts a request (Node's `http.request`). Write a body with
 /// [`ClientRequest::write`], then call [`ClientRequest::end`]; nothing is
@@ -58,6 +58,7 @@ pub fn request(
         max_interim,
         max_interim_bytes,
         lenient_version,
+        continue_timeout_ms,
     } = opts;
     let dest = Destination {
         host,
@@ -105,6 +106,8 @@ pub fn request(
         } else {
             StatusLine::Strict
         },
+        continue_timeout_ms,
+        continue_timer: None,
         agent,
         key,
         out: Output::default(),
@@ -140,6 +143,15 @@ pub fn get(
 /// The record of a request still running, or why not.
 fn running(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
     live(lp, r).ok_or(Error::Closed("request"))
+}
+
+/// The record of a running request whose head is not composed yet.
+fn unsent(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
+    let st = running(lp, r)?;
+    if st.out.is_head_composed() {
+        return Err(Error::HeadersSent);
+    }
+    Ok(st)
 }
 
 /// The record of a request that exists (running or about to close).
@@ -207,16 +219,62 @@ impl ClientRequest {
         }
     }
 
-    /// Adds a header line (before the head is sent); the value's bytes go
-    /// out as given.
+    /// Sets a header, replacing any of the same name (case-insensitive),
+    /// as Node's `setHeader` and [`Response::set_header`]; before the head
+    /// is sent. The value goes out byte for byte: names must be tokens,
+    /// values RFC 9110 field-values (no CR, LF or NUL; obs-text passed
+    /// through).
+    ///
+    /// [`Response::set_header`]: crate::server::Response::set_header
     pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
         check_header(name, value)?;
-        let st = running(lp, self.id)?;
-        if st.out.is_head_composed() {
-            return Err(Error::HeadersSent);
+        unsent(lp, self.id)?.target.set_header(name, value);
+        Ok(())
+    }
+
+    /// Adds a header line, keeping existing ones of the same name (Node's
+    /// `appendHeader`); checked as `set_header`.
+    pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
+        check_header(name, value)?;
+        unsent(lp, self.id)?.target.push_header(name, value);
+        Ok(())
+    }
+
+    /// The first value of a header set on this request, bytes as set.
+    pub fn get_header<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+        req_ref(lp, self.id)?.target.headers.get(name)
+    }
+
+    /// The headers set on this request, in order.
+    pub fn get_headers(self, lp: &Loop) -> Option<&HeaderList> {
+        req_ref(lp, self.id).map(|st| &st.target.headers)
+    }
+
+    /// Removes every header of this name set on this request.
+    pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
+        unsent(lp, self.id)?.target.remove_header(name);
+        Ok(())
+    }
+
+    /// Adds the lines of a received header list (say, the downstream
+    /// request's) that are not hop-by-hop, byte for byte
+    /// ([`HeaderList::forward_into`]). `Host` is forwarded like any line
+    /// (remove it to get the destination's). Invalid lines are refused,
+    /// and then none is added. Clone a list read through the loop first.
+    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
+        let lines = received.forwardable();
+        for (n, v) in &lines {
+            let name = std::str::from_utf8(n)
+                .map_err(|_| Error::InvalidHeader(String::from_utf8_lossy(n).into_owned()))?;
+            check_header(name, v)?;
         }
-        st.target.push_header(name, value);
+        let st = unsent(lp, self.id)?;
+        for (n, v) in lines {
+            st.target
+                .push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+        }
         Ok(())
     }
 
@@ -235,17 +293,45 @@ impl ClientRequest {
     }
 
     /// Sends `data` (may be empty) and ends the request.
+    ///
+    /// `Content-Length` is strict: bytes past it are refused
+    /// ([`Error::ContentLengthExceeded`], nothing sent, not ended); ending
+    /// short of it returns [`Error::ContentLengthShort`]: what was written
+    /// goes out, then the socket closes (never reused), and the request
+    /// ends with that error (`on_error`, then `on_close(false)`).
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
         running(lp, self.id)?;
-        send::end(lp, self.id, data)?;
-        exchange::sent(lp, self.id);
-        Ok(())
+        match send::end(lp, self.id, data) {
+            Err(Error::ContentLengthShort(short)) => {
+                exchange::cut(lp, self.id, Error::ContentLengthShort(short));
+                Err(Error::ContentLengthShort(short))
+            }
+            Err(e) => Err(e),
+            Ok(()) => {
+                exchange::sent(lp, self.id);
+                Ok(())
+            }
+        }
     }
 
     /// Changes the socket idle timeout for this request (0: none).
     pub fn set_timeout(self, lp: &mut Loop, ms: u64) -> Result<()> {
         running(lp, self.id)?;
         exchange::set_request_idle(lp, self.id, ms);
+        Ok(())
+    }
+
+    /// Adds a listener of this request's close, besides the user's
+    /// `on_close` (a pipe's).
+    pub(crate) fn watch_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        existing(lp, self.id)?
+            .cbs
+            .close_watchers
+            .push(Box::new(move |lp, _, finished| cb(lp, finished)));
         Ok(())
     }
 
@@ -308,7 +394,10 @@ impl ClientRequest {
         /// timeout). `close` follows.
         on_error, error, ClientRequest, (err: Error));
     once_setter!(
-        /// The last callback of a request, after its response ended or it
-        /// failed.
-        on_close, close, ClientRequest, ());
+        /// The last callback of a request, exactly once: `finished` is true
+        /// after its response ended (or its socket was handed off to
+        /// `on_upgrade`/`on_connect`), false when it failed or was aborted
+        /// first, its socket closed, reset or timed out (also while the
+        /// response is paused). The request's id is stale when it runs.
+        on_close, close, ClientRequest, (finished: bool));
 }

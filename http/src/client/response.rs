@@ -37,6 +37,13 @@ impl ClientResponse {
         self.record(lp).map(|s| &s.reason[..])
     }
 
+    /// The reason phrase as received: [`reason`](Self::reason) under
+    /// Node's name (`statusMessage`), for a proxy to forward with
+    /// `Response::set_status_message`.
+    pub fn status_message(self, lp: &Loop) -> Option<&[u8]> {
+        self.reason(lp)
+    }
+
     /// (major, minor), e.g. (1, 1).
     pub fn version(self, lp: &Loop) -> Option<(u8, u8)> {
         self.record(lp).map(|s| s.version)

@@ -10,7 +10,7 @@ use super::conn;
 use super::deadlines;
 use super::error::{Error, Result};
 use super::notify;
-use super::output::Drain;
+use super::output::{Drain, Gate};
 use super::table::{agent, client, live, req, Link, Replay, ReqId};
 use crate::h1::BodyKnown;
 
@@ -32,7 +32,34 @@ pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, body: BodyKnown) -> Result<()
     let st = t.reqs.get_mut(r).ok_or(Error::Closed("request"))?;
     st.out
         .compose_head(&st.target, body, keep_alive, &mut t.head_extra);
+    if st.out.gate == Gate::AwaitingContinue {
+        // A server that never sends `100 Continue` must not stall the
+        // body for ever: after the wait, it goes anyway (curl's rule).
+        let ms = st.continue_timeout_ms;
+        let id = lp.set_timeout(ms, move |lp, _| continue_waited(lp, r));
+        if let Some(st) = req(lp, r) {
+            st.continue_timer = Some(id);
+        }
+    }
     Ok(())
+}
+
+/// The wait for `100 Continue` is over: the body goes.
+fn continue_waited(lp: &mut Loop, r: ReqId) {
+    let Some(st) = live(lp, r) else { return };
+    st.continue_timer = None;
+    if st.out.gate != Gate::AwaitingContinue {
+        return;
+    }
+    st.out.continue_received();
+    flush(lp, r);
+}
+
+/// `100 Continue` or a final answer came: the wait is over.
+pub(crate) fn stop_waiting_for_continue(lp: &mut Loop, r: ReqId) {
+    if let Some(id) = req(lp, r).and_then(|st| st.continue_timer.take()) {
+        lp.clear_timer(id);
+    }
 }
 
 /// `ClientRequest::write`: returns whether the bytes waiting are below
@@ -55,9 +82,13 @@ pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
 /// `ClientRequest::end`.
 pub(crate) fn end(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<()> {
     ensure_head(lp, r, BodyKnown::Whole(data.len() as u64))?;
-    live(lp, r).ok_or(Error::Closed("request"))?.out.end(data)?;
+    let ended = live(lp, r).ok_or(Error::Closed("request"))?.out.end(data);
+    if let Err(Error::ContentLengthExceeded(_)) = ended {
+        return ended; // nothing of it taken
+    }
+    // Ended, whole or short: what was written goes out.
     flush(lp, r);
-    Ok(())
+    ended
 }
 
 /// Hands what may go out to the socket, in one write. Returns whether the

@@ -34,7 +34,9 @@ pub(crate) type ReqCb = Box<dyn FnMut(&mut Loop, ReqId)>;
 pub(crate) type SocketCb = Box<dyn FnOnce(&mut Loop, ReqId, Stream)>;
 pub(crate) type InfoCb = Box<dyn FnMut(&mut Loop, ReqId, Information)>;
 pub(crate) type ErrorCb = Box<dyn FnOnce(&mut Loop, ReqId, Error)>;
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ReqId)>;
+/// `on_close`'s callback: whether the exchange finished (the response
+/// ended, or the socket was handed off) rather than died.
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ReqId, bool)>;
 pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, ReqId, &[u8])>;
 pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, ReqId)>;
 
@@ -50,6 +52,8 @@ pub(crate) struct Callbacks {
     pub timeout: Option<ReqCb>,
     pub error: Option<ErrorCb>,
     pub close: Option<CloseCb>,
+    /// The crate's own listeners of `close` (a pipe's), after the user's.
+    pub close_watchers: Vec<CloseCb>,
     pub drain: Option<ReqCb>,
 }
 
@@ -101,6 +105,10 @@ pub(crate) struct Request {
     pub timer: Option<Timer>,
     pub interim: Interim,
     pub status_line: StatusLine,
+    /// How long the body waits for `100 Continue`.
+    pub continue_timeout_ms: u64,
+    /// The timeout of that wait, while it runs.
+    pub continue_timer: Option<eddy_loop::TimeoutId>,
     /// `None`: a fresh connection, closed after the response.
     pub agent: Option<AgentId>,
     pub key: PoolKey,

@@ -44,6 +44,8 @@ pub(crate) struct Target {
     pub asks: Asks,
     /// Add `Host` when the lines have none.
     pub set_host: bool,
+    /// The `expect_continue` option (asked whatever the lines say).
+    pub expect_option: bool,
 }
 
 /// Whether `name: value` may go on the wire as a header line (a token,
@@ -93,11 +95,32 @@ impl Target {
                 ..Asks::default()
             },
             set_host,
+            expect_option: expect_continue,
         };
         for (n, v) in &headers {
             t.push_header(n, v.as_bytes());
         }
         Ok(t)
+    }
+
+    /// Replaces every line named `name` with this checked one.
+    pub fn set_header(&mut self, name: &str, value: &[u8]) {
+        self.remove_header(name);
+        self.push_header(name, value);
+    }
+
+    /// Removes every line named `name`, and what they asked.
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.remove(name);
+        let kept = std::mem::take(&mut self.headers);
+        self.asks = Asks {
+            expect_continue: self.expect_option,
+            ..Asks::default()
+        };
+        for (n, v) in kept.iter() {
+            // Names were checked as tokens when added: ASCII.
+            self.push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+        }
     }
 
     /// Adds a checked header line and notes what it asks.

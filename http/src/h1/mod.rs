@@ -7,7 +7,7 @@
 //! parser's (`crate::parser`), which both sides drive.
 //!
 //! Layering inside the module: `validate` and `headers` at the bottom,
-//! `facts` scans a header list, `framing` decides from the facts, `head`
+//! `forward` drops a list's hop-by-hop fields, `facts` scans a header list, `framing` decides from the facts, `head`
 //! and `body` encode what was decided.
 //!
 //! ```
@@ -41,6 +41,7 @@
 
 mod body;
 mod facts;
+mod forward;
 mod framing;
 mod head;
 mod headers;
@@ -48,6 +49,7 @@ mod validate;
 
 pub use body::{BodyEncoder, Overrun, Short};
 pub use facts::HeaderFacts;
+pub use forward::is_hop_by_hop;
 pub use framing::{decide, BodyKnown, Decision, Framing, FramingLine, Outgoing, Role};
 pub use head::{encode_header_lines, encode_status_line, Head, StartLine};
 pub use headers::HeaderList;

@@ -12,6 +12,7 @@ use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::ConnId;
 use super::hooks::{Hook, RequestHead};
+use super::lifecycle;
 use super::output::flush_batch;
 use super::stats::CloseReason;
 use super::table::{conn, http};
@@ -109,12 +110,19 @@ pub(crate) fn hand_off_stream(
     let Some(mut cn) = h.conns.remove(c) else {
         return;
     };
-    h.recycle_queue(std::mem::take(&mut cn.exchanges));
+    for x in cn.exchanges.iter_mut() {
+        lifecycle::dropped(lp, x);
+    }
+    let exchanges = std::mem::take(&mut cn.exchanges);
+    http(lp).recycle_queue(exchanges);
     let _ = cn.timer.close(lp, |_, _| {});
     let stream = cn.stream;
     count_close(lp, &cn, CloseReason::HandedOff);
+    let written = stream.bytes_written(lp).unwrap_or(0);
+    lifecycle::connection_gone(lp, cn.sent, written);
     let _ = stream.read_stop(lp);
     let _ = stream.clear_on_drain(lp);
+    let _ = stream.clear_on_hangup(lp);
     if cn.opts.timeout_ms > 0 {
         let _ = stream.clear_timeout(lp);
     }

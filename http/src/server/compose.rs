@@ -5,7 +5,22 @@
 use super::connection::HeadContext;
 use super::exchange::{BodyState, RequestData, ResponsePhase, ResponseState};
 use super::status::reason_phrase;
-use crate::h1::{decide, BodyEncoder, BodyKnown, Head, HeaderFacts, Outgoing, Role, StartLine};
+use crate::h1::{
+    decide, BodyEncoder, BodyKnown, Head, HeaderFacts, Outgoing, Overrun, Role, Short, StartLine,
+};
+
+/// What composing did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Composed {
+    /// The bytes are in `out`.
+    Done,
+    /// They would pass the declared `Content-Length`: `out` and the
+    /// response are as they were (a head composed for them is undone).
+    Refused(Overrun),
+    /// The body ended short of its `Content-Length`: the response is over
+    /// as it is, and its connection is not reused.
+    EndedShort(Short),
+}
 
 /// What the head needs besides the exchange: the connection's context and
 /// the `Date` value.
@@ -30,7 +45,10 @@ pub(crate) fn compose(
     last: bool,
     head: Option<HeadInput<'_>>,
     out: &mut Vec<u8>,
-) {
+) -> Composed {
+    let before = out.len();
+    let keep_alive = p.res.keep_alive;
+    let composing_head = head.is_some();
     if let Some(head) = head {
         let known = if last {
             BodyKnown::Whole(data.len() as u64)
@@ -39,12 +57,33 @@ pub(crate) fn compose(
         };
         write_head(&mut p, known, head, out);
     }
-    if let ResponsePhase::Body(enc) = &mut p.res.phase {
-        enc.encode(data, out);
-        if last {
-            // A counted body's shortfall is the next issue's to enforce.
-            let _ = enc.finish(&p.res.trailers, out);
+    let ResponsePhase::Body(enc) = &mut p.res.phase else {
+        return Composed::Done;
+    };
+    if let Err(over) = enc.check(data.len()) {
+        // Nothing of it goes out (not even a head composed for it).
+        out.truncate(before);
+        if composing_head {
+            p.res.phase = ResponsePhase::Head;
+            p.res.keep_alive = keep_alive;
+        }
+        return Composed::Refused(over);
+    }
+    enc.encode(data, out);
+    if !last {
+        return Composed::Done;
+    }
+    match enc.finish(&p.res.trailers, out) {
+        Ok(()) => {
             p.res.phase = ResponsePhase::Finished;
+            Composed::Done
+        }
+        Err(short) => {
+            // The client would wait for the rest, or read the next
+            // response as this one's body: this connection ends here.
+            p.res.phase = ResponsePhase::Short;
+            p.res.keep_alive = false;
+            Composed::EndedShort(short)
         }
     }
 }
@@ -80,7 +119,10 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
     Head {
         start: StartLine::Status {
             status: res.status,
-            reason: reason_phrase(res.status).as_bytes(),
+            reason: res
+                .reason
+                .as_deref()
+                .unwrap_or(reason_phrase(res.status).as_bytes()),
         },
         headers: &res.headers,
         facts: &facts,

@@ -16,7 +16,7 @@
 use std::rc::Rc;
 
 use eddy_loop::{Loop, Timer};
-use eddy_net::{ReadEvent, Stream};
+use eddy_net::{Hangup, ReadEvent, Stream};
 
 use super::closing::{arm, close_gracefully, hand_off_stream};
 use super::connection::{Conn, Hold, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
@@ -26,6 +26,7 @@ use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState
 use super::feed::{status_for, Feed, Stop};
 use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
+use super::lifecycle;
 use super::options::ServerOptions;
 use super::output::{emit, flush_batch, open_batch, write_front, Flushed, Room};
 use super::progress::{RateCheck, RateWatch, SendCheck};
@@ -56,6 +57,9 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let _ = stream.set_high_water_mark(lp, opts.high_water_mark);
     let _ = stream.set_allow_half_open(lp, true);
     let _ = stream.on_drain(lp, move |lp, _| on_drain(lp, c));
+    // While reading is stopped (backpressure, a paused request), the
+    // client's FIN or reset still reaches the connection.
+    let _ = stream.on_hangup(lp, move |lp, _, how| on_hangup(lp, c, how));
     if opts.timeout_ms > 0 {
         let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| {
             destroy(lp, c, CloseReason::SocketTimeout)
@@ -352,7 +356,7 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         if !cn.exchanges.front().is_some_and(|x| x.res.is_finished()) {
             return settle(lp, c);
         }
-        let Some(done) = cn.exchanges.pop_front() else {
+        let Some(mut done) = cn.exchanges.pop_front() else {
             return settle(lp, c);
         };
         cn.served += 1;
@@ -366,6 +370,7 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             let unread = done.req.unread_body(done.body.received);
             cn.finished_before_body(done.seq, unread);
         }
+        let closers = std::mem::take(&mut done.closers);
         // A pause belongs to its request: it ends with it.
         cn.hold = cn.hold.user(false);
         if !done.res.keep_alive {
@@ -383,7 +388,17 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
                 cb(lp, Request { conn: c, seq });
             }
             let Some(cn) = conn(lp, c) else { return };
-            cn.exchanges.clear();
+            let mut rest = std::mem::take(&mut cn.exchanges);
+            for x in rest.iter_mut() {
+                lifecycle::dropped(lp, x);
+            }
+            http(lp).recycle_queue(rest);
+        }
+        if done.res.phase == ResponsePhase::Short {
+            // Cut short of its Content-Length: not finished.
+            lifecycle::tell(lp, closers, false);
+        } else {
+            lifecycle::left_queue(lp, c, closers);
         }
         let h = http(lp);
         let Some(cn) = h.conns.get_mut(c) else { return };
@@ -476,6 +491,22 @@ pub(crate) fn set_user_hold(lp: &mut Loop, c: ConnId, paused: bool) {
     }
 }
 
+/// The client went away while reading was stopped: a reset closes the
+/// connection; a FIN is its end of input, as a read would have seen it.
+fn on_hangup(lp: &mut Loop, c: ConnId, how: Hangup) {
+    match how {
+        Hangup::Reset => destroy(lp, c, CloseReason::Reset),
+        Hangup::Ended => {
+            if conn(lp, c).is_some_and(|cn| cn.opts.allow_half_open) {
+                // The FIN is read (after what is still unread) when
+                // reading resumes.
+                return;
+            }
+            on_eof(lp, c);
+        }
+    }
+}
+
 fn on_eof(lp: &mut Loop, c: ConnId) {
     let Some(cn) = conn(lp, c) else { return };
     cn.input = Input::Ended;
@@ -490,6 +521,18 @@ fn on_eof(lp: &mut Loop, c: ConnId) {
     if cn.in_message() {
         // Cut off mid-request: the request is aborted; nothing can answer.
         return destroy(lp, c, CloseReason::Eof);
+    }
+    if !cn.opts.allow_half_open && !cn.exchanges.is_empty() {
+        // As Node without `httpAllowHalfOpen`: the client is gone, so the
+        // responses not yet finished are dropped (their `close` says
+        // so), what is queued goes out, and the connection closes.
+        cn.reading = Reading::Done;
+        let mut queue = std::mem::take(&mut cn.exchanges);
+        for x in queue.iter_mut() {
+            lifecycle::dropped(lp, x);
+        }
+        http(lp).recycle_queue(queue);
+        return close_gracefully(lp, c, CloseReason::Eof);
     }
     // Half-close: the client sent its requests and ended its side; the
     // responses still go out, then the connection closes.
@@ -593,16 +636,19 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16, reason: CloseReason) {
         let x = cn.exchanges.iter_mut().find(|x| x.seq == seq)?;
         x.body.on_abort.take().map(|cb| (cb, seq))
     });
-    if started {
-        // A response is under way: it cannot be replaced. Close after
-        // what is already queued.
-        cn.exchanges
-            .retain(|x| Some(x.seq) != failing || x.res.is_finished());
-        if let Some(x) = cn.exchanges.iter_mut().find(|x| Some(x.seq) == failing) {
-            x.res.keep_alive = false;
-        }
-    } else {
-        cn.exchanges.retain(|x| Some(x.seq) != failing);
+    // The failing exchange leaves the queue unless its response is
+    // finished (then it goes out, and the connection closes after it).
+    let dropped: Option<Box<Exchange>> = failing.and_then(|seq| {
+        let pos = cn
+            .exchanges
+            .iter()
+            .position(|x| x.seq == seq && !x.res.is_finished())?;
+        cn.exchanges.remove(pos)
+    });
+    if let Some(x) = cn.exchanges.iter_mut().find(|x| Some(x.seq) == failing) {
+        x.res.keep_alive = false;
+    }
+    if !started {
         let seq = cn.next_seq;
         cn.next_seq += 1;
         let mut x = Box::new(Exchange::new(seq));
@@ -614,6 +660,10 @@ fn fail(lp: &mut Loop, c: ConnId, status: u16, reason: CloseReason) {
         };
         cn.exchanges.push_back(x);
         emit(lp, c, seq, &bytes);
+    }
+    if let Some(mut x) = dropped {
+        lifecycle::dropped(lp, &mut x);
+        http(lp).recycle_exchange(x);
     }
     let _ = stream.read_stop(lp);
     if let Some((cb, seq)) = abort {

@@ -14,7 +14,7 @@ use eddy_loop::Timer;
 use eddy_net::Stream;
 
 use super::deadlines::Deadlines;
-use super::exchange::{Queue, RequestData, ResponsePhase};
+use super::exchange::{Closers, Queue, RequestData, ResponsePhase};
 use super::options::ServerOptions;
 use super::progress::{RateWatch, SendWatch};
 use super::server_state::Server;
@@ -131,6 +131,21 @@ pub(crate) enum Output {
     Batch { buf: Vec<u8>, base: usize },
 }
 
+/// Closers of a response that left the queue, waiting until the stream
+/// has handed `mark` bytes (in all) to the kernel.
+pub(crate) struct Waiter {
+    pub mark: u64,
+    pub closers: Closers,
+}
+
+/// Whether an empty marker write is queued on the stream, whose completion
+/// says that every byte before it was handed to the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Marker {
+    Idle,
+    Armed,
+}
+
 /// What a connection does once the front of its queue changed, decided
 /// on the table alone by [`Conn::settle`]; `conn::apply` then does what
 /// needs the loop.
@@ -198,6 +213,10 @@ pub(crate) struct Conn {
     pub rate_watch: RateWatch,
     /// Request body bytes received on this connection, in all.
     pub body_received: u64,
+    /// Finished responses whose close callbacks wait for their last byte
+    /// to reach the kernel, in order.
+    pub sent: std::collections::VecDeque<Waiter>,
+    pub marker: Marker,
 }
 
 impl Conn {
@@ -234,6 +253,8 @@ impl Conn {
             send_watch: SendWatch::Off,
             rate_watch: RateWatch::Off,
             body_received: 0,
+            sent: std::collections::VecDeque::new(),
+            marker: Marker::Idle,
         }
     }
 

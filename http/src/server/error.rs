@@ -10,9 +10,21 @@ pub enum Error {
     /// The status code is outside 100..=999.
     #[error("invalid status code {0}")]
     InvalidStatus(u16),
+    /// A reason phrase with CR, LF or another control byte: refused.
+    #[error("invalid status message {0:?}")]
+    InvalidStatusMessage(String),
     /// `write` or `end` after `end`.
     #[error("write after end")]
     WriteAfterEnd,
+    /// A write would pass the declared `Content-Length` (Node's
+    /// `strictContentLength`, always on): refused, none of it sent.
+    #[error(transparent)]
+    ContentLengthExceeded(#[from] crate::h1::Overrun),
+    /// `end` came short of the declared `Content-Length`: the response is
+    /// over as sent, its `on_close` hears `false`, and the connection
+    /// closes after it (never reused).
+    #[error(transparent)]
+    ContentLengthShort(#[from] crate::h1::Short),
     /// The head was already sent: status and headers can no longer change.
     #[error("headers already sent")]
     HeadersSent,

@@ -17,6 +17,26 @@ pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, Request, &[u8])>;
 pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, Request)>;
 /// `Response::on_drain`'s callback.
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Response)>;
+/// `Response::on_close` and `Request::on_close`'s callbacks: whether the
+/// response was finished (all of it handed to the kernel).
+pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, bool)>;
+
+/// Who hears of an exchange's end (each told exactly once: see
+/// `lifecycle.rs`).
+#[derive(Default)]
+pub(crate) struct Closers {
+    pub res: Option<CloseCb>,
+    pub req: Option<CloseCb>,
+    /// The crate's own listeners (a pipe), besides the user's.
+    pub watchers: Vec<CloseCb>,
+}
+
+impl Closers {
+    /// Nobody listens.
+    pub fn is_empty(&self) -> bool {
+        self.res.is_none() && self.req.is_none() && self.watchers.is_empty()
+    }
+}
 
 /// A request's start line and headers, as parsed.
 #[derive(Debug)]
@@ -105,11 +125,17 @@ pub(crate) enum ResponsePhase {
     Body(BodyEncoder),
     /// `end` was called: all of it is composed.
     Finished,
+    /// `end` was called short of the declared `Content-Length`: what was
+    /// sent is all there is, and the connection closes after it.
+    Short,
 }
 
 /// A response being built and sent.
 pub(crate) struct ResponseState {
     pub status: u16,
+    /// A reason phrase set by the user (`set_status_message`); the
+    /// standard one for the status otherwise.
+    pub reason: Option<Box<[u8]>>,
     pub headers: HeaderList,
     pub phase: ResponsePhase,
     /// What the head decided (or a failure imposed): the connection stays
@@ -124,6 +150,7 @@ impl Default for ResponseState {
     fn default() -> ResponseState {
         ResponseState {
             status: 200,
+            reason: None,
             headers: HeaderList::default(),
             phase: ResponsePhase::Head,
             keep_alive: true,
@@ -142,7 +169,7 @@ impl ResponseState {
 
     /// `end` was called.
     pub fn is_finished(&self) -> bool {
-        self.phase == ResponsePhase::Finished
+        matches!(self.phase, ResponsePhase::Finished | ResponsePhase::Short)
     }
 }
 
@@ -154,6 +181,7 @@ pub(crate) struct Exchange {
     pub res: ResponseState,
     /// Output held back until this exchange is at the front.
     pub held: Vec<u8>,
+    pub closers: Closers,
 }
 
 /// Held-back output buffers larger than this are not kept for reuse.
@@ -168,6 +196,7 @@ impl Exchange {
             body: BodyState::default(),
             res: ResponseState::default(),
             held: Vec::new(),
+            closers: Closers::default(),
         }
     }
 
@@ -189,6 +218,7 @@ impl Exchange {
         self.req.clear();
         let ResponseState {
             status,
+            reason,
             headers,
             phase,
             keep_alive,
@@ -197,11 +227,13 @@ impl Exchange {
             drain_cb,
         } = &mut self.res;
         *status = 200;
+        *reason = None;
         headers.clear();
         *phase = ResponsePhase::Head;
         (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();
         *drain_cb = None;
+        self.closers = Closers::default();
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
         } else {

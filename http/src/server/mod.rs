@@ -44,7 +44,8 @@
 //! - connection behaviour: `conn.rs` (read, parse guard, advance, drain,
 //!   failures), `feed.rs` (the parser's handler), `closing.rs` (timer,
 //!   linger, hand-off), `output.rs` (batch, direct and held-back output),
-//!   `compose.rs` (a response's bytes via `h1`), `teardown.rs`,
+//!   `compose.rs` (a response's bytes via `h1`), `lifecycle.rs` (each
+//!   exchange's one `close`), `teardown.rs`,
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
@@ -65,6 +66,7 @@ mod exchange;
 mod feed;
 mod handles;
 mod hooks;
+mod lifecycle;
 mod options;
 mod output;
 mod progress;
@@ -90,7 +92,7 @@ pub use server_state::Server;
 pub use stats::{
     CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,
 };
-pub use status::reason_phrase;
+pub use status::{is_reason_phrase, reason_phrase};
 
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).

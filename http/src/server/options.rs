@@ -49,6 +49,11 @@ pub struct ServerOptions {
     pub high_water_mark: usize,
     /// The parser's opt-in leniencies (strict by default).
     pub lenient: Lenient,
+    /// Node's `httpAllowHalfOpen`. When false (the default), a client's
+    /// FIN drops the responses not yet finished (their `on_close` hears
+    /// `false`), and the connection closes after what is queued. When
+    /// true, the responses still go out.
+    pub allow_half_open: bool,
 }
 
 impl Default for ServerOptions {
@@ -69,6 +74,7 @@ impl Default for ServerOptions {
             continue_after_ignored_upgrade: false,
             high_water_mark: 64 * 1024,
             lenient: Lenient::NONE,
+            allow_half_open: false,
         }
     }
 }

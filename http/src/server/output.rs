@@ -10,10 +10,11 @@
 use eddy_loop::Loop;
 use eddy_net::{SharedBytes, Stream};
 
-use super::compose::{compose, HeadInput, Parts};
+use super::compose::{compose, Composed, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
+use super::lifecycle;
 use super::progress::SendCheck;
 use super::stats::CloseReason;
 use super::table::{conn, http, Http};
@@ -52,6 +53,8 @@ pub(crate) struct Sent {
     /// The response ended at the front of the queue: it is to be taken
     /// off it (`conn::advance`).
     pub finished_at_front: bool,
+    /// It ended short of its `Content-Length`.
+    pub short: Option<crate::h1::Short>,
 }
 
 /// Why `send` refused.
@@ -61,6 +64,8 @@ pub(crate) enum SendRefused {
     Closed,
     /// `end` was called already.
     Finished,
+    /// The bytes would pass the declared `Content-Length`; none were sent.
+    Overrun(crate::h1::Overrun),
 }
 
 /// What flushing the batch did.
@@ -226,6 +231,8 @@ pub(crate) fn flush_batch(lp: &mut Loop, c: ConnId) -> Flushed {
     };
     batch.clear();
     http(lp).batch_spare = batch;
+    // Responses that ended inside the batch wait for it to go out.
+    lifecycle::watch(lp, c);
     match (room, held) {
         (Room::Full, _) => {
             hold_for_output(lp, c);
@@ -265,10 +272,12 @@ pub(crate) fn send_shared(
     let ResponsePhase::Body(enc) = &mut x.res.phase else {
         return Err(SendRefused::Finished);
     };
+    // Strict Content-Length, as for copied bytes: none go out past it.
+    enc.check(data.len()).map_err(SendRefused::Overrun)?;
     let chunked = match enc {
         BodyEncoder::None => return Ok(sent), // no body (HEAD, 204, 304)
         BodyEncoder::Length { remaining } => {
-            *remaining = remaining.saturating_sub(data.len() as u64);
+            *remaining -= data.len() as u64;
             false
         }
         BodyEncoder::CloseDelimited => false,
@@ -352,11 +361,11 @@ pub(crate) fn send(
         body: &x.body,
         res: &mut x.res,
     };
-    let finished_at_front = last && front;
+    let composed;
     let room = match (front, output) {
         (true, Output::Batch { buf, base }) => {
             let before = buf.len();
-            compose(parts, data, last, head, buf);
+            composed = compose(parts, data, last, head, buf);
             if buf.len() == before {
                 Room::Below
             } else {
@@ -371,7 +380,7 @@ pub(crate) fn send(
         }
         (true, Output::Direct) => {
             scratch.clear();
-            compose(parts, data, last, head, scratch);
+            composed = compose(parts, data, last, head, scratch);
             if scratch.is_empty() {
                 Room::Below
             } else {
@@ -383,7 +392,7 @@ pub(crate) fn send(
         }
         (false, _) => {
             let before = x.held.len();
-            compose(parts, data, last, head, &mut x.held);
+            composed = compose(parts, data, last, head, &mut x.held);
             if x.held.len() == before {
                 Room::Below
             } else {
@@ -397,8 +406,14 @@ pub(crate) fn send(
             }
         }
     };
+    let short = match composed {
+        Composed::Refused(over) => return Err(SendRefused::Overrun(over)),
+        Composed::Done => None,
+        Composed::EndedShort(short) => Some(short),
+    };
     Ok(Sent {
         room,
-        finished_at_front,
+        finished_at_front: last && front,
+        short,
     })
 }

@@ -142,6 +142,38 @@ impl Request {
         Ok(())
     }
 
+    /// Runs `cb` once when this request's exchange ends (Node's `close` on
+    /// `IncomingMessage`), with the same argument as its response's
+    /// [`on_close`](super::Response::on_close): `true` once the response
+    /// was handed to the kernel whole, `false` if the connection died
+    /// first (the request aborted, reset, timed out, closed). Both handles
+    /// are stale when it runs.
+    pub fn on_close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, bool) + 'static) -> Result<()> {
+        live(lp, self)?.closers.req = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// The client's address (Node's `req.socket.remoteAddress`), for
+    /// `X-Forwarded-For` or logs.
+    pub fn remote_addr(self, lp: &Loop) -> Option<eddy_net::Address> {
+        data(lp, self)?;
+        let stream = super::table::http_ref(lp)?.conns.get(self.conn)?.stream;
+        stream.peer_addr(lp).ok()
+    }
+
+    /// Whether the whole body has arrived (false for a stale request).
+    pub fn is_complete(self, lp: &Loop) -> bool {
+        exchange_ref(lp, self.conn, self.seq).is_some_and(|x| x.body.complete)
+    }
+
+    /// Closes the connection now (Node's `req.destroy()`): the request,
+    /// its response and any pipelined after it close unfinished.
+    pub fn destroy(self, lp: &mut Loop) -> Result<()> {
+        live(lp, self)?;
+        super::teardown::destroy(lp, self.conn, super::stats::CloseReason::Closed);
+        Ok(())
+    }
+
     /// Stops reading from the connection (and so the body) until `resume`,
     /// or until this request's response has gone out.
     pub fn pause(self, lp: &mut Loop) -> Result<()> {

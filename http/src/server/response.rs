@@ -12,11 +12,12 @@ use super::error::{Error, Result};
 use super::exchange::Exchange;
 use super::handles::Response;
 use super::output::{self, SendRefused};
+use super::status::is_reason_phrase;
 use super::table::{exchange, exchange_ref};
-use crate::h1::{is_field_value, is_token};
+use crate::h1::{is_field_value, is_token, HeaderList};
 
-fn check_header(name: &str, value: &str) -> Result<()> {
-    if is_token(name.as_bytes()) && is_field_value(value.as_bytes()) {
+fn check_header(name: &str, value: &[u8]) -> Result<()> {
+    if is_token(name.as_bytes()) && is_field_value(value) {
         Ok(())
     } else {
         Err(Error::InvalidHeader(name.to_string()))
@@ -45,39 +46,88 @@ impl Response {
         Ok(())
     }
 
-    /// Sets a header, replacing any of the same name (case-insensitive).
-    /// Invalid names and values are refused and never written.
-    pub fn set_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+    /// Sets the reason phrase of a response not yet sent (Node's
+    /// `statusMessage`), bytes as given: a proxy forwards its upstream's.
+    /// A phrase with CR, LF or another control byte is refused
+    /// ([`Error::InvalidStatusMessage`]). Without it the status's
+    /// standard phrase goes out.
+    pub fn set_status_message(self, lp: &mut Loop, phrase: impl AsRef<[u8]>) -> Result<()> {
+        let phrase = phrase.as_ref();
+        if !is_reason_phrase(phrase) {
+            let shown = String::from_utf8_lossy(phrase).into_owned();
+            return Err(Error::InvalidStatusMessage(shown));
+        }
+        unsent(lp, self)?.res.reason = Some(phrase.into());
+        Ok(())
+    }
+
+    /// Sets a header, replacing any of the same name (case-insensitive),
+    /// as Node's `setHeader`. The value goes out byte for byte: names must
+    /// be tokens, values RFC 9110 field-values (no CR, LF or NUL; obs-text
+    /// 0x80-0xFF is passed through). Invalid ones are refused and never
+    /// written.
+    pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
         check_header(name, value)?;
         let headers = &mut unsent(lp, self)?.res.headers;
         headers.remove(name);
-        headers.push(name, value.as_bytes());
+        headers.push(name, value);
         Ok(())
     }
 
-    /// Adds a header line, keeping existing ones of the same name (for
-    /// `Set-Cookie`).
-    pub fn append_header(self, lp: &mut Loop, name: &str, value: &str) -> Result<()> {
+    /// Adds a header line, keeping existing ones of the same name (Node's
+    /// `appendHeader`, for `Set-Cookie`); checked as `set_header`.
+    pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let value = value.as_ref();
         check_header(name, value)?;
-        unsent(lp, self)?.res.headers.push(name, value.as_bytes());
+        unsent(lp, self)?.res.headers.push(name, value);
         Ok(())
     }
 
-    /// A header set on this response (lossy UTF-8; see
-    /// [`get_header_bytes`](Self::get_header_bytes)).
-    pub fn get_header(self, lp: &Loop, name: &str) -> Option<String> {
-        self.get_header_bytes(lp, name)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    }
-
-    /// A header set on this response, bytes.
-    pub fn get_header_bytes<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+    /// The first value of a header set on this response, bytes as set
+    /// (case-insensitive name).
+    pub fn get_header<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
         exchange_ref(lp, self.conn, self.seq)?.res.headers.get(name)
     }
 
-    /// Removes a header set on this response.
+    /// The old name of [`get_header`](Self::get_header).
+    #[deprecated(note = "use get_header, which returns bytes")]
+    pub fn get_header_bytes<'a>(self, lp: &'a Loop, name: &str) -> Option<&'a [u8]> {
+        self.get_header(lp, name)
+    }
+
+    /// The headers set on this response, in order.
+    pub fn get_headers(self, lp: &Loop) -> Option<&HeaderList> {
+        exchange_ref(lp, self.conn, self.seq).map(|x| &x.res.headers)
+    }
+
+    /// Removes every header of this name set on this response.
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
         unsent(lp, self)?.res.headers.remove(name);
+        Ok(())
+    }
+
+    /// Adds the lines of a received header list (say, an upstream
+    /// response's) that are not hop-by-hop, byte for byte
+    /// ([`HeaderList::forward_into`]); lines that are not valid are
+    /// refused, and then none is added.
+    ///
+    /// The list is usually read through the loop, so clone it first:
+    /// `let h = up.headers(lp).cloned().unwrap_or_default();
+    /// res.forward_headers(lp, &h)`.
+    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
+        let lines = received.forwardable();
+        for (n, v) in &lines {
+            if !is_token(n) || !is_field_value(v) {
+                return Err(Error::InvalidHeader(
+                    String::from_utf8_lossy(n).into_owned(),
+                ));
+            }
+        }
+        let headers = &mut unsent(lp, self)?.res.headers;
+        for (n, v) in lines {
+            headers.push(n, v);
+        }
         Ok(())
     }
 
@@ -91,7 +141,7 @@ impl Response {
         let res = &mut unsent(lp, self)?.res;
         res.status = status;
         for (n, v) in headers {
-            check_header(n, v)?;
+            check_header(n, v.as_bytes())?;
             res.headers.remove(n);
             res.headers.push(n, v.as_bytes());
         }
@@ -119,6 +169,8 @@ impl Response {
     /// Writes body bytes. Returns false once the connection's buffered
     /// output is above its high-water mark: wait for `on_drain`. On a
     /// response without a body (HEAD, 204, 304) the bytes are dropped.
+    /// Bytes past a declared `Content-Length` are refused
+    /// ([`Error::ContentLengthExceeded`]): none of them is sent.
     pub fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool> {
         self.send(lp, chunk, false).map(|sent| sent.room.is_below())
     }
@@ -139,22 +191,34 @@ impl Response {
             .map_err(|e| match e {
                 SendRefused::Closed => Error::Closed("response"),
                 SendRefused::Finished => Error::WriteAfterEnd,
+                SendRefused::Overrun(over) => Error::ContentLengthExceeded(over),
             })
     }
 
     /// Finishes the response, with `data` as the last (or only) body bytes.
+    ///
+    /// `Content-Length` is strict (Node's `strictContentLength`): `data`
+    /// past the declared length is refused with
+    /// [`Error::ContentLengthExceeded`] and nothing of it is sent (the
+    /// response is not ended); ending short of it returns
+    /// [`Error::ContentLengthShort`]: the response is over as sent, its
+    /// `on_close` hears `false`, and the connection closes after it.
     pub fn end(self, lp: &mut Loop, data: &[u8]) -> Result<()> {
-        if self.send(lp, data, true)?.finished_at_front {
+        let sent = self.send(lp, data, true)?;
+        if sent.finished_at_front {
             // At the front: it leaves the queue now.
             conn::advance(lp, self.conn);
         }
-        Ok(())
+        match sent.short {
+            Some(short) => Err(Error::ContentLengthShort(short)),
+            None => Ok(()),
+        }
     }
 
     /// Trailer fields, sent after a chunked body.
     pub fn add_trailers(self, lp: &mut Loop, trailers: &[(&str, &str)]) -> Result<()> {
         for (n, v) in trailers {
-            check_header(n, v)?;
+            check_header(n, v.as_bytes())?;
         }
         let x = live(lp, self)?;
         for (n, v) in trailers {
@@ -171,6 +235,45 @@ impl Response {
         cb: impl FnMut(&mut Loop, Response) + 'static,
     ) -> Result<()> {
         live(lp, self)?.res.drain_cb = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Runs `cb` once when this response's life ends (Node's `close`
+    /// event, with `writableFinished` as its argument):
+    /// - `true` once the last byte of the response was handed to the
+    ///   kernel;
+    /// - `false` when the connection died first: a reset, the client's
+    ///   EOF before the response was done, a timeout,
+    ///   `close_all_connections`, a body that ended short of its
+    ///   `Content-Length`; whether the handler had written nothing yet,
+    ///   waited on a drain or paused the request.
+    ///
+    /// It runs from the pending phase; the response (and its request) is
+    /// stale by then. Register it before `end`: a response that already
+    /// left its queue is stale. A later call replaces the callback.
+    pub fn on_close(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop, bool) + 'static) -> Result<()> {
+        live(lp, self)?.closers.res = Some(Box::new(cb));
+        Ok(())
+    }
+
+    /// Adds a listener of this response's close, besides the user's
+    /// `on_close` (a pipe's).
+    pub(crate) fn watch_close(
+        self,
+        lp: &mut Loop,
+        cb: impl FnOnce(&mut Loop, bool) + 'static,
+    ) -> Result<()> {
+        live(lp, self)?.closers.watchers.push(Box::new(cb));
+        Ok(())
+    }
+
+    /// Closes the connection now (Node's `res.destroy()`): what is not
+    /// sent yet never is, so a body in progress is visibly cut (a chunked
+    /// one without its last chunk, a counted one short). Every exchange
+    /// on it closes unfinished.
+    pub fn destroy(self, lp: &mut Loop) -> Result<()> {
+        live(lp, self)?;
+        super::teardown::destroy(lp, self.conn, super::stats::CloseReason::Closed);
         Ok(())
     }
 
@@ -208,6 +311,7 @@ impl Response {
         output::send(lp, self.conn, self.seq, data, last).map_err(|e| match e {
             SendRefused::Closed => Error::Closed("response"),
             SendRefused::Finished => Error::WriteAfterEnd,
+            SendRefused::Overrun(over) => Error::ContentLengthExceeded(over),
         })
     }
 }

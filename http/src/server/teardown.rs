@@ -1,7 +1,7 @@
 //! Destroying a connection: requests still receiving their body hear
-//! `aborted`, then the connection leaves the table, its stream and timer
-//! close, and its server counts one connection less, by reason, with the
-//! connection's bytes.
+//! `aborted`, then the connection leaves the table, its exchanges hear
+//! `close` (`lifecycle.rs`), its stream and timer close, and its server
+//! counts one connection less, by reason, with the connection's bytes.
 
 use eddy_loop::{Handle, Loop};
 
@@ -9,6 +9,7 @@ use super::connection::Conn;
 use super::dispatch;
 use super::exchange::EndCb;
 use super::handles::{ConnId, Request};
+use super::lifecycle;
 use super::stats::CloseReason;
 use super::table::{conn, http};
 
@@ -50,9 +51,14 @@ pub(crate) fn destroy(lp: &mut Loop, c: ConnId, reason: CloseReason) {
     let Some(mut cn) = h.conns.remove(c) else {
         return; // an abort callback closed it already
     };
+    for x in cn.exchanges.iter_mut() {
+        lifecycle::dropped(lp, x);
+    }
     let exchanges = std::mem::take(&mut cn.exchanges);
-    h.recycle_queue(exchanges);
+    http(lp).recycle_queue(exchanges);
     count_close(lp, &cn, reason);
+    let written = cn.stream.bytes_written(lp).unwrap_or(0);
+    lifecycle::connection_gone(lp, cn.sent, written);
     let _ = cn.stream.close(lp, |_, _| {});
     let _ = cn.timer.close(lp, |_, _| {});
     dispatch::connection_gone(lp, cn.server);

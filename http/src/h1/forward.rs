@@ -1,0 +1,74 @@
+//! Forwarding a received header list to an outgoing message, as a proxy
+//! does (RFC 9110 §7.6.1): every field goes on byte for byte, in order and
+//! with its case, except the hop-by-hop ones, which belong to one
+//! connection: `Connection` and the fields it names, `Keep-Alive`, `TE`,
+//! `Trailer`, `Transfer-Encoding`, `Upgrade` and `Proxy-*`.
+
+use super::headers::HeaderList;
+
+/// Hop-by-hop fields, whatever `Connection` says.
+const HOP_BY_HOP: &[&[u8]] = &[
+    b"connection",
+    b"keep-alive",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+];
+
+/// Whether `name` is hop-by-hop in a message whose `Connection` fields
+/// name `connection_tokens`.
+pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || (name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"proxy-"))
+        || connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t))
+}
+
+impl HeaderList {
+    /// The field names every `Connection` line of this list names.
+    fn connection_tokens(&self) -> Vec<&[u8]> {
+        self.get_all("connection")
+            .flat_map(|v| v.split(|&b| b == b','))
+            .map(|t| t.trim_ascii())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    /// Appends to `dst` every line of this list that is not hop-by-hop,
+    /// bytes as received (obs-text included), in order, names in their
+    /// case.
+    ///
+    /// ```
+    /// use eddy_http::h1::HeaderList;
+    /// let mut got = HeaderList::default();
+    /// got.push("Connection", b"keep-alive, X-Hop");
+    /// got.push("X-Hop", b"1");
+    /// got.push("Keep-Alive", b"timeout=5");
+    /// got.push("Proxy-Authorization", b"secret");
+    /// got.push("Transfer-Encoding", b"chunked");
+    /// got.push("X-Latin", b"caf\xE9");
+    /// got.push("Set-Cookie", b"a=1");
+    /// let mut out = HeaderList::default();
+    /// got.forward_into(&mut out);
+    /// let lines: Vec<_> = out.iter().collect();
+    /// assert_eq!(lines, [(&b"X-Latin"[..], &b"caf\xE9"[..]), (b"Set-Cookie", b"a=1")]);
+    /// ```
+    pub fn forward_into(&self, dst: &mut HeaderList) {
+        let tokens = self.connection_tokens();
+        for (name, value) in self.iter() {
+            if !is_hop_by_hop(name, &tokens) {
+                dst.push(name, value);
+            }
+        }
+    }
+
+    /// The lines [`forward_into`](Self::forward_into) would copy.
+    pub fn forwardable(&self) -> Vec<(&[u8], &[u8])> {
+        let tokens = self.connection_tokens();
+        self.iter()
+            .filter(|(name, _)| !is_hop_by_hop(name, &tokens))
+            .collect()
+    }
+}

@@ -1,0 +1,137 @@
+//! The readable side of a pipe: a body's events, pause and resume, and
+//! abandoning it. Implemented for the server's `Request`, the client's
+//! `ClientResponse` and a net `Stream`.
+
+use eddy_loop::Loop;
+use eddy_net::{ReadEvent, Stream};
+
+use super::Error;
+use crate::client::ClientResponse;
+use crate::server::Request;
+
+/// A [`Sink`]'s data callback.
+pub type DataFn = Box<dyn FnMut(&mut Loop, &[u8])>;
+
+/// Where a readable body's events go.
+pub struct Sink {
+    /// Each chunk, as it arrives.
+    pub data: DataFn,
+    /// The body ended whole.
+    pub end: Box<dyn FnOnce(&mut Loop)>,
+    /// The body was cut off (the peer went away, a reset, an error).
+    pub abort: Box<dyn FnOnce(&mut Loop)>,
+}
+
+/// A body that can be read into a pipe.
+pub trait Readable: Copy + 'static {
+    /// Delivers the body's events to `sink` from now on.
+    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error>;
+    /// Stops the flow (backpressure).
+    fn pause(self, lp: &mut Loop);
+    /// Lets it flow again.
+    fn resume(self, lp: &mut Loop);
+    /// Abandons it: the destination is gone.
+    fn abort(self, lp: &mut Loop);
+}
+
+impl Readable for Request {
+    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
+        let Sink {
+            mut data,
+            end,
+            abort,
+        } = sink;
+        let closed = |_| Error::Closed("request");
+        self.on_data(lp, move |lp, _, chunk| data(lp, chunk))
+            .map_err(closed)?;
+        self.on_end(lp, move |lp, _| end(lp)).map_err(closed)?;
+        self.on_aborted(lp, move |lp, _| abort(lp)).map_err(closed)
+    }
+
+    fn pause(self, lp: &mut Loop) {
+        let _ = Request::pause(self, lp);
+    }
+
+    fn resume(self, lp: &mut Loop) {
+        let _ = Request::resume(self, lp);
+    }
+
+    fn abort(self, lp: &mut Loop) {
+        // A body already whole has nothing to abort (its response is the
+        // other pipe's); else the client's connection goes.
+        if !self.is_complete(lp) {
+            let _ = self.destroy(lp);
+        }
+    }
+}
+
+impl Readable for ClientResponse {
+    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
+        let Sink {
+            mut data,
+            end,
+            abort,
+        } = sink;
+        let closed = |_| Error::Closed("response");
+        self.on_data(lp, move |lp, _, chunk| data(lp, chunk))
+            .map_err(closed)?;
+        self.on_end(lp, move |lp, _| end(lp)).map_err(closed)?;
+        self.request()
+            .watch_close(lp, move |lp, finished| {
+                if !finished {
+                    abort(lp);
+                }
+            })
+            .map_err(closed)
+    }
+
+    fn pause(self, lp: &mut Loop) {
+        let _ = ClientResponse::pause(self, lp);
+    }
+
+    fn resume(self, lp: &mut Loop) {
+        let _ = ClientResponse::resume(self, lp);
+    }
+
+    fn abort(self, lp: &mut Loop) {
+        // Its socket is closed, never pooled.
+        let _ = self.request().abort(lp);
+    }
+}
+
+impl Readable for Stream {
+    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
+        let Sink {
+            mut data,
+            end,
+            abort,
+        } = sink;
+        let (mut end, mut abort) = (Some(end), Some(abort));
+        self.read_start(lp, move |lp, _, ev| match ev {
+            ReadEvent::Data(chunk) => data(lp, chunk),
+            ReadEvent::Eof => {
+                if let Some(end) = end.take() {
+                    end(lp);
+                }
+            }
+            ReadEvent::Error(_) => {
+                if let Some(abort) = abort.take() {
+                    abort(lp);
+                }
+            }
+        })
+        .map_err(|_| Error::Closed("stream"))
+    }
+
+    fn pause(self, lp: &mut Loop) {
+        let _ = self.read_stop(lp);
+    }
+
+    fn resume(self, lp: &mut Loop) {
+        let _ = self.read_resume(lp);
+    }
+
+    fn abort(self, lp: &mut Loop) {
+        let _ = self.close(lp, |_, _| {});
+    }
+}
