@@ -54,6 +54,7 @@
 
 mod closing;
 mod compose;
+mod conditional;
 mod conn;
 mod connection;
 mod date;
@@ -62,10 +63,14 @@ mod dispatch;
 mod error;
 mod exchange;
 mod feed;
+mod file_path;
+mod file_reply;
 mod handles;
 mod hooks;
+mod mime;
 mod options;
 mod output;
+mod range;
 mod request;
 mod response;
 #[allow(clippy::module_inception)]
@@ -76,11 +81,16 @@ mod status;
 mod table;
 mod teardown;
 
+pub use conditional::{file_etag, none_match, parse_http_date, strong_match};
 pub use date::format_imf_fixdate;
 pub use error::{Error, Result};
+pub use file_path::{file_path_under_root, PathRefused};
+pub use file_reply::{file_reply, FileReply, FileValidators};
 pub use handles::{ConnectionId, Request, Response};
 pub use hooks::{ClientError, RequestHead};
+pub use mime::content_type_for;
 pub use options::ServerOptions;
+pub use range::{range_answer, RangeAnswer};
 pub use server_state::Server;
 pub use stats::{
     CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,
