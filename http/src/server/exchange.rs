@@ -6,6 +6,7 @@
 
 use eddy_loop::Loop;
 
+use super::file_body::FileBody;
 use super::handles::{Request, Response};
 use crate::h1::{BodyEncoder, HeaderList};
 use crate::parser::Method;
@@ -123,6 +124,9 @@ pub(crate) struct Exchange {
     pub res: ResponseState,
     /// Output held back until this exchange is at the front.
     pub held: Vec<u8>,
+    /// A file body (`Response::send_file`) to send after `held`, once
+    /// this exchange is at the front.
+    pub file: Option<FileBody>,
 }
 
 /// Held-back output buffers larger than this are not kept for reuse.
@@ -137,6 +141,7 @@ impl Exchange {
             body: BodyState::default(),
             res: ResponseState::default(),
             held: Vec::new(),
+            file: None,
         }
     }
 
@@ -171,6 +176,7 @@ impl Exchange {
         (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();
         *drain_cb = None;
+        self.file = None;
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
         } else {

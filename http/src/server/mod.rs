@@ -63,6 +63,8 @@ mod dispatch;
 mod error;
 mod exchange;
 mod feed;
+mod file_body;
+mod file_output;
 mod file_path;
 mod file_reply;
 mod handles;
@@ -73,6 +75,7 @@ mod output;
 mod range;
 mod request;
 mod response;
+mod send_file;
 #[allow(clippy::module_inception)]
 mod server;
 mod server_state;
@@ -91,6 +94,7 @@ pub use hooks::{ClientError, RequestHead};
 pub use mime::content_type_for;
 pub use options::ServerOptions;
 pub use range::{range_answer, RangeAnswer};
+pub use send_file::{FileSent, FileSource, SendFileOptions};
 pub use server_state::Server;
 pub use stats::{
     CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,
