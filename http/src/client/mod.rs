@@ -46,6 +46,7 @@ mod agent;
 mod agent_options;
 mod agent_stats;
 mod clock;
+mod collect;
 mod conn;
 mod deadlines;
 mod error;
@@ -64,6 +65,8 @@ mod target;
 
 pub use agent_options::{AgentOptions, Scheduling};
 pub use agent_stats::AgentStats;
+/// Why `collect` gave no body (shared with the server).
+pub use crate::h1::CollectError;
 pub use error::{Deadline, Error, InterimLimit, Result};
 pub use feed::Information;
 pub use handles::{Agent, ClientRequest, ClientResponse};

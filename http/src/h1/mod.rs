@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod body;
+mod collected;
 mod facts;
 mod framing;
 mod head;
@@ -47,6 +48,7 @@ mod headers;
 mod validate;
 
 pub use body::{BodyEncoder, Overrun, Short};
+pub use collected::{CollectError, Collector, Gathered};
 pub use facts::HeaderFacts;
 pub use framing::{decide, BodyKnown, Decision, Framing, FramingLine, Outgoing, Role};
 pub use head::{encode_header_lines, encode_status_line, Head, StartLine};

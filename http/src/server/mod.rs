@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod closing;
+mod collect;
 mod compose;
 mod conditional;
 mod conn;
@@ -104,3 +105,5 @@ pub use status::reason_phrase;
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).
 pub use crate::h1::HeaderList;
+/// Why `collect` gave no body (shared with the client).
+pub use crate::h1::CollectError;
