@@ -37,8 +37,7 @@ impl ClientResponse {
         self,
         lp: &mut Loop,
         limit: usize,
-        cb: impl FnOnce(&mut Loop, ClientResponse, std::result::Result<Vec<u8>, CollectError>)
-            + 'static,
+        cb: impl FnOnce(&mut Loop, ClientResponse, std::result::Result<Vec<u8>, CollectError>) + 'static,
     ) -> Result<()> {
         let collector = Collector::new(limit);
         if collector.refuses_length(self.header(lp, "content-length")) {

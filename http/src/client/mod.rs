@@ -63,10 +63,10 @@ mod send;
 mod table;
 mod target;
 
-pub use agent_options::{AgentOptions, Scheduling};
-pub use agent_stats::AgentStats;
 /// Why `collect` gave no body (shared with the server).
 pub use crate::h1::CollectError;
+pub use agent_options::{AgentOptions, Scheduling};
+pub use agent_stats::AgentStats;
 pub use error::{Deadline, Error, InterimLimit, Result};
 pub use feed::Information;
 pub use handles::{Agent, ClientRequest, ClientResponse};

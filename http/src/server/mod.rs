@@ -102,8 +102,8 @@ pub use stats::{
 };
 pub use status::reason_phrase;
 
+/// Why `collect` gave no body (shared with the client).
+pub use crate::h1::CollectError;
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).
 pub use crate::h1::HeaderList;
-/// Why `collect` gave no body (shared with the client).
-pub use crate::h1::CollectError;
