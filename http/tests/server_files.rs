@@ -128,10 +128,12 @@ fn send_file_from_a_descriptor_a_directory_and_a_missing_file() {
     assert!(out.starts_with("HTTP/1.1 404 Not Found\r\n"), "{out}");
 }
 
+type Collected = Result<Vec<u8>, CollectError>;
+
 #[test]
 fn client_collect_stops_at_its_limit() {
     let server = TestServer::start(ServerOptions::default(), handler);
-    let got: Rc<RefCell<Vec<Result<Vec<u8>, CollectError>>>> = Rc::default();
+    let got: Rc<RefCell<Vec<Collected>>> = Rc::default();
     let mut lp = Loop::new().unwrap();
     for limit in [100, 10] {
         let opts = RequestOptions {
