@@ -10,3 +10,4 @@ pub use eddy_net as net;
 pub use eddy_loop::{Handle, Loop, RunMode};
 
 pub mod prometheus;
+pub mod static_files;

@@ -3,12 +3,16 @@
 //!     cargo run --release -- [--host 127.0.0.1] [--port 8080] [--unix PATH]
 //!         [--workers N] [--access-log] [--headers-timeout MS]
 //!         [--request-timeout MS] [--keep-alive-timeout MS]
-//!         [--max-header-size BYTES] [--max-body-size BYTES]
+//!         [--max-header-size BYTES] [--max-body-size BYTES] [--root DIR]
 //!         [--send-timeout MS] [--min-body-rate BYTES_PER_SEC]
 //!
 //! Routes: `GET /` (Hello, World!), `POST|PUT /echo` (the body streamed
 //! back), `GET /delay?ms=N`, `GET /stream?chunks=N&size=B`, `GET /headers`;
 //! anything else 404, a wrong method on a known path 405.
+//!
+//! `--root DIR` serves the files under DIR (`eddy::static_files`): `/` is
+//! DIR's `index.html`, any path that is not a built-in route is looked up
+//! under DIR (never outside it), with Range, HEAD and conditional GET.
 //!
 //! SIGINT/SIGTERM: graceful shutdown (stop accepting, finish in-flight
 //! responses, at most 10 s), exit 0; a second signal exits at once.
@@ -89,6 +93,7 @@ const HELP: &str = "usage: eddy-server [options]
   --min-body-rate BYTES_PER_SEC  refuse (408) a request body slower than this over 5 s windows, after 5 s (default off)
   --metrics                   serve GET /metrics (Prometheus text format)
   --admin                     serve GET /connections (the live connections, JSON)
+  --root DIR                  serve the files under DIR (/ is DIR/index.html)
   -h, --help                  this text
 
 signals: SIGINT/SIGTERM graceful stop; SIGUSR2 restart without dropping a connection";
@@ -112,6 +117,8 @@ struct Config {
     access_log: bool,
     metrics: bool,
     admin: bool,
+    /// `--root`: the directory served, as its real path.
+    root: Option<PathBuf>,
     opts: ServerOptions,
 }
 
@@ -129,6 +136,7 @@ fn parse_args() -> Config {
         access_log: false,
         metrics: false,
         admin: false,
+        root: None,
         opts: ServerOptions::default(),
     };
     let mut args = std::env::args().skip(1);
@@ -149,6 +157,12 @@ fn parse_args() -> Config {
             "--access-log" => c.access_log = true,
             "--metrics" => c.metrics = true,
             "--admin" => c.admin = true,
+            "--root" => {
+                let dir = value("--root");
+                let real = std::fs::canonicalize(&dir)
+                    .unwrap_or_else(|e| fail(format!("--root {dir}: {e}")));
+                c.root = Some(real);
+            }
             "--headers-timeout" => {
                 c.opts.headers_timeout_ms = num("--headers-timeout", value("--headers-timeout"))
             }
@@ -323,6 +337,8 @@ enum Route {
     Headers,
     Metrics,
     Connections,
+    /// `--root`: a file under the root.
+    Files,
 }
 
 /// What a worker's routes share besides the request.
@@ -335,6 +351,8 @@ struct Ctx {
     scrapes: Option<Rc<Scrapes>>,
     /// `--admin`: this worker's server (set once it exists).
     admin: Option<Rc<Cell<Option<Server>>>>,
+    /// `--root`: the directory served.
+    root: Option<PathBuf>,
 }
 
 fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
@@ -346,6 +364,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
         let _ = res.set_header(lp, "Connection", "close");
     }
     let found = match req.path(lp).unwrap_or("") {
+        "/" if ctx.root.is_some() => Route::Files,
         "/" => Route::Hello,
         "/echo" => Route::Echo,
         "/delay" => Route::Delay,
@@ -353,6 +372,7 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
         "/headers" => Route::Headers,
         "/metrics" if ctx.scrapes.is_some() => Route::Metrics,
         "/connections" if ctx.admin.is_some() => Route::Connections,
+        _ if ctx.root.is_some() => Route::Files,
         _ => return plain(lp, res, 404, "not found\n"),
     };
     let allowed: &[Method] = match found {
@@ -366,6 +386,11 @@ fn route(lp: &mut Loop, req: Request, res: Response, ctx: &mut Ctx) {
     }
     match found {
         Route::Hello => hello(lp, res, &mut ctx.date),
+        Route::Files => {
+            if let Some(root) = &ctx.root {
+                eddy::static_files::serve(lp, req, res, root);
+            }
+        }
         Route::Echo => echo(lp, req, res),
         Route::Delay => delay(lp, req, res),
         Route::Stream => stream(lp, req, res),
@@ -663,6 +688,7 @@ fn worker(
         draining: draining.clone(),
         scrapes: scrapes.clone(),
         admin: cfg.admin.then(Rc::default),
+        root: cfg.root.clone(),
     };
     let admin = ctx.admin.clone();
     let server = Server::new(&mut lp, cfg.opts.clone(), move |lp, req, res| {

@@ -46,6 +46,7 @@ mod agent;
 mod agent_options;
 mod agent_stats;
 mod clock;
+mod collect;
 mod conn;
 mod deadlines;
 mod error;
@@ -62,6 +63,8 @@ mod send;
 mod table;
 mod target;
 
+/// Why `collect` gave no body (shared with the server).
+pub use crate::h1::CollectError;
 pub use agent_options::{AgentOptions, Scheduling};
 pub use agent_stats::AgentStats;
 pub use error::{Deadline, Error, InterimLimit, Result};

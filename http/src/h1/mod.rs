@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod body;
+mod collected;
 mod facts;
 mod forward;
 mod framing;
@@ -48,6 +49,7 @@ mod headers;
 mod validate;
 
 pub use body::{BodyEncoder, Overrun, Short};
+pub use collected::{CollectError, Collector, Gathered};
 pub use facts::HeaderFacts;
 pub use forward::is_hop_by_hop;
 pub use framing::{decide, BodyKnown, Decision, Framing, FramingLine, Outgoing, Role};

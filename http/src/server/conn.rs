@@ -24,6 +24,7 @@ use super::deadlines::Due;
 use super::dispatch;
 use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
 use super::feed::{status_for, Feed, Stop};
+use super::file_output::write_file_front;
 use super::handles::{ConnId, Request, Response};
 use super::hooks::Hook;
 use super::lifecycle;
@@ -402,10 +403,10 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
         }
         let h = http(lp);
         let Some(cn) = h.conns.get_mut(c) else { return };
-        let next_held = cn
-            .exchanges
-            .front_mut()
-            .map(|x| std::mem::take(&mut x.held));
+        let (next_held, next_file) = match cn.exchanges.front_mut() {
+            Some(x) => (Some(std::mem::take(&mut x.held)), x.file.take()),
+            None => (None, None),
+        };
         let held_for_output = cn.hold.by_output();
         // An unread body is drained by the parser as it arrives; the
         // request's callbacks go with the exchange.
@@ -414,7 +415,18 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             // If that output had filled the mark (holding reading) but the
             // socket takes it all, no drain comes from the stream: drain
             // here, so a response waiting for it goes on.
-            if !held.is_empty() && write_front(lp, c, &held) == Room::Below && held_for_output {
+            let wrote = !held.is_empty() || next_file.is_some();
+            let mut room = match held.is_empty() {
+                true => Room::Below,
+                false => write_front(lp, c, &held),
+            };
+            // A file body goes right after its held-back head.
+            if let Some(file) = next_file {
+                if write_file_front(lp, c, file) == Room::Full {
+                    room = Room::Full;
+                }
+            }
+            if wrote && room == Room::Below && held_for_output {
                 lp.queue_pending(move |lp| on_drain(lp, c));
             }
         }

@@ -6,6 +6,7 @@
 
 use eddy_loop::Loop;
 
+use super::file_body::FileBody;
 use super::handles::{Request, Response};
 use super::target_form::{locate, Located};
 use crate::h1::{BodyEncoder, HeaderList};
@@ -182,6 +183,9 @@ pub(crate) struct Exchange {
     /// Output held back until this exchange is at the front.
     pub held: Vec<u8>,
     pub closers: Closers,
+    /// A file body (`Response::send_file`) to send after `held`, once
+    /// this exchange is at the front.
+    pub file: Option<FileBody>,
 }
 
 /// Held-back output buffers larger than this are not kept for reuse.
@@ -197,6 +201,7 @@ impl Exchange {
             res: ResponseState::default(),
             held: Vec::new(),
             closers: Closers::default(),
+            file: None,
         }
     }
 
@@ -234,6 +239,7 @@ impl Exchange {
         trailers.clear();
         *drain_cb = None;
         self.closers = Closers::default();
+        self.file = None;
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
         } else {

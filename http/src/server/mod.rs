@@ -55,7 +55,9 @@
 #![deny(missing_docs)]
 
 mod closing;
+mod collect;
 mod compose;
+mod conditional;
 mod conn;
 mod connection;
 mod date;
@@ -64,14 +66,21 @@ mod dispatch;
 mod error;
 mod exchange;
 mod feed;
+mod file_body;
+mod file_output;
+mod file_path;
+mod file_reply;
 mod handles;
 mod hooks;
 mod lifecycle;
+mod mime;
 mod options;
 mod output;
 mod progress;
+mod range;
 mod request;
 mod response;
+mod send_file;
 #[allow(clippy::module_inception)]
 mod server;
 mod server_state;
@@ -82,18 +91,26 @@ mod table;
 mod target_form;
 mod teardown;
 
+pub use conditional::{file_etag, none_match, parse_http_date, strong_match};
 pub use date::format_imf_fixdate;
 pub use error::{Error, Result};
+pub use file_path::{file_path_under_root, PathRefused};
+pub use file_reply::{file_reply, FileReply, FileValidators};
 pub use handles::{ConnectionId, Request, Response};
 pub use hooks::{ClientError, RequestHead};
+pub use mime::content_type_for;
 pub use options::ServerOptions;
 pub use progress::MinBodyRate;
+pub use range::{range_answer, RangeAnswer};
+pub use send_file::{FileSent, FileSource, SendFileOptions};
 pub use server_state::Server;
 pub use stats::{
     CloseReason, ClosedBy, ConnectionInfo, ConnectionState, ServerStats, StatusClasses,
 };
 pub use status::{is_reason_phrase, reason_phrase};
 
+/// Why `collect` gave no body (shared with the client).
+pub use crate::h1::CollectError;
 /// The header list type, now [`crate::h1::HeaderList`] (kept here for
 /// compatibility).
 pub use crate::h1::HeaderList;
