@@ -4,13 +4,16 @@
 //! (`file_path_under_root`: climbing above the root is a 400), then
 //! `Response::send_file` opens the file on the work pool, confined to the
 //! root by where the file really is (a symlink leading out is a 403), with
-//! `index.html` for a directory, and answers Range, HEAD and conditional
-//! GET (206, 416, 304) with the body sent by `sendfile(2)`.
+//! `index.html` for a directory asked for with a trailing slash, and
+//! answers Range, HEAD and conditional GET (206, 416, 304) with the body
+//! sent by `sendfile(2)`. A directory asked for without the slash is a 301
+//! to the path with it (as nginx and Node's `serve-static` answer), so the
+//! index page's relative links resolve under the directory.
 
 use std::path::Path;
 
 use eddy_http::parser::Method;
-use eddy_http::server::{file_path_under_root, Request, Response, SendFileOptions};
+use eddy_http::server::{file_path_under_root, FileSent, Request, Response, SendFileOptions};
 use eddy_loop::Loop;
 
 fn text(lp: &mut Loop, res: Response, status: u16, body: &str) {
@@ -29,11 +32,36 @@ pub fn serve(lp: &mut Loop, req: Request, res: Response, root: &Path) {
     let Ok(relative) = file_path_under_root(path) else {
         return text(lp, res, 400, "bad path\n");
     };
+    // Only a path that names a directory (ends in `/`) gets its index; one
+    // without the slash learns it is a directory and is redirected.
+    let is_dir_path = path.ends_with(b"/");
     let opts = SendFileOptions {
         within: Some(root.to_path_buf()),
-        index: Some("index.html".into()),
+        index: is_dir_path.then(|| "index.html".into()),
     };
-    if res.send_file(lp, root.join(relative), opts).is_err() {
+    let location = slash_redirect(target, path.len());
+    let mut file = root.join(relative);
+    if is_dir_path {
+        // Keep the slash, so a file named as a directory is ENOTDIR (404).
+        file.push("");
+    }
+    let sent = res.send_file_then(lp, file, opts, move |lp, res, sent| {
+        if let FileSent::Directory { .. } = sent {
+            let _ = res.set_header(lp, "Location", &location);
+            text(lp, res, 301, "moved permanently\n");
+        }
+    });
+    if sent.is_err() {
         text(lp, res, 500, "cannot open\n");
     }
+}
+
+/// The target with a `/` put after its path (`/docs?x` -> `/docs/?x`):
+/// where a directory asked for without the slash is redirected.
+fn slash_redirect(target: &[u8], path_len: usize) -> Vec<u8> {
+    let mut location = Vec::with_capacity(target.len() + 1);
+    location.extend_from_slice(&target[..path_len]);
+    location.push(b'/');
+    location.extend_from_slice(&target[path_len..]);
+    location
 }

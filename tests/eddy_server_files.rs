@@ -1,4 +1,5 @@
-//! `eddy-server --root DIR` as a black box over loopback: files, index,
+//! `eddy-server --root DIR` as a black box over loopback: files, index
+//! (and the 301 to a directory's slash),
 //! Range (206, 416), HEAD, conditional GET (304 by ETag and by date),
 //! traversal refused (`..`, `%2e%2e`, a symlink leading out), a pipelined
 //! request after a file on a keep-alive connection, and a slow reader of a
@@ -124,6 +125,17 @@ fn files_index_and_built_in_routes() {
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
     let (status, _, body) = get(site.port, "/sub/", "");
     assert_eq!((status, &body[..]), (200, &b"sub index\n"[..]));
+    // A directory without its slash is redirected to it (nginx's 301), the
+    // query kept; a file with a slash after it is not a directory.
+    let (status, head, _) = get(site.port, "/sub", "");
+    assert_eq!(status, 301, "{head}");
+    assert_eq!(header(&head, "location").unwrap(), "/sub/");
+    let (status, head, _) = get(site.port, "/sub?a=1", "");
+    assert_eq!(
+        (status, header(&head, "location").unwrap()),
+        (301, "/sub/?a=1".into())
+    );
+    assert_eq!(get(site.port, "/hello.txt/", "").0, 404);
     let (status, head, body) = get(site.port, "/hello.txt?x=1", "");
     assert_eq!((status, &body[..]), (200, &b"0123456789abcdefghij"[..]));
     assert_eq!(
