@@ -49,6 +49,46 @@ fn bytes_past_the_content_length_are_refused_and_never_sent() {
     assert!(!second.contains(" world"), "{second}");
 }
 
+/// As `over`, with shared (uncopied) writes, from a timer so that the
+/// response is at the front of its connection and writes straight to the
+/// socket: a block past the `Content-Length` is refused before the head
+/// goes out, as for copied bytes.
+fn over_shared(lp: &mut Loop, _req: Request, res: Response) {
+    res.set_header(lp, "Content-Length", "5").unwrap();
+    lp.set_timeout(0, move |lp, _| {
+        let refused = res.write_shared(lp, &b"hello world"[..]);
+        assert!(
+            matches!(refused, Err(Error::ContentLengthExceeded(o)) if o.excess == 6),
+            "{refused:?}"
+        );
+        assert!(!res.headers_sent(lp), "nothing went out, not even the head");
+        res.write_shared(lp, &b"hel"[..]).unwrap();
+        assert!(res.headers_sent(lp));
+        assert!(matches!(
+            res.write_shared(lp, &b"lo world"[..]),
+            Err(Error::ContentLengthExceeded(_))
+        ));
+        res.write_shared(lp, &b"lo"[..]).unwrap();
+        res.end(lp, b"").unwrap();
+    });
+}
+
+#[test]
+fn shared_bytes_past_the_content_length_are_refused_and_never_sent() {
+    let server = TestServer::start(ServerOptions::default(), over_shared);
+    let mut s = server.connect();
+    s.write_all(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut s, &mut buf);
+    let second = read_response(&mut s, &mut buf);
+    for r in [&first, &second] {
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        assert!(r.ends_with("\r\n\r\nhello"), "{r}");
+    }
+    assert!(buf.is_empty(), "nothing after the two responses: {buf:?}");
+}
+
 /// Declares 50 bytes, ends after 5.
 fn short(lp: &mut Loop, _req: Request, res: Response) {
     res.set_header(lp, "Content-Length", "50").unwrap();

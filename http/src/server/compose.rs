@@ -38,10 +38,14 @@ pub(crate) struct Parts<'a> {
 }
 
 /// Appends to `out` the head (when `head` is given: it is not sent yet),
-/// then `data` framed, then the body's end if `last`.
+/// then `data` framed, then the body's end if `last`. `then` bytes that
+/// the caller queues right after, uncopied (`send_shared`), are checked
+/// against the `Content-Length` with `data`, so a refusal sends nothing,
+/// not even the head.
 pub(crate) fn compose(
     mut p: Parts<'_>,
     data: &[u8],
+    then: usize,
     last: bool,
     head: Option<HeadInput<'_>>,
     out: &mut Vec<u8>,
@@ -60,7 +64,7 @@ pub(crate) fn compose(
     let ResponsePhase::Body(enc) = &mut p.res.phase else {
         return Composed::Done;
     };
-    if let Err(over) = enc.check(data.len()) {
+    if let Err(over) = enc.check(data.len() + then) {
         // Nothing of it goes out (not even a head composed for it).
         out.truncate(before);
         if composing_head {

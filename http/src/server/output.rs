@@ -261,8 +261,8 @@ pub(crate) fn send_shared(
     if !direct {
         return send(lp, c, seq, &data, false);
     }
-    // The head, if it is still to go.
-    let sent = send(lp, c, seq, &[], false)?;
+    // The head, if it is still to go: not if the block would overrun.
+    let sent = send_then(lp, c, seq, &[], data.len(), false)?;
     if data.is_empty() {
         return Ok(sent);
     }
@@ -312,11 +312,25 @@ pub(crate) fn send_continue(lp: &mut Loop, c: ConnId, seq: u64) -> bool {
 
 /// Composes and sends body bytes (and the head, the first time) of
 /// exchange `seq`, in one lookup of the connection.
+#[inline]
 pub(crate) fn send(
     lp: &mut Loop,
     c: ConnId,
     seq: u64,
     data: &[u8],
+    last: bool,
+) -> Result<Sent, SendRefused> {
+    send_then(lp, c, seq, data, 0, last)
+}
+
+/// [`send`], with `then` more bytes to follow uncopied checked against
+/// the `Content-Length` too (see `compose`).
+fn send_then(
+    lp: &mut Loop,
+    c: ConnId,
+    seq: u64,
+    data: &[u8],
+    then: usize,
     last: bool,
 ) -> Result<Sent, SendRefused> {
     let now = lp.now();
@@ -365,7 +379,7 @@ pub(crate) fn send(
     let room = match (front, output) {
         (true, Output::Batch { buf, base }) => {
             let before = buf.len();
-            composed = compose(parts, data, last, head, buf);
+            composed = compose(parts, data, then, last, head, buf);
             if buf.len() == before {
                 Room::Below
             } else {
@@ -380,7 +394,7 @@ pub(crate) fn send(
         }
         (true, Output::Direct) => {
             scratch.clear();
-            composed = compose(parts, data, last, head, scratch);
+            composed = compose(parts, data, then, last, head, scratch);
             if scratch.is_empty() {
                 Room::Below
             } else {
@@ -392,7 +406,7 @@ pub(crate) fn send(
         }
         (false, _) => {
             let before = x.held.len();
-            composed = compose(parts, data, last, head, &mut x.held);
+            composed = compose(parts, data, then, last, head, &mut x.held);
             if x.held.len() == before {
                 Room::Below
             } else {
