@@ -39,7 +39,7 @@ pub fn serve(lp: &mut Loop, req: Request, res: Response, root: &Path) {
         within: Some(root.to_path_buf()),
         index: is_dir_path.then(|| "index.html".into()),
     };
-    let location = slash_redirect(target, path.len());
+    let location = [&target[..path.len()], b"/", &target[path.len()..]].concat();
     let mut file = root.join(relative);
     if is_dir_path {
         // Keep the slash, so a file named as a directory is ENOTDIR (404).
@@ -54,14 +54,4 @@ pub fn serve(lp: &mut Loop, req: Request, res: Response, root: &Path) {
     if sent.is_err() {
         text(lp, res, 500, "cannot open\n");
     }
-}
-
-/// The target with a `/` put after its path (`/docs?x` -> `/docs/?x`):
-/// where a directory asked for without the slash is redirected.
-fn slash_redirect(target: &[u8], path_len: usize) -> Vec<u8> {
-    let mut location = Vec::with_capacity(target.len() + 1);
-    location.extend_from_slice(&target[..path_len]);
-    location.push(b'/');
-    location.extend_from_slice(&target[path_len..]);
-    location
 }
