@@ -62,6 +62,29 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
+    /// The facts in `meta` (what `fstat` gave) about the file at `path`.
+    pub fn of(meta: &std::fs::Metadata, path: PathBuf) -> FileInfo {
+        let kind = if meta.is_file() {
+            FileKind::Regular
+        } else if meta.is_dir() {
+            FileKind::Directory
+        } else {
+            FileKind::Other
+        };
+        FileInfo {
+            size: meta.size(),
+            mtime_secs: meta.mtime(),
+            mtime_nsecs: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+            inode: meta.ino(),
+            device: meta.dev(),
+            mode: meta.mode(),
+            kind,
+            path,
+        }
+    }
+}
+
+impl FileInfo {
     /// The modification time as a `SystemTime`.
     pub fn modified(&self) -> SystemTime {
         let nanos = Duration::from_nanos(u64::from(self.mtime_nsecs));
@@ -245,23 +268,7 @@ fn open_one(
         }
     }
     let meta = file.metadata().map_err(|e| io_err("fstat", e))?;
-    let kind = if meta.is_file() {
-        FileKind::Regular
-    } else if meta.is_dir() {
-        FileKind::Directory
-    } else {
-        FileKind::Other
-    };
-    let info = FileInfo {
-        size: meta.size(),
-        mtime_secs: meta.mtime(),
-        mtime_nsecs: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
-        inode: meta.ino(),
-        device: meta.dev(),
-        mode: meta.mode(),
-        kind,
-        path: path.to_path_buf(),
-    };
+    let info = FileInfo::of(&meta, path.to_path_buf());
     Ok(OpenedFile { file, info })
 }
 

@@ -11,7 +11,7 @@ use eddy_loop::Loop;
 use super::connection::Output;
 use super::file_body::FileBody;
 use super::handles::ConnId;
-use super::output::{hold_for_output, write_failed, Room};
+use super::output::{room_after, write_failed, Room};
 use super::table::conn;
 
 /// Sends `body` for the front exchange of connection `c`.
@@ -43,15 +43,5 @@ pub(crate) fn write_file_front(lp: &mut Loop, c: ConnId, body: FileBody) -> Room
             write_failed(lp, c);
         }
     });
-    match sent {
-        Ok(true) => Room::Below,
-        Ok(false) => {
-            hold_for_output(lp, c);
-            Room::Full
-        }
-        Err(_) => {
-            write_failed(lp, c);
-            Room::Full
-        }
-    }
+    room_after(lp, c, sent)
 }

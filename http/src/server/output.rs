@@ -93,7 +93,7 @@ fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room 
 /// What a write's result means for the connection: below the mark, or
 /// full (reading held until it drains), or failed (closed from the next
 /// pending phase).
-fn room_after(lp: &mut Loop, c: ConnId, written: eddy_net::Result<bool>) -> Room {
+pub(crate) fn room_after(lp: &mut Loop, c: ConnId, written: eddy_net::Result<bool>) -> Room {
     match written {
         Ok(true) => Room::Below,
         Ok(false) => {

@@ -8,7 +8,6 @@
 //! its turn (`file_body.rs`, `conn::advance`).
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use eddy_loop::{FileError, FileInfo, FileKind, Loop, OpenFileOptions, OpenedFile};
@@ -101,21 +100,7 @@ fn stat(file: File) -> std::result::Result<OpenedFile, FileError> {
         path: PathBuf::new(),
         source,
     })?;
-    let kind = match (meta.is_file(), meta.is_dir()) {
-        (true, _) => FileKind::Regular,
-        (_, true) => FileKind::Directory,
-        _ => FileKind::Other,
-    };
-    let info = FileInfo {
-        size: meta.size(),
-        mtime_secs: meta.mtime(),
-        mtime_nsecs: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
-        inode: meta.ino(),
-        device: meta.dev(),
-        mode: meta.mode(),
-        kind,
-        path: PathBuf::new(),
-    };
+    let info = FileInfo::of(&meta, PathBuf::new());
     Ok(OpenedFile { file, info })
 }
 
