@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """restart.py - a zero-downtime restart under load: eddy-server's SIGUSR2
 next to nginx's binary upgrade (`kill -USR2` on the master, then `QUIT` on
-the old master once the new one runs), issue 14.
+the old master once the new one runs; WINCH first), issue 14.
 
     benches/restart.py [--duration SECS] [--conns N] [--workers N]
                        [--only "eddy nginx"] [--port BASE]
@@ -149,7 +149,9 @@ def restart_eddy(p, err, tmp):
     raise SystemExit("eddy-server did not hand over: " + open(err.name).read())
 
 
-NGINX_CONF = """daemon off;
+NGINX_CONF = """# master_process on and daemon on: a master that is not a daemon ignores
+# SIGUSR2 ("the changing binary signal is ignored") while its parent lives.
+daemon on;
 master_process on;
 worker_processes {workers};
 pid {tmp}/nginx.pid;
@@ -157,6 +159,7 @@ error_log {tmp}/error.log notice;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
+    client_body_temp_path {tmp}/body;
     keepalive_requests 100000000;
     keepalive_timeout 5s;
     server {{
@@ -167,36 +170,112 @@ http {{
 """
 
 
+def pid_alive(pid):
+    """True while pid runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid):
+    """The pids whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+class NginxMaster:
+    """An nginx master that daemonized itself: not our child, so it is
+    watched through /proc rather than waited for."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while pid_alive(self.pid):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"nginx master {self.pid} did not exit in {timeout}s")
+            time.sleep(0.01)
+
+
+def read_pid(path):
+    try:
+        return int(open(path).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def start_nginx(port, workers, tmp):
+    # The binary upgrade re-executes argv[0] and hands the listening
+    # sockets over in $NGINX: so an absolute binary path, a pid file it can
+    # rename to .oldbin, and prefix, conf, logs and temp paths under tmp.
     conf = os.path.join(tmp, "nginx.conf")
+    os.makedirs(os.path.join(tmp, "logs"), exist_ok=True)
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(workers=workers, tmp=tmp, port=port))
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    p = subprocess.Popen(["taskset", "-c", "0", nginx, "-p", tmp, "-c", conf],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return p, None
+    nginx = os.path.realpath(shutil.which("nginx") or "/usr/sbin/nginx")
+    pidfile = os.path.join(tmp, "nginx.pid")
+    # Foreground part exits once the daemon runs; the daemon keeps CPU 0.
+    subprocess.run(["taskset", "-c", "0", nginx, "-p", tmp + "/", "-c", conf, "-e", os.path.join(tmp, "error.log")],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pid = read_pid(pidfile)
+        if pid and pid_alive(pid) and children(pid):
+            return NginxMaster(pid), None
+        time.sleep(0.01)
+    raise SystemExit("nginx did not start: " + open(os.path.join(tmp, "error.log")).read()[-2000:])
 
 
 def restart_nginx(p, _err, tmp):
-    # nginx's binary upgrade: USR2 starts a new master (the old pid file
-    # becomes nginx.pid.oldbin); QUIT then ends the old master gracefully.
+    # nginx's binary upgrade: USR2 makes the master execute its binary again
+    # (the pid file becomes nginx.pid.oldbin, the new master writes
+    # nginx.pid); once the new master's workers run, WINCH stops the old
+    # workers gracefully and QUIT ends the old master.
     os.kill(p.pid, signal.SIGUSR2)
     pidfile = os.path.join(tmp, "nginx.pid")
     deadline = time.monotonic() + 30
+    new = None
     while time.monotonic() < deadline:
-        try:
-            new = int(open(pidfile).read().strip())
-            if new != p.pid and os.path.exists(pidfile + ".oldbin"):
-                break
-        except (OSError, ValueError):
-            pass
+        new = read_pid(pidfile)
+        if new and new != p.pid and read_pid(pidfile + ".oldbin") == p.pid and pid_alive(new) and children(new):
+            break
         time.sleep(0.01)
     else:
-        raise SystemExit("nginx did not start a new master")
-    # Wait until the new master's workers run (they accept from then on).
-    time.sleep(0.2)
+        raise SystemExit("nginx did not start a new master: "
+                         + open(os.path.join(tmp, "error.log")).read()[-2000:])
+    os.kill(p.pid, signal.SIGWINCH)
     os.kill(p.pid, signal.SIGQUIT)
     return new
+
+
+def stop_nginx(pid, tmp):
+    """QUIT the master in pid (and whatever nginx.pid names), wait, then KILL."""
+    pids = {pid, read_pid(os.path.join(tmp, "nginx.pid"))} - {None}
+    for q in pids:
+        try:
+            os.kill(q, signal.SIGQUIT)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while any(pid_alive(q) for q in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for q in pids:
+        for c in children(q) + [q]:
+            try:
+                os.kill(c, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def measure(name, port, args, tmp):
@@ -216,10 +295,13 @@ def measure(name, port, args, tmp):
     old_gone = time.monotonic()
     wrk.join()
     probe.finish()
-    try:
-        os.kill(new_pid, signal.SIGTERM if name == "eddy" else signal.SIGQUIT)
-    except ProcessLookupError:
-        pass
+    if name == "nginx":
+        stop_nginx(new_pid, tmp)
+    else:
+        try:
+            os.kill(new_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     w = wrk_figures(wrk_out.get("text", ""))
     times = sorted(probe.times)
     gaps = [(b - a, a) for a, b in zip(times, times[1:])]
@@ -255,6 +337,11 @@ def main():
             results.append(r)
             print("  ", r, flush=True)
         finally:
+            if name == "nginx":
+                for f in ("nginx.pid", "nginx.pid.oldbin"):
+                    q = read_pid(os.path.join(tmp, f))
+                    if q and pid_alive(q):
+                        stop_nginx(q, tmp)
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{'server':<7} {'wrk reqs':>10} {'sock err c/r/w/t':>17} {'non-2xx':>8} {'max lat':>8} | "
