@@ -41,6 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$T/root" "$T/nginx"
+chmod 755 "$T" # mktemp makes it 0700; nginx's worker runs as nobody
 head -c $((SIZE_MIB << 20)) /dev/zero > "$T/root/big.bin"
 cat "$T/root/big.bin" > /dev/null # into the page cache
 

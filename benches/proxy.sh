@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # proxy.sh - the reverse proxy (examples/proxy.rs) against nginx
-# (proxy_pass, upstream keepalive, one worker), both in front of the same C
-# upstream (benches/peers/http_epoll.c), interleaved rounds.
+# (proxy_pass, upstream keepalive, one worker) and Node
+# (benches/peers/proxy_node.js), all in front of the same C upstream
+# (benches/peers/http_epoll.c), interleaved rounds.
 #
 #   flock /tmp/eddy-bench.lock benches/proxy.sh [--rounds N] [--secs S] [--conns C]
 #
 # wrk and the upstream share CPU 0; the proxy under test runs alone on
 # CPU 1. Reported: requests/s and the proxy's CPU µs per request (from
-# /proc, utime+stime), and the eddy/nginx ratio of the latter (the goal of
-# issue 12: <= 0.85).
+# /proc, utime+stime), and the eddy/nginx and node/nginx ratios of the
+# latter (the goal of issue 12: eddy/nginx <= 0.85).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=peers/lib.sh
@@ -84,18 +85,29 @@ NGX_MASTER=$!
 _PEER_PIDS+=("$NGX_MASTER")
 wait_port "$NGX_PORT"
 NGX_WORKER=$(pgrep -P "$NGX_MASTER" | head -1)
+_PEER_PIDS+=("$NGX_WORKER")
+next_port; NODE_PORT=$PORT
+start_server node 1 node benches/peers/proxy_node.js "$NODE_PORT" "http://127.0.0.1:$UP"
+NODE_PID=$SERVER_PID; SERVER_PID=""
+wait_port "$NODE_PORT"
 
 # Warm both up, then interleave.
 taskset -c 0 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$EDDY_PORT/" >/dev/null
 taskset -c 0 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$NGX_PORT/" >/dev/null
+taskset -c 0 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$NODE_PORT/" >/dev/null
 results=()
 for ((i = 0; i < ROUNDS; i++)); do
     results+=("$(round eddy "$EDDY_PID" "$EDDY_PORT")")
     results+=("$(round nginx "$NGX_WORKER" "$NGX_PORT")")
+    results+=("$(round node "$NODE_PID" "$NODE_PORT")")
 done
 printf '%s\n' "${results[@]}"
 printf '%s\n' "${results[@]}" | awk '
     $1 == "eddy"  { e += $4; ne++ }
     $1 == "nginx" { n += $4; nn++ }
-    END { printf "proxy CPU per request, eddy/nginx: %.2f\n", (e / ne) / (n / nn) }'
-kill "$UP_PID" "$EDDY_PID" "$NGX_MASTER" 2>/dev/null || true
+    $1 == "node"  { d += $4; nd++ }
+    END {
+        printf "proxy CPU per request, eddy/nginx: %.2f\n", (e / ne) / (n / nn)
+        printf "proxy CPU per request, node/nginx: %.2f\n", (d / nd) / (n / nn)
+    }'
+kill "$UP_PID" "$EDDY_PID" "$NGX_MASTER" "$NGX_WORKER" "$NODE_PID" 2>/dev/null || true
