@@ -9,9 +9,9 @@
 # pinned to CPU 0 (nginx: one worker, daemon off, temp config, pid and
 # logs in the temp dir); curl -o /dev/null fetches the file pinned to
 # CPU 1, R rounds (default 3) interleaved eddy, nginx, eddy, nginx, ...
-# Reported per fetch: MB/s and the server's CPU seconds per GiB (utime +
-# stime from /proc/PID/stat before and after; nginx's master and worker
-# summed); at the end the medians, the ratios eddy/nginx, and each
+# Reported per fetch: MB/s and the server's CPU seconds per GiB (the run
+# time in /proc/PID/task/*/schedstat before and after, every thread;
+# nginx's master and worker summed); at the end the medians, the ratios eddy/nginx, and each
 # server's peak RSS (VmHWM; nginx's worker). Goal (issue 12): CPU per GiB
 # <= 1.1x nginx's, eddy's peak RSS < 16 MB.
 set -euo pipefail
@@ -74,13 +74,12 @@ until grep -q listening "$T/eddy.out" 2>/dev/null; do sleep 0.05; done
 until curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$NPORT/big.bin"; do sleep 0.05; done
 NWORKER=$(pgrep -P "$NPID" | head -1)
 
-HZ=$(getconf CLK_TCK)
-ticks() { # utime + stime of each pid given, summed
-    local t=0 p
-    for p in "$@"; do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-    done
-    echo "$t"
+# CPU time in nanoseconds, from each thread's schedstat (the run time the
+# scheduler accounted; /proc/PID/stat's ticks are 10 ms, too coarse for the
+# fraction of a second a GiB costs).
+cpu_ns() { # every thread of each pid given, summed
+    local p
+    for p in "$@"; do cat /proc/"$p"/task/*/schedstat; done | awk '{t += $1} END {printf "%.0f", t}'
 }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
@@ -88,15 +87,15 @@ declare -a E_CPU E_MBS N_CPU N_MBS
 fetch() { # name port pids...
     local name=$1 port=$2; shift 2
     local before after out
-    before=$(ticks "$@")
+    before=$(cpu_ns "$@")
     out=$(taskset -c 1 curl -s -o /dev/null -w '%{size_download} %{speed_download}' \
         "http://127.0.0.1:$port/big.bin")
-    after=$(ticks "$@")
+    after=$(cpu_ns "$@")
     read -r size speed <<< "$out"
     [ "$size" -eq $((SIZE_MIB << 20)) ] || { echo "$name: got $size bytes" >&2; exit 1; }
     local cpu mbs
-    cpu=$(awk -v d=$((after - before)) -v hz="$HZ" -v mib="$SIZE_MIB" \
-        'BEGIN {printf "%.3f", d / hz / (mib / 1024)}')
+    cpu=$(awk -v d=$((after - before)) -v mib="$SIZE_MIB" \
+        'BEGIN {printf "%.4f", d / 1e9 / (mib / 1024)}')
     mbs=$(awk -v s="$speed" 'BEGIN {printf "%.0f", s / 1e6}')
     printf '%-6s %6s MB/s  %s CPU s/GiB\n' "$name" "$mbs" "$cpu"
     if [ "$name" = eddy ]; then E_CPU+=("$cpu"); E_MBS+=("$mbs"); else N_CPU+=("$cpu"); N_MBS+=("$mbs"); fi
