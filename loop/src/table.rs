@@ -42,6 +42,21 @@ impl<T> Id<T> {
     pub fn generation(self) -> u32 {
         self.gen
     }
+
+    /// The id as 64 bits (generation and index), to keep where only plain
+    /// data fits, such as a stream's user data.
+    #[inline]
+    pub fn to_bits(self) -> u64 {
+        u64::from(self.gen) << 32 | u64::from(self.index)
+    }
+
+    /// The id that [`Id::to_bits`] gave these bits for. Like any id, it
+    /// names nothing once its value is removed (the table refuses it as
+    /// stale).
+    #[inline]
+    pub fn from_bits(bits: u64) -> Id<T> {
+        Id::new(bits as u32, (bits >> 32) as u32)
+    }
 }
 
 impl<T> Clone for Id<T> {
@@ -287,6 +302,22 @@ mod tests {
         let mut own = Table::new();
         let d = own.insert_with(|id| id.index());
         assert_eq!(own.get(d), Some(&d.index()));
+    }
+
+    #[test]
+    fn ids_round_trip_through_bits_and_stay_stale() {
+        let mut t = Table::new();
+        let a = t.insert("a");
+        assert_eq!(Id::from_bits(a.to_bits()), a);
+        t.remove(a);
+        let b = t.insert("b");
+        assert_eq!(b.index(), a.index());
+        assert_eq!(
+            t.get(Id::from_bits(a.to_bits())),
+            None,
+            "the old bits name nothing"
+        );
+        assert_eq!(t.get(Id::from_bits(b.to_bits())), Some(&"b"));
     }
 
     #[test]

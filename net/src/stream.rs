@@ -123,6 +123,8 @@ pub(crate) struct StreamState {
     /// Told once if the peer goes away while the stream is not reading
     /// (`Stream::on_hangup`).
     pub hangup_cb: Option<HangupCb>,
+    /// The user's value (`Stream::set_data`).
+    pub data: u64,
 }
 
 /// What [`Stream::probe`] found.
@@ -173,6 +175,7 @@ impl StreamState {
             bytes_written: 0,
             input: InputSeen::Unknown,
             hangup_cb: None,
+            data: 0,
         }
     }
 
@@ -378,6 +381,24 @@ impl Stream {
     /// what is still queued).
     pub fn bytes_written(self, lp: &Loop) -> Result<u64> {
         Ok(state_ref(lp, self)?.bytes_written)
+    }
+
+    /// Keeps `data` with the stream (libuv's `uv_handle_set_data`): a
+    /// value its callbacks can find their owner by, so that they need
+    /// capture nothing (a boxed closure that captures nothing takes no
+    /// allocation). An id of any table fits, by [`Id::to_bits`](eddy_loop::Id::to_bits).
+    pub fn set_data(self, lp: &mut Loop, data: u64) -> Result<()> {
+        state(lp, self)?.data = data;
+        Ok(())
+    }
+
+    /// What [`Stream::set_data`] kept (0 until then), while the stream is
+    /// open or closing.
+    pub fn data(self, lp: &Loop) -> Result<u64> {
+        match net_ref(lp).and_then(|n| n.streams.get(self.0)) {
+            Some(st) => Ok(st.data),
+            None => Err(Error::Closed("stream")),
+        }
     }
 
     /// Whether the stream is open: neither closed nor closing.

@@ -95,6 +95,9 @@ fn counters_options_and_stale_ids() {
         s.set_nodelay(lp, true).unwrap();
         s.set_keepalive(lp, true, 30).unwrap();
         assert!(s.is_active(lp));
+        assert_eq!(s.data(lp).unwrap(), 0);
+        s.set_data(lp, 0xfeed_0000_0001).unwrap();
+        assert_eq!(s.data(lp).unwrap(), 0xfeed_0000_0001);
         s.write(lp, &[1u8; 1000]).unwrap();
         assert_eq!(s.bytes_written(lp).unwrap(), 1000);
         assert_eq!(s.bytes_read(lp).unwrap(), 0);
@@ -112,6 +115,11 @@ fn counters_options_and_stale_ids() {
         Err(Error::Closed("stream"))
     ));
     assert!(matches!(s.read_stop(&mut lp), Err(Error::Closed("stream"))));
+    assert!(matches!(s.data(&lp), Err(Error::Closed("stream"))));
+    assert!(matches!(
+        s.set_data(&mut lp, 1),
+        Err(Error::Closed("stream"))
+    ));
     assert!(matches!(
         s.close(&mut lp, |_, _| {}),
         Err(Error::Closed("stream"))

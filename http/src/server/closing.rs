@@ -7,7 +7,7 @@ use eddy_loop::{Handle, Loop};
 use eddy_net::{ReadEvent, Stream};
 
 use super::connection::{Input, Writing};
-use super::deadlines::Deadlines;
+use super::deadlines::{At, Deadlines};
 use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::ConnId;
@@ -51,7 +51,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId, reason: CloseReason) {
     let flush_budget = cn.opts.request_timeout_ms.max(LINGER_MS);
     // The send timeout goes on watching the output.
     cn.deadlines = Deadlines {
-        linger: Some(now + flush_budget),
+        linger: Some(At::new(now + flush_budget)),
         send: cn.deadlines.send,
         ..Deadlines::default()
     };
@@ -63,7 +63,7 @@ pub(crate) fn close_gracefully(lp: &mut Loop, c: ConnId, reason: CloseReason) {
         }
         let now = lp.now();
         if let Some(cn) = conn(lp, c) {
-            cn.deadlines.linger = Some(now + LINGER_MS);
+            cn.deadlines.linger = Some(At::new(now + LINGER_MS));
         }
         arm(lp, c);
     });

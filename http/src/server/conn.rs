@@ -20,7 +20,7 @@ use eddy_net::{Hangup, ReadEvent, Stream};
 
 use super::closing::{arm, close_gracefully, hand_off_stream};
 use super::connection::{Conn, Hold, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
-use super::deadlines::Due;
+use super::deadlines::{At, Due};
 use super::dispatch;
 use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
 use super::feed::{status_for, Feed, Stop};
@@ -47,9 +47,9 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let mut cn = Conn::new(server, opts.clone(), stream, parser, timer);
     // Slow clients that never finish their first request are cut off by
     // the same deadlines as any request.
-    cn.deadlines.headers = Some(now + opts.headers_timeout_ms);
-    cn.deadlines.request = Some(now + opts.request_timeout_ms);
-    cn.deadlines.armed_at = Some(now + opts.headers_timeout_ms.max(1));
+    cn.deadlines.headers = Some(At::new(now + opts.headers_timeout_ms));
+    cn.deadlines.request = Some(At::new(now + opts.request_timeout_ms));
+    cn.deadlines.armed_at = Some(At::new(now + opts.headers_timeout_ms.max(1)));
     let c = http(lp).conns.insert(cn);
     let _ = timer.start(lp, opts.headers_timeout_ms.max(1), 0, move |lp, _| {
         on_timer(lp, c)
@@ -57,16 +57,39 @@ pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, str
     let _ = stream.set_nodelay(lp, true);
     let _ = stream.set_high_water_mark(lp, opts.high_water_mark);
     let _ = stream.set_allow_half_open(lp, true);
-    let _ = stream.on_drain(lp, move |lp, _| on_drain(lp, c));
+    // The stream's callbacks find their connection by its data, so they
+    // capture nothing and are not allocated: an idle connection holds less.
+    let _ = stream.set_data(lp, c.to_bits());
+    let _ = stream.on_drain(lp, |lp, s| {
+        if let Some(c) = conn_of(lp, s) {
+            on_drain(lp, c)
+        }
+    });
     // While reading is stopped (backpressure, a paused request), the
     // client's FIN or reset still reaches the connection.
-    let _ = stream.on_hangup(lp, move |lp, _, how| on_hangup(lp, c, how));
+    let _ = stream.on_hangup(lp, |lp, s, how| {
+        if let Some(c) = conn_of(lp, s) {
+            on_hangup(lp, c, how)
+        }
+    });
     if opts.timeout_ms > 0 {
-        let _ = stream.set_timeout(lp, opts.timeout_ms, move |lp, _| {
-            destroy(lp, c, CloseReason::SocketTimeout)
+        let _ = stream.set_timeout(lp, opts.timeout_ms, |lp, s| {
+            if let Some(c) = conn_of(lp, s) {
+                destroy(lp, c, CloseReason::SocketTimeout)
+            }
         });
     }
-    let _ = stream.read_start(lp, move |lp, s, ev| on_read(lp, c, s, ev));
+    let _ = stream.read_start(lp, |lp, s, ev| {
+        if let Some(c) = conn_of(lp, s) {
+            on_read(lp, c, s, ev)
+        }
+    });
+}
+
+/// The connection stream `s` serves (its data, set at accept).
+#[inline]
+fn conn_of(lp: &Loop, s: Stream) -> Option<ConnId> {
+    s.data(lp).ok().map(ConnId::from_bits)
 }
 
 fn parser_settings(opts: &ServerOptions) -> crate::parser::Settings {
@@ -145,7 +168,15 @@ impl<'l> ParseGuard<'l> {
         }
         let parsing = std::mem::replace(&mut cn.parsing, Parsing::Running);
         let parsing = match parsing {
-            // An idle connection holds none: one from the pool.
+            // An idle connection holds neither: both from the pools.
+            Parsing::Idle => {
+                let settings = parser_settings(&cn.opts);
+                Parsing::Ready {
+                    parser: h.take_parser(settings),
+                    building: Some(h.pool.pop().unwrap_or_default()),
+                }
+            }
+            // A new connection holds no request record: one from the pool.
             Parsing::Ready {
                 parser,
                 building: None,
@@ -291,21 +322,24 @@ fn finish_batch(lp: &mut Loop, c: ConnId) {
     }
 }
 
-/// An idle keep-alive connection gives its queue and request buffers back
-/// to the pools, so what it holds while idle is its own small state; the
-/// next request takes them again (no allocation in the steady state).
+/// An idle keep-alive connection gives its parser, queue and request
+/// buffers back to the pools, so what it holds while idle is its own small
+/// state; the next request takes them again (no allocation in the steady
+/// state). Between messages the parser holds nothing of the connection's:
+/// the next message starts from its initial state either way.
 fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
     let h = http(lp);
     let Some(cn) = h.conns.get_mut(c) else { return };
-    if !cn.is_idle() {
-        return;
+    if !cn.is_idle() || !matches!(cn.parsing, Parsing::Ready { .. }) {
+        return; // mid-parse: the parser and the request being built are in use
     }
-    let Parsing::Ready { building, .. } = &mut cn.parsing else {
-        return; // mid-parse: the request being built is in use
+    let Parsing::Ready { parser, building } = std::mem::replace(&mut cn.parsing, Parsing::Idle)
+    else {
+        return;
     };
-    let building = building.take();
     let queue = std::mem::take(&mut cn.exchanges);
     h.recycle_queue(queue);
+    h.recycle_parser(parser);
     if let Some(b) = building {
         h.recycle(b);
     }
@@ -556,7 +590,7 @@ fn on_timer(lp: &mut Loop, c: ConnId) {
     let Some(cn) = conn(lp, c) else { return };
     // It fired: whatever follows arms it afresh.
     cn.deadlines.armed_at = None;
-    if cn.deadlines.send.is_some_and(|t| t <= now) {
+    if cn.deadlines.send.is_some_and(|t| t.ms() <= now) {
         let stream = cn.stream;
         let written = stream.bytes_written(lp).unwrap_or(0);
         let queued = stream.write_queue_size(lp).unwrap_or(0);
@@ -564,7 +598,7 @@ fn on_timer(lp: &mut Loop, c: ConnId) {
         let timeout = cn.opts.send_timeout_ms;
         cn.deadlines.send = match cn.send_watch.check(now, written, queued, timeout) {
             SendCheck::Off => None,
-            SendCheck::Until(t) => Some(t),
+            SendCheck::Until(t) => Some(At::new(t)),
             // The peer takes nothing: no graceful end can flush.
             SendCheck::Stalled => return destroy(lp, c, CloseReason::SendTimeout),
         };
@@ -572,11 +606,11 @@ fn on_timer(lp: &mut Loop, c: ConnId) {
     let Some(cn) = conn(lp, c) else { return };
     if let (Some(rate), true) = (
         cn.opts.min_body_rate,
-        cn.deadlines.body_rate.is_some_and(|t| t <= now),
+        cn.deadlines.body_rate.is_some_and(|t| t.ms() <= now),
     ) {
         let reading = cn.hold == Hold::Flowing && cn.leftover.is_empty();
         match cn.rate_watch.check(now, cn.body_received, reading, &rate) {
-            RateCheck::Until(t) => cn.deadlines.body_rate = Some(t),
+            RateCheck::Until(t) => cn.deadlines.body_rate = Some(At::new(t)),
             RateCheck::TooSlow => {
                 cn.rate_watch = RateWatch::Off;
                 cn.deadlines.body_rate = None;

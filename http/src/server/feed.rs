@@ -12,6 +12,7 @@ use eddy_loop::Loop;
 
 use super::closing::close_gracefully;
 use super::connection::{Drained, Next, Reading, MAX_PIPELINED};
+use super::deadlines::At;
 use super::dispatch;
 use super::exchange::RequestData;
 use super::handles::{ConnId, Request, Response};
@@ -207,8 +208,8 @@ impl Handler for Feed<'_> {
         }
         cn.deadlines.idle = None;
         if cn.deadlines.headers.is_none() {
-            cn.deadlines.headers = Some(now + cn.opts.headers_timeout_ms);
-            cn.deadlines.request = Some(now + cn.opts.request_timeout_ms);
+            cn.deadlines.headers = Some(At::new(now + cn.opts.headers_timeout_ms));
+            cn.deadlines.request = Some(At::new(now + cn.opts.request_timeout_ms));
         }
         let timer = cn.timer;
         if let Some(ms) = cn.deadlines.rearm_delay(now) {
@@ -283,7 +284,7 @@ impl Handler for Feed<'_> {
         if let Some(rate) = cn.opts.min_body_rate.filter(|_| has_body(parser)) {
             // The body's rate is watched from now (opt-in).
             cn.rate_watch = RateWatch::start(now, &rate);
-            cn.deadlines.body_rate = cn.rate_watch.next();
+            cn.deadlines.body_rate = cn.rate_watch.next().map(At::new);
             let timer = cn.timer;
             if let Some(ms) = cn.deadlines.rearm_delay(now) {
                 let _ = timer.rearm(self.lp, ms);

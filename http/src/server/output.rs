@@ -12,6 +12,7 @@ use eddy_net::{SharedBytes, Stream};
 
 use super::compose::{compose, Composed, HeadInput, Parts};
 use super::connection::{Conn, Output};
+use super::deadlines::At;
 use super::exchange::ResponsePhase;
 use super::handles::ConnId;
 use super::lifecycle;
@@ -120,7 +121,7 @@ pub(crate) fn watch_output(lp: &mut Loop, c: ConnId, stream: Stream) {
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
     if let SendCheck::Until(at) = cn.send_watch.check(now, written, queued, timeout) {
-        cn.deadlines.send = Some(at);
+        cn.deadlines.send = Some(At::new(at));
         let timer = cn.timer;
         if let Some(ms) = cn.deadlines.rearm_delay(now) {
             let _ = timer.rearm(lp, ms);

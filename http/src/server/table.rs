@@ -11,6 +11,7 @@ use super::exchange::{Exchange, Queue, RequestData};
 use super::handles::ConnId;
 use super::server_state::Server;
 use super::server_state::ServerState;
+use crate::parser::{Kind, Parser, Settings};
 
 /// Everything the server layer keeps in a loop.
 pub(crate) struct Http {
@@ -31,6 +32,10 @@ pub(crate) struct Http {
     pub exchange_pool: Vec<Box<Exchange>>,
     /// Exchange queues of idle connections.
     pub queue_pool: Vec<Queue>,
+    /// Parsers of idle connections (set up afresh when taken: servers'
+    /// settings differ).
+    #[allow(clippy::vec_box)]
+    pub parser_pool: Vec<Box<Parser>>,
 }
 
 impl Http {
@@ -76,6 +81,25 @@ impl Http {
         }
     }
 
+    /// A parser for a connection that was idle, set up with `settings`.
+    pub fn take_parser(&mut self, settings: Settings) -> Box<Parser> {
+        let fresh = Parser::with_settings(Kind::Request, settings);
+        match self.parser_pool.pop() {
+            Some(mut p) => {
+                *p = fresh;
+                p
+            }
+            None => Box::new(fresh),
+        }
+    }
+
+    /// The parser of a connection gone idle, back to the pool.
+    pub fn recycle_parser(&mut self, p: Box<Parser>) {
+        if self.parser_pool.len() < 1024 {
+            self.parser_pool.push(p);
+        }
+    }
+
     /// A request record back to the pool.
     pub fn recycle(&mut self, mut r: Box<RequestData>) {
         if self.pool.len() < 1024 {
@@ -99,6 +123,7 @@ pub(crate) fn http(lp: &mut Loop) -> &mut Http {
         pool: Vec::new(),
         exchange_pool: Vec::new(),
         queue_pool: Vec::new(),
+        parser_pool: Vec::new(),
     })
 }
 
