@@ -36,15 +36,13 @@ use super::stats::CloseReason;
 use super::status::reason_phrase;
 use super::table::{conn, http};
 use super::teardown::destroy;
-use crate::parser::{ErrorKind, Parser, PauseReason};
+use crate::parser::{ErrorKind, PauseReason};
 
 /// Sets up a connection for a stream the server accepted.
 pub(crate) fn accept(lp: &mut Loop, server: Server, opts: Rc<ServerOptions>, stream: Stream) {
     let now = lp.now();
     let timer = Timer::new(lp);
-    let mut parser = Parser::with_settings(crate::parser::Kind::Request, parser_settings(&opts));
-    parser.reset();
-    let mut cn = Conn::new(server, opts.clone(), stream, parser, timer);
+    let mut cn = Conn::new(server, opts.clone(), stream, timer);
     // Slow clients that never finish their first request are cut off by
     // the same deadlines as any request.
     cn.deadlines.headers = Some(At::new(now + opts.headers_timeout_ms));
@@ -166,24 +164,15 @@ impl<'l> ParseGuard<'l> {
         if matches!(cn.parsing, Parsing::Running) {
             return None;
         }
-        let parsing = std::mem::replace(&mut cn.parsing, Parsing::Running);
-        let parsing = match parsing {
-            // An idle connection holds neither: both from the pools.
+        let parsing = match std::mem::replace(&mut cn.parsing, Parsing::Running) {
+            // A new or idle connection holds neither: both from the pools.
             Parsing::Idle => {
                 let settings = parser_settings(&cn.opts);
                 Parsing::Ready {
                     parser: h.take_parser(settings),
-                    building: Some(h.pool.pop().unwrap_or_default()),
+                    building: h.pool.pop().unwrap_or_default(),
                 }
             }
-            // A new connection holds no request record: one from the pool.
-            Parsing::Ready {
-                parser,
-                building: None,
-            } => Parsing::Ready {
-                parser,
-                building: Some(h.pool.pop().unwrap_or_default()),
-            },
             ready => ready,
         };
         let opened_batch = open_batch(lp, c);
@@ -198,11 +187,7 @@ impl<'l> ParseGuard<'l> {
     /// Runs the parser over `data`.
     fn run(&mut self, data: &[u8]) -> Parsed {
         let c = self.c;
-        let Parsing::Ready {
-            parser,
-            building: Some(building),
-        } = &mut self.parsing
-        else {
+        let Parsing::Ready { parser, building } = &mut self.parsing else {
             return Parsed::Gone;
         };
         let Some(cn) = conn(self.lp, c) else {
@@ -330,19 +315,22 @@ fn finish_batch(lp: &mut Loop, c: ConnId) {
 fn release_idle_buffers(lp: &mut Loop, c: ConnId) {
     let h = http(lp);
     let Some(cn) = h.conns.get_mut(c) else { return };
-    if !cn.is_idle() || !matches!(cn.parsing, Parsing::Ready { .. }) {
-        return; // mid-parse: the parser and the request being built are in use
-    }
-    let Parsing::Ready { parser, building } = std::mem::replace(&mut cn.parsing, Parsing::Idle)
-    else {
+    if !cn.is_idle() {
         return;
+    }
+    let (parser, building) = match std::mem::replace(&mut cn.parsing, Parsing::Idle) {
+        Parsing::Ready { parser, building } => (parser, building),
+        // Idle already; or mid-parse: the parser and the request being
+        // built are in use.
+        other => {
+            cn.parsing = other;
+            return;
+        }
     };
     let queue = std::mem::take(&mut cn.exchanges);
     h.recycle_queue(queue);
     h.recycle_parser(parser);
-    if let Some(b) = building {
-        h.recycle(b);
-    }
+    h.recycle(building);
 }
 
 /// Does what `Conn::settle` decided.

@@ -109,17 +109,15 @@ impl Hold {
 /// Where the parser is. Boxed, as the request being built is: taken out
 /// for every parse, they move as pointers.
 pub(crate) enum Parsing {
-    /// Idle between requests: the parser and the request record are back
-    /// in the pools, so an idle keep-alive connection holds neither; both
-    /// are taken again (the parser set up afresh for this connection's
+    /// New, or idle between requests: the parser and the request record
+    /// are in the pools, so an idle keep-alive connection holds neither;
+    /// both are taken (the parser set up afresh for this connection's
     /// server) when input comes.
     Idle,
-    /// In the table, between parses. A connection that has not parsed yet
-    /// holds no request record (`building`; taken from the pool when
-    /// input comes).
+    /// In the table, between parses of a request.
     Ready {
         parser: Box<Parser>,
-        building: Option<Box<RequestData>>,
+        building: Box<RequestData>,
     },
     /// Out of the table, running (`conn::ParseGuard` puts it back).
     Running,
@@ -226,21 +224,12 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// A connection for a stream just accepted.
-    pub fn new(
-        server: Server,
-        opts: Rc<ServerOptions>,
-        stream: Stream,
-        parser: Parser,
-        timer: Timer,
-    ) -> Conn {
+    pub fn new(server: Server, opts: Rc<ServerOptions>, stream: Stream, timer: Timer) -> Conn {
         Conn {
             server,
             opts,
             stream,
-            parsing: Parsing::Ready {
-                parser: Box::new(parser),
-                building: None,
-            },
+            parsing: Parsing::Idle,
             exchanges: Queue::new(),
             next_seq: 0,
             leftover: Vec::new(),
@@ -420,6 +409,7 @@ impl Conn {
         Next::Idle
     }
 }
+
 #[cfg(test)]
 mod tests {
     /// Every connection carries this, idle ones included (the goal is at

@@ -3,6 +3,10 @@
 //! all served by its one loop timer, armed for the earliest. Moving a
 //! deadline later costs nothing until the timer fires.
 
+use std::num::NonZeroU64;
+
+use super::stats::CloseReason;
+
 /// A loop time (ms) at which a wait ends. Kept as `ms + 1` in a
 /// `NonZeroU64`, so that `Option<At>` takes 8 bytes instead of 16: seven of
 /// them sit in every connection, idle ones included.
@@ -10,11 +14,11 @@
 pub(crate) struct At(NonZeroU64);
 
 impl At {
-    /// The loop time `ms` (a deadline at `u64::MAX` is never reached in
-    /// practice; it saturates one below).
+    /// The loop time `ms` (saturating: `u64::MAX` is kept as one less,
+    /// a time never reached in practice).
     #[inline]
     pub fn new(ms: u64) -> At {
-        At(NonZeroU64::MIN.saturating_add(ms.min(u64::MAX - 1)))
+        At(NonZeroU64::MIN.saturating_add(ms))
     }
 
     /// The loop time (ms).
@@ -42,10 +46,6 @@ pub(crate) struct Deadlines {
     /// What the timer is armed for (None: not armed).
     pub armed_at: Option<At>,
 }
-
-use std::num::NonZeroU64;
-
-use super::stats::CloseReason;
 
 /// What the timer found due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

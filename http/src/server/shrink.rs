@@ -20,9 +20,9 @@ pub(crate) fn shrink_to_fit(lp: &mut Loop) {
     h.exchange_pool.truncate(KEEP_IDLE);
     h.exchange_pool.shrink_to_fit();
     h.queue_pool.truncate(KEEP_IDLE);
+    h.queue_pool.shrink_to_fit();
     h.parser_pool.truncate(KEEP_IDLE);
     h.parser_pool.shrink_to_fit();
-    h.queue_pool.shrink_to_fit();
     h.conns.shrink_to_fit();
     h.scratch = Vec::new();
     h.batch_spare = Vec::new();
