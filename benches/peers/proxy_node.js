@@ -9,7 +9,7 @@ const http = require('http');
 const [port, upstream] = [Number(process.argv[2] || 8080), new URL(process.argv[3] || 'http://127.0.0.1:9000')];
 const agent = new http.Agent({ keepAlive: true });
 const hop = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization']);
-const forward = (h) => Object.fromEntries(Object.entries(h).filter(([k]) => !hop.has(k) && !(h.connection || '').toLowerCase().split(/\s*,\s*/).includes(k)));
+const forward = (h) => { const named = new Set((h.connection || '').toLowerCase().split(/\s*,\s*/)); return Object.fromEntries(Object.entries(h).filter(([k]) => !hop.has(k) && !named.has(k))); };
 http.createServer((req, res) => {
   const headers = { ...forward(req.headers), 'x-forwarded-for': req.socket.remoteAddress };
   const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (ures) => {
