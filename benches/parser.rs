@@ -5,9 +5,8 @@
 //! TechEmpower plaintext test; plus two that stress the ends of the range:
 //! twenty short header lines (every name and value under 16 bytes, so the
 //! per-header bookkeeping dominates) and one 4 KiB cookie (so the value scan
-//! does). Criterion reports bytes per second as well as time.
-
-//! The requests and the handler live in `support/requests.rs`, shared with
+//! does). Criterion reports bytes per second as well as time. The requests
+//! and the handler live in `support/requests.rs`, shared with
 //! `parser_instr.rs`, which counts instructions under callgrind.
 
 use std::hint::black_box;

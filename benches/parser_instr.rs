@@ -28,7 +28,10 @@ fn main() {
         eprintln!("usage: parser_instr REQUEST eddy|eddy-swar|httparse COUNT");
         std::process::exit(2);
     };
-    let count: u64 = count.parse().expect("COUNT is a number");
+    let Ok(count) = count.parse::<u64>() else {
+        eprintln!("COUNT must be a number, not {count}");
+        std::process::exit(2);
+    };
     let all = requests::all();
     let Some((_, req)) = all.iter().find(|(n, _)| n == name) else {
         eprintln!("unknown request {name}");

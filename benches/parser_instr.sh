@@ -16,7 +16,6 @@ count() {
 reqs=${*:-kitty joyent techempower short_headers cookie_4k}
 printf '%-14s %9s %9s %9s %7s\n' request eddy swar httparse ratio
 for r in $reqs; do
-    line="$r"
     for p in eddy eddy-swar httparse; do
         a=$(count "$r" $p 2000); b=$(count "$r" $p 12000)
         eval "n_$(echo $p | tr - _)=\$(( (b - a) / 10000 ))"

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use eddy_http::parser::{Action, Handler, Parser};
 
-pub const KITTY: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
+const KITTY: &[u8] = b"GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n\
 Host: www.kittyhell.com\r\n\
 User-Agent: Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10.6; ja-JP-mac; rv:1.9.2.3) Gecko/20100401 Firefox/3.6.3 Pathtraq/0.9\r\n\
 Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
@@ -21,7 +21,7 @@ __utma=xxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.x; \
 __utmz=xxxxxxxxx.xxxxxxxxxx.x.x.utmccn=(referral)|utmcsr=reader.livedoor.com|utmcct=/reader/|utmcmd=referral\r\n\
 \r\n";
 
-pub const JOYENT: &[u8] = b"POST /joyent/http-parser HTTP/1.1\r\n\
+const JOYENT: &[u8] = b"POST /joyent/http-parser HTTP/1.1\r\n\
 Host: github.com\r\n\
 DNT: 1\r\n\
 Accept-Encoding: gzip, deflate, sdch\r\n\
@@ -32,12 +32,12 @@ Referer: https://github.com/joyent/http-parser\r\n\
 Connection: keep-alive\r\n\
 Cache-Control: max-age=0\r\n\r\n";
 
-pub const TECHEMPOWER: &[u8] = b"GET /plaintext HTTP/1.1\r\n\
+const TECHEMPOWER: &[u8] = b"GET /plaintext HTTP/1.1\r\n\
 Host: tfb-server:8080\r\n\
 Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n\
 Connection: keep-alive\r\n\r\n";
 
-pub const SHORT_HEADERS: &[u8] = b"GET /api/v1/items HTTP/1.1\r\n\
+const SHORT_HEADERS: &[u8] = b"GET /api/v1/items HTTP/1.1\r\n\
 Host: example.com\r\n\
 Accept: */*\r\n\
 X-A: 1\r\n\
@@ -61,7 +61,7 @@ Connection: keep-alive\r\n\
 \r\n";
 
 /// A request with one 4 KiB `Cookie` value (built once, at start-up).
-pub fn big_cookie() -> Vec<u8> {
+fn big_cookie() -> Vec<u8> {
     let mut r = b"GET /account HTTP/1.1\r\nHost: example.com\r\nCookie: ".to_vec();
     let mut i = 0u32;
     while r.len() < 4096 + 40 {
