@@ -95,6 +95,29 @@ fn plain_framing(state: HeaderState, flags: u16, value: &[u8]) -> Option<Framing
     }
 }
 
+/// A whole header line's offsets in the input: the name from `name` to
+/// the `colon`, the value from `value` to `end`, where CRLF follows.
+#[derive(Debug, Clone, Copy)]
+struct LineSpans {
+    name: usize,
+    colon: usize,
+    value: usize,
+    end: usize,
+}
+
+/// Where [`Parser::header_lines`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LinesEnd {
+    /// After the blank line ending the header section, which is consumed:
+    /// the headers are complete.
+    HeadersEnd,
+    /// At a byte after a line that only the state machine reads (a lone
+    /// CR, LF, or a colon), in state `FieldStart`.
+    StateMachine,
+    /// At a line it does not take: the one-line paths read it.
+    OneLine,
+}
+
 impl Parser {
     /// A header line starting at `cx.p`, whose name span has just been opened
     /// (state `Field`), that `header_line` left to the state machine.
@@ -222,13 +245,37 @@ impl Parser {
         let line_ends = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n")
             && next != b' '
             && next != b'\t';
-        let (name_len, value_len) = (name.len() as u64, (e - v) as u64);
-        let fits =
-            self.header_bytes as u64 + name_len + value_len <= self.limits.header_bytes as u64;
-        if !(e > v && line_ends && fits) {
+        if e == v || !line_ends {
             return Ok(false);
         }
-        let value = &data[v..e];
+        let line = LineSpans {
+            name: name_start,
+            colon: q,
+            value: v,
+            end: e,
+        };
+        self.emit_line(h, data, cx, line)
+    }
+
+    /// Report the whole header line `line` of `data` (a classified name,
+    /// a non-empty value, CRLF with no obs-fold after it) as the state
+    /// machine would, with `cx.p` on the next line, and return `true`; or
+    /// return `false`, having reported nothing, where the line would cross
+    /// the header-size limit or its framing needs the state machine.
+    #[inline(always)]
+    fn emit_line<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+        line: LineSpans,
+    ) -> Result<bool, Stop> {
+        let name = &data[line.name..line.colon];
+        let value = &data[line.value..line.end];
+        let (name_len, value_len) = (name.len() as u64, value.len() as u64);
+        if self.header_bytes as u64 + name_len + value_len > self.limits.header_bytes as u64 {
+            return Ok(false);
+        }
         // Ordinary headers, the usual case, skip the framing decision.
         let framing = match self.header_state {
             HeaderState::General => Framing::Nothing,
@@ -239,7 +286,7 @@ impl Parser {
         };
         h.on_header_field(name);
         self.header_bytes += name_len as u32;
-        cx.p = q + 1;
+        cx.p = line.colon + 1;
         self.state = State::FieldCheck;
         event!(self, h, cx, on_header_field_complete, CbHeaderFieldComplete);
         if framing != Framing::Nothing {
@@ -247,10 +294,91 @@ impl Parser {
         }
         h.on_header_value(value);
         self.header_bytes += value_len as u32;
-        cx.p = e + 2;
+        cx.p = line.end + 2;
         self.state = State::FieldStart;
         event!(self, h, cx, on_header_value_complete, CbHeaderValueComplete);
         Ok(true)
+    }
+
+    /// Header lines from `cx.p` (state `FieldStart`, its byte neither a
+    /// line end nor a colon), read several to a 64-byte block of stop
+    /// masks: each line's colon and line end are found by bit arithmetic
+    /// on masks computed once per block, not by two dependent scans. Takes
+    /// exactly the lines `header_line` takes whose name is letters, digits
+    /// and dashes, and reports them the same way; stops at the first line
+    /// it does not take, or at the end of the header section.
+    #[inline(always)]
+    pub(super) fn header_lines<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<LinesEnd, Stop> {
+        loop {
+            let base = cx.p;
+            let Some(masks) = self.scan.line_masks(data, base) else {
+                return Ok(LinesEnd::OneLine);
+            };
+            // Lines from this block while their names end inside it.
+            loop {
+                let start = cx.p - base;
+                if start >= masks.len {
+                    break;
+                }
+                let q = start + (masks.name >> start).trailing_zeros() as usize;
+                if q >= masks.len && start > 0 {
+                    break;
+                }
+                let colon = base + q;
+                if q >= masks.len || q == start || data[colon] != b':' {
+                    return Ok(LinesEnd::OneLine);
+                }
+                // Usually exactly one space; other whitespace goes step by step.
+                let v = match data.get(colon + 1..) {
+                    Some([b' ', next, ..]) if *next != b' ' && *next != b'\t' => colon + 2,
+                    Some([next, ..]) if *next != b' ' && *next != b'\t' => colon + 1,
+                    _ => return Ok(LinesEnd::OneLine),
+                };
+                // The value's end from the masks, or past the block by scanning.
+                let rv = v - base;
+                let re = match masks.value.checked_shr(rv as u32) {
+                    Some(stops) => rv + stops.trailing_zeros() as usize,
+                    None => masks.len,
+                };
+                let e = match re < masks.len {
+                    true => base + re,
+                    false => self.scan.skip_value(data, base + masks.len.max(rv)),
+                };
+                let Some(&[cr, lf, next]) = data.get(e..).and_then(|d| d.first_chunk::<3>()) else {
+                    return Ok(LinesEnd::OneLine);
+                };
+                let line_ends = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n")
+                    && next != b' '
+                    && next != b'\t';
+                if e == v || !line_ends || self.header_count >= self.limits.headers {
+                    return Ok(LinesEnd::OneLine);
+                }
+                self.classify_field(&data[cx.p..colon]);
+                let line = LineSpans {
+                    name: cx.p,
+                    colon,
+                    value: v,
+                    end: e,
+                };
+                if !self.emit_line(h, data, cx, line)? {
+                    return Ok(LinesEnd::OneLine);
+                }
+                self.header_count += 1;
+                match next {
+                    b'\r' if data.get(e + 3) == Some(&b'\n') => {
+                        cx.p += 2;
+                        return Ok(LinesEnd::HeadersEnd);
+                    }
+                    b'\r' | b'\n' | b':' => return Ok(LinesEnd::StateMachine),
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// What a framing header's plain value does to the message.

@@ -4,6 +4,7 @@
 
 use super::core::{event, Cx, FinishState, Kind, Parser, Res, Stop};
 use super::error::ErrorKind;
+use super::fast::LinesEnd;
 use super::flags::*;
 use super::handler::{Handler, HeadersAction};
 use super::method::{Method, NameMatch, Step};
@@ -76,6 +77,11 @@ impl Parser {
             }
             b':' => Err(self.fail(ErrorKind::InvalidHeaderToken, cx.p, "Invalid header token")),
             _ => loop {
+                match self.header_lines(h, data, cx)? {
+                    LinesEnd::HeadersEnd => return self.end_of_headers(h, cx),
+                    LinesEnd::StateMachine => return Ok(()),
+                    LinesEnd::OneLine => {}
+                }
                 self.header_count += 1;
                 if self.header_count > self.limits.headers {
                     return Err(self.fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));

@@ -153,6 +153,34 @@ impl Level {
         tables::skip_name(data, p)
     }
 
+    /// The stops of the header lines in the 64 bytes from `p` (`p <
+    /// data.len()`), for reading several short lines from one set of masks
+    /// instead of two dependent scans per line. The block is the 64 bytes
+    /// at `p`, or the last 64 of `data` with the bits before `p` shifted
+    /// out; `None` on the SWAR level or for input under 64 bytes.
+    #[inline(always)]
+    pub(crate) fn line_masks(self, data: &[u8], p: usize) -> Option<LineMasks> {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        if self.0 != SWAR && p < data.len() {
+            let base = p.min(data.len().checked_sub(64)?);
+            let block: &[u8; 64] = data[base..].first_chunk::<64>()?;
+            let (name, value) = match self.0 {
+                // SAFETY: a `Level` says AVX2 only after the CPU was seen to have it.
+                AVX2 => unsafe { x86::line_masks_avx2(block) },
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                _ => unsafe { x86::line_masks_sse2(block) },
+            };
+            let shift = p - base;
+            return Some(LineMasks {
+                name: name >> shift,
+                value: value >> shift,
+                len: 64 - shift,
+            });
+        }
+        let _ = (data, p);
+        None
+    }
+
     /// Skip request-target bytes of a path, query or fragment from `p`.
     #[inline(always)]
     pub(crate) fn skip_url(self, data: &[u8], p: usize) -> usize {
@@ -163,6 +191,21 @@ impl Level {
         }
         tables::skip_url(data, p)
     }
+}
+
+/// Where header lines stop within a block of input (see
+/// [`Level::line_masks`]): bit `i` stands for the byte `i` places after the
+/// block's first line start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineMasks {
+    /// Bytes that end a common header name: all but ASCII letters, digits
+    /// and `-` (so the colon, and any rarer tchar, which the exact scan reads).
+    pub name: u64,
+    /// Bytes that may not be in a header value: controls but HTAB (so CR
+    /// and LF), and DEL.
+    pub value: u64,
+    /// How many bytes the masks cover; positions from here on are unknown.
+    pub len: usize,
 }
 
 /// The x86-64 kernels. Every function here is compiled for SSE2 (or AVX2,
@@ -281,6 +324,49 @@ mod x86 {
         let dash = _mm_cmpeq_epi8(v, splat(b'-'));
         let common = _mm_or_si128(_mm_or_si128(letter, digit), dash);
         !(_mm_movemask_epi8(common) as u32) & 0xffff
+    }
+
+    /// The common-name and value stops of a 64-byte block, 16 bytes a step.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn line_masks_sse2(block: &[u8; 64]) -> (u64, u64) {
+        let (mut name, mut value) = (0u64, 0u64);
+        for i in 0..4 {
+            let chunk: &[u8; 16] = block[i * 16..][..16].try_into().unwrap();
+            name |= (common_name_stops(chunk) as u64) << (i * 16);
+            value |= (value_stops(load16(chunk, 0)) as u64) << (i * 16);
+        }
+        (name, value)
+    }
+
+    /// The common-name and value stops of a 64-byte block, 32 bytes a step.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn line_masks_avx2(block: &[u8; 64]) -> (u64, u64) {
+        let (mut name, mut value) = (0u64, 0u64);
+        for i in 0..2 {
+            let chunk: &[u8; 32] = block[i * 32..][..32].try_into().unwrap();
+            // SAFETY: `chunk` is 32 readable bytes; `loadu` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            name |= (common_name_stops32(v) as u64) << (i * 32);
+            value |= (value_stops32(v) as u64) << (i * 32);
+        }
+        (name, value)
+    }
+
+    /// `common_name_stops` for 32 bytes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn common_name_stops32(v: __m256i) -> u32 {
+        let in_range = |x: __m256i, lo: u8, hi: u8| {
+            let d = _mm256_sub_epi8(x, splat32(lo));
+            _mm256_cmpeq_epi8(_mm256_min_epu8(d, splat32(hi - lo)), d)
+        };
+        let letter = in_range(_mm256_or_si256(v, splat32(0x20)), b'a', b'z');
+        let digit = in_range(v, b'0', b'9');
+        let dash = _mm256_cmpeq_epi8(v, splat32(b'-'));
+        let common = _mm256_or_si256(_mm256_or_si256(letter, digit), dash);
+        !(_mm256_movemask_epi8(common) as u32)
     }
 
     /// `value_stops` for 32 bytes.
