@@ -327,7 +327,9 @@ mod x86 {
     }
 
     /// The common-name and value stops of a 64-byte block, 16 bytes a step.
-    #[inline]
+    /// Not inlined: where it is, its constants are hoisted into registers
+    /// that every call on the AVX2 path then reloads.
+    #[inline(never)]
     #[target_feature(enable = "sse2")]
     pub(super) fn line_masks_sse2(block: &[u8; 64]) -> (u64, u64) {
         let (mut name, mut value) = (0u64, 0u64);
@@ -339,34 +341,71 @@ mod x86 {
         (name, value)
     }
 
-    /// The common-name and value stops of a 64-byte block, 32 bytes a step.
+    /// The common-name and value stops of a 64-byte block, 32 bytes a step,
+    /// both from one nibble lookup: each byte's low and high nibble pick a
+    /// bit set from a table, and the two sets' intersection says which of
+    /// the rectangles (high nibbles x low nibbles) below holds the byte.
     #[inline]
     #[target_feature(enable = "avx2")]
     pub(super) fn line_masks_avx2(block: &[u8; 64]) -> (u64, u64) {
+        // Value stops: 0x00..=0x1f but 0x09 (bits 0, 1) and 0x7f (bit 2).
+        // Common name bytes: 0x41..=0x4f and 0x61..=0x6f (bit 3),
+        // 0x50..=0x5a and 0x70..=0x7a (bit 4), digits (bit 5), `-` (bit 6).
+        const BY_LOW: [u8; 16] = {
+            let mut t = [0u8; 16];
+            let mut lo = 0;
+            while lo < 16 {
+                t[lo] = (lo != 9) as u8
+                    | 1 << 1
+                    | ((lo == 0xf) as u8) << 2
+                    | ((lo >= 1) as u8) << 3
+                    | ((lo <= 0xa) as u8) << 4
+                    | ((lo <= 9) as u8) << 5
+                    | ((lo == 0xd) as u8) << 6;
+                lo += 1;
+            }
+            t
+        };
+        const BY_HIGH: [u8; 16] = [
+            1,
+            1 << 1,
+            1 << 6,
+            1 << 5,
+            1 << 3,
+            1 << 4,
+            1 << 3,
+            1 << 2 | 1 << 4,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let table = |t: &[u8; 16]| {
+            // SAFETY: `t` is 16 readable bytes; `loadu` has no alignment requirement.
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
+        };
+        let (by_low, by_high) = (table(&BY_LOW), table(&BY_HIGH));
+        let nibble = splat32(0x0f);
         let (mut name, mut value) = (0u64, 0u64);
         for i in 0..2 {
             let chunk: &[u8; 32] = block[i * 32..][..32].try_into().unwrap();
             // SAFETY: `chunk` is 32 readable bytes; `loadu` has no alignment requirement.
             let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
-            name |= (common_name_stops32(v) as u64) << (i * 32);
-            value |= (value_stops32(v) as u64) << (i * 32);
+            let low = _mm256_shuffle_epi8(by_low, _mm256_and_si256(v, nibble));
+            let high =
+                _mm256_shuffle_epi8(by_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+            let classes = _mm256_and_si256(low, high);
+            let zero = _mm256_setzero_si256();
+            let not_name = _mm256_cmpeq_epi8(_mm256_and_si256(classes, splat32(0x78)), zero);
+            let not_stop = _mm256_cmpeq_epi8(_mm256_and_si256(classes, splat32(0x07)), zero);
+            name |= (_mm256_movemask_epi8(not_name) as u32 as u64) << (i * 32);
+            value |= (!(_mm256_movemask_epi8(not_stop) as u32) as u64) << (i * 32);
         }
         (name, value)
-    }
-
-    /// `common_name_stops` for 32 bytes.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn common_name_stops32(v: __m256i) -> u32 {
-        let in_range = |x: __m256i, lo: u8, hi: u8| {
-            let d = _mm256_sub_epi8(x, splat32(lo));
-            _mm256_cmpeq_epi8(_mm256_min_epu8(d, splat32(hi - lo)), d)
-        };
-        let letter = in_range(_mm256_or_si256(v, splat32(0x20)), b'a', b'z');
-        let digit = in_range(v, b'0', b'9');
-        let dash = _mm256_cmpeq_epi8(v, splat32(b'-'));
-        let common = _mm256_or_si256(_mm256_or_si256(letter, digit), dash);
-        !(_mm256_movemask_epi8(common) as u32)
     }
 
     /// `value_stops` for 32 bytes.
@@ -585,6 +624,39 @@ mod tests {
             let long = [b'x'; 40];
             assert_eq!(level.skip_url(&long, 40), 40);
             assert_eq!(level.skip_name(&long, 39), 40);
+        }
+    }
+
+    /// The line masks on every vector level agree with the byte tables for
+    /// every byte at every position of the block, from every start, at the
+    /// start of the input and where the block is its last 64 bytes.
+    #[test]
+    fn line_masks_match_tables() {
+        let common = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+        for level in levels() {
+            let l = level.scan();
+            for len in [64usize, 80] {
+                for at in 0..len {
+                    for c in 0..=255u8 {
+                        let mut buf = vec![b'a'; len];
+                        buf[at] = c;
+                        for p in [0, at.saturating_sub(5), at, len - 1] {
+                            let Some(m) = level.line_masks(&buf, p) else {
+                                assert_eq!(l, Scan::Swar, "{l:?} gave no masks");
+                                continue;
+                            };
+                            assert_eq!(m.len, 64.min(len - p), "{l:?} len from {p} in {len}");
+                            let bit = |mask: u64, i: usize| mask >> i & 1 == 1;
+                            for i in 0..m.len {
+                                let b = buf[p + i];
+                                let what = format!("{l:?} {b:#x} at {} from {p} in {len}", p + i);
+                                assert_eq!(bit(m.name, i), !common(b), "name {what}");
+                                assert_eq!(bit(m.value, i), !is(b, VALUE), "value {what}");
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
