@@ -186,6 +186,16 @@ impl Level {
     pub(crate) fn skip_url(self, data: &[u8], p: usize) -> usize {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if self.0 != SWAR {
+            // As in `skip_value`: short targets end in their first 16 bytes.
+            let mut p = p;
+            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
+                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+                let m = unsafe { x86::url_stops16(first) };
+                if m != 0 {
+                    return p + m.trailing_zeros() as usize;
+                }
+                p += 16;
+            }
             // SAFETY: as in `skip_value`.
             return unsafe { x86::url(data, p, self.0 == AVX2) };
         }
@@ -305,6 +315,13 @@ mod x86 {
     #[target_feature(enable = "sse2")]
     pub(super) fn value_stops16(chunk: &[u8; 16]) -> u32 {
         value_stops(load16(chunk, 0))
+    }
+
+    /// `url_stops` of the 16 bytes of `chunk`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn url_stops16(chunk: &[u8; 16]) -> u32 {
+        url_stops(load16(chunk, 0))
     }
 
     /// A bit per byte of `chunk` that is not an ASCII letter, digit or `-`
