@@ -1,6 +1,7 @@
 //! Small pieces for writing HTTP/1.1 heads, shared by the server and the
 //! client: header lines, decimal numbers without `fmt` (once per message,
-//! the formatting machinery costs more than the number), byte-class tables.
+//! the formatting machinery costs more than the number), byte-class tables,
+//! and a word-at-a-time compare of a header name with a known one.
 
 /// Appends `name: value\r\n`.
 #[inline]
@@ -24,6 +25,70 @@ pub(crate) fn push_number(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     out.extend_from_slice(&digits[i..]);
+}
+
+/// A header name known when compiling (4 to 24 bytes, lowercase), kept as
+/// the words a name read eight bytes (four, under 8) at a time is compared with: setting
+/// bit 5 of a byte gives a lowercase letter only for that letter in either
+/// case, so bit 5 is set where the known name has a letter, and the other
+/// bytes must match as they are. `matches` is exactly
+/// `name.eq_ignore_ascii_case(lower)`, in three compares.
+pub(crate) struct KnownName {
+    len: usize,
+    /// Where the three words start: 0, 8 (or less), and `len - 8` (for
+    /// four-byte words: 0, `len - 4` twice).
+    at: [usize; 3],
+    words: [u64; 3],
+    folds: [u64; 3],
+}
+
+impl KnownName {
+    /// `lower`'s words; panics (when compiling, in a `const`) outside 4..=24 bytes.
+    pub(crate) const fn new(lower: &[u8]) -> KnownName {
+        let len = lower.len();
+        assert!(len >= 4 && len <= 24);
+        let width = if len < 8 { 4 } else { 8 };
+        let second = if len - width < 8 { len - width } else { 8 };
+        let at = [0, second, len - width];
+        let (mut words, mut folds) = ([0u64; 3], [0u64; 3]);
+        let mut k = 0;
+        while k < 3 {
+            let mut i = 0;
+            while i < width {
+                let b = lower[at[k] + i];
+                assert!(!b.is_ascii_uppercase());
+                words[k] |= (b as u64) << (8 * i);
+                if b.is_ascii_lowercase() {
+                    folds[k] |= 0x20 << (8 * i);
+                }
+                i += 1;
+            }
+            k += 1;
+        }
+        KnownName {
+            len,
+            at,
+            words,
+            folds,
+        }
+    }
+
+    /// Whether `name` is this name, whatever the case of its letters.
+    #[inline(always)]
+    pub(crate) fn matches(&self, name: &[u8]) -> bool {
+        if name.len() != self.len {
+            return false;
+        }
+        let word = |k: usize| match self.len {
+            ..8 => name[self.at[k]..]
+                .first_chunk::<4>()
+                .map(|w| u64::from(u32::from_le_bytes(*w))),
+            _ => name[self.at[k]..]
+                .first_chunk::<8>()
+                .map(|w| u64::from_le_bytes(*w)),
+        };
+        (0..3).all(|k| word(k).is_some_and(|w| w | self.folds[k] == self.words[k]))
+    }
 }
 
 /// A table of the bytes that are ASCII letters, digits, or in `extra`.
@@ -57,5 +122,37 @@ mod tests {
         let t = byte_table(b"-");
         assert!(t[b'a' as usize] && t[b'Z' as usize] && t[b'5' as usize] && t[b'-' as usize]);
         assert!(!t[b' ' as usize] && !t[b'_' as usize] && !t[0x80]);
+    }
+
+    /// `KnownName::matches` agrees with `eq_ignore_ascii_case` for every
+    /// byte in every position of names of lengths 4 to 24.
+    #[test]
+    fn known_names_match_as_eq_ignore_ascii_case() {
+        let names: [&[u8]; 8] = [
+            b"host",
+            b"expect",
+            b"x-a-7-b",
+            b"x-1234-6",
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+            b"x-0123456789-abcdefghijk",
+        ];
+        for lower in names {
+            let known = KnownName::new(lower);
+            for at in 0..lower.len() {
+                for c in 0..=255u8 {
+                    let mut name = lower.to_vec();
+                    name[at] = c;
+                    assert_eq!(
+                        known.matches(&name),
+                        name.eq_ignore_ascii_case(lower),
+                        "{c:#x} at {at} in {lower:?}"
+                    );
+                }
+            }
+            assert!(known.matches(&lower.to_ascii_uppercase()));
+            assert!(!known.matches(&lower[1..]) && !known.matches(&[lower, b"x"].concat()));
+        }
     }
 }

@@ -4,6 +4,14 @@
 //! [`HeaderList::get`] gives it.
 
 use super::headers::HeaderList;
+use crate::wire::KnownName;
+
+const HOST: KnownName = KnownName::new(b"host");
+const DATE: KnownName = KnownName::new(b"date");
+const EXPECT: KnownName = KnownName::new(b"expect");
+const CONNECTION: KnownName = KnownName::new(b"connection");
+const CONTENT_LENGTH: KnownName = KnownName::new(b"content-length");
+const TRANSFER_ENCODING: KnownName = KnownName::new(b"transfer-encoding");
 
 /// The framing- and connection-relevant header lines of one message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,22 +53,22 @@ impl<'a> HeaderFacts<'a> {
         for (n, v) in headers.iter() {
             // The length first: one compare settles most lines.
             match n.len() {
-                4 if n.eq_ignore_ascii_case(b"host") => {
+                4 if HOST.matches(n) => {
                     f.hosts += 1;
                     f.host.get_or_insert(v);
                 }
-                4 if n.eq_ignore_ascii_case(b"date") => f.has_date = true,
-                6 if n.eq_ignore_ascii_case(b"expect") => {
+                4 if DATE.matches(n) => f.has_date = true,
+                6 if EXPECT.matches(n) => {
                     f.expect.get_or_insert(v);
                 }
-                10 if n.eq_ignore_ascii_case(b"connection") => {
+                10 if CONNECTION.matches(n) => {
                     f.has_connection = true;
                     f.connection_close |= v.eq_ignore_ascii_case(b"close");
                 }
-                14 if n.eq_ignore_ascii_case(b"content-length") => {
+                14 if CONTENT_LENGTH.matches(n) => {
                     f.content_length.get_or_insert(v);
                 }
-                17 if n.eq_ignore_ascii_case(b"transfer-encoding") => {
+                17 if TRANSFER_ENCODING.matches(n) => {
                     f.transfer_encoding.get_or_insert(v);
                     f.chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
                 }
