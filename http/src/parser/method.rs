@@ -161,8 +161,7 @@ impl Method {
 
     /// The method's name as a string.
     pub fn as_str(self) -> &'static str {
-        // The table only holds ASCII.
-        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+        METHOD_STRS[self as usize]
     }
 
     /// Methods allowed with `HTTP/x.y`.
@@ -269,6 +268,20 @@ impl NameMatch {
         None
     }
 }
+
+/// The names as strings, checked once when compiling (not per call).
+const METHOD_STRS: [&str; 47] = {
+    let mut out = [""; 47];
+    let mut i = 0;
+    while i < 47 {
+        out[i] = match std::str::from_utf8(METHODS[i].0) {
+            Ok(s) => s,
+            Err(_) => panic!("a method name that is not ASCII"),
+        };
+        i += 1;
+    }
+    out
+};
 
 pub(crate) const METHOD_NAMES: [&[u8]; 47] = {
     let mut out: [&[u8]; 47] = [b""; 47];
