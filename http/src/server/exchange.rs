@@ -50,6 +50,10 @@ pub(crate) struct RequestData {
     pub headers: HeaderList,
     pub keep_alive: bool,
     pub expects_continue: bool,
+    /// The body length the head declared: its `Content-Length`, unless a
+    /// `Transfer-Encoding` came too (then it is not known). Read once,
+    /// when the head is complete, rather than looked up for each response.
+    pub declared_length: Option<u64>,
     /// Boxed: few requests have trailers.
     pub trailers: Option<Box<HeaderList>>,
 }
@@ -64,6 +68,7 @@ impl Default for RequestData {
             headers: HeaderList::default(),
             keep_alive: true,
             expects_continue: false,
+            declared_length: None,
             trailers: None,
         }
     }
@@ -83,12 +88,7 @@ impl RequestData {
     /// How much of the body is still to come after `received` bytes, when
     /// a Content-Length says (a chunked body's is unknown).
     pub fn unread_body(&self, received: u64) -> Option<u64> {
-        if self.headers.get("transfer-encoding").is_some() {
-            return None;
-        }
-        let cl = self.headers.get("content-length")?;
-        let cl: u64 = std::str::from_utf8(cl).ok()?.trim().parse().ok()?;
-        Some(cl.saturating_sub(received))
+        self.declared_length.map(|n| n.saturating_sub(received))
     }
 
     /// The origin part of the target (path and query).
@@ -103,6 +103,7 @@ impl RequestData {
         self.headers.clear();
         self.keep_alive = true;
         self.expects_continue = false;
+        self.declared_length = None;
         self.trailers = None;
     }
 }

@@ -71,6 +71,19 @@ pub(crate) struct Feed<'a> {
     pub upgrade_goes_on: bool,
 }
 
+/// The body length a request's head declares (see
+/// `RequestData::declared_length`).
+fn declared_length(facts: &HeaderFacts) -> Option<u64> {
+    if facts.transfer_encoding.is_some() {
+        return None;
+    }
+    std::str::from_utf8(facts.content_length?)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether the connection goes on after the request being parsed. A GET
 /// or HEAD body framed by Content-Length is read to its end like any
 /// other (by its handler, or drained), so within the drain bound it
@@ -250,6 +263,7 @@ impl Handler for Feed<'_> {
             b.locate_target();
         }
         let facts = HeaderFacts::of(&self.building.headers);
+        self.building.declared_length = declared_length(&facts);
         let verdict = verdict(
             self.lp,
             self.server,
