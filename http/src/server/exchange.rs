@@ -178,7 +178,9 @@ impl ResponseState {
 /// One request and its response.
 pub(crate) struct Exchange {
     pub seq: u64,
-    pub req: RequestData,
+    /// Boxed, so that taking over the request being parsed is a swap of
+    /// two pointers, not of two records.
+    pub req: Box<RequestData>,
     pub body: BodyState,
     pub res: ResponseState,
     /// Output held back until this exchange is at the front.
@@ -197,7 +199,7 @@ impl Exchange {
     pub fn new(seq: u64) -> Exchange {
         Exchange {
             seq,
-            req: RequestData::default(),
+            req: Box::default(),
             body: BodyState::default(),
             res: ResponseState::default(),
             held: Vec::new(),

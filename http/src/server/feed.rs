@@ -60,7 +60,7 @@ pub(crate) enum Stop {
 pub(crate) struct Feed<'a> {
     pub lp: &'a mut Loop,
     pub c: ConnId,
-    pub building: &'a mut RequestData,
+    pub building: &'a mut Box<RequestData>,
     pub stop: Stop,
     /// The connection's server and body limit (fixed for its life).
     pub server: Server,

@@ -14,7 +14,7 @@ use crate::h1::HeaderList;
 use crate::parser::Method;
 
 fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
-    exchange_ref(lp, r.conn, r.seq).map(|x| &x.req)
+    exchange_ref(lp, r.conn, r.seq).map(|x| &*x.req)
 }
 
 fn live(lp: &mut Loop, r: Request) -> Result<&mut Exchange> {
