@@ -28,11 +28,11 @@ pub(crate) fn push_number(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// A header name known when compiling (4 to 24 bytes, lowercase), kept as
-/// the words a name read eight bytes (four, under 8) at a time is compared with: setting
-/// bit 5 of a byte gives a lowercase letter only for that letter in either
-/// case, so bit 5 is set where the known name has a letter, and the other
-/// bytes must match as they are. `matches` is exactly
-/// `name.eq_ignore_ascii_case(lower)`, in three compares.
+/// three words to compare a name with, eight bytes at a time (four for a
+/// name under 8). Setting bit 5 of a byte gives a lowercase letter only for
+/// that letter in either case, so bit 5 is set where the known name has a
+/// letter, and the other bytes must match as they are. `matches` is
+/// exactly `name.eq_ignore_ascii_case(lower)`, in three compares.
 pub(crate) struct KnownName {
     len: usize,
     /// Where the three words start: 0, 8 (or less), and `len - 8` (for
