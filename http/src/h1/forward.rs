@@ -5,22 +5,29 @@
 //! `Trailer`, `Transfer-Encoding`, `Upgrade` and `Proxy-*`.
 
 use super::headers::HeaderList;
+use crate::wire::KnownName;
 
-/// Hop-by-hop fields, whatever `Connection` says.
-const HOP_BY_HOP: &[&[u8]] = &[
-    b"connection",
-    b"keep-alive",
-    b"te",
-    b"trailer",
-    b"transfer-encoding",
-    b"upgrade",
-];
+/// Hop-by-hop fields, whatever `Connection` says (compared by words; the
+/// short ones are matched by length first).
+const CONNECTION: KnownName = KnownName::new(b"connection");
+const KEEP_ALIVE: KnownName = KnownName::new(b"keep-alive");
+const TRAILER: KnownName = KnownName::new(b"trailer");
+const TRANSFER_ENCODING: KnownName = KnownName::new(b"transfer-encoding");
+const UPGRADE: KnownName = KnownName::new(b"upgrade");
+const PROXY_: KnownName = KnownName::new(b"proxy-");
 
 /// Whether `name` is hop-by-hop in a message whose `Connection` fields
 /// name `connection_tokens`.
 pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
-    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-        || (name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"proxy-"))
+    let always = match name.len() {
+        2 => name.eq_ignore_ascii_case(b"te"),
+        7 => TRAILER.matches(name) || UPGRADE.matches(name),
+        10 => CONNECTION.matches(name) || KEEP_ALIVE.matches(name),
+        17 => TRANSFER_ENCODING.matches(name),
+        _ => false,
+    };
+    always
+        || name.get(..6).is_some_and(|p| PROXY_.matches(p))
         || connection_tokens
             .iter()
             .any(|t| name.eq_ignore_ascii_case(t))
@@ -70,5 +77,60 @@ impl HeaderList {
         self.iter()
             .filter(|(name, _)| !is_hop_by_hop(name, &tokens))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain definition: the fixed list, the `Proxy-` prefix, the
+    /// tokens, each compared whatever the case.
+    fn reference(name: &[u8], tokens: &[&[u8]]) -> bool {
+        let fixed: [&[u8]; 6] = [
+            b"connection",
+            b"keep-alive",
+            b"te",
+            b"trailer",
+            b"transfer-encoding",
+            b"upgrade",
+        ];
+        fixed.iter().any(|h| name.eq_ignore_ascii_case(h))
+            || (name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"proxy-"))
+            || tokens.iter().any(|t| name.eq_ignore_ascii_case(t))
+    }
+
+    #[test]
+    fn hop_by_hop_is_the_list_the_prefix_and_the_tokens() {
+        let names: [&[u8]; 18] = [
+            b"Connection",
+            b"KEEP-ALIVE",
+            b"keep_alive",
+            b"TE",
+            b"tE",
+            b"Trailer",
+            b"Trailers",
+            b"Transfer-Encoding",
+            b"Transfer-Encodinh",
+            b"Upgrade",
+            b"Proxy-Authorization",
+            b"proxy-",
+            b"Proxy",
+            b"Proxy_Foo",
+            b"X-Hop",
+            b"Host",
+            b"",
+            b"Connectio\xce",
+        ];
+        for tokens in [&[][..], &[&b"x-hop"[..]][..]] {
+            for name in names {
+                assert_eq!(
+                    is_hop_by_hop(name, tokens),
+                    reference(name, tokens),
+                    "{:?} with {tokens:?}",
+                    String::from_utf8_lossy(name)
+                );
+            }
+        }
     }
 }
