@@ -34,12 +34,14 @@ pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
 }
 
 impl HeaderList {
-    /// The field names every `Connection` line of this list names.
+    /// The field names every `Connection` line of this list names, but
+    /// for those dropped anyway (`keep-alive`, say): so the usual
+    /// keep-alive lists name none, and nothing is allocated for them.
     fn connection_tokens(&self) -> Vec<&[u8]> {
         self.get_all("connection")
             .flat_map(|v| v.split(|&b| b == b','))
             .map(|t| t.trim_ascii())
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty() && !is_hop_by_hop(t, &[]))
             .collect()
     }
 
