@@ -482,17 +482,16 @@ impl Stream {
         let st = state(lp, self)?;
         st.referenced = on;
         let io = st.sock.as_ref().map(|k| k.io);
-        let timers: Vec<Timer> = st
-            .idle
-            .as_ref()
-            .map(|i| i.timer)
-            .into_iter()
-            .chain(st.connecting.as_ref().and_then(|c| c.timer))
-            .collect();
+        // At most two timers: an array, not a Vec (this runs as pooled
+        // connections are taken and given back, once a request).
+        let timers: [Option<Timer>; 2] = [
+            st.idle.as_ref().map(|i| i.timer),
+            st.connecting.as_ref().and_then(|c| c.timer),
+        ];
         if let Some(io) = io {
             apply_ref(lp, io, on);
         }
-        for t in timers {
+        for t in timers.into_iter().flatten() {
             apply_ref(lp, t, on);
         }
         Ok(())
