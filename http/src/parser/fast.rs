@@ -95,6 +95,27 @@ fn plain_framing(state: HeaderState, flags: u16, value: &[u8]) -> Option<Framing
     }
 }
 
+/// Where a header value starts after the colon at `colon`: past at most
+/// one space, when no further whitespace follows (the step-by-step path
+/// reads any other).
+#[inline(always)]
+fn value_after(data: &[u8], colon: usize) -> Option<usize> {
+    match data.get(colon + 1..)? {
+        [b' ', next, ..] if *next != b' ' && *next != b'\t' => Some(colon + 2),
+        [next, ..] if *next != b' ' && *next != b'\t' => Some(colon + 1),
+        _ => None,
+    }
+}
+
+/// The byte after the CRLF at `e`, when a CRLF is there (one two-byte
+/// compare) and no obs-fold follows it.
+#[inline(always)]
+fn after_line_end(data: &[u8], e: usize) -> Option<u8> {
+    let &[cr, lf, next] = data.get(e..)?.first_chunk::<3>()?;
+    let crlf = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n");
+    (crlf && next != b' ' && next != b'\t').then_some(next)
+}
+
 /// A whole header line's offsets in the input: the name from `name` to
 /// the `colon`, the value from `value` to `end`, where CRLF follows.
 #[derive(Debug, Clone, Copy)]
@@ -227,25 +248,15 @@ impl Parser {
         else {
             return Ok(false);
         };
-        let [b':', rest @ ..] = rest else {
+        let [b':', ..] = rest else {
             return Ok(false);
         };
         self.classify_field(name);
-        // Usually exactly one space; other whitespace goes step by step.
-        let v = match rest {
-            [b' ', next, ..] if *next != b' ' && *next != b'\t' => q + 2,
-            [next, ..] if *next != b' ' && *next != b'\t' => q + 1,
-            _ => return Ok(false),
-        };
-        let e = self.scan.skip_value(data, v);
-        // CRLF (one two-byte compare), and no obs-fold after it.
-        let Some(&[cr, lf, next]) = data.get(e..).and_then(|d| d.first_chunk::<3>()) else {
+        let Some(v) = value_after(data, q) else {
             return Ok(false);
         };
-        let line_ends = u16::from_le_bytes([cr, lf]) == u16::from_le_bytes(*b"\r\n")
-            && next != b' '
-            && next != b'\t';
-        if e == v || !line_ends {
+        let e = self.scan.skip_value(data, v);
+        if e == v || after_line_end(data, e).is_none() {
             return Ok(false);
         }
         let line = LineSpans {
@@ -326,18 +337,20 @@ impl Parser {
                     break;
                 }
                 let q = start + (masks.name >> start).trailing_zeros() as usize;
-                if q >= masks.len && start > 0 {
-                    break;
-                }
-                let colon = base + q;
-                if q >= masks.len || q == start || data[colon] != b':' {
+                if q >= masks.len {
+                    // A name running past the block: from a new block at
+                    // its start, or (one already starting there) as one line.
+                    if start > 0 {
+                        break;
+                    }
                     return Ok(LinesEnd::OneLine);
                 }
-                // Usually exactly one space; other whitespace goes step by step.
-                let v = match data.get(colon + 1..) {
-                    Some([b' ', next, ..]) if *next != b' ' && *next != b'\t' => colon + 2,
-                    Some([next, ..]) if *next != b' ' && *next != b'\t' => colon + 1,
-                    _ => return Ok(LinesEnd::OneLine),
+                let colon = base + q;
+                if q == start || data[colon] != b':' {
+                    return Ok(LinesEnd::OneLine);
+                }
+                let Some(v) = value_after(data, colon) else {
+                    return Ok(LinesEnd::OneLine);
                 };
                 // The value's end from the masks, or past the block by scanning.
                 let rv = v - base;
@@ -345,10 +358,13 @@ impl Parser {
                     Some(stops) => rv + stops.trailing_zeros() as usize,
                     None => masks.len,
                 };
-                let e = match re < masks.len {
-                    true => base + re,
-                    false => self.scan.skip_value(data, base + masks.len.max(rv)),
+                let e = if re < masks.len {
+                    base + re
+                } else {
+                    self.scan.skip_value(data, base + masks.len.max(rv))
                 };
+                // `after_line_end`, written out: through the helper this
+                // loop measured about 1% more instructions a request.
                 let Some(&[cr, lf, next]) = data.get(e..).and_then(|d| d.first_chunk::<3>()) else {
                     return Ok(LinesEnd::OneLine);
                 };
