@@ -101,16 +101,11 @@ impl Level {
         if self.0 != SWAR {
             // The first 16 bytes here, where the compiler inlines them (most
             // values end inside them); the rest in the loops below.
-            let mut p = p;
-            // (`get(p..)` then a chunk: two compares, no overflow test.)
-            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
-                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
-                let m = unsafe { x86::value_stops16(first) };
-                if m != 0 {
-                    return p + m.trailing_zeros() as usize;
-                }
-                p += 16;
-            }
+            // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+            let p = match first16(data, p, |c| unsafe { x86::value_stops16(c) }) {
+                Ok(stop) => return stop,
+                Err(p) => p,
+            };
             // SAFETY: SSE2 is enabled for the build (it is part of x86-64),
             // and a `Level` says AVX2 only after the CPU was seen to have it.
             return unsafe { x86::value(data, p, self.0 == AVX2) };
@@ -187,19 +182,31 @@ impl Level {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         if self.0 != SWAR {
             // As in `skip_value`: short targets end in their first 16 bytes.
-            let mut p = p;
-            if let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) {
-                // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
-                let m = unsafe { x86::url_stops16(first) };
-                if m != 0 {
-                    return p + m.trailing_zeros() as usize;
-                }
-                p += 16;
-            }
+            // SAFETY: SSE2 is enabled for the build (it is part of x86-64).
+            let p = match first16(data, p, |c| unsafe { x86::url_stops16(c) }) {
+                Ok(stop) => return stop,
+                Err(p) => p,
+            };
             // SAFETY: as in `skip_value`.
             return unsafe { x86::url(data, p, self.0 == AVX2) };
         }
         tables::skip_url(data, p)
+    }
+}
+
+/// The first stop `stops` finds in the 16 bytes at `p` (`Ok`), or where a
+/// scan goes on (`Err`): `p + 16` after 16 bytes with none, `p` where fewer
+/// than 16 are left. (`get(p..)` then a chunk: two compares, no overflow
+/// test.)
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn first16(data: &[u8], p: usize, stops: impl Fn(&[u8; 16]) -> u32) -> Result<usize, usize> {
+    let Some(first) = data.get(p..).and_then(|d| d.first_chunk::<16>()) else {
+        return Err(p);
+    };
+    match stops(first) {
+        0 => Err(p + 16),
+        m => Ok(p + m.trailing_zeros() as usize),
     }
 }
 
