@@ -4,14 +4,7 @@
 //! [`HeaderList::get`] gives it.
 
 use super::headers::HeaderList;
-use crate::wire::KnownName;
-
-const HOST: KnownName = KnownName::new(b"host");
-const DATE: KnownName = KnownName::new(b"date");
-const EXPECT: KnownName = KnownName::new(b"expect");
-const CONNECTION: KnownName = KnownName::new(b"connection");
-const CONTENT_LENGTH: KnownName = KnownName::new(b"content-length");
-const TRANSFER_ENCODING: KnownName = KnownName::new(b"transfer-encoding");
+use super::names::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, HOST, TRANSFER_ENCODING};
 
 /// The framing- and connection-relevant header lines of one message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

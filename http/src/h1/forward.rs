@@ -5,20 +5,12 @@
 //! `Trailer`, `Transfer-Encoding`, `Upgrade` and `Proxy-*`.
 
 use super::headers::HeaderList;
-use crate::wire::KnownName;
-
-/// Hop-by-hop fields, whatever `Connection` says (compared by words; the
-/// short ones are matched by length first).
-const CONNECTION: KnownName = KnownName::new(b"connection");
-const KEEP_ALIVE: KnownName = KnownName::new(b"keep-alive");
-const TRAILER: KnownName = KnownName::new(b"trailer");
-const TRANSFER_ENCODING: KnownName = KnownName::new(b"transfer-encoding");
-const UPGRADE: KnownName = KnownName::new(b"upgrade");
-const PROXY_: KnownName = KnownName::new(b"proxy-");
+use super::names::{CONNECTION, KEEP_ALIVE, PROXY_PREFIX, TRAILER, TRANSFER_ENCODING, UPGRADE};
 
 /// Whether `name` is hop-by-hop in a message whose `Connection` fields
 /// name `connection_tokens`.
 pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
+    // The fields hop-by-hop whatever `Connection` says, by length first.
     let always = match name.len() {
         2 => name.eq_ignore_ascii_case(b"te"),
         7 => TRAILER.matches(name) || UPGRADE.matches(name),
@@ -27,7 +19,7 @@ pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
         _ => false,
     };
     always
-        || name.get(..6).is_some_and(|p| PROXY_.matches(p))
+        || name.get(..6).is_some_and(|p| PROXY_PREFIX.matches(p))
         || connection_tokens
             .iter()
             .any(|t| name.eq_ignore_ascii_case(t))

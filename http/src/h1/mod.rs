@@ -6,7 +6,8 @@
 //! queue on one side, pooling on the other). Body *decoding* is the
 //! parser's (`crate::parser`), which both sides drive.
 //!
-//! Layering inside the module: `validate` and `headers` at the bottom,
+//! Layering inside the module: `validate`, `headers` and `names` (the
+//! header names looked for) at the bottom,
 //! `forward` drops a list's hop-by-hop fields, `facts` scans a header list, `framing` decides from the facts, `head`
 //! and `body` encode what was decided.
 //!
@@ -46,6 +47,7 @@ mod forward;
 mod framing;
 mod head;
 mod headers;
+mod names;
 mod validate;
 
 pub use body::{BodyEncoder, Overrun, Short};
