@@ -16,34 +16,15 @@ if [ -z "$bin" ]; then
 fi
 mkdir -p target/peers
 cc -O2 -Wall -Wextra -o target/peers/http_epoll benches/peers/http_epoll.c
+. benches/peers/callgrind.sh
 up=19701
 target/peers/http_epoll "$up" >/dev/null 2>&1 &
 upstream=$!
 trap 'kill "$upstream" 2>/dev/null' EXIT
-wait_port() {
-    i=0
-    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $1)).close()" 2>/dev/null; do
-        i=$((i + 1))
-        [ "$i" -lt 150 ] || { echo "nothing listens on port $1" >&2; exit 1; }
-        sleep 0.2
-    done
-}
 wait_port "$up"
-count() {
-    port=$((19710 + $1 % 7))
-    out=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" --port "$port" \
-        --upstream "http://127.0.0.1:$up" >/dev/null 2>&1 &
-    vg=$!
-    wait_port "$port"
-    python3 benches/peers/pipeline_client.py "$port" "$1" 1
-    # The example has no signal handler: callgrind writes its counts as
-    # the signal ends it (TERM: a background job here ignores INT).
-    kill -TERM "$vg"
-    wait "$vg" 2>/dev/null || true
-    awk '/^summary:/ {print $2}' "$out"
-    rm -f "$out"
+proxy() {
+    instructions "$1" 1 "$2" "$bin" --port "$2" --upstream "http://127.0.0.1:$up"
 }
-a=$(count 500)
-b=$(count 3500)
+a=$(proxy 500 19710)
+b=$(proxy 3500 19711)
 echo "examples/proxy: $(( (b - a) / 3000 )) user instructions per proxied request"

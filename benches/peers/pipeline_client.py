@@ -2,7 +2,8 @@
 """pipeline_client.py PORT COUNT [DEPTH] - send COUNT `GET /` requests to
 127.0.0.1:PORT on one connection, DEPTH (default 16) per write, and wait
 for each batch's answers (counted by their "Hello, World!" bodies) before
-the next write. Used by benches/server_instr.sh, where the server runs
+the next write. Used by benches/server_instr.sh and proxy_instr.sh
+(through peers/callgrind.sh), where the server runs
 under callgrind and wrk would be too fast for it."""
 import socket
 import sys
