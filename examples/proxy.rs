@@ -34,18 +34,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opts.method = req.method(lp).unwrap().as_str().into();
         opts.path = String::from_utf8_lossy(req.target_bytes(lp).unwrap()).into_owned();
         opts.agent = agent.into();
-        let headers = req.headers(lp).cloned().unwrap_or_default();
         let xff = req.remote_addr(lp).and_then(|a| a.ip_text());
         let Ok(up) = request(lp, opts, move |lp, ures| {
             let _ = res.set_status(lp, ures.status(lp).unwrap_or(502));
             let reason = ures.status_message(lp).unwrap_or_default().to_vec();
             let _ = res.set_status_message(lp, reason);
-            let _ = res.forward_headers(lp, &ures.headers(lp).cloned().unwrap_or_default());
+            let _ = res.forward_headers(lp, ures);
             let _ = pipe(lp, ures, res);
         }) else {
             return bad_gateway(lp, res);
         };
-        let _ = up.forward_headers(lp, &headers);
+        let _ = up.forward_headers(lp, req);
         let _ = up.append_header(lp, "X-Forwarded-For", xff.unwrap_or_default());
         let _ = up.on_error(lp, move |lp, _, _| bad_gateway(lp, res));
         // The client gone before the upstream answered: abort it too.

@@ -4,7 +4,11 @@
 
 pub mod client;
 pub mod h1;
+mod header_source;
+mod listeners;
 pub mod parser;
 pub mod pipe;
 pub mod server;
 mod wire;
+
+pub use header_source::HeaderSource;

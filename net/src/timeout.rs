@@ -5,19 +5,33 @@
 //! really been idle and either runs the callback or re-arms itself for the
 //! time that is left. After the callback, the timer rests until the next
 //! activity, which re-arms it: the callback runs once per idle period.
+//! `set_timeout_ms` changes the period (0 turns it off) and keeps the
+//! timer and the callback, so a pooled socket's timeout costs no
+//! allocation each time it goes idle and busy again.
 
 use eddy_loop::{Handle, Loop, Timer};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::stream::{apply_ref, state, Stream, StreamState};
 
 pub(crate) type TimeoutCb = Box<dyn FnMut(&mut Loop, Stream)>;
+
+/// Where an idle timeout stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Watch {
+    /// Turned off (`set_timeout_ms(0)`): activity does not arm it.
+    Off,
+    /// The timer runs.
+    Armed,
+    /// It fired; the next activity re-arms it.
+    Resting,
+}
 
 pub(crate) struct IdleTimeout {
     pub timer: Timer,
     ms: u64,
     last_active: u64,
-    armed: bool,
+    watch: Watch,
     cb: Option<TimeoutCb>,
 }
 
@@ -36,10 +50,10 @@ impl Rearm {
 pub(crate) fn touch(st: &mut StreamState, now: u64) -> Option<Rearm> {
     let idle = st.idle.as_mut()?;
     idle.last_active = now;
-    if idle.armed {
+    if idle.watch != Watch::Resting {
         return None;
     }
-    idle.armed = true;
+    idle.watch = Watch::Armed;
     Some(Rearm(idle.timer, idle.ms))
 }
 
@@ -59,22 +73,51 @@ impl Stream {
         if ms == 0 {
             return self.clear_timeout(lp);
         }
-        let timer = match st.idle.as_ref() {
-            Some(idle) => idle.timer,
+        let (timer, started) = match st.idle.as_ref() {
+            Some(idle) => (idle.timer, true),
             None => {
                 let t = Timer::new(lp);
                 apply_ref(lp, t, referenced);
-                t
+                (t, false)
             }
         };
         state(lp, self)?.idle = Some(IdleTimeout {
             timer,
             ms,
             last_active: now,
-            armed: true,
+            watch: Watch::Armed,
             cb: Some(Box::new(cb)),
         });
-        timer.start(lp, ms, 0, move |lp, _| on_timer(lp, self))?;
+        if started {
+            // Its callback only looks the stream up: it stays.
+            timer.rearm(lp, ms)?;
+        } else {
+            timer.start(lp, ms, 0, move |lp, _| on_timer(lp, self))?;
+        }
+        Ok(())
+    }
+
+    /// Changes the idle period of the timeout [`set_timeout`](Self::set_timeout)
+    /// installed and keeps its callback (Node's `setTimeout(ms)` with no
+    /// callback): it counts from now. `ms == 0` turns it off and keeps
+    /// the timer and the callback for a later call. Fails with
+    /// [`Error::Closed`] when no timeout was set.
+    pub fn set_timeout_ms(self, lp: &mut Loop, ms: u64) -> Result<()> {
+        let now = lp.now();
+        let idle = state(lp, self)?
+            .idle
+            .as_mut()
+            .ok_or(Error::Closed("stream timeout"))?;
+        let timer = idle.timer;
+        idle.ms = ms;
+        idle.last_active = now;
+        if ms == 0 {
+            idle.watch = Watch::Off;
+            timer.stop(lp)?;
+        } else {
+            idle.watch = Watch::Armed;
+            timer.rearm(lp, ms)?;
+        }
         Ok(())
     }
 
@@ -95,6 +138,9 @@ fn on_timer(lp: &mut Loop, s: Stream) {
     let now = lp.now();
     let Ok(st) = state(lp, s) else { return };
     let Some(idle) = st.idle.as_mut() else { return };
+    if idle.watch != Watch::Armed {
+        return;
+    }
     let idle_for = now.saturating_sub(idle.last_active);
     if idle_for < idle.ms {
         let left = idle.ms - idle_for;
@@ -102,6 +148,6 @@ fn on_timer(lp: &mut Loop, s: Stream) {
         let _ = timer.rearm(lp, left);
         return;
     }
-    idle.armed = false;
+    idle.watch = Watch::Resting;
     lp.with_cb(s, cb_slot, |lp, cb| cb(lp, s));
 }

@@ -80,3 +80,62 @@ fn idle_timeout_fires_only_after_a_quiet_period() {
         "pushed back by each byte"
     );
 }
+
+/// `set_timeout_ms(0)` turns the timeout off and keeps its callback;
+/// `set_timeout_ms(ms)` turns it on again with that callback.
+#[test]
+fn set_timeout_ms_pauses_and_resumes_keeping_the_callback() {
+    const SHORT_MS: u64 = 30;
+    let mut lp = Loop::new().unwrap();
+    watchdog(&mut lp, 30);
+    let fired_at: Rc<RefCell<Vec<u64>>> = Rc::default();
+    let resumed_at = Rc::new(Cell::new(0u64));
+    let (fa, ra) = (fired_at.clone(), resumed_at.clone());
+    let listener = Listener::bind(
+        &mut lp,
+        any_port(),
+        &ListenOptions::default(),
+        move |lp, l, c| {
+            let s = c.unwrap();
+            assert!(
+                s.set_timeout_ms(lp, SHORT_MS).is_err(),
+                "no timeout set yet"
+            );
+            let fa = fa.clone();
+            s.set_timeout(lp, SHORT_MS, move |lp, s| {
+                fa.borrow_mut().push(lp.now());
+                s.close(lp, |_, _| {}).unwrap();
+                l.close(lp, |_, _| {}).unwrap();
+            })
+            .unwrap();
+            s.set_timeout_ms(lp, 0).unwrap();
+            // Five periods with the timeout off, then on again.
+            let ra = ra.clone();
+            lp.set_timeout(5 * SHORT_MS, move |lp, _| {
+                ra.set(lp.now());
+                s.set_timeout_ms(lp, SHORT_MS).unwrap();
+            });
+        },
+    )
+    .unwrap();
+    let addr = listener.local_addr(&lp).unwrap();
+    Stream::connect(
+        &mut lp,
+        addr,
+        &ConnectOptions::default(),
+        move |lp, s, r| {
+            r.unwrap();
+            s.read_start(lp, |lp, s, ev| {
+                if matches!(ev, ReadEvent::Eof) {
+                    s.close(lp, |_, _| {}).unwrap();
+                }
+            })
+            .unwrap();
+        },
+    )
+    .unwrap();
+    lp.run(RunMode::Default);
+    let fired = fired_at.borrow();
+    assert_eq!(fired.len(), 1, "the kept callback ran once");
+    assert!(resumed_at.get() > 0 && fired[0] >= resumed_at.get() + SHORT_MS);
+}

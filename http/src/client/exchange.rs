@@ -265,7 +265,11 @@ fn expired(lp: &mut Loop, r: ReqId, kind: Deadline, ms: u64) {
 /// free (0: none).
 pub(crate) fn set_idle_timeout(lp: &mut Loop, c: ConnId, ms: u64) {
     if let Some(stream) = conn::stream_of(lp, c) {
-        let _ = stream.set_timeout(lp, ms, move |lp, _| on_idle(lp, c));
+        // The callback, once installed, stays for the socket's life: a
+        // socket going busy and free again changes only the period.
+        if stream.set_timeout_ms(lp, ms).is_err() && ms > 0 {
+            let _ = stream.set_timeout(lp, ms, move |lp, _| on_idle(lp, c));
+        }
     }
 }
 
@@ -287,7 +291,10 @@ fn drained(lp: &mut Loop, c: ConnId) {
 /// Reads on (again).
 fn start_reading(lp: &mut Loop, c: ConnId) {
     if let Some(stream) = conn::stream_of(lp, c) {
-        let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        // The reader, once installed, stays for the socket's life.
+        if stream.read_resume(lp).is_err() {
+            let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
+        }
     }
 }
 

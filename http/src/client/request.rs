@@ -258,24 +258,34 @@ impl ClientRequest {
         Ok(())
     }
 
-    /// Adds the lines of a received header list (say, the downstream
-    /// request's) that are not hop-by-hop, byte for byte
-    /// ([`HeaderList::forward_into`]). `Host` is forwarded like any line
-    /// (remove it to get the destination's). Invalid lines are refused,
-    /// and then none is added. Clone a list read through the loop first.
-    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
-        let lines = received.forwardable();
-        for (n, v) in &lines {
-            let name = std::str::from_utf8(n)
-                .map_err(|_| Error::InvalidHeader(String::from_utf8_lossy(n).into_owned()))?;
-            check_header(name, v)?;
-        }
-        let st = unsent(lp, self.id)?;
-        for (n, v) in lines {
-            st.target
-                .push_header(std::str::from_utf8(n).unwrap_or_default(), v);
-        }
-        Ok(())
+    /// Adds the lines of a received header list that are not hop-by-hop,
+    /// byte for byte ([`HeaderList::forward_into`]). `Host` is forwarded
+    /// like any line (remove it to get the destination's). Invalid lines
+    /// are refused, and then none is added. The list is a `&HeaderList`
+    /// or a received message, read in place (the downstream
+    /// [`Request`](crate::server::Request), say):
+    /// `up.forward_headers(lp, req)`.
+    pub fn forward_headers(self, lp: &mut Loop, received: impl crate::HeaderSource) -> Result<()> {
+        received
+            .with_headers(lp, |lp, list| {
+                let lines = list.forwardable();
+                for (n, v) in lines.iter() {
+                    let name = std::str::from_utf8(n).map_err(|_| {
+                        Error::InvalidHeader(String::from_utf8_lossy(n).into_owned())
+                    })?;
+                    check_header(name, v)?;
+                }
+                let (count, bytes) = lines.size();
+                let st = unsent(lp, self.id)?;
+                st.target.headers.reserve(count, bytes);
+                for (n, v) in lines.iter() {
+                    // Checked above: a token, so ASCII.
+                    st.target
+                        .push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+                }
+                Ok(())
+            })
+            .unwrap_or(Err(Error::Closed("received message")))
     }
 
     /// Sends the head now (chunked, unless a Content-Length was set).

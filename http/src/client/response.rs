@@ -13,6 +13,23 @@ use super::handles::{ClientRequest, ClientResponse};
 use super::table::{req, req_ref, res, Body, Flow, Link, Response};
 use crate::h1::HeaderList;
 
+/// Lent to `forward_headers` in place: taken out while `f` runs (it gets
+/// the loop), then put back.
+impl crate::HeaderSource for ClientResponse {
+    fn with_headers<R>(
+        self,
+        lp: &mut Loop,
+        f: impl FnOnce(&mut Loop, &HeaderList) -> R,
+    ) -> Option<R> {
+        let list = std::mem::take(&mut res(lp, self.id)?.headers);
+        let out = f(lp, &list);
+        if let Some(r) = res(lp, self.id) {
+            r.headers = list;
+        }
+        Some(out)
+    }
+}
+
 impl ClientResponse {
     fn record(self, lp: &Loop) -> Option<&Response> {
         req_ref(lp, self.id)?.res.as_deref()

@@ -53,7 +53,7 @@ pub(crate) struct Callbacks {
     pub error: Option<ErrorCb>,
     pub close: Option<CloseCb>,
     /// The crate's own listeners of `close` (a pipe's), after the user's.
-    pub close_watchers: Vec<CloseCb>,
+    pub close_watchers: crate::listeners::Listeners<dyn FnOnce(&mut Loop, ReqId, bool)>,
     pub drain: Option<ReqCb>,
 }
 

@@ -57,20 +57,44 @@ impl HeaderList {
     /// assert_eq!(lines, [(&b"X-Latin"[..], &b"caf\xE9"[..]), (b"Set-Cookie", b"a=1")]);
     /// ```
     pub fn forward_into(&self, dst: &mut HeaderList) {
-        let tokens = self.connection_tokens();
-        for (name, value) in self.iter() {
-            if !is_hop_by_hop(name, &tokens) {
-                dst.push(name, value);
-            }
+        let lines = self.forwardable();
+        let (count, bytes) = lines.size();
+        dst.reserve(count, bytes);
+        for (name, value) in lines.iter() {
+            dst.push(name, value);
         }
     }
 
     /// The lines [`forward_into`](Self::forward_into) would copy.
-    pub fn forwardable(&self) -> Vec<(&[u8], &[u8])> {
-        let tokens = self.connection_tokens();
+    pub fn forwardable(&self) -> Forwardable<'_> {
+        Forwardable {
+            list: self,
+            tokens: self.connection_tokens(),
+        }
+    }
+}
+
+/// A header list's lines that are not hop-by-hop
+/// ([`HeaderList::forwardable`]): walk them as often as needed (to check
+/// them, then to copy them) without collecting them.
+pub struct Forwardable<'a> {
+    list: &'a HeaderList,
+    tokens: Vec<&'a [u8]>,
+}
+
+impl<'a> Forwardable<'a> {
+    /// The lines in order, names in their case, values as received.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
+        self.list
+            .iter()
+            .filter(|(name, _)| !is_hop_by_hop(name, &self.tokens))
+    }
+
+    /// How many lines, and their bytes on the wire (`Name: value\r\n`
+    /// each): what to reserve before copying them.
+    pub fn size(&self) -> (usize, usize) {
         self.iter()
-            .filter(|(name, _)| !is_hop_by_hop(name, &tokens))
-            .collect()
+            .fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len() + 4))
     }
 }
 

@@ -91,6 +91,13 @@ impl HeaderList {
         self.pieces = false;
     }
 
+    /// Makes room for `lines` more lines of `bytes` bytes in all (as
+    /// `Name: value\r\n`), so adding them allocates at most once.
+    pub fn reserve(&mut self, lines: usize, bytes: usize) {
+        self.lines.reserve(lines);
+        self.buf.reserve(bytes);
+    }
+
     /// How many lines there are.
     pub fn len(&self) -> usize {
         self.lines.len()

@@ -53,7 +53,7 @@ mod validate;
 pub use body::{BodyEncoder, Overrun, Short};
 pub use collected::{CollectError, Collector, Gathered};
 pub use facts::HeaderFacts;
-pub use forward::is_hop_by_hop;
+pub use forward::{is_hop_by_hop, Forwardable};
 pub use framing::{decide, BodyKnown, Decision, Framing, FramingLine, Outgoing, Role};
 pub use head::{encode_header_lines, encode_status_line, Head, StartLine};
 pub use headers::HeaderList;

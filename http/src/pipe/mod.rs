@@ -32,7 +32,7 @@ mod writable;
 
 use eddy_loop::Loop;
 
-pub use readable::{DataFn, Readable, Sink};
+pub use readable::Readable;
 pub use writable::Writable;
 
 /// Why a pipe could not be set up.
@@ -67,20 +67,18 @@ pub enum Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn pipe<R: Readable, W: Writable>(lp: &mut Loop, from: R, to: W) -> Result<(), Error> {
-    to.on_drain(lp, Box::new(move |lp| from.resume(lp)))?;
-    to.on_gone(lp, Box::new(move |lp| from.abort(lp)))?;
+    to.on_drain(lp, move |lp| from.resume(lp))?;
+    to.on_gone(lp, move |lp| from.abort(lp))?;
     from.start(
         lp,
-        Sink {
-            data: Box::new(move |lp, chunk| match to.write(lp, chunk) {
-                Ok(true) => {}
-                // At the mark: wait for the drain.
-                Ok(false) => from.pause(lp),
-                // The destination is gone (its close aborts the source).
-                Err(_) => from.abort(lp),
-            }),
-            end: Box::new(move |lp| to.end(lp)),
-            abort: Box::new(move |lp| to.abort(lp)),
+        move |lp, chunk| match to.write(lp, chunk) {
+            Ok(true) => {}
+            // At the mark: wait for the drain.
+            Ok(false) => from.pause(lp),
+            // The destination is gone (its close aborts the source).
+            Err(_) => from.abort(lp),
         },
+        move |lp| to.end(lp),
+        move |lp| to.abort(lp),
     )
 }

@@ -9,23 +9,18 @@ use super::Error;
 use crate::client::ClientResponse;
 use crate::server::Request;
 
-/// A [`Sink`]'s data callback.
-pub type DataFn = Box<dyn FnMut(&mut Loop, &[u8])>;
-
-/// Where a readable body's events go.
-pub struct Sink {
-    /// Each chunk, as it arrives.
-    pub data: DataFn,
-    /// The body ended whole.
-    pub end: Box<dyn FnOnce(&mut Loop)>,
-    /// The body was cut off (the peer went away, a reset, an error).
-    pub abort: Box<dyn FnOnce(&mut Loop)>,
-}
-
 /// A body that can be read into a pipe.
 pub trait Readable: Copy + 'static {
-    /// Delivers the body's events to `sink` from now on.
-    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error>;
+    /// Delivers the body from now on: each chunk to `data` as it
+    /// arrives, then `end` once it ended whole, or `abort` if it was cut
+    /// off (the peer went away, a reset, an error).
+    fn start(
+        self,
+        lp: &mut Loop,
+        data: impl FnMut(&mut Loop, &[u8]) + 'static,
+        end: impl FnOnce(&mut Loop) + 'static,
+        abort: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error>;
     /// Stops the flow (backpressure).
     fn pause(self, lp: &mut Loop);
     /// Lets it flow again.
@@ -35,12 +30,13 @@ pub trait Readable: Copy + 'static {
 }
 
 impl Readable for Request {
-    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
-        let Sink {
-            mut data,
-            end,
-            abort,
-        } = sink;
+    fn start(
+        self,
+        lp: &mut Loop,
+        mut data: impl FnMut(&mut Loop, &[u8]) + 'static,
+        end: impl FnOnce(&mut Loop) + 'static,
+        abort: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error> {
         let closed = |_| Error::Closed("request");
         self.on_data(lp, move |lp, _, chunk| data(lp, chunk))
             .map_err(closed)?;
@@ -66,12 +62,13 @@ impl Readable for Request {
 }
 
 impl Readable for ClientResponse {
-    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
-        let Sink {
-            mut data,
-            end,
-            abort,
-        } = sink;
+    fn start(
+        self,
+        lp: &mut Loop,
+        mut data: impl FnMut(&mut Loop, &[u8]) + 'static,
+        end: impl FnOnce(&mut Loop) + 'static,
+        abort: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error> {
         let closed = |_| Error::Closed("response");
         self.on_data(lp, move |lp, _, chunk| data(lp, chunk))
             .map_err(closed)?;
@@ -100,12 +97,13 @@ impl Readable for ClientResponse {
 }
 
 impl Readable for Stream {
-    fn start(self, lp: &mut Loop, sink: Sink) -> Result<(), Error> {
-        let Sink {
-            mut data,
-            end,
-            abort,
-        } = sink;
+    fn start(
+        self,
+        lp: &mut Loop,
+        mut data: impl FnMut(&mut Loop, &[u8]) + 'static,
+        end: impl FnOnce(&mut Loop) + 'static,
+        abort: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error> {
         let (mut end, mut abort) = (Some(end), Some(abort));
         self.read_start(lp, move |lp, _, ev| match ev {
             ReadEvent::Data(chunk) => data(lp, chunk),

@@ -17,9 +17,9 @@ pub trait Writable: Copy + 'static {
     /// Ends the body.
     fn end(self, lp: &mut Loop);
     /// Runs `cb` when buffered output drained below the mark.
-    fn on_drain(self, lp: &mut Loop, cb: Box<dyn FnMut(&mut Loop)>) -> Result<(), Error>;
+    fn on_drain(self, lp: &mut Loop, cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error>;
     /// Runs `cb` once if it goes away before it finished.
-    fn on_gone(self, lp: &mut Loop, cb: Box<dyn FnOnce(&mut Loop)>) -> Result<(), Error>;
+    fn on_gone(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<(), Error>;
     /// Cuts it visibly (the source failed): never a clean end.
     fn abort(self, lp: &mut Loop);
 }
@@ -33,11 +33,11 @@ impl Writable for Response {
         let _ = Response::end(self, lp, b"");
     }
 
-    fn on_drain(self, lp: &mut Loop, mut cb: Box<dyn FnMut(&mut Loop)>) -> Result<(), Error> {
+    fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {
         Response::on_drain(self, lp, move |lp, _| cb(lp)).map_err(|_| Error::Closed("response"))
     }
 
-    fn on_gone(self, lp: &mut Loop, cb: Box<dyn FnOnce(&mut Loop)>) -> Result<(), Error> {
+    fn on_gone(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<(), Error> {
         self.watch_close(lp, move |lp, finished| {
             if !finished {
                 cb(lp);
@@ -60,11 +60,11 @@ impl Writable for ClientRequest {
         let _ = ClientRequest::end(self, lp, b"");
     }
 
-    fn on_drain(self, lp: &mut Loop, mut cb: Box<dyn FnMut(&mut Loop)>) -> Result<(), Error> {
+    fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {
         ClientRequest::on_drain(self, lp, move |lp, _| cb(lp)).map_err(|_| Error::Closed("request"))
     }
 
-    fn on_gone(self, lp: &mut Loop, cb: Box<dyn FnOnce(&mut Loop)>) -> Result<(), Error> {
+    fn on_gone(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<(), Error> {
         self.watch_close(lp, move |lp, finished| {
             if !finished {
                 cb(lp);
@@ -87,11 +87,11 @@ impl Writable for Stream {
         let _ = Stream::end(self, lp);
     }
 
-    fn on_drain(self, lp: &mut Loop, mut cb: Box<dyn FnMut(&mut Loop)>) -> Result<(), Error> {
+    fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {
         Stream::on_drain(self, lp, move |lp, _| cb(lp)).map_err(|_| Error::Closed("stream"))
     }
 
-    fn on_gone(self, lp: &mut Loop, cb: Box<dyn FnOnce(&mut Loop)>) -> Result<(), Error> {
+    fn on_gone(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<(), Error> {
         // A stream cannot tell a finished close from another: whoever
         // reads it after its source ended finds nothing to abort.
         Stream::on_close(self, lp, move |lp, _| cb(lp)).map_err(|_| Error::Closed("stream"))

@@ -29,7 +29,7 @@ pub(crate) struct Closers {
     pub res: Option<CloseCb>,
     pub req: Option<CloseCb>,
     /// The crate's own listeners (a pipe), besides the user's.
-    pub watchers: Vec<CloseCb>,
+    pub watchers: crate::listeners::Listeners<dyn FnOnce(&mut Loop, bool)>,
 }
 
 impl Closers {

@@ -17,6 +17,23 @@ fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
     exchange_ref(lp, r.conn, r.seq).map(|x| &*x.req)
 }
 
+/// Lent to `forward_headers` in place: taken out while `f` runs (it gets
+/// the loop), then put back.
+impl crate::HeaderSource for Request {
+    fn with_headers<R>(
+        self,
+        lp: &mut Loop,
+        f: impl FnOnce(&mut Loop, &HeaderList) -> R,
+    ) -> Option<R> {
+        let list = std::mem::take(&mut exchange(lp, self.conn, self.seq)?.req.headers);
+        let out = f(lp, &list);
+        if let Some(x) = exchange(lp, self.conn, self.seq) {
+            x.req.headers = list;
+        }
+        Some(out)
+    }
+}
+
 fn live(lp: &mut Loop, r: Request) -> Result<&mut Exchange> {
     exchange(lp, r.conn, r.seq).ok_or(Error::Closed("request"))
 }

@@ -107,28 +107,32 @@ impl Response {
         Ok(())
     }
 
-    /// Adds the lines of a received header list (say, an upstream
-    /// response's) that are not hop-by-hop, byte for byte
-    /// ([`HeaderList::forward_into`]); lines that are not valid are
-    /// refused, and then none is added.
-    ///
-    /// The list is usually read through the loop, so clone it first:
-    /// `let h = up.headers(lp).cloned().unwrap_or_default();
-    /// res.forward_headers(lp, &h)`.
-    pub fn forward_headers(self, lp: &mut Loop, received: &HeaderList) -> Result<()> {
-        let lines = received.forwardable();
-        for (n, v) in &lines {
-            if !is_token(n) || !is_field_value(v) {
-                return Err(Error::InvalidHeader(
-                    String::from_utf8_lossy(n).into_owned(),
-                ));
-            }
-        }
-        let headers = &mut unsent(lp, self)?.res.headers;
-        for (n, v) in lines {
-            headers.push(n, v);
-        }
-        Ok(())
+    /// Adds the lines of a received header list that are not hop-by-hop,
+    /// byte for byte ([`HeaderList::forward_into`]); lines that are not
+    /// valid are refused, and then none is added. The list is a
+    /// `&HeaderList` or a received message, read in place (an upstream
+    /// [`ClientResponse`](crate::client::ClientResponse), say):
+    /// `res.forward_headers(lp, ures)`.
+    pub fn forward_headers(self, lp: &mut Loop, received: impl crate::HeaderSource) -> Result<()> {
+        received
+            .with_headers(lp, |lp, list| {
+                let lines = list.forwardable();
+                for (n, v) in lines.iter() {
+                    if !is_token(n) || !is_field_value(v) {
+                        return Err(Error::InvalidHeader(
+                            String::from_utf8_lossy(n).into_owned(),
+                        ));
+                    }
+                }
+                let (count, bytes) = lines.size();
+                let headers = &mut unsent(lp, self)?.res.headers;
+                headers.reserve(count, bytes);
+                for (n, v) in lines.iter() {
+                    headers.push(n, v);
+                }
+                Ok(())
+            })
+            .unwrap_or(Err(Error::Closed("received message")))
     }
 
     /// Sets the status and headers; they go out with the first body bytes
