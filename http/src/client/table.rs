@@ -36,7 +36,8 @@ pub(crate) type InfoCb = Box<dyn FnMut(&mut Loop, ReqId, Information)>;
 pub(crate) type ErrorCb = Box<dyn FnOnce(&mut Loop, ReqId, Error)>;
 /// `on_close`'s callback: whether the exchange finished (the response
 /// ended, or the socket was handed off) rather than died.
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, ReqId, bool)>;
+pub(crate) type CloseFn = dyn FnOnce(&mut Loop, ReqId, bool);
+pub(crate) type CloseCb = Box<CloseFn>;
 pub(crate) type DataCb = Box<dyn FnMut(&mut Loop, ReqId, &[u8])>;
 pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, ReqId)>;
 
@@ -53,7 +54,7 @@ pub(crate) struct Callbacks {
     pub error: Option<ErrorCb>,
     pub close: Option<CloseCb>,
     /// The crate's own listeners of `close` (a pipe's), after the user's.
-    pub close_watchers: crate::listeners::Listeners<dyn FnOnce(&mut Loop, ReqId, bool)>,
+    pub close_watchers: crate::listeners::Listeners<CloseFn>,
     pub drain: Option<ReqCb>,
 }
 

@@ -20,7 +20,8 @@ pub(crate) type EndCb = Box<dyn FnOnce(&mut Loop, Request)>;
 pub(crate) type DrainCb = Box<dyn FnMut(&mut Loop, Response)>;
 /// `Response::on_close` and `Request::on_close`'s callbacks: whether the
 /// response was finished (all of it handed to the kernel).
-pub(crate) type CloseCb = Box<dyn FnOnce(&mut Loop, bool)>;
+pub(crate) type CloseFn = dyn FnOnce(&mut Loop, bool);
+pub(crate) type CloseCb = Box<CloseFn>;
 
 /// Who hears of an exchange's end (each told exactly once: see
 /// `lifecycle.rs`).
@@ -29,7 +30,7 @@ pub(crate) struct Closers {
     pub res: Option<CloseCb>,
     pub req: Option<CloseCb>,
     /// The crate's own listeners (a pipe), besides the user's.
-    pub watchers: crate::listeners::Listeners<dyn FnOnce(&mut Loop, bool)>,
+    pub watchers: crate::listeners::Listeners<CloseFn>,
 }
 
 impl Closers {
