@@ -1,10 +1,12 @@
-//! A list of callbacks that mostly holds one (the crate's own listeners of
-//! a close event: a pipe's): the first is kept inline, so the usual case
-//! costs one box and no vector.
+//! A list of callbacks that mostly holds one or two (the crate's own
+//! listeners of a close event: a pipe's, or the two pipes' of a proxied
+//! exchange): those are kept inline, so the usual case costs a box each
+//! and no vector.
 
 /// Callbacks in the order they were added.
 pub(crate) struct Listeners<F: ?Sized> {
     first: Option<Box<F>>,
+    second: Option<Box<F>>,
     more: Vec<Box<F>>,
 }
 
@@ -12,6 +14,7 @@ impl<F: ?Sized> Default for Listeners<F> {
     fn default() -> Self {
         Listeners {
             first: None,
+            second: None,
             more: Vec::new(),
         }
     }
@@ -22,6 +25,8 @@ impl<F: ?Sized> Listeners<F> {
     pub fn push(&mut self, cb: Box<F>) {
         if self.first.is_none() {
             self.first = Some(cb);
+        } else if self.second.is_none() {
+            self.second = Some(cb);
         } else {
             self.more.push(cb);
         }
@@ -35,10 +40,13 @@ impl<F: ?Sized> Listeners<F> {
 
 impl<F: ?Sized> IntoIterator for Listeners<F> {
     type Item = Box<F>;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<Box<F>>, std::vec::IntoIter<Box<F>>>;
+    type IntoIter = std::iter::Chain<
+        std::iter::Chain<std::option::IntoIter<Box<F>>, std::option::IntoIter<Box<F>>>,
+        std::vec::IntoIter<Box<F>>,
+    >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.first.into_iter().chain(self.more)
+        self.first.into_iter().chain(self.second).chain(self.more)
     }
 }
 

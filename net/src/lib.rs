@@ -56,6 +56,10 @@
 //! # Ok::<(), eddy_net::Error>(())
 //! ```
 
+// `ok_or_else(|| Error::…)` on purpose: an error made eagerly by
+// `ok_or` is dropped on the success path through an out-of-line
+// `drop_in_place` call (about 500 instructions per proxied request).
+#![allow(clippy::unnecessary_lazy_evaluations)]
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 

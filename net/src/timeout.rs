@@ -107,7 +107,7 @@ impl Stream {
         let idle = state(lp, self)?
             .idle
             .as_mut()
-            .ok_or(Error::Closed("stream timeout"))?;
+            .ok_or_else(|| Error::Closed("stream timeout"))?;
         let timer = idle.timer;
         idle.ms = ms;
         idle.last_active = now;

@@ -49,7 +49,7 @@ impl Agent {
     /// [`Error::AgentDestroyed`]), and fails requests still waiting. The
     /// id is stale afterwards.
     pub fn destroy(self, lp: &mut Loop) -> Result<()> {
-        agent(lp, self.id).ok_or(Error::Closed("agent"))?;
+        agent(lp, self.id).ok_or_else(|| Error::Closed("agent"))?;
         exchange::destroy_agent(lp, self.id);
         Ok(())
     }
@@ -108,7 +108,9 @@ impl Agent {
     }
 
     fn set_ref(self, lp: &mut Loop, on: bool) -> Result<()> {
-        agent(lp, self.id).ok_or(Error::Closed("agent"))?.referenced = on;
+        agent(lp, self.id)
+            .ok_or_else(|| Error::Closed("agent"))?
+            .referenced = on;
         let busy: Vec<_> = client(lp)
             .conns
             .iter()

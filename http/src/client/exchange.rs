@@ -291,7 +291,11 @@ fn drained(lp: &mut Loop, c: ConnId) {
 /// Reads on (again).
 fn start_reading(lp: &mut Loop, c: ConnId) {
     if let Some(stream) = conn::stream_of(lp, c) {
-        // The reader, once installed, stays for the socket's life.
+        // The reader, once installed, stays for the socket's life (and
+        // may be running: this is often called from it).
+        if stream.is_reading(lp) {
+            return;
+        }
         if stream.read_resume(lp).is_err() {
             let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
         }

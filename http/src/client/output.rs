@@ -119,7 +119,9 @@ impl Output {
         if t.asks.expect_continue && facts.expect.is_none() {
             extra.extend_from_slice(b"Expect: 100-continue\r\n");
         }
-        let mut head = Vec::with_capacity(128);
+        // Room for the whole head: it grows no more.
+        let room = t.method.len() + t.path.len() + t.headers.byte_len() + extra.len() + 96;
+        let mut head = Vec::with_capacity(room);
         Head {
             start: StartLine::Request {
                 method: t.method.as_bytes(),

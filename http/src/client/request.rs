@@ -18,8 +18,8 @@ use super::options::{AgentChoice, RequestOptions};
 use super::output::Output;
 use super::send;
 use super::table::{
-    agent_ref, client, live, req, req_ref, Callbacks, Interim, Link, PoolKey, Replay, ReqId,
-    Request, StatusLine,
+    agent_ref, client, live, req, req_ref, AgentId, Callbacks, Interim, Link, PoolKey, Replay,
+    ReqId, Request, StatusLine,
 };
 use super::target::{check_header, Destination, Target};
 use crate::h1::{BodyKnown, HeaderList};
@@ -71,12 +71,12 @@ pub fn request(
     let agent = match agent {
         AgentChoice::Default => Some(Agent::global(lp).id),
         AgentChoice::Use(a) => {
-            agent_ref(lp, a.id).ok_or(Error::Closed("agent"))?;
+            agent_ref(lp, a.id).ok_or_else(|| Error::Closed("agent"))?;
             Some(a.id)
         }
         AgentChoice::Fresh => None,
     };
-    let key = PoolKey::from(target.dest.pool_key());
+    let key = pool_key(lp, agent, &target.dest);
     let expect_continue = target.asks.expect_continue;
     let defaults = agent.and_then(|a| agent_ref(lp, a)).map(|ag| &ag.opts);
     let fallback = AgentOptions::default();
@@ -129,6 +129,23 @@ pub fn request(
     Ok(ClientRequest { id: r })
 }
 
+/// The pool key of `dest`: the Agent's own (shared) when it pools that
+/// key already, else a new one.
+fn pool_key(lp: &mut Loop, agent: Option<AgentId>, dest: &Destination) -> PoolKey {
+    let mut k = std::mem::take(&mut client(lp).key_scratch);
+    dest.write_pool_key(&mut k);
+    // Hosts, local addresses and UTF-8 paths are text; other paths went
+    // in as hex.
+    let text = std::str::from_utf8(&k).unwrap_or_default();
+    let known = agent
+        .and_then(|a| agent_ref(lp, a))
+        .and_then(|ag| ag.pools.get_key_value(text))
+        .map(|(key, _)| key.clone());
+    let key = known.unwrap_or_else(|| PoolKey::from(text));
+    client(lp).key_scratch = k;
+    key
+}
+
 /// [`request`] with no body, ended at once (Node's `http.get`).
 pub fn get(
     lp: &mut Loop,
@@ -142,7 +159,7 @@ pub fn get(
 
 /// The record of a request still running, or why not.
 fn running(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
-    live(lp, r).ok_or(Error::Closed("request"))
+    live(lp, r).ok_or_else(|| Error::Closed("request"))
 }
 
 /// The record of a running request whose head is not composed yet.
@@ -156,7 +173,7 @@ fn unsent(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
 
 /// The record of a request that exists (running or about to close).
 fn existing(lp: &mut Loop, r: ReqId) -> Result<&mut Request> {
-    req(lp, r).ok_or(Error::Closed("request"))
+    req(lp, r).ok_or_else(|| Error::Closed("request"))
 }
 
 macro_rules! setter {

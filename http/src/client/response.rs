@@ -36,7 +36,7 @@ impl ClientResponse {
     }
 
     fn record_mut(self, lp: &mut Loop) -> Result<&mut Response> {
-        res(lp, self.id).ok_or(Error::Closed("response"))
+        res(lp, self.id).ok_or_else(|| Error::Closed("response"))
     }
 
     /// The request this answers.

@@ -20,7 +20,7 @@ const REPLAY_LIMIT: usize = 1 << 20;
 /// Composes the head now if it is not yet (`flush_headers`, the first
 /// write, `end`, 100-continue).
 pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, body: BodyKnown) -> Result<()> {
-    let st = live(lp, r).ok_or(Error::Closed("request"))?;
+    let st = live(lp, r).ok_or_else(|| Error::Closed("request"))?;
     if st.out.is_head_composed() {
         return Ok(());
     }
@@ -29,7 +29,7 @@ pub(crate) fn ensure_head(lp: &mut Loop, r: ReqId, body: BodyKnown) -> Result<()
     let a = st.agent;
     let keep_alive = a.is_some_and(|a| agent(lp, a).is_some_and(|a| a.opts.keep_alive));
     let t = client(lp);
-    let st = t.reqs.get_mut(r).ok_or(Error::Closed("request"))?;
+    let st = t.reqs.get_mut(r).ok_or_else(|| Error::Closed("request"))?;
     st.out
         .compose_head(&st.target, body, keep_alive, &mut t.head_extra);
     if st.out.gate == Gate::AwaitingContinue {
@@ -67,7 +67,7 @@ pub(crate) fn stop_waiting_for_continue(lp: &mut Loop, r: ReqId) {
 pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
     ensure_head(lp, r, BodyKnown::Streaming)?;
     live(lp, r)
-        .ok_or(Error::Closed("request"))?
+        .ok_or_else(|| Error::Closed("request"))?
         .out
         .write(data)?;
     let below = flush(lp, r);
@@ -82,7 +82,10 @@ pub(crate) fn write(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<bool> {
 /// `ClientRequest::end`.
 pub(crate) fn end(lp: &mut Loop, r: ReqId, data: &[u8]) -> Result<()> {
     ensure_head(lp, r, BodyKnown::Whole(data.len() as u64))?;
-    let ended = live(lp, r).ok_or(Error::Closed("request"))?.out.end(data);
+    let ended = live(lp, r)
+        .ok_or_else(|| Error::Closed("request"))?
+        .out
+        .end(data);
     if let Err(Error::ContentLengthExceeded(_)) = ended {
         return ended; // nothing of it taken
     }
@@ -105,19 +108,35 @@ pub(crate) fn flush(lp: &mut Loop, r: ReqId) -> bool {
     if ready.bytes.is_empty() {
         return held_below;
     }
-    if let Replay::Keeping(copy) = &mut st.replay {
-        if copy.len() + ready.bytes.len() <= REPLAY_LIMIT {
-            copy.extend_from_slice(&ready.bytes);
-        } else {
+    // Bytes kept for a retry are written from here (the stream copies
+    // only what the kernel does not take at once), then kept: no copy.
+    let keep = match &st.replay {
+        Replay::Keeping(copy) if copy.len() + ready.bytes.len() <= REPLAY_LIMIT => true,
+        Replay::Keeping(_) => {
             st.replay = Replay::Off;
+            false
         }
-    }
+        Replay::Off => false,
+    };
     let Some(stream) = conn::stream_of(lp, c) else {
         return true;
     };
     deadlines::progress(lp, r);
     // A failed write reaches the read side, which fails the request.
-    let below = stream.write_vec(lp, ready.bytes).unwrap_or(true) && held_below;
+    let written = if keep {
+        let written = stream.write(lp, &ready.bytes);
+        if let Some(Replay::Keeping(copy)) = req(lp, r).map(|st| &mut st.replay) {
+            if copy.is_empty() {
+                *copy = ready.bytes;
+            } else {
+                copy.extend_from_slice(&ready.bytes);
+            }
+        }
+        written
+    } else {
+        stream.write_vec(lp, ready.bytes)
+    };
+    let below = written.unwrap_or(true) && held_below;
     if below && req(lp, r).is_some_and(|st| st.out.drain == Drain::Owed) {
         // Held bytes went out below the mark: the socket will not report a
         // drain, so the request does.

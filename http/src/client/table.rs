@@ -326,6 +326,9 @@ pub(crate) struct Client {
     pub global: Option<AgentId>,
     /// Scratch for the head lines the client adds (`Host`, `Expect`).
     pub head_extra: Vec<u8>,
+    /// Scratch for a request's pool key, before it is found in its
+    /// Agent's pools (or made once for a new pool).
+    pub key_scratch: Vec<u8>,
     /// Response records (with their header buffers) reused from request
     /// to request; boxed as requests hold them, so reuse moves a pointer.
     #[allow(clippy::vec_box)]
@@ -361,6 +364,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         agents: Table::new(),
         global: None,
         head_extra: Vec::new(),
+        key_scratch: Vec::new(),
         res_pool: Vec::new(),
         spare_timers: Vec::new(),
     })

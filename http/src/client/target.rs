@@ -157,23 +157,23 @@ impl Target {
 }
 
 impl Destination {
-    /// The Agent's pool key (Node's `getName`): host, port, local address,
-    /// family, socket path.
-    pub fn pool_key(&self) -> String {
+    /// Writes the Agent's pool key (Node's `getName`) into `k`: host,
+    /// port, local address, family, socket path, as
+    /// "host:port:local:family:path". Into a reused buffer: a key already
+    /// pooled is then found without allocating.
+    pub fn write_pool_key(&self, k: &mut Vec<u8>) {
         use std::io::Write as _;
-        // "host:port:local:family:path", built in one allocation (once per
-        // request).
-        let mut k = Vec::with_capacity(self.host.len() + 32);
+        k.clear();
         k.extend_from_slice(self.host.as_bytes());
         k.push(b':');
-        push_number(&mut k, u64::from(self.port));
+        push_number(k, u64::from(self.port));
         k.push(b':');
         if let Some(a) = self.local_address {
             let _ = write!(k, "{a}");
         }
         k.push(b':');
         if let Some(f) = self.family {
-            push_number(&mut k, u64::from(f));
+            push_number(k, u64::from(f));
         }
         k.push(b':');
         if let Some(p) = &self.socket_path {
@@ -188,7 +188,6 @@ impl Destination {
                 }
             }
         }
-        String::from_utf8(k).unwrap_or_default()
     }
 
     /// `Host: value\r\n` written into a request head.
@@ -247,9 +246,9 @@ mod tests {
             assert_eq!(String::from_utf8(h).unwrap(), line);
         }
         assert_eq!(dest("::1", 9).host_header(), "[::1]:9");
-        assert!(dest("localhost", 65535)
-            .pool_key()
-            .starts_with("localhost:65535:"));
+        let mut k = b"left over".to_vec();
+        dest("localhost", 65535).write_pool_key(&mut k);
+        assert_eq!(k, b"localhost:65535:::");
         let t = |m: &str, p: &str, h: &str| {
             Target::new(m.into(), p.into(), dest(h, 80), Vec::new(), true, false)
         };

@@ -98,6 +98,11 @@ impl HeaderList {
         self.buf.reserve(bytes);
     }
 
+    /// The bytes the lines take (about their wire form's length).
+    pub(crate) fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// How many lines there are.
     pub fn len(&self) -> usize {
         self.lines.len()

@@ -35,7 +35,7 @@ impl crate::HeaderSource for Request {
 }
 
 fn live(lp: &mut Loop, r: Request) -> Result<&mut Exchange> {
-    exchange(lp, r.conn, r.seq).ok_or(Error::Closed("request"))
+    exchange(lp, r.conn, r.seq).ok_or_else(|| Error::Closed("request"))
 }
 
 impl Request {

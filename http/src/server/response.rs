@@ -25,7 +25,7 @@ fn check_header(name: &str, value: &[u8]) -> Result<()> {
 }
 
 fn live(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {
-    exchange(lp, r.conn, r.seq).ok_or(Error::Closed("response"))
+    exchange(lp, r.conn, r.seq).ok_or_else(|| Error::Closed("response"))
 }
 
 fn unsent(lp: &mut Loop, r: Response) -> Result<&mut Exchange> {

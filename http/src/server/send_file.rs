@@ -131,7 +131,7 @@ impl Response {
         opts: SendFileOptions,
         cb: impl FnOnce(&mut Loop, Response, FileSent) + 'static,
     ) -> Result<()> {
-        let x = exchange(lp, self.conn, self.seq).ok_or(Error::Closed("response"))?;
+        let x = exchange(lp, self.conn, self.seq).ok_or_else(|| Error::Closed("response"))?;
         if x.res.head_sent() {
             return Err(Error::HeadersSent);
         }
@@ -201,7 +201,7 @@ impl Response {
         let OpenedFile { file, info } = opened;
         let etag = file_etag(info.inode, info.size, info.mtime_secs, info.mtime_nsecs);
         let last_modified = format_imf_fixdate(info.mtime_secs.max(0) as u64);
-        let x = exchange_ref(lp, self.conn, self.seq).ok_or(Error::Closed("response"))?;
+        let x = exchange_ref(lp, self.conn, self.seq).ok_or_else(|| Error::Closed("response"))?;
         let method = x.req.method.as_str().as_bytes();
         let validators = FileValidators {
             size: info.size,
@@ -258,9 +258,9 @@ impl Response {
     /// front of its connection, else when it gets there.
     fn queue_file_body(self, lp: &mut Loop, body: FileBody) -> Result<()> {
         output::send(lp, self.conn, self.seq, &[], false).map_err(|_| Error::Closed("response"))?;
-        let cn = conn_of(lp, self.conn).ok_or(Error::Closed("response"))?;
+        let cn = conn_of(lp, self.conn).ok_or_else(|| Error::Closed("response"))?;
         let front = cn.exchanges.front().map(|x| x.seq) == Some(self.seq);
-        let x = exchange(lp, self.conn, self.seq).ok_or(Error::Closed("response"))?;
+        let x = exchange(lp, self.conn, self.seq).ok_or_else(|| Error::Closed("response"))?;
         x.res.phase = ResponsePhase::Finished;
         if front {
             write_file_front(lp, self.conn, body);

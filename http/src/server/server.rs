@@ -23,7 +23,7 @@ fn state(lp: &mut Loop, s: Server) -> Result<&mut ServerState> {
     http(lp)
         .servers
         .get_mut(s.id)
-        .ok_or(Error::Closed("server"))
+        .ok_or_else(|| Error::Closed("server"))
 }
 
 fn state_ref(lp: &Loop, s: Server) -> Option<&ServerState> {
