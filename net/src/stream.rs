@@ -125,6 +125,9 @@ pub(crate) struct StreamState {
     pub hangup_cb: Option<HangupCb>,
     /// The user's value (`Stream::set_data`).
     pub data: u64,
+    /// The peer's address once asked for (a connected socket's peer
+    /// never changes): one getpeername per stream, not per call.
+    pub peer: std::cell::OnceCell<Box<Address>>,
 }
 
 /// What [`Stream::probe`] found.
@@ -176,6 +179,7 @@ impl StreamState {
             input: InputSeen::Unknown,
             hangup_cb: None,
             data: 0,
+            peer: std::cell::OnceCell::new(),
         }
     }
 
@@ -431,10 +435,15 @@ impl Stream {
         Address::from_sys(&a).ok_or(Error::NotConnected)
     }
 
-    /// The peer's address (getpeername).
+    /// The peer's address (getpeername, once: it is kept).
     pub fn peer_addr(self, lp: &Loop) -> Result<Address> {
+        if let Some(a) = state_ref(lp, self)?.peer.get() {
+            return Ok((**a).clone());
+        }
         let a = self.with_fd(lp, sys::peer_addr, "getpeername")?;
-        Address::from_sys(&a).ok_or(Error::NotConnected)
+        let a = Address::from_sys(&a).ok_or(Error::NotConnected)?;
+        let _ = state_ref(lp, self)?.peer.set(Box::new(a.clone()));
+        Ok(a)
     }
 
     /// TCP_NODELAY: send small writes at once instead of coalescing them.

@@ -245,8 +245,10 @@ impl ClientRequest {
     /// [`Response::set_header`]: crate::server::Response::set_header
     pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
-        check_header(name, value)?;
-        unsent(lp, self.id)?.target.set_header(name, value);
+        check_header(name.as_bytes(), value)?;
+        unsent(lp, self.id)?
+            .target
+            .set_header(name.as_bytes(), value);
         Ok(())
     }
 
@@ -254,8 +256,10 @@ impl ClientRequest {
     /// `appendHeader`); checked as `set_header`.
     pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
-        check_header(name, value)?;
-        unsent(lp, self.id)?.target.push_header(name, value);
+        check_header(name.as_bytes(), value)?;
+        unsent(lp, self.id)?
+            .target
+            .push_header(name.as_bytes(), value);
         Ok(())
     }
 
@@ -271,7 +275,7 @@ impl ClientRequest {
 
     /// Removes every header of this name set on this request.
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
-        unsent(lp, self.id)?.target.remove_header(name);
+        unsent(lp, self.id)?.target.remove_header(name.as_bytes());
         Ok(())
     }
 
@@ -287,18 +291,13 @@ impl ClientRequest {
             .with_headers(lp, |lp, list| {
                 let lines = list.forwardable();
                 for (n, v) in lines.iter() {
-                    let name = std::str::from_utf8(n).map_err(|_| {
-                        Error::InvalidHeader(String::from_utf8_lossy(n).into_owned())
-                    })?;
-                    check_header(name, v)?;
+                    check_header(n, v)?;
                 }
                 let (count, bytes) = lines.size();
                 let st = unsent(lp, self.id)?;
                 st.target.headers.reserve(count, bytes);
                 for (n, v) in lines.iter() {
-                    // Checked above: a token, so ASCII.
-                    st.target
-                        .push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+                    st.target.push_header(n, v);
                 }
                 Ok(())
             })

@@ -50,11 +50,13 @@ pub(crate) struct Target {
 
 /// Whether `name: value` may go on the wire as a header line (a token,
 /// and an RFC 9110 field-value: no CR, LF or other control bytes).
-pub(crate) fn check_header(name: &str, value: &[u8]) -> Result<()> {
-    if is_token(name.as_bytes()) && is_field_value(value) {
+pub(crate) fn check_header(name: &[u8], value: &[u8]) -> Result<()> {
+    if is_token(name) && is_field_value(value) {
         Ok(())
     } else {
-        Err(Error::InvalidHeader(name.to_string()))
+        Err(Error::InvalidHeader(
+            String::from_utf8_lossy(name).into_owned(),
+        ))
     }
 }
 
@@ -83,7 +85,7 @@ impl Target {
             return Err(Error::InvalidUrl(dest.host));
         }
         for (n, v) in &headers {
-            check_header(n, v.as_bytes())?;
+            check_header(n.as_bytes(), v.as_bytes())?;
         }
         let mut t = Target {
             method,
@@ -98,19 +100,19 @@ impl Target {
             expect_option: expect_continue,
         };
         for (n, v) in &headers {
-            t.push_header(n, v.as_bytes());
+            t.push_header(n.as_bytes(), v.as_bytes());
         }
         Ok(t)
     }
 
     /// Replaces every line named `name` with this checked one.
-    pub fn set_header(&mut self, name: &str, value: &[u8]) {
+    pub fn set_header(&mut self, name: &[u8], value: &[u8]) {
         self.remove_header(name);
         self.push_header(name, value);
     }
 
     /// Removes every line named `name`, and what they asked.
-    pub fn remove_header(&mut self, name: &str) {
+    pub fn remove_header(&mut self, name: &[u8]) {
         self.headers.remove(name);
         let kept = std::mem::take(&mut self.headers);
         self.asks = Asks {
@@ -119,18 +121,18 @@ impl Target {
         };
         for (n, v) in kept.iter() {
             // Names were checked as tokens when added: ASCII.
-            self.push_header(std::str::from_utf8(n).unwrap_or_default(), v);
+            self.push_header(n, v);
         }
     }
 
     /// Adds a checked header line and notes what it asks.
-    pub fn push_header(&mut self, name: &str, value: &[u8]) {
+    pub fn push_header(&mut self, name: &[u8], value: &[u8]) {
         let value = value.trim_ascii();
-        if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case(b"100-continue") {
+        if name.eq_ignore_ascii_case(b"expect") && value.eq_ignore_ascii_case(b"100-continue") {
             self.asks.expect_continue = true;
-        } else if name.eq_ignore_ascii_case("upgrade") {
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
             self.asks.upgrade = true;
-        } else if name.eq_ignore_ascii_case("connection")
+        } else if name.eq_ignore_ascii_case(b"connection")
             && value.windows(5).any(|w| w.eq_ignore_ascii_case(b"close"))
         {
             self.asks.close = true;

@@ -67,9 +67,18 @@ impl HeaderList {
 
     /// The lines [`forward_into`](Self::forward_into) would copy.
     pub fn forwardable(&self) -> Forwardable<'_> {
+        let tokens = self.connection_tokens();
+        // Each line is judged once here; walks read the bits.
+        let mut kept = 0u64;
+        for (i, (name, _)) in self.iter().take(64).enumerate() {
+            if !is_hop_by_hop(name, &tokens) {
+                kept |= 1 << i;
+            }
+        }
         Forwardable {
             list: self,
-            tokens: self.connection_tokens(),
+            tokens,
+            kept,
         }
     }
 }
@@ -80,6 +89,9 @@ impl HeaderList {
 pub struct Forwardable<'a> {
     list: &'a HeaderList,
     tokens: Vec<&'a [u8]>,
+    /// Bit `i` set: line `i` (of the first 64) is forwarded. Later lines
+    /// are judged as they are walked.
+    kept: u64,
 }
 
 impl<'a> Forwardable<'a> {
@@ -87,7 +99,15 @@ impl<'a> Forwardable<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + '_ {
         self.list
             .iter()
-            .filter(|(name, _)| !is_hop_by_hop(name, &self.tokens))
+            .enumerate()
+            .filter(|&(i, (name, _))| {
+                if i < 64 {
+                    self.kept >> i & 1 == 1
+                } else {
+                    !is_hop_by_hop(name, &self.tokens)
+                }
+            })
+            .map(|(_, line)| line)
     }
 
     /// How many lines, and their bytes on the wire (`Name: value\r\n`
@@ -150,5 +170,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn forwardable_lines_past_the_64th_are_judged_alike() {
+        let mut h = HeaderList::default();
+        h.push("Connection", b"X-Hop");
+        for i in 0..150 {
+            match i % 3 {
+                0 => h.push("X-Hop", b"h"),
+                1 => h.push("TE", b"trailers"),
+                _ => h.push(format!("X-{i}"), b"v"),
+            }
+        }
+        let lines = h.forwardable();
+        let got: Vec<_> = lines.iter().collect();
+        let want: Vec<_> = h
+            .iter()
+            .filter(|(n, _)| !reference(n, &[b"x-hop"]))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 50);
+        let bytes: usize = want.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        assert_eq!(lines.size(), (50, bytes));
+        let mut out = HeaderList::default();
+        h.forward_into(&mut out);
+        assert!(out.iter().eq(want.iter().copied()));
     }
 }
