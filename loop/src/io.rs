@@ -206,6 +206,28 @@ fn state_ref(lp: &Loop, id: HandleId) -> Result<&IoState> {
 }
 
 impl Io {
+    /// Whether the watcher's fd is known quiet, for a caller that knows
+    /// no event reached the watcher since loop iteration `iteration` (say,
+    /// a read then drained the fd) and that it has been watched for
+    /// reading since: a poll ran in a later iteration, and the events of
+    /// the current wake-up not dispatched yet hold none for it. Level
+    /// triggering makes that mean the fd was quiet when the poll returned,
+    /// so a pooled socket can be judged fit without a syscall.
+    pub fn is_quiet_since(self, lp: &Loop, iteration: u64) -> bool {
+        if lp.poller.polled_in() <= iteration {
+            return false;
+        }
+        let Some(e) = lp.handles.get(self.0 .0) else {
+            return false;
+        };
+        match &e.kind {
+            HandleKind::Io(io) if io.registered => !lp
+                .poller
+                .is_pending(crate::poll::token(self.0.index(), io.epoch)),
+            _ => false,
+        }
+    }
+
     /// A watcher for `fd`, not yet started. The fd should be non-blocking.
     ///
     /// # Safety

@@ -24,7 +24,13 @@ pub(crate) fn token(index: u32, epoch: u32) -> u64 {
 
 pub(crate) struct Poller {
     epfd: OwnedFd,
+    /// The last wake-up's events, dispatched in order.
     events: Vec<libc::epoll_event>,
+    /// The index in `events` of the next event to dispatch (`events.len()`
+    /// outside the poll phase).
+    next: usize,
+    /// The loop iteration (`Loop::poll_count`) whose poll ran last.
+    polled_in: u64,
 }
 
 impl Poller {
@@ -32,6 +38,8 @@ impl Poller {
         Ok(Poller {
             epfd: sys::epoll_create()?,
             events: Vec::with_capacity(MAX_EVENTS),
+            next: 0,
+            polled_in: 0,
         })
     }
 
@@ -41,6 +49,21 @@ impl Poller {
 
     pub fn ctl(&self, op: i32, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
         sys::epoll_ctl(self.epfd.as_fd(), op, fd, events, token)
+    }
+
+    /// The loop iteration whose poll ran last.
+    pub fn polled_in(&self) -> u64 {
+        self.polled_in
+    }
+
+    /// Whether the events of this wake-up not dispatched yet hold one for
+    /// `token`.
+    pub fn is_pending(&self, token: u64) -> bool {
+        self.events[self.next..].iter().any(|e| {
+            // Copied out: the kernel's struct is packed on x86_64.
+            let t = e.u64;
+            t == token
+        })
     }
 }
 
@@ -65,13 +88,12 @@ impl Loop {
 
     /// Poll phase: waits up to `timeout_ms` (-1: no limit) and dispatches.
     pub(crate) fn poll_io(&mut self, timeout_ms: i32) {
-        let mut events = std::mem::take(&mut self.poller.events);
         // The iteration's time (read at its top) stands for the start: the
         // clock is read again only if a signal interrupts the wait.
         let started_ms = self.now();
         let mut timeout = timeout_ms;
         loop {
-            match sys::epoll_wait(self.poller.epfd.as_fd(), &mut events, timeout) {
+            match sys::epoll_wait(self.poller.epfd.as_fd(), &mut self.poller.events, timeout) {
                 Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     // A signal interrupted the wait: retry with what is left.
@@ -84,16 +106,22 @@ impl Loop {
                 // Only EBADF, EFAULT or EINVAL remain, impossible with an fd
                 // and buffer the loop owns: treat as an empty wake-up.
                 Err(_) => {
-                    events.clear();
+                    self.poller.events.clear();
                     break;
                 }
             }
         }
+        self.poller.polled_in = self.poll_count();
         let woke = self.tick();
-        self.metrics_woke(woke, events.len());
-        for event in &events {
+        self.metrics_woke(woke, self.poller.events.len());
+        // Events stay in place while they are dispatched, so a callback
+        // can ask whether one for a watcher is still to come
+        // (`Io::has_pending_event`).
+        self.poller.next = 0;
+        while let Some(event) = self.poller.events.get(self.poller.next) {
             // Copy out: the kernel's struct is packed on x86_64.
             let (token, bits) = (event.u64, event.events);
+            self.poller.next += 1;
             let index = token as u32;
             match index {
                 WAKE_INDEX => self.on_wake(),
@@ -101,7 +129,7 @@ impl Loop {
                 _ => self.io_dispatch(index, (token >> 32) as u32, bits),
             }
         }
-        events.clear();
-        self.poller.events = events;
+        self.poller.events.clear();
+        self.poller.next = 0;
     }
 }

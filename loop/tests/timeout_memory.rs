@@ -95,13 +95,16 @@ fn a_hundred_thousand_timeouts_leave_memory_flat() {
         peak_after_round = peak_after_round.max(live());
     }
     assert_eq!(fired.get(), 105 * 700, "cleared timeouts never fired");
-    // A leak of even one byte per timer would be 100 000 bytes.
+    // A leak of even one byte per timer would be 100 000 bytes; a timer's
+    // record is far more. The allowance covers scratch vectors doubling
+    // once more when more timers than before fall due in one phase (a
+    // loaded machine: seen at 24 KiB).
     let growth = peak_after_round - baseline;
     eprintln!(
         "live heap: {baseline} bytes after warm-up, peak {peak_after_round} after 100 rounds"
     );
     assert!(
-        growth <= 16 * 1024,
+        growth <= 64 * 1024,
         "live heap grew by {growth} bytes over 100 000 timers (baseline {baseline})"
     );
 

@@ -31,9 +31,13 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     if has_queue && (ready.is_writable() || ready.is_error() || ready.is_hangup()) {
         crate::write::flush(lp, s);
     }
-    if ready.is_read_closed() {
-        if let Ok(st) = state(lp, s) {
+    if let Ok(st) = state(lp, s) {
+        if ready.is_read_closed() {
             st.input = InputSeen::PeerClosed;
+        } else if st.input != InputSeen::PeerClosed {
+            // An event: what an earlier read found no longer holds; a
+            // read that drains the socket below says so again.
+            st.input = InputSeen::Unknown;
         }
     }
     // `read_some` reads only while the stream is reading and not at EOF.

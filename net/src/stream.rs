@@ -149,7 +149,9 @@ pub(crate) enum InputSeen {
     /// Nothing known now.
     Unknown,
     /// A short read drained the socket in the loop iteration of this
-    /// poll count, and that poll reported no half-close.
+    /// poll count, and that poll reported no half-close; the socket has
+    /// been watched for reading since, with no event (an event, or the
+    /// end of the watch, makes it `Unknown`).
     DrainedAt(u64),
     /// The poll reported the peer's half-close (EPOLLRDHUP).
     PeerClosed,
@@ -240,6 +242,11 @@ pub(crate) fn sync_interest(lp: &mut Loop, s: Stream) {
     let Some(io) = st.sock.as_ref().map(|k| k.io) else {
         return;
     };
+    if st.applied.is_readable() && !want.is_readable() && st.input != InputSeen::PeerClosed {
+        // Not watched from now on: what a read found no longer holds
+        // (`probe`).
+        st.input = InputSeen::Unknown;
+    }
     st.applied = want;
     // Only fails for a closed watcher, which a live stream never has.
     let _ = io.set_interest(lp, want);
@@ -353,21 +360,25 @@ impl Stream {
     }
 
     /// Whether the socket can carry a new request now, checked without
-    /// blocking: at most one `recv(MSG_PEEK | MSG_DONTWAIT)`, none when a
-    /// read of this loop iteration drained it and the poll saw no
-    /// half-close. A FIN or bytes that arrive after the check are not
+    /// blocking: at most one `recv(MSG_PEEK | MSG_DONTWAIT)`. None when a
+    /// read drained it and it has been watched since with no event: in
+    /// this loop iteration, or in an earlier one when a poll ran since
+    /// and holds no event for it (level triggering: it was quiet when
+    /// that poll returned). A FIN or bytes that arrive after that are not
     /// seen: that race is inherent to reusing a connection.
     pub fn probe(self, lp: &Loop) -> Result<Probe> {
         let st = state_ref(lp, self)?;
         if st.eof || st.input == InputSeen::PeerClosed {
             return Ok(Probe::Closed);
         }
-        if st.input == InputSeen::DrainedAt(lp.poll_count()) {
-            return Ok(Probe::Quiet);
-        }
         let Some(sock) = st.sock.as_ref() else {
             return Ok(Probe::Closed);
         };
+        if let InputSeen::DrainedAt(poll) = st.input {
+            if poll == lp.poll_count() || sock.io.is_quiet_since(lp, poll) {
+                return Ok(Probe::Quiet);
+            }
+        }
         Ok(match sys::retry(|| sys::peek(sock.fd.as_fd())) {
             Ok(0) => Probe::Closed,
             Ok(_) => Probe::Pending,
