@@ -127,6 +127,7 @@ pub(crate) fn queue_close(lp: &mut Loop, r: ReqId, err: Option<Error>, finished:
         if let Some(res) = st.res {
             t.recycle_res(res);
         }
+        t.recycle_target(st.target);
         for cb in st.cbs.close.into_iter().chain(st.cbs.close_watchers) {
             cb(lp, r, finished);
         }

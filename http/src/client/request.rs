@@ -21,7 +21,7 @@ use super::table::{
     agent_ref, client, live, req, req_ref, AgentId, Callbacks, Interim, Link, PoolKey, Replay,
     ReqId, Request, StatusLine,
 };
-use super::target::{check_header, Destination, Target};
+use super::target::{check_header, Destination};
 use crate::h1::{BodyKnown, HeaderList};
 
 /// Starts a request (Node's `http.request`). Write a body with
@@ -67,7 +67,8 @@ pub fn request(
         local_address,
         family,
     };
-    let target = Target::new(method, path, dest, headers, set_host, expect_continue)?;
+    let mut target = client(lp).take_target();
+    target.renew(method, path, dest, headers, set_host, expect_continue)?;
     let agent = match agent {
         AgentChoice::Default => Some(Agent::global(lp).id),
         AgentChoice::Use(a) => {
@@ -93,7 +94,7 @@ pub fn request(
     };
     let now = lp.now();
     let r = client(lp).reqs.insert(Request {
-        target: Box::new(target),
+        target,
         clock: Clock::new(limits, now),
         timer: None,
         interim: Interim {

@@ -333,6 +333,10 @@ pub(crate) struct Client {
     /// to request; boxed as requests hold them, so reuse moves a pointer.
     #[allow(clippy::vec_box)]
     res_pool: Vec<Box<Response>>,
+    /// Request records (with their header buffers) reused from request
+    /// to request, as `res_pool`.
+    #[allow(clippy::vec_box)]
+    target_pool: Vec<Box<Target>>,
     /// Stopped deadline timers of finished requests, for later ones (a
     /// timer handle made and closed per request costs more).
     pub spare_timers: Vec<Timer>,
@@ -342,6 +346,19 @@ impl Client {
     /// An empty response record, reused if one is spare.
     pub fn take_res(&mut self) -> Box<Response> {
         self.res_pool.pop().unwrap_or_default()
+    }
+
+    /// A request record to fill ([`Target::renew`]), reused if one is
+    /// spare.
+    pub fn take_target(&mut self) -> Box<Target> {
+        self.target_pool.pop().unwrap_or_default()
+    }
+
+    /// Keeps a finished request's record for a later request.
+    pub fn recycle_target(&mut self, t: Box<Target>) {
+        if self.target_pool.len() < 256 {
+            self.target_pool.push(t);
+        }
     }
 
     /// Keeps a finished response record for a later request.
@@ -366,6 +383,7 @@ pub(crate) fn client(lp: &mut Loop) -> &mut Client {
         head_extra: Vec::new(),
         key_scratch: Vec::new(),
         res_pool: Vec::new(),
+        target_pool: Vec::new(),
         spare_timers: Vec::new(),
     })
 }

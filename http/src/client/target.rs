@@ -11,7 +11,7 @@ use crate::h1::{is_field_value, is_token, is_valid_host, HeaderList};
 use crate::wire::push_number;
 
 /// Where a request goes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Destination {
     pub host: String,
     pub port: u16,
@@ -34,7 +34,7 @@ pub(crate) struct Asks {
 }
 
 /// A checked request.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Target {
     pub method: String,
     pub path: String,
@@ -63,6 +63,7 @@ pub(crate) fn check_header(name: &[u8], value: &[u8]) -> Result<()> {
 impl Target {
     /// Checks method, path, host and header lines, and notes what the
     /// lines ask.
+    #[cfg(test)]
     pub fn new(
         method: String,
         path: String,
@@ -71,6 +72,23 @@ impl Target {
         set_host: bool,
         expect_continue: bool,
     ) -> Result<Target> {
+        let mut t = Target::default();
+        t.renew(method, path, dest, headers, set_host, expect_continue)?;
+        Ok(t)
+    }
+
+    /// [`new`](Self::new) into a record used before (its header buffer
+    /// kept): a request through a recycled record allocates nothing
+    /// for it. Left as it was when a check fails.
+    pub fn renew(
+        &mut self,
+        method: String,
+        path: String,
+        dest: Destination,
+        headers: Vec<(String, String)>,
+        set_host: bool,
+        expect_continue: bool,
+    ) -> Result<()> {
         if !is_token(method.as_bytes()) {
             return Err(Error::InvalidMethod(method));
         }
@@ -87,22 +105,20 @@ impl Target {
         for (n, v) in &headers {
             check_header(n.as_bytes(), v.as_bytes())?;
         }
-        let mut t = Target {
-            method,
-            path,
-            dest,
-            headers: HeaderList::default(),
-            asks: Asks {
-                expect_continue,
-                ..Asks::default()
-            },
-            set_host,
-            expect_option: expect_continue,
+        self.method = method;
+        self.path = path;
+        self.dest = dest;
+        self.headers.clear();
+        self.asks = Asks {
+            expect_continue,
+            ..Asks::default()
         };
+        self.set_host = set_host;
+        self.expect_option = expect_continue;
         for (n, v) in &headers {
-            t.push_header(n.as_bytes(), v.as_bytes());
+            self.push_header(n.as_bytes(), v.as_bytes());
         }
-        Ok(t)
+        Ok(())
     }
 
     /// Replaces every line named `name` with this checked one.
