@@ -10,31 +10,39 @@ use super::names::{CONNECTION, KEEP_ALIVE, PROXY_PREFIX, TRAILER, TRANSFER_ENCOD
 /// Whether `name` is hop-by-hop in a message whose `Connection` fields
 /// name `connection_tokens`.
 pub fn is_hop_by_hop(name: &[u8], connection_tokens: &[&[u8]]) -> bool {
-    // The fields hop-by-hop whatever `Connection` says, by length first.
-    let always = match name.len() {
+    is_always_hop_by_hop(name)
+        || connection_tokens
+            .iter()
+            .any(|t| name.eq_ignore_ascii_case(t))
+}
+
+/// The fields hop-by-hop whatever `Connection` says, by length first.
+fn is_always_hop_by_hop(name: &[u8]) -> bool {
+    let listed = match name.len() {
         2 => name.eq_ignore_ascii_case(b"te"),
         7 => TRAILER.matches(name) || UPGRADE.matches(name),
         10 => CONNECTION.matches(name) || KEEP_ALIVE.matches(name),
         17 => TRANSFER_ENCODING.matches(name),
         _ => false,
     };
-    always
-        || name.get(..6).is_some_and(|p| PROXY_PREFIX.matches(p))
-        || connection_tokens
-            .iter()
-            .any(|t| name.eq_ignore_ascii_case(t))
+    listed || name.get(..6).is_some_and(|p| PROXY_PREFIX.matches(p))
+}
+
+/// The names a `Connection` value lists, but for those dropped anyway
+/// (`keep-alive`, say).
+fn named_fields(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(|t| t.trim_ascii())
+        .filter(|t| !t.is_empty() && !is_always_hop_by_hop(t))
 }
 
 impl HeaderList {
     /// The field names every `Connection` line of this list names, but
-    /// for those dropped anyway (`keep-alive`, say): so the usual
-    /// keep-alive lists name none, and nothing is allocated for them.
+    /// for those dropped anyway: so the usual keep-alive lists name none,
+    /// and nothing is allocated for them.
     fn connection_tokens(&self) -> Vec<&[u8]> {
-        self.get_all("connection")
-            .flat_map(|v| v.split(|&b| b == b','))
-            .map(|t| t.trim_ascii())
-            .filter(|t| !t.is_empty() && !is_hop_by_hop(t, &[]))
-            .collect()
+        self.get_all("connection").flat_map(named_fields).collect()
     }
 
     /// Appends to `dst` every line of this list that is not hop-by-hop,
@@ -67,12 +75,29 @@ impl HeaderList {
 
     /// The lines [`forward_into`](Self::forward_into) would copy.
     pub fn forwardable(&self) -> Forwardable<'_> {
-        let tokens = self.connection_tokens();
-        // Each line is judged once here; walks read the bits.
+        // One pass: each line judged by its name, and whether some
+        // `Connection` line names more fields (rare: then they are
+        // collected, and the lines they name dropped).
         let mut kept = 0u64;
-        for (i, (name, _)) in self.iter().take(64).enumerate() {
-            if !is_hop_by_hop(name, &tokens) {
+        let mut names_more = false;
+        for (i, (name, value)) in self.iter().enumerate() {
+            if is_always_hop_by_hop(name) {
+                names_more = names_more
+                    || (CONNECTION.matches(name) && named_fields(value).next().is_some());
+            } else if i < 64 {
                 kept |= 1 << i;
+            }
+        }
+        let tokens = if names_more {
+            self.connection_tokens()
+        } else {
+            Vec::new()
+        };
+        if !tokens.is_empty() {
+            for (i, (name, _)) in self.iter().take(64).enumerate() {
+                if tokens.iter().any(|t| name.eq_ignore_ascii_case(t)) {
+                    kept &= !(1 << i);
+                }
             }
         }
         Forwardable {
