@@ -106,7 +106,7 @@ pub(crate) struct StreamState {
     pub allow_half_open: bool,
     /// Shut down and close once the write queue is flushed (Node's `end`).
     pub end_requested: bool,
-    pub read_cb: Option<ReadCb>,
+    pub reader: Reader,
     /// Boxed: only client streams connect, and only for a moment.
     pub connecting: Option<Box<Connecting>>,
     pub resolving: Option<WorkHandle>,
@@ -128,6 +128,16 @@ pub(crate) struct StreamState {
     /// The peer's address once asked for (a connected socket's peer
     /// never changes): one getpeername per stream, not per call.
     pub peer: std::cell::OnceCell<Box<Address>>,
+}
+
+/// Who reads a stream.
+pub(crate) enum Reader {
+    /// No `read_start` yet.
+    None,
+    /// `read_start` installed a callback: here, except while it runs
+    /// (`Loop::with_cb` takes it out), so `read_resume` works from inside
+    /// it too.
+    Installed(Option<ReadCb>),
 }
 
 /// What [`Stream::probe`] found.
@@ -167,7 +177,7 @@ impl StreamState {
             eof: false,
             allow_half_open: false,
             end_requested: false,
-            read_cb: None,
+            reader: Reader::None,
             connecting: None,
             resolving: None,
             w: WriteQueue::default(),
@@ -225,7 +235,10 @@ pub(crate) fn state_ref(lp: &Loop, s: Stream) -> Result<&StreamState> {
 
 /// The read callback's slot, for `Loop::with_cb`.
 pub(crate) fn read_slot(lp: &mut Loop, s: Stream) -> Option<&mut Option<ReadCb>> {
-    state(lp, s).ok().map(|st| &mut st.read_cb)
+    match &mut state(lp, s).ok()?.reader {
+        Reader::Installed(cb) => Some(cb),
+        Reader::None => None,
+    }
 }
 
 fn drain_slot(lp: &mut Loop, s: Stream) -> Option<&mut Option<DrainCb>> {
@@ -322,7 +335,7 @@ impl Stream {
         cb: impl FnMut(&mut Loop, Stream, ReadEvent<'_>) + 'static,
     ) -> Result<()> {
         let st = state(lp, self)?;
-        st.read_cb = Some(Box::new(cb));
+        st.reader = Reader::Installed(Some(Box::new(cb)));
         st.reading = true;
         sync_interest(lp, self);
         Ok(())
@@ -339,7 +352,7 @@ impl Stream {
     /// installed (a pipe pauses and resumes a stream this way).
     pub fn read_resume(self, lp: &mut Loop) -> Result<()> {
         let st = state(lp, self)?;
-        if st.read_cb.is_none() {
+        if matches!(st.reader, Reader::None) {
             return Err(Error::Closed("stream reader"));
         }
         st.reading = true;
