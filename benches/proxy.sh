@@ -8,8 +8,10 @@
 #
 # wrk and the upstream share CPU 0; the proxy under test runs alone on
 # CPU 1. Reported: requests/s and the proxy's CPU µs per request (from
-# /proc, utime+stime), and the eddy/nginx and node/nginx ratios of the
-# latter (the goal of issue 12: eddy/nginx <= 0.85).
+# /proc, utime+stime, and each apart), and the eddy/nginx and node/nginx
+# ratios of the former (the goal of issue 12: eddy/nginx <= 0.85), with
+# eddy/nginx for user and system time apart (the kernel's share is the
+# same TCP work for both: 4 segments and 4 data syscalls a request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=peers/lib.sh
@@ -66,15 +68,16 @@ wait_port() {
     return 1
 }
 
-# round LABEL PID PORT: one wrk run; prints "LABEL req/s us/req".
+# round LABEL PID PORT: one wrk run; prints "LABEL req/s us/req user sys"
+# (the proxy's CPU µs per request, then its user and system parts).
 round() {
-    local label=$1 pid=$2 port=$3 before after out reqs
-    before=$(cpu_ticks "$pid")
+    local label=$1 pid=$2 port=$3 u0 s0 u1 s1 out reqs
+    read -r u0 s0 < <(cpu_split "$pid")
     out=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$port/")
-    after=$(cpu_ticks "$pid")
+    read -r u1 s1 < <(cpu_split "$pid")
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-    awk -v l="$label" -v r="$reqs" -v t=$((after - before)) -v hz="$CLK_TCK" -v s="$SECS" \
-        'BEGIN { printf "%-6s %10.0f req/s %8.2f us/req\n", l, r / s, t * 1e6 / hz / r }'
+    awk -v l="$label" -v r="$reqs" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" -v d="$SECS" \
+        'BEGIN { printf "%-6s %10.0f req/s %8.2f us/req %7.2f user %7.2f sys\n", l, r / d, (u + s) * 1e6 / hz / r, u * 1e6 / hz / r, s * 1e6 / hz / r }'
 }
 
 next_port; EDDY_PORT=$PORT
@@ -103,11 +106,12 @@ for ((i = 0; i < ROUNDS; i++)); do
 done
 printf '%s\n' "${results[@]}"
 printf '%s\n' "${results[@]}" | awk '
-    $1 == "eddy"  { e += $4; ne++ }
-    $1 == "nginx" { n += $4; nn++ }
+    $1 == "eddy"  { e += $4; eu += $6; es += $8; ne++ }
+    $1 == "nginx" { n += $4; nu += $6; ns += $8; nn++ }
     $1 == "node"  { d += $4; nd++ }
     END {
         printf "proxy CPU per request, eddy/nginx: %.2f\n", (e / ne) / (n / nn)
+        printf "  user time, eddy/nginx: %.2f; system time, eddy/nginx: %.2f\n", (eu / ne) / (nu / nn), (es / ne) / (ns / nn)
         printf "proxy CPU per request, node/nginx: %.2f\n", (d / nd) / (n / nn)
     }'
 kill "$UP_PID" "$EDDY_PID" "$NGX_MASTER" "$NGX_WORKER" "$NODE_PID" 2>/dev/null || true

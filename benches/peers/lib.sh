@@ -9,6 +9,7 @@
 #                                 SERVER_PID.  Returns 1 if it never got ready.
 #   stop_server                   kill SERVER_PID and reap it
 #   cpu_ticks PID                 utime+stime of the whole process, in ticks
+#   cpu_split PID                 "utime stime" of the whole process, in ticks
 #   rss_kb PID                    VmRSS in KiB
 #   find_eddy_server BUILD        locate/build eddy-server -> EDDY_BIN
 #   find_hyper_server BUILD       locate/build the hyper peer -> HYPER_BIN
@@ -132,6 +133,14 @@ _proc_state() { # state letter from /proc/PID/stat, or "" if gone
     s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
     s=${s##*) }
     echo "${s%% *}"
+}
+
+cpu_split() {
+    # As cpu_ticks, the two apart: user and system time.
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    s=${s##*) }
+    awk '{ print $12, $13 }' <<<"$s"
 }
 
 cpu_ticks() {
