@@ -11,6 +11,26 @@ use eddy_net::{ConnectOptions, ListenOptions, Listener, ReadEvent, Stream};
 
 const IDLE_MS: u64 = 300;
 
+/// Connects to `addr`, runs `then` once connected, and closes the stream
+/// when the server's side ends.
+fn connect_closing_on_eof(
+    lp: &mut Loop,
+    addr: eddy_net::Address,
+    then: impl FnOnce(&mut Loop, Stream) + 'static,
+) {
+    Stream::connect(lp, addr, &ConnectOptions::default(), move |lp, s, r| {
+        r.unwrap();
+        s.read_start(lp, |lp, s, ev| {
+            if matches!(ev, ReadEvent::Eof) {
+                s.close(lp, |_, _| {}).unwrap();
+            }
+        })
+        .unwrap();
+        then(lp, s);
+    })
+    .unwrap();
+}
+
 #[test]
 fn idle_timeout_fires_only_after_a_quiet_period() {
     let mut lp = Loop::new().unwrap();
@@ -46,31 +66,18 @@ fn idle_timeout_fires_only_after_a_quiet_period() {
     // A byte every 50 ms, ten times: 500 ms of traffic, longer than the
     // idle timeout, which must not fire meanwhile.
     let sent = Rc::new(Cell::new(0));
-    Stream::connect(
-        &mut lp,
-        addr,
-        &ConnectOptions::default(),
-        move |lp, s, r| {
-            r.unwrap();
-            s.read_start(lp, |lp, s, ev| {
-                if matches!(ev, ReadEvent::Eof) {
-                    s.close(lp, |_, _| {}).unwrap();
+    connect_closing_on_eof(&mut lp, addr, move |lp, s| {
+        let ticker = Timer::new(lp);
+        ticker
+            .start(lp, 0, 50, move |lp, t| {
+                s.write(lp, b".").unwrap();
+                sent.set(sent.get() + 1);
+                if sent.get() == 10 {
+                    t.close(lp, |_, _| {}).unwrap();
                 }
             })
             .unwrap();
-            let ticker = Timer::new(lp);
-            ticker
-                .start(lp, 0, 50, move |lp, t| {
-                    s.write(lp, b".").unwrap();
-                    sent.set(sent.get() + 1);
-                    if sent.get() == 10 {
-                        t.close(lp, |_, _| {}).unwrap();
-                    }
-                })
-                .unwrap();
-        },
-    )
-    .unwrap();
+    });
     let start = lp.now();
     lp.run(RunMode::Default);
     let fired = fired_at.borrow();
@@ -119,21 +126,7 @@ fn set_timeout_ms_pauses_and_resumes_keeping_the_callback() {
     )
     .unwrap();
     let addr = listener.local_addr(&lp).unwrap();
-    Stream::connect(
-        &mut lp,
-        addr,
-        &ConnectOptions::default(),
-        move |lp, s, r| {
-            r.unwrap();
-            s.read_start(lp, |lp, s, ev| {
-                if matches!(ev, ReadEvent::Eof) {
-                    s.close(lp, |_, _| {}).unwrap();
-                }
-            })
-            .unwrap();
-        },
-    )
-    .unwrap();
+    connect_closing_on_eof(&mut lp, addr, |_, _| {});
     lp.run(RunMode::Default);
     let fired = fired_at.borrow();
     assert_eq!(fired.len(), 1, "the kept callback ran once");
