@@ -209,8 +209,10 @@ impl Io {
     /// Whether the watcher's fd is known quiet, for a caller that knows
     /// no event reached the watcher since loop iteration `iteration` (say,
     /// a read then drained the fd) and that it has been watched for
-    /// reading since: a poll ran in a later iteration, and the events of
-    /// the current wake-up not dispatched yet hold none for it. Level
+    /// reading since: a poll ran in a later iteration and returned a
+    /// batch that was not full (a full one may leave ready fds for the
+    /// next), and the events of the current wake-up not dispatched yet
+    /// hold none for it (up to 128 are looked at; more count as one). Level
     /// triggering makes that mean the fd was quiet when the poll returned,
     /// so a pooled socket can be judged fit without a syscall.
     pub fn is_quiet_since(self, lp: &Loop, iteration: u64) -> bool {

@@ -15,6 +15,9 @@ use crate::Loop;
 /// stays bounded, and level triggering brings the rest next time.
 pub(crate) const MAX_EVENTS: usize = 1024;
 
+/// At most this many undispatched events are scanned by `is_pending`.
+const MAX_SCANNED: usize = 128;
+
 pub(crate) const WAKE_INDEX: u32 = u32::MAX;
 pub(crate) const SIGNAL_INDEX: u32 = u32::MAX - 1;
 
@@ -29,7 +32,8 @@ pub(crate) struct Poller {
     /// The index in `events` of the next event to dispatch (`events.len()`
     /// outside the poll phase).
     next: usize,
-    /// The loop iteration (`Loop::poll_count`) whose poll ran last.
+    /// The last loop iteration (`Loop::poll_count`) whose poll returned
+    /// a batch that was not full: every fd ready then is in it.
     polled_in: u64,
 }
 
@@ -51,7 +55,8 @@ impl Poller {
         sys::epoll_ctl(self.epfd.as_fd(), op, fd, events, token)
     }
 
-    /// The loop iteration whose poll ran last.
+    /// The last loop iteration whose poll returned a batch that was not
+    /// full.
     pub fn polled_in(&self) -> u64 {
         self.polled_in
     }
@@ -59,7 +64,13 @@ impl Poller {
     /// Whether the events of this wake-up not dispatched yet hold one for
     /// `token`.
     pub fn is_pending(&self, token: u64) -> bool {
-        self.events[self.next..].iter().any(|e| {
+        let rest = &self.events[self.next..];
+        // A long rest is not scanned (bounded cost per ask): it counts as
+        // holding one, which only costs the asker a syscall.
+        if rest.len() > MAX_SCANNED {
+            return true;
+        }
+        rest.iter().any(|e| {
             // Copied out: the kernel's struct is packed on x86_64.
             let t = e.u64;
             t == token
@@ -94,7 +105,15 @@ impl Loop {
         let mut timeout = timeout_ms;
         loop {
             match sys::epoll_wait(self.poller.epfd.as_fd(), &mut self.poller.events, timeout) {
-                Ok(_) => break,
+                Ok(_) => {
+                    // A full batch may have left ready fds in the kernel
+                    // for the next wake-up: it says nothing of the fds it
+                    // does not hold (`Io::is_quiet_since`).
+                    if self.poller.events.len() < MAX_EVENTS {
+                        self.poller.polled_in = self.poll_count();
+                    }
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     // A signal interrupted the wait: retry with what is left.
                     if timeout > 0 {
@@ -111,12 +130,11 @@ impl Loop {
                 }
             }
         }
-        self.poller.polled_in = self.poll_count();
         let woke = self.tick();
         self.metrics_woke(woke, self.poller.events.len());
         // Events stay in place while they are dispatched, so a callback
         // can ask whether one for a watcher is still to come
-        // (`Io::has_pending_event`).
+        // (`Io::is_quiet_since`).
         self.poller.next = 0;
         while let Some(event) = self.poller.events.get(self.poller.next) {
             // Copy out: the kernel's struct is packed on x86_64.

@@ -18,6 +18,15 @@ use crate::table::{net, READ_BUF_SIZE};
 const MAX_READS: usize = 16;
 
 pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
+    if let Ok(st) = state(lp, s) {
+        if ready.is_read_closed() {
+            st.input = InputSeen::PeerClosed;
+        } else if st.input != InputSeen::PeerClosed {
+            // An event (an error too): what an earlier read found no
+            // longer holds; a read that drains the socket says so again.
+            st.input = InputSeen::Unknown;
+        }
+    }
     crate::hangup::check(lp, s, ready);
     if let Some(err) = ready.error() {
         return on_error(lp, s, err);
@@ -30,15 +39,6 @@ pub(crate) fn on_ready(lp: &mut Loop, s: Stream, ready: Ready) {
     let has_queue = !st.w.reqs.is_empty();
     if has_queue && (ready.is_writable() || ready.is_error() || ready.is_hangup()) {
         crate::write::flush(lp, s);
-    }
-    if let Ok(st) = state(lp, s) {
-        if ready.is_read_closed() {
-            st.input = InputSeen::PeerClosed;
-        } else if st.input != InputSeen::PeerClosed {
-            // An event: what an earlier read found no longer holds; a
-            // read that drains the socket below says so again.
-            st.input = InputSeen::Unknown;
-        }
     }
     // `read_some` reads only while the stream is reading and not at EOF.
     if ready.is_readable() || ready.is_read_closed() || ready.is_error() {

@@ -466,7 +466,12 @@ impl Stream {
         }
         let a = self.with_fd(lp, sys::peer_addr, "getpeername")?;
         let a = Address::from_sys(&a).ok_or(Error::NotConnected)?;
-        let _ = state_ref(lp, self)?.peer.set(Box::new(a.clone()));
+        let st = state_ref(lp, self)?;
+        // Kept once the connect is over (an attempt still running may yet
+        // fail over to another address).
+        if st.connecting.is_none() {
+            let _ = st.peer.set(Box::new(a.clone()));
+        }
         Ok(a)
     }
 

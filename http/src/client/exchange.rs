@@ -29,7 +29,7 @@ use super::pool::{self, Choice, Release};
 use super::send;
 use super::table::{
     agent, agent_ref, client, conn, live, req, res, AgentId, Body, ConnId, Connection, Fitness,
-    Flow, Link, PoolKey, Replay, ReqId, ResponseParser, StatusLine, Transport, Use,
+    Flow, Lent, Link, PoolKey, Replay, ReqId, ResponseParser, StatusLine, Transport, Use,
 };
 use crate::h1::HeaderList;
 use crate::parser::Parser;
@@ -264,13 +264,15 @@ fn expired(lp: &mut Loop, r: ReqId, kind: Deadline, ms: u64) {
 /// The socket's idle timeout: the request's while busy, the pool's while
 /// free (0: none).
 pub(crate) fn set_idle_timeout(lp: &mut Loop, c: ConnId, ms: u64) {
-    if let Some(stream) = conn::stream_of(lp, c) {
-        // The callback, once installed, stays for the socket's life: a
-        // socket going busy and free again changes only the period.
-        if stream.set_timeout_ms(lp, ms).is_err() && ms > 0 {
-            let _ = stream.set_timeout(lp, ms, move |lp, _| on_idle(lp, c));
-        }
+    let Some(cn) = conn(lp, c) else { return };
+    let (stream, lent) = (cn.stream, cn.lent);
+    // The callback, once installed, stays for the socket's life (a socket
+    // going busy and free again changes only the period), unless a user
+    // had the stream and may have put theirs.
+    if lent == Lent::Never && stream.set_timeout_ms(lp, ms).is_ok() {
+        return;
     }
+    let _ = stream.set_timeout(lp, ms, move |lp, _| on_idle(lp, c));
 }
 
 /// A free socket was idle too long (a busy one's idle time is on its
@@ -290,16 +292,15 @@ fn drained(lp: &mut Loop, c: ConnId) {
 
 /// Reads on (again).
 fn start_reading(lp: &mut Loop, c: ConnId) {
-    if let Some(stream) = conn::stream_of(lp, c) {
-        // The reader, once installed, stays for the socket's life (and
-        // may be running: this is often called from it).
-        if stream.is_reading(lp) {
-            return;
-        }
-        if stream.read_resume(lp).is_err() {
-            let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
-        }
+    let Some(cn) = conn(lp, c) else { return };
+    let (stream, lent) = (cn.stream, cn.lent);
+    // The reader, once installed, stays for the socket's life (and may be
+    // running: this is often called from it), unless a user had the
+    // stream and may have put theirs.
+    if lent == Lent::Never && (stream.is_reading(lp) || stream.read_resume(lp).is_ok()) {
+        return;
     }
+    let _ = stream.read_start(lp, move |lp, _, ev| on_read(lp, c, ev));
 }
 
 /// The stream was closed by someone else than this module (which removes

@@ -13,7 +13,7 @@ use super::deadlines;
 use super::error::Error;
 use super::feed::{HandOff, Information};
 use super::output::Drain;
-use super::table::{client, live, req, res, ConnId, Link, ReqId};
+use super::table::{client, conn as conn_record, live, req, res, ConnId, Lent, Link, ReqId};
 
 /// From the pending phase: the request got socket `c`.
 pub(crate) fn socket_assigned(lp: &mut Loop, r: ReqId, c: ConnId) {
@@ -24,6 +24,9 @@ pub(crate) fn socket_assigned(lp: &mut Loop, r: ReqId, c: ConnId) {
         return;
     };
     if let Some(cb) = req(lp, r).and_then(|st| st.cbs.socket.take()) {
+        if let Some(cn) = conn_record(lp, c) {
+            cn.lent = Lent::Seen;
+        }
         cb(lp, r, stream);
     }
 }

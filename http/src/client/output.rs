@@ -119,7 +119,8 @@ impl Output {
         if t.asks.expect_continue && facts.expect.is_none() {
             extra.extend_from_slice(b"Expect: 100-continue\r\n");
         }
-        // Room for the whole head: it grows no more.
+        // Room for the whole head (the lines were added whole: `byte_len`
+        // is their wire form): it grows no more.
         let room = t.method.len() + t.path.len() + t.headers.byte_len() + extra.len() + 96;
         let mut head = Vec::with_capacity(room);
         Head {

@@ -262,6 +262,19 @@ pub(crate) struct Connection {
     /// this read: a parse error's offset counts from the response's first
     /// byte, not from the read's.
     pub fed: usize,
+    /// Whether a user was handed the stream (`on_socket`).
+    pub lent: Lent,
+}
+
+/// Whether the stream of a connection was handed to a user, who may have
+/// put their own read or timeout callback on it: then the client installs
+/// its own again each time, instead of keeping them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lent {
+    /// Only the client has had it: its callbacks are the ones installed.
+    Never,
+    /// `on_socket` handed it out at least once.
+    Seen,
 }
 
 impl Connection {
@@ -284,6 +297,7 @@ impl Connection {
             },
             keep_alive_hint_ms: None,
             fed: 0,
+            lent: Lent::Never,
         }
     }
 
@@ -355,8 +369,10 @@ impl Client {
     }
 
     /// Keeps a finished request's record for a later request.
-    pub fn recycle_target(&mut self, t: Box<Target>) {
+    pub fn recycle_target(&mut self, mut t: Box<Target>) {
         if self.target_pool.len() < 256 {
+            // No header of a finished request stays readable here.
+            t.headers.clear();
             self.target_pool.push(t);
         }
     }
