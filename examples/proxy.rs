@@ -36,10 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opts.agent = agent.into();
         let xff = req.remote_addr(lp).and_then(|a| a.ip_text());
         let Ok(up) = request(lp, opts, move |lp, ures| {
-            let _ = res.set_status(lp, ures.status(lp).unwrap_or(502));
-            let reason = ures.status_message(lp).unwrap_or_default().to_vec();
-            let _ = res.set_status_message(lp, reason);
-            let _ = res.forward_headers(lp, ures);
+            let _ = res.forward_head(lp, ures);
             let _ = pipe(lp, ures, res);
         }) else {
             return bad_gateway(lp, res);

@@ -1,5 +1,5 @@
-//! Where a forwarded header list comes from: a list in hand, or a
-//! received message read in place (a server `Request`, a
+//! Where a forwarded header list (and status line) comes from: a list in
+//! hand, or a received message read in place (a server `Request`, a
 //! `ClientResponse`), so a proxy forwards one without copying it first.
 
 use eddy_loop::Loop;
@@ -28,4 +28,14 @@ impl HeaderSource for &HeaderList {
     ) -> Option<R> {
         Some(f(lp, self))
     }
+}
+
+/// A received response's status line to forward
+/// ([`Response::forward_head`](crate::server::Response::forward_head)): a
+/// [`ClientResponse`](crate::client::ClientResponse).
+pub trait StatusSource {
+    /// Runs `f` with the status code and the reason phrase as received;
+    /// `None` if the response is gone.
+    fn with_status<R>(self, lp: &mut Loop, f: impl FnOnce(&mut Loop, u16, &[u8]) -> R)
+        -> Option<R>;
 }

@@ -15,4 +15,4 @@ pub mod pipe;
 pub mod server;
 mod wire;
 
-pub use header_source::HeaderSource;
+pub use header_source::{HeaderSource, StatusSource};

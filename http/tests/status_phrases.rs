@@ -28,10 +28,16 @@ fn proxy(lp: &mut Loop, req: Request, res: Response) {
         agent: AgentChoice::Fresh,
         ..RequestOptions::default()
     };
+    let whole_head = req.path(lp) == Some("/head");
     request(lp, opts, move |lp, up| {
-        let reason = up.status_message(lp).unwrap().to_vec();
-        res.set_status(lp, up.status(lp).unwrap()).unwrap();
-        res.set_status_message(lp, &reason).unwrap();
+        if whole_head {
+            // Status, phrase and the lines that are not hop-by-hop.
+            res.forward_head(lp, up).unwrap();
+        } else {
+            let reason = up.status_message(lp).unwrap().to_vec();
+            res.set_status(lp, up.status(lp).unwrap()).unwrap();
+            res.set_status_message(lp, &reason).unwrap();
+        }
         up.on_end(lp, move |lp, _| res.end(lp, b"").unwrap())
             .unwrap();
     })
@@ -46,13 +52,16 @@ fn reason_phrases_are_registered_validated_and_forwarded() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     UPSTREAM.store(l.local_addr().unwrap().port(), Ordering::SeqCst);
     std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf).unwrap();
-        s.write_all(
-            b"HTTP/1.1 299 Caf\xE9 Ready\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
+        for _ in 0..2 {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(
+                b"HTTP/1.1 299 Caf\xE9 Ready\r\nContent-Length: 0\r\nX-Latin: caf\xE9\r\n\
+                  Keep-Alive: timeout=5\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+        }
     });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -82,6 +91,17 @@ fn reason_phrases_are_registered_validated_and_forwarded() {
         "{}",
         String::from_utf8_lossy(&forwarded)
     );
+    let head = ask("/head");
+    let text = String::from_utf8_lossy(&head);
+    assert!(
+        head.starts_with(b"HTTP/1.1 299 Caf\xE9 Ready\r\n"),
+        "{text}"
+    );
+    assert!(
+        head.windows(14).any(|w| w == b"X-Latin: caf\xE9\r"),
+        "{text}"
+    );
+    assert!(!text.contains("timeout=5"), "hop-by-hop dropped: {text}");
     let range = ask("/range");
     assert!(
         range.starts_with(b"HTTP/1.1 416 Range Not Satisfiable\r\n"),

@@ -30,6 +30,23 @@ impl crate::HeaderSource for ClientResponse {
     }
 }
 
+/// Lent to `forward_head` in place, as the headers are.
+impl crate::StatusSource for ClientResponse {
+    fn with_status<R>(
+        self,
+        lp: &mut Loop,
+        f: impl FnOnce(&mut Loop, u16, &[u8]) -> R,
+    ) -> Option<R> {
+        let r = res(lp, self.id)?;
+        let (status, reason) = (r.status, std::mem::take(&mut r.reason));
+        let out = f(lp, status, &reason);
+        if let Some(r) = res(lp, self.id) {
+            r.reason = reason;
+        }
+        Some(out)
+    }
+}
+
 impl ClientResponse {
     fn record(self, lp: &Loop) -> Option<&Response> {
         req_ref(lp, self.id)?.res.as_deref()

@@ -56,12 +56,11 @@ pub enum Error {
 /// Server::new(&mut lp, ServerOptions::default(), |lp, req, res| {
 ///     let opts = RequestOptions::from_url("http://127.0.0.1:9000/").unwrap();
 ///     let up = request(lp, opts, move |lp, ures| {
-///         res.set_status(lp, ures.status(lp).unwrap()).unwrap();
-///         let h = ures.headers(lp).cloned().unwrap_or_default();
-///         res.forward_headers(lp, &h).unwrap();
+///         res.forward_head(lp, ures).unwrap();
 ///         pipe(lp, ures, res).unwrap();
 ///     })
 ///     .unwrap();
+///     up.forward_headers(lp, req).unwrap();
 ///     pipe(lp, req, up).unwrap();
 /// });
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -12,7 +12,7 @@ use super::error::{Error, Result};
 use super::exchange::Exchange;
 use super::handles::Response;
 use super::output::{self, SendRefused};
-use super::status::is_reason_phrase;
+use super::status::{is_reason_phrase, reason_phrase};
 use super::table::{exchange, exchange_ref};
 use crate::h1::{is_field_value, is_token, HeaderList};
 
@@ -133,6 +133,30 @@ impl Response {
                 Ok(())
             })
             .unwrap_or(Err(Error::Closed("received message")))
+    }
+
+    /// Forwards a received response's head, as a proxy answers with its
+    /// upstream's (Node's `res.writeHead(up.statusCode, up.statusMessage,
+    /// up.headers)`): the status code, the reason phrase byte for byte
+    /// (none kept when it is the registry's), and the lines that are not
+    /// hop-by-hop ([`forward_headers`](Self::forward_headers)).
+    pub fn forward_head(
+        self,
+        lp: &mut Loop,
+        received: impl crate::HeaderSource + crate::StatusSource + Copy,
+    ) -> Result<()> {
+        received
+            .with_status(lp, |lp, status, reason| {
+                self.set_status(lp, status)?;
+                if reason == reason_phrase(status).as_bytes() {
+                    unsent(lp, self)?.res.reason = None;
+                    Ok(())
+                } else {
+                    self.set_status_message(lp, reason)
+                }
+            })
+            .unwrap_or(Err(Error::Closed("received message")))?;
+        self.forward_headers(lp, received)
     }
 
     /// Sets the status and headers; they go out with the first body bytes
