@@ -1025,42 +1025,51 @@ fn ok_forever(_: usize, mut s: TcpStream, log: &Arc<Log>) {
     }
 }
 
-/// A socket handed to a user (`on_socket`) may carry the user's own idle
-/// timeout: back in the pool, it gets the Agent's again, which closes it
-/// once it has been free too long.
+/// A socket handed to a user (`on_socket`, or `ClientRequest::socket`)
+/// may carry the user's own idle timeout: back in the pool, it gets the
+/// Agent's again, which closes it once it has been free too long.
 #[test]
 fn a_lent_socket_gets_the_agents_idle_timeout_back_in_the_pool() {
-    let server = RawServer::start(ok_forever);
-    let mut lp = Loop::new().unwrap();
-    let agent = Agent::new(
-        &mut lp,
-        AgentOptions {
-            keep_alive: true,
-            timeout_ms: 50,
-            ..AgentOptions::default()
-        },
-    );
-    let (req, seen) = get_recorded(&mut lp, server.opts("/", agent.into()));
-    let lent = Rc::new(Cell::new(None));
-    let l = lent.clone();
-    req.on_socket(&mut lp, move |lp, _, stream| {
-        stream.set_timeout(lp, 60_000, |_, _| {}).unwrap();
-        l.set(Some(stream));
-    })
-    .unwrap();
-    // Ten of the Agent's idle periods later, the free socket is closed.
-    let open_after = Rc::new(Cell::new(None));
-    let o = open_after.clone();
-    lp.set_timeout(500, move |lp, _| {
-        o.set(lent.get().map(|s| s.is_active(lp)));
-    });
-    run(&mut lp);
-    assert_eq!(seen.borrow().events, ["response", "end", "close"]);
-    assert_eq!(
-        open_after.get(),
-        Some(false),
-        "closed by the Agent's timeout"
-    );
+    for by_query in [false, true] {
+        let server = RawServer::start(ok_forever);
+        let mut lp = Loop::new().unwrap();
+        let agent = Agent::new(
+            &mut lp,
+            AgentOptions {
+                keep_alive: true,
+                timeout_ms: 50,
+                ..AgentOptions::default()
+            },
+        );
+        let (req, seen) = get_recorded(&mut lp, server.opts("/", agent.into()));
+        let lent = Rc::new(Cell::new(None));
+        if by_query {
+            let stream = req.socket(&lp).expect("a socket, connecting");
+            stream.set_timeout(&mut lp, 60_000, |_, _| {}).unwrap();
+            lent.set(Some(stream));
+        } else {
+            let l = lent.clone();
+            req.on_socket(&mut lp, move |lp, _, stream| {
+                stream.set_timeout(lp, 60_000, |_, _| {}).unwrap();
+                l.set(Some(stream));
+            })
+            .unwrap();
+        }
+        // Ten of the Agent's idle periods later, the free socket is closed.
+        let open_after = Rc::new(Cell::new(None));
+        let o = open_after.clone();
+        lp.set_timeout(500, move |lp, _| {
+            o.set(lent.get().map(|s| s.is_active(lp)));
+        });
+        run(&mut lp);
+        assert_eq!(seen.borrow().events, ["response", "end", "close"]);
+        assert_eq!(
+            open_after.get(),
+            Some(false),
+            "closed by the Agent's timeout (lent by {})",
+            if by_query { "socket()" } else { "on_socket" }
+        );
+    }
 }
 
 #[test]

@@ -265,7 +265,7 @@ fn expired(lp: &mut Loop, r: ReqId, kind: Deadline, ms: u64) {
 /// free (0: none).
 pub(crate) fn set_idle_timeout(lp: &mut Loop, c: ConnId, ms: u64) {
     let Some(cn) = conn(lp, c) else { return };
-    let (stream, lent) = (cn.stream, cn.lent);
+    let (stream, lent) = (cn.stream, cn.lent.get());
     // The callback, once installed, stays for the socket's life (a socket
     // going busy and free again changes only the period), unless a user
     // had the stream and may have put theirs.
@@ -293,7 +293,7 @@ fn drained(lp: &mut Loop, c: ConnId) {
 /// Reads on (again).
 fn start_reading(lp: &mut Loop, c: ConnId) {
     let Some(cn) = conn(lp, c) else { return };
-    let (stream, lent) = (cn.stream, cn.lent);
+    let (stream, lent) = (cn.stream, cn.lent.get());
     // The reader, once installed, stays for the socket's life (and may be
     // running: this is often called from it), unless a user had the
     // stream and may have put theirs.

@@ -25,7 +25,7 @@ pub(crate) fn socket_assigned(lp: &mut Loop, r: ReqId, c: ConnId) {
     };
     if let Some(cb) = req(lp, r).and_then(|st| st.cbs.socket.take()) {
         if let Some(cn) = conn_record(lp, c) {
-            cn.lent = Lent::Seen;
+            cn.lent.set(Lent::Seen);
         }
         cb(lp, r, stream);
     }

@@ -18,8 +18,8 @@ use super::options::{AgentChoice, RequestOptions};
 use super::output::Output;
 use super::send;
 use super::table::{
-    agent_ref, client, live, req, req_ref, AgentId, Callbacks, Interim, Link, PoolKey, Replay,
-    ReqId, Request, StatusLine,
+    agent_ref, client, conn_ref, live, req, req_ref, AgentId, Callbacks, Interim, Lent, Link,
+    PoolKey, Replay, ReqId, Request, StatusLine,
 };
 use super::target::{check_header, Destination};
 use crate::h1::{BodyKnown, HeaderList};
@@ -232,7 +232,12 @@ impl ClientRequest {
     /// The socket the request runs on, once it has one (until it ends).
     pub fn socket(self, lp: &Loop) -> Option<Stream> {
         match req_ref(lp, self.id)?.link {
-            Link::On(c) => super::conn::stream_of(lp, c),
+            Link::On(c) => {
+                let cn = conn_ref(lp, c)?;
+                // Its holder may put their own callbacks on it.
+                cn.lent.set(Lent::Seen);
+                Some(cn.stream)
+            }
             Link::Waiting | Link::Done => None,
         }
     }

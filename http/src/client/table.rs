@@ -262,8 +262,9 @@ pub(crate) struct Connection {
     /// this read: a parse error's offset counts from the response's first
     /// byte, not from the read's.
     pub fed: usize,
-    /// Whether a user was handed the stream (`on_socket`).
-    pub lent: Lent,
+    /// Whether a user was handed the stream (`on_socket`, or
+    /// `ClientRequest::socket`, a query: hence a `Cell`).
+    pub lent: std::cell::Cell<Lent>,
 }
 
 /// Whether the stream of a connection was handed to a user, who may have
@@ -273,7 +274,7 @@ pub(crate) struct Connection {
 pub(crate) enum Lent {
     /// Only the client has had it: its callbacks are the ones installed.
     Never,
-    /// `on_socket` handed it out at least once.
+    /// `on_socket` or `ClientRequest::socket` handed it out at least once.
     Seen,
 }
 
@@ -297,7 +298,7 @@ impl Connection {
             },
             keep_alive_hint_ms: None,
             fed: 0,
-            lent: Lent::Never,
+            lent: std::cell::Cell::new(Lent::Never),
         }
     }
 
