@@ -71,6 +71,10 @@ fn len_bit(len: usize) -> u64 {
 }
 
 fn trim_ows(mut v: &[u8]) -> &[u8] {
+    // Most values have no blank at either end: one look at each.
+    if !matches!(v.first(), Some(b' ' | b'\t')) && !matches!(v.last(), Some(b' ' | b'\t')) {
+        return v;
+    }
     while let [rest @ .., b' ' | b'\t'] = v {
         v = rest;
     }
