@@ -296,9 +296,11 @@ impl ClientRequest {
         received
             .with_headers(lp, |lp, list| {
                 let lines = list.forwardable();
-                for (n, v) in lines.iter() {
-                    check_header(n, v)?;
+                if let Some(n) = lines.first_invalid() {
+                    let shown = String::from_utf8_lossy(n).into_owned();
+                    return Err(Error::InvalidHeader(shown));
                 }
+                // Through the record, which notes what each line asks.
                 let (count, bytes) = lines.size();
                 let st = unsent(lp, self.id)?;
                 st.target.headers.reserve(count, bytes);

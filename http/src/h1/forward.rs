@@ -6,6 +6,7 @@
 
 use super::headers::HeaderList;
 use super::names::{CONNECTION, KEEP_ALIVE, PROXY_PREFIX, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use super::validate::{is_field_value, is_token};
 
 /// Whether `name` is hop-by-hop in a message whose `Connection` fields
 /// name `connection_tokens`.
@@ -65,12 +66,7 @@ impl HeaderList {
     /// assert_eq!(lines, [(&b"X-Latin"[..], &b"caf\xE9"[..]), (b"Set-Cookie", b"a=1")]);
     /// ```
     pub fn forward_into(&self, dst: &mut HeaderList) {
-        let lines = self.forwardable();
-        let (count, bytes) = lines.size();
-        dst.reserve(count, bytes);
-        for (name, value) in lines.iter() {
-            dst.push(name, value);
-        }
+        self.forwardable().copy_into(dst);
     }
 
     /// The lines [`forward_into`](Self::forward_into) would copy.
@@ -140,6 +136,25 @@ impl<'a> Forwardable<'a> {
     pub fn size(&self) -> (usize, usize) {
         self.iter()
             .fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len() + 4))
+    }
+
+    /// The name of the first line that may not go on the wire as it is
+    /// (not a token, or a value that is not a field-value): a list
+    /// received leniently may hold one, and then none is forwarded.
+    pub fn first_invalid(&self) -> Option<&'a [u8]> {
+        self.iter()
+            .find(|(n, v)| !(is_token(n) && is_field_value(v)))
+            .map(|(n, _)| n)
+    }
+
+    /// Appends the lines to `dst`, reserved to size first (one
+    /// allocation at most).
+    pub fn copy_into(&self, dst: &mut HeaderList) {
+        let (count, bytes) = self.size();
+        dst.reserve(count, bytes);
+        for (name, value) in self.iter() {
+            dst.push(name, value);
+        }
     }
 }
 
@@ -221,5 +236,10 @@ mod tests {
         let mut out = HeaderList::default();
         h.forward_into(&mut out);
         assert!(out.iter().eq(want.iter().copied()));
+        assert_eq!(lines.first_invalid(), None);
+        // An invalid line that is forwarded is found; a dropped one is not.
+        h.push("TE", b"bad\x01");
+        h.push("X-Bad", b"bad\x01");
+        assert_eq!(h.forwardable().first_invalid(), Some(&b"X-Bad"[..]));
     }
 }

@@ -117,19 +117,11 @@ impl Response {
         received
             .with_headers(lp, |lp, list| {
                 let lines = list.forwardable();
-                for (n, v) in lines.iter() {
-                    if !is_token(n) || !is_field_value(v) {
-                        return Err(Error::InvalidHeader(
-                            String::from_utf8_lossy(n).into_owned(),
-                        ));
-                    }
+                if let Some(n) = lines.first_invalid() {
+                    let shown = String::from_utf8_lossy(n).into_owned();
+                    return Err(Error::InvalidHeader(shown));
                 }
-                let (count, bytes) = lines.size();
-                let headers = &mut unsent(lp, self)?.res.headers;
-                headers.reserve(count, bytes);
-                for (n, v) in lines.iter() {
-                    headers.push(n, v);
-                }
+                lines.copy_into(&mut unsent(lp, self)?.res.headers);
                 Ok(())
             })
             .unwrap_or(Err(Error::Closed("received message")))
