@@ -39,3 +39,22 @@ pub trait StatusSource {
     fn with_status<R>(self, lp: &mut Loop, f: impl FnOnce(&mut Loop, u16, &[u8]) -> R)
         -> Option<R>;
 }
+
+/// Lends the value `slot` finds for `key` out of the loop's tables while
+/// `f` runs (`f` gets the loop, so the value cannot stay borrowed from
+/// it), then puts it back if its record still lives, as `Loop::with_cb`
+/// does with callbacks: a received list or phrase is read in place, never
+/// copied. `None` if there is no record.
+pub(crate) fn lend<K: Copy, T: Default, R>(
+    lp: &mut Loop,
+    key: K,
+    slot: impl for<'a> Fn(&'a mut Loop, K) -> Option<&'a mut T>,
+    f: impl FnOnce(&mut Loop, &T) -> R,
+) -> Option<R> {
+    let value = std::mem::take(slot(lp, key)?);
+    let out = f(lp, &value);
+    if let Some(s) = slot(lp, key) {
+        *s = value;
+    }
+    Some(out)
+}

@@ -13,20 +13,14 @@ use super::handles::{ClientRequest, ClientResponse};
 use super::table::{req, req_ref, res, Body, Flow, Link, Response};
 use crate::h1::HeaderList;
 
-/// Lent to `forward_headers` in place: taken out while `f` runs (it gets
-/// the loop), then put back.
+/// Lent to `forward_headers` in place.
 impl crate::HeaderSource for ClientResponse {
     fn with_headers<R>(
         self,
         lp: &mut Loop,
         f: impl FnOnce(&mut Loop, &HeaderList) -> R,
     ) -> Option<R> {
-        let list = std::mem::take(&mut res(lp, self.id)?.headers);
-        let out = f(lp, &list);
-        if let Some(r) = res(lp, self.id) {
-            r.headers = list;
-        }
-        Some(out)
+        crate::header_source::lend(lp, self.id, |lp, r| Some(&mut res(lp, r)?.headers), f)
     }
 }
 
@@ -37,13 +31,13 @@ impl crate::StatusSource for ClientResponse {
         lp: &mut Loop,
         f: impl FnOnce(&mut Loop, u16, &[u8]) -> R,
     ) -> Option<R> {
-        let r = res(lp, self.id)?;
-        let (status, reason) = (r.status, std::mem::take(&mut r.reason));
-        let out = f(lp, status, &reason);
-        if let Some(r) = res(lp, self.id) {
-            r.reason = reason;
-        }
-        Some(out)
+        let status = res(lp, self.id)?.status;
+        crate::header_source::lend(
+            lp,
+            self.id,
+            |lp, r| Some(&mut res(lp, r)?.reason),
+            |lp, reason| f(lp, status, reason),
+        )
     }
 }
 

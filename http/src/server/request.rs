@@ -17,20 +17,19 @@ fn data(lp: &Loop, r: Request) -> Option<&RequestData> {
     exchange_ref(lp, r.conn, r.seq).map(|x| &*x.req)
 }
 
-/// Lent to `forward_headers` in place: taken out while `f` runs (it gets
-/// the loop), then put back.
+/// Lent to `forward_headers` in place.
 impl crate::HeaderSource for Request {
     fn with_headers<R>(
         self,
         lp: &mut Loop,
         f: impl FnOnce(&mut Loop, &HeaderList) -> R,
     ) -> Option<R> {
-        let list = std::mem::take(&mut exchange(lp, self.conn, self.seq)?.req.headers);
-        let out = f(lp, &list);
-        if let Some(x) = exchange(lp, self.conn, self.seq) {
-            x.req.headers = list;
-        }
-        Some(out)
+        crate::header_source::lend(
+            lp,
+            self,
+            |lp, r| Some(&mut exchange(lp, r.conn, r.seq)?.req.headers),
+            f,
+        )
     }
 }
 
