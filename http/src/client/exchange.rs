@@ -296,7 +296,8 @@ fn start_reading(lp: &mut Loop, c: ConnId) {
     let (stream, lent) = (cn.stream, cn.lent.get());
     // The reader, once installed, stays for the socket's life (and may be
     // running: this is often called from it), unless a user had the
-    // stream and may have put theirs.
+    // stream and may have put theirs. (`is_reading` first: `read_resume`
+    // alone measured ~110 instructions more per proxied request.)
     if lent == Lent::Never && (stream.is_reading(lp) || stream.read_resume(lp).is_ok()) {
         return;
     }
