@@ -92,9 +92,18 @@ fn probe_is_quiet_in_a_later_iteration_when_no_event_came() {
     let (a1, p1) = pair(&mut lp, &l);
     let (a2, mut p2) = pair(&mut lp, &l);
     let seen: Rc<RefCell<Vec<Probe>>> = Rc::default();
-    // a2 drains its byte; a1's byte comes a few polls later (after a
-    // timer), and a1's callback asks about a2, which had no event since.
-    a2.read_start(&mut lp, |_, _, _| {}).unwrap();
+    // a2 drains its byte; then (from the next iteration's timers, before
+    // its poll) a1's peer writes, and a1's callback, after that poll, asks
+    // about a2, which had no event since its read.
+    let p1 = RefCell::new(Some(p1));
+    a2.read_start(&mut lp, move |lp, _, ev| {
+        if let ReadEvent::Data(_) = ev {
+            if let Some(mut p1) = p1.borrow_mut().take() {
+                lp.set_timeout(0, move |_, _| p1.write_all(b"b").unwrap());
+            }
+        }
+    })
+    .unwrap();
     p2.write_all(b"a").unwrap();
     let s = seen.clone();
     a1.read_start(&mut lp, move |lp, a1, ev| {
@@ -105,10 +114,6 @@ fn probe_is_quiet_in_a_later_iteration_when_no_event_came() {
         }
     })
     .unwrap();
-    lp.set_timeout(20, move |_, _| {
-        let mut p1 = p1;
-        p1.write_all(b"b").unwrap();
-    });
     lp.run(RunMode::Default);
     assert_eq!(*seen.borrow(), [Probe::Quiet]);
     drop(p2);
@@ -124,9 +129,18 @@ fn probe_after_a_reset_is_not_quiet() {
     let (a, p) = pair(&mut lp, &l);
     let peer = Rc::new(RefCell::new(Some(p)));
     let seen: Rc<RefCell<Vec<Probe>>> = Rc::default();
-    let s = seen.clone();
-    a.read_start(&mut lp, move |lp, a, ev| {
-        if let ReadEvent::Error(_) = ev {
+    let (s, pr) = (seen.clone(), peer.clone());
+    a.read_start(&mut lp, move |lp, a, ev| match ev {
+        // Drained: then, from the next iteration, a byte the peer never
+        // reads, and its close, which therefore resets the connection.
+        ReadEvent::Data(_) => {
+            let pr = pr.clone();
+            lp.set_timeout(0, move |lp, _| {
+                a.write(lp, b"x").unwrap();
+                drop(pr.borrow_mut().take());
+            });
+        }
+        ReadEvent::Error(_) => {
             let s = s.clone();
             lp.queue_pending(move |lp| {
                 // Watched again (a new registration): the drained read of
@@ -136,15 +150,10 @@ fn probe_after_a_reset_is_not_quiet() {
                 a.close(lp, |_, _| {}).unwrap();
             });
         }
+        ReadEvent::Eof => {}
     })
     .unwrap();
     peer.borrow_mut().as_mut().unwrap().write_all(b"a").unwrap();
-    // Later: a byte the peer never reads, then its close, which therefore
-    // resets the connection.
-    lp.set_timeout(20, move |lp, _| {
-        a.write(lp, b"x").unwrap();
-        drop(peer.borrow_mut().take());
-    });
     lp.run(RunMode::Default);
     let seen = seen.borrow();
     assert_eq!(seen.len(), 1, "the reset was heard");
