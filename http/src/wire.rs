@@ -14,6 +14,15 @@ pub(crate) fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 
 /// Appends `n` in decimal.
 pub(crate) fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    // Timeouts, statuses and short lengths: no division loop.
+    if n < 100 {
+        if n < 10 {
+            out.push(b'0' + n as u8);
+        } else {
+            out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        }
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -114,7 +123,7 @@ mod tests {
     #[test]
     fn numbers_and_tables() {
         let mut out = Vec::new();
-        for n in [0, 7, 10, 65535, u64::MAX] {
+        for n in [0, 7, 9, 10, 42, 99, 100, 65535, u64::MAX] {
             out.clear();
             push_number(&mut out, n);
             assert_eq!(out, n.to_string().into_bytes());

@@ -1,10 +1,9 @@
 //! What the HTTP/1 machinery needs to know about a message's header lines
-//! (framing, connection options, Host, Expect), found in one pass over a
-//! [`HeaderList`]. Each `Option` holds the first line of its name, as
+//! (framing, connection options, Host, Expect), as a [`HeaderList`]
+//! noted them while its lines were added. Each `Option` holds the first line of its name, as
 //! [`HeaderList::get`] gives it.
 
 use super::headers::HeaderList;
-use super::names::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, HOST, TRANSFER_ENCODING};
 
 /// The framing- and connection-relevant header lines of one message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,7 +29,7 @@ pub struct HeaderFacts<'a> {
 }
 
 impl<'a> HeaderFacts<'a> {
-    /// Scans `headers` once.
+    /// Reads the facts of `headers` (noted as its lines were added).
     ///
     /// ```
     /// use eddy_http::h1::{HeaderFacts, HeaderList};
@@ -42,33 +41,20 @@ impl<'a> HeaderFacts<'a> {
     /// assert!(f.connection_close && f.has_connection && !f.chunked);
     /// ```
     pub fn of(headers: &'a HeaderList) -> HeaderFacts<'a> {
-        let mut f = HeaderFacts::default();
-        for (n, v) in headers.iter() {
-            // The length first: one compare settles most lines.
-            match n.len() {
-                4 if HOST.matches(n) => {
-                    f.hosts += 1;
-                    f.host.get_or_insert(v);
-                }
-                4 if DATE.matches(n) => f.has_date = true,
-                6 if EXPECT.matches(n) => {
-                    f.expect.get_or_insert(v);
-                }
-                10 if CONNECTION.matches(n) => {
-                    f.has_connection = true;
-                    f.connection_close |= v.eq_ignore_ascii_case(b"close");
-                }
-                14 if CONTENT_LENGTH.matches(n) => {
-                    f.content_length.get_or_insert(v);
-                }
-                17 if TRANSFER_ENCODING.matches(n) => {
-                    f.transfer_encoding.get_or_insert(v);
-                    f.chunked |= v.windows(7).any(|w| w.eq_ignore_ascii_case(b"chunked"));
-                }
-                _ => {}
-            }
+        // The list noted its relevant lines as they were added.
+        let m = headers.marks();
+        let at = |i: Option<u32>| i.map(|i| headers.value_at(i));
+        HeaderFacts {
+            content_length: at(m.content_length),
+            transfer_encoding: at(m.transfer_encoding),
+            chunked: m.chunked,
+            has_connection: m.has_connection,
+            connection_close: m.connection_close,
+            has_date: m.has_date,
+            host: at(m.host),
+            hosts: m.hosts as usize,
+            expect: at(m.expect),
         }
-        f
     }
 
     /// The first `Content-Length` as a number, when it is one.
@@ -116,6 +102,40 @@ mod tests {
         assert!(f.has_date && f.chunked && !f.has_connection);
         assert_eq!(f.expect, Some(&b"100-continue"[..]));
         assert_eq!(f.content_length_value(), Some(42));
+    }
+
+    /// The marks follow the lines: built from the parser's pieces, and
+    /// after a removal renumbers them.
+    #[test]
+    fn facts_follow_pieces_and_removals() {
+        let mut h = HeaderList::default();
+        for (n, v) in [
+            (&b"X-A"[..], &b" 1"[..]),
+            (b"Content-Length", b" 7 "),
+            (b"Host", b"h"),
+        ] {
+            h.name_piece(&n[..1]);
+            h.name_piece(&n[1..]);
+            h.name_done();
+            h.value_piece(v);
+            h.value_done();
+        }
+        let f = HeaderFacts::of(&h);
+        assert_eq!(
+            (f.content_length_value(), f.host, f.hosts),
+            (Some(7), Some(&b"h"[..]), 1)
+        );
+        let mut h = HeaderList::default();
+        h.push("X-Gone", b"1");
+        h.push("Content-Length", b"5");
+        h.push("Connection", b"close");
+        h.remove("x-gone");
+        let f = HeaderFacts::of(&h);
+        assert_eq!(f.content_length, Some(&b"5"[..]));
+        assert!(f.connection_close);
+        h.remove("content-length");
+        h.remove("connection");
+        assert_eq!(HeaderFacts::of(&h), HeaderFacts::default());
     }
 
     #[test]

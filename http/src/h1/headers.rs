@@ -6,6 +6,8 @@
 //! host, authorization, ...) keep the first value, and the others are
 //! joined with ", ".
 
+use super::marks::Marks;
+
 #[derive(Clone, Copy, Debug)]
 struct Line {
     name: (u32, u32),
@@ -41,6 +43,8 @@ pub struct HeaderList {
     /// Some line was built from pieces (the parser's): `buf` is not the
     /// wire form.
     pieces: bool,
+    /// The framing- and connection-relevant lines, noted as lines come.
+    marks: Marks,
 }
 
 /// Headers of which Node keeps only the first value.
@@ -93,6 +97,7 @@ impl HeaderList {
         self.open_value = 0;
         self.name_lens = 0;
         self.pieces = false;
+        self.marks = Marks::default();
     }
 
     /// Makes room for `lines` more lines of `bytes` bytes in all (as
@@ -137,10 +142,16 @@ impl HeaderList {
         let raw = &self.buf[vs as usize..end as usize];
         let lead = raw.iter().take_while(|b| matches!(b, b' ' | b'\t')).count() as u32;
         let kept = trim_ows(raw).len() as u32;
-        self.lines.push(Line {
+        let line = Line {
             name: (ns, vs - ns),
             value: (vs + lead, kept),
-        });
+        };
+        let (name, value) = (
+            &self.buf[ns as usize..vs as usize],
+            &raw[lead as usize..][..kept as usize],
+        );
+        self.marks.note(self.lines.len(), name, value);
+        self.lines.push(line);
         self.open_name = end;
     }
 
@@ -156,11 +167,17 @@ impl HeaderList {
     }
 
     /// Removes every line named `name` (case-insensitive).
+    #[inline]
     pub fn remove(&mut self, name: impl AsRef<[u8]>) {
         let name = name.as_ref();
-        if self.name_lens & len_bit(name.len()) == 0 {
-            return;
+        // Most often no line has a name of that length: nothing to do.
+        if self.name_lens & len_bit(name.len()) != 0 {
+            self.remove_lines(name);
         }
+    }
+
+    #[inline(never)]
+    fn remove_lines(&mut self, name: &[u8]) {
         if self.get(name).is_none() {
             return;
         }
@@ -177,6 +194,7 @@ impl HeaderList {
 
     /// Adds a whole line from raw bytes (the value without surrounding
     /// blanks), in its wire form.
+    #[inline(always)]
     pub(crate) fn push_bytes(&mut self, name: &[u8], value: &[u8]) {
         let value = trim_ows(value);
         let buf = &mut self.buf;
@@ -188,6 +206,7 @@ impl HeaderList {
         buf.extend_from_slice(b"\r\n");
         let vs = ns + name.len() as u32 + 2;
         self.name_lens |= len_bit(name.len());
+        self.marks.note(self.lines.len(), name, value);
         self.lines.push(Line {
             name: (ns, name.len() as u32),
             value: (vs, value.len() as u32),
@@ -200,6 +219,16 @@ impl HeaderList {
     /// all were added whole.
     pub(crate) fn wire(&self) -> Option<&[u8]> {
         (!self.pieces).then_some(&self.buf[..])
+    }
+
+    /// Where the relevant lines are (see [`Marks`]).
+    pub(crate) fn marks(&self) -> &Marks {
+        &self.marks
+    }
+
+    /// The value of line `index`.
+    pub(crate) fn value_at(&self, index: u32) -> &[u8] {
+        self.slice(self.lines[index as usize].value)
     }
 
     /// Every line in arrival order, names with their case as received.

@@ -6,10 +6,12 @@
 //! queue on one side, pooling on the other). Body *decoding* is the
 //! parser's (`crate::parser`), which both sides drive.
 //!
-//! Layering inside the module: `validate`, `headers` and `names` (the
-//! header names looked for) at the bottom,
-//! `forward` drops a list's hop-by-hop fields, `facts` scans a header list, `framing` decides from the facts, `head`
-//! and `body` encode what was decided.
+//! Layering inside the module: `validate`, `names` (the header names
+//! looked for) and `marks` (where the relevant lines are) at the bottom,
+//! then `headers`, which notes each line's marks as it is added;
+//! `forward` drops a list's hop-by-hop fields, `facts` reads a list's
+//! marks, `framing` decides from the facts, `head` and `body` encode what
+//! was decided.
 //!
 //! ```
 //! use eddy_http::h1::*;
@@ -47,6 +49,7 @@ mod forward;
 mod framing;
 mod head;
 mod headers;
+mod marks;
 mod names;
 mod validate;
 

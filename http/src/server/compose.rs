@@ -3,6 +3,7 @@
 //! gives, then body bytes through the response's body encoder.
 
 use super::connection::HeadContext;
+use super::date::DateCache;
 use super::exchange::{BodyState, RequestData, ResponsePhase, ResponseState};
 use super::status::reason_phrase;
 use crate::h1::{
@@ -22,12 +23,12 @@ pub(crate) enum Composed {
     EndedShort(Short),
 }
 
-/// What the head needs besides the exchange: the connection's context and
-/// the `Date` value.
-#[derive(Clone, Copy)]
+/// What the head needs besides the exchange: the connection's context, and
+/// the `Date` value at `now` (looked up only when the user set none).
 pub(crate) struct HeadInput<'a> {
     pub ctx: HeadContext,
-    pub date: &'a str,
+    pub date: &'a mut DateCache,
+    pub now: u64,
 }
 
 /// One exchange's parts, as composing needs them.
@@ -132,7 +133,7 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
         facts: &facts,
         decision: &decision,
         extra: b"",
-        date: Some(head.date.as_bytes()),
+        date: (!facts.has_date).then(|| head.date.get(head.now).as_bytes()),
         keep_alive_secs: head.ctx.keep_alive_secs,
     }
     .encode(out);

@@ -255,3 +255,17 @@ impl Exchange {
 /// A connection's exchanges, in request order. Boxed: pushing and popping
 /// move a pointer, and a finished exchange (with its buffers) is reused.
 pub(crate) type Queue = std::collections::VecDeque<Box<Exchange>>;
+
+/// Where exchange `seq` is in `queue`. Exchanges are queued in the order of
+/// their `seq`, one apart, so it is looked for first where that puts it
+/// (the front, most often); a queue that lost one from its middle (a
+/// refused request) is searched.
+#[inline]
+pub(crate) fn position(queue: &Queue, seq: u64) -> Option<usize> {
+    let front = queue.front()?.seq;
+    let guess = seq.wrapping_sub(front) as usize;
+    if queue.get(guess).is_some_and(|x| x.seq == seq) {
+        return Some(guess);
+    }
+    queue.iter().position(|x| x.seq == seq)
+}

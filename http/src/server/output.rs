@@ -13,7 +13,7 @@ use eddy_net::{SharedBytes, Stream};
 use super::compose::{compose, Composed, HeadInput, Parts};
 use super::connection::{Conn, Output};
 use super::deadlines::At;
-use super::exchange::ResponsePhase;
+use super::exchange::{position, ResponsePhase};
 use super::handles::ConnId;
 use super::lifecycle;
 use super::progress::SendCheck;
@@ -347,21 +347,14 @@ fn send_then(
         ..
     } = h;
     let cn: &mut Conn = conns.get_mut(c).ok_or(SendRefused::Closed)?;
-    let pos = cn
-        .exchanges
-        .iter()
-        .position(|x| x.seq == seq)
-        .ok_or(SendRefused::Closed)?;
+    let pos = position(&cn.exchanges, seq).ok_or(SendRefused::Closed)?;
     let x = &cn.exchanges[pos];
     if x.res.is_finished() {
         return Err(SendRefused::Finished);
     }
     // What the head needs to know, only while it is still to be sent.
     let ctx = (x.res.phase == ResponsePhase::Head).then(|| cn.head_context(seq, server_closing));
-    let head = ctx.map(|ctx| HeadInput {
-        ctx,
-        date: date.get(now),
-    });
+    let head = ctx.map(|ctx| HeadInput { ctx, date, now });
     let front = pos == 0;
     let (stream, hwm) = (cn.stream, cn.opts.high_water_mark);
     let Conn {

@@ -157,11 +157,16 @@ impl Response {
         if !(100..=999).contains(&status) {
             return Err(Error::InvalidStatus(status));
         }
+        // Every line is checked before any is set: a refusal sets none.
+        for (n, v) in headers {
+            check_header(n, v.as_bytes())?;
+        }
         // `set_status` then `set_header` for each, in one lookup.
         let res = &mut unsent(lp, self)?.res;
         res.status = status;
+        let bytes = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        res.headers.reserve(headers.len(), bytes);
         for (n, v) in headers {
-            check_header(n, v.as_bytes())?;
             res.headers.remove(n);
             res.headers.push(n, v.as_bytes());
         }
