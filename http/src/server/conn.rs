@@ -136,7 +136,7 @@ enum Parsed {
     /// this offset.
     HandOff {
         hook: Hook,
-        req: RequestData,
+        req: Box<RequestData>,
         from: usize,
     },
     /// A callback destroyed the connection.
@@ -215,7 +215,7 @@ impl<'l> ParseGuard<'l> {
                 (Stop::HandOff(hook), Ok(n)) => {
                     return Parsed::HandOff {
                         hook,
-                        req: std::mem::take(&mut **building),
+                        req: std::mem::take(building),
                         from: offset + n,
                     }
                 }
@@ -288,7 +288,7 @@ fn parse(lp: &mut Loop, c: ConnId, data: &[u8]) {
             fail(lp, c, status, CloseReason::for_refusal(status))
         }
         Parsed::HandOff { hook, req, from } => {
-            hand_off_stream(lp, c, hook, req, data[from..].to_vec())
+            hand_off_stream(lp, c, hook, *req, data[from..].to_vec())
         }
     }
 }
