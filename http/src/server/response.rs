@@ -16,8 +16,9 @@ use super::status::{is_reason_phrase, reason_phrase};
 use super::table::{exchange, exchange_ref};
 use crate::h1::{is_field_value, is_token, HeaderList};
 
+#[inline(always)]
 fn check_header(name: &str, value: &[u8]) -> Result<()> {
-    if is_token(name.as_bytes()) && is_field_value(value) {
+    if is_token(name.as_bytes()) & is_field_value(value) {
         Ok(())
     } else {
         Err(Error::InvalidHeader(name.to_string()))
