@@ -215,6 +215,30 @@ impl HeaderList {
         self.open_value = self.open_name;
     }
 
+    /// Whether setting each of `lines` in turn (replacing any earlier line
+    /// of its name) into an empty list would build exactly this list: the
+    /// same lines in the same order, byte for byte, values with no blank to
+    /// trim, and no two names of one length (so none replaced another).
+    pub(crate) fn is_set_from(&self, lines: &[(&str, &str)]) -> bool {
+        if self.lines.len() != lines.len() || self.pieces {
+            return false;
+        }
+        let mut lens = 0u64;
+        for (line, (name, value)) in self.lines.iter().zip(lines) {
+            let bit = len_bit(name.len());
+            if lens & bit != 0 {
+                return false;
+            }
+            lens |= bit;
+            if self.slice(line.name) != name.as_bytes()
+                || self.slice(line.value) != value.as_bytes()
+            {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Every line as it goes on the wire (`Name: value\r\n` each), when
     /// all were added whole.
     pub(crate) fn wire(&self) -> Option<&[u8]> {
@@ -316,6 +340,30 @@ mod tests {
         h.value_piece(b"2");
         h.value_done();
         assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"B"[..], &b"2"[..])]);
+    }
+
+    #[test]
+    fn a_list_knows_the_lines_it_was_set_from() {
+        let mut h = HeaderList::default();
+        h.push("Content-Type", b"text/plain");
+        h.push("X-N", b"1");
+        assert!(h.is_set_from(&[("Content-Type", "text/plain"), ("X-N", "1")]));
+        assert!(!h.is_set_from(&[("Content-Type", "text/plain"), ("X-N", "2")]));
+        assert!(!h.is_set_from(&[("content-type", "text/plain"), ("X-N", "1")]));
+        assert!(!h.is_set_from(&[("Content-Type", "text/plain")]));
+        assert!(!h.is_set_from(&[("Content-Type", " text/plain"), ("X-N", "1")]));
+        // Lines of one length could replace each other when set in turn.
+        let mut h = HeaderList::default();
+        h.push("X-A", b"1");
+        h.push("X-B", b"2");
+        assert!(!h.is_set_from(&[("X-A", "1"), ("X-B", "2")]));
+        // Nor is a list built by the parser (not in wire form).
+        let mut h = HeaderList::default();
+        h.name_piece(b"X-N");
+        h.name_done();
+        h.value_piece(b"1");
+        h.value_done();
+        assert!(!h.is_set_from(&[("X-N", "1")]));
     }
 
     #[test]

@@ -140,6 +140,10 @@ pub(crate) struct ResponseState {
     /// standard one for the status otherwise.
     pub reason: Option<Box<[u8]>>,
     pub headers: HeaderList,
+    /// The headers of the response this record carried last: a
+    /// `write_head` that sets the same lines takes them back whole,
+    /// checked as they were then, instead of checking and copying each.
+    pub previous: HeaderList,
     pub phase: ResponsePhase,
     /// What the head decided (or a failure imposed): the connection stays
     /// open after this response.
@@ -155,6 +159,7 @@ impl Default for ResponseState {
             status: 200,
             reason: None,
             headers: HeaderList::default(),
+            previous: HeaderList::default(),
             phase: ResponsePhase::Head,
             keep_alive: true,
             continue_sent: false,
@@ -229,6 +234,7 @@ impl Exchange {
             status,
             reason,
             headers,
+            previous,
             phase,
             keep_alive,
             continue_sent,
@@ -237,6 +243,7 @@ impl Exchange {
         } = &mut self.res;
         *status = 200;
         *reason = None;
+        std::mem::swap(headers, previous);
         headers.clear();
         *phase = ResponsePhase::Head;
         (*keep_alive, *continue_sent) = (true, false);

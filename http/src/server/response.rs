@@ -158,12 +158,19 @@ impl Response {
         if !(100..=999).contains(&status) {
             return Err(Error::InvalidStatus(status));
         }
+        let res = &mut unsent(lp, self)?.res;
+        if res.headers.is_empty() && res.previous.is_set_from(headers) {
+            // The head of this record's last response, byte for byte: its
+            // lines were checked then, and are taken back whole.
+            res.status = status;
+            std::mem::swap(&mut res.headers, &mut res.previous);
+            return Ok(());
+        }
         // Every line is checked before any is set: a refusal sets none.
         for (n, v) in headers {
             check_header(n, v.as_bytes())?;
         }
         // `set_status` then `set_header` for each, in one lookup.
-        let res = &mut unsent(lp, self)?.res;
         res.status = status;
         let bytes = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         res.headers.reserve(headers.len(), bytes);

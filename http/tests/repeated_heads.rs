@@ -1,0 +1,108 @@
+//! A `write_head` that sets the same lines as the response before it on
+//! the same exchange record takes that response's checked lines back whole
+//! instead of checking and copying each. These tests drive one connection
+//! with sequential requests (so the record is reused) and check that what
+//! goes out is what setting each line in turn gives: repeated heads, heads
+//! that differ in one value, and a head whose own lines replace each other
+//! after a response that appended lines of one name.
+
+mod common;
+
+use std::io::Write;
+
+use common::{read_response, TestServer};
+use eddy_http::server::{Request, Response, ServerOptions};
+use eddy_loop::Loop;
+
+fn routes(lp: &mut Loop, req: Request, res: Response) {
+    let path = req.path(lp).unwrap_or("").to_string();
+    match path.as_str() {
+        // Two lines of one name, appended: both go out.
+        "/appended" => {
+            res.write_head(lp, 200, &[]).unwrap();
+            res.append_header(lp, "Set-Cookie", "a=1").unwrap();
+            res.append_header(lp, "Set-Cookie", "b=2").unwrap();
+        }
+        // The same two lines through `write_head`: the second replaces the
+        // first, as `set_header` would.
+        "/replaced" => {
+            res.write_head(lp, 200, &[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+                .unwrap();
+        }
+        // The same head every time but for one value.
+        p => {
+            let n = p.trim_start_matches('/');
+            res.write_head(lp, 200, &[("Content-Type", "text/plain"), ("X-N", n)])
+                .unwrap();
+            if n == "changed" {
+                // Lines taken back are the response's own to change.
+                res.set_header(lp, "X-N", "after").unwrap();
+                res.append_header(lp, "X-More", "1").unwrap();
+            }
+        }
+    }
+    res.end(lp, b"ok").unwrap();
+}
+
+/// The responses to `paths`, asked one after the other on one connection.
+fn responses(paths: &[&str]) -> Vec<String> {
+    let server = TestServer::start(ServerOptions::default(), routes);
+    let mut s = server.connect();
+    let mut buf = Vec::new();
+    paths
+        .iter()
+        .map(|p| {
+            s.write_all(format!("GET {p} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+                .unwrap();
+            read_response(&mut s, &mut buf)
+        })
+        .collect()
+}
+
+fn lines<'a>(response: &'a str, name: &str) -> Vec<&'a str> {
+    let head = response.split("\r\n\r\n").next().unwrap();
+    head.split("\r\n")
+        .filter(|l| {
+            l.split_once(':')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+        })
+        .collect()
+}
+
+#[test]
+fn repeated_heads_go_out_whole_and_a_changed_value_goes_out_changed() {
+    let got = responses(&["/1", "/1", "/2", "/2", "/changed", "/1"]);
+    for (r, n) in got.iter().zip(["1", "1", "2", "2", "after", "1"]) {
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        assert_eq!(
+            lines(r, "Content-Type"),
+            ["Content-Type: text/plain"],
+            "{r}"
+        );
+        assert_eq!(lines(r, "X-N"), [format!("X-N: {n}")], "{r}");
+        assert!(r.ends_with("\r\n\r\nok"), "{r}");
+    }
+    assert_eq!(lines(&got[4], "X-More"), ["X-More: 1"]);
+    // Nothing of the changed response is left on the record.
+    assert!(lines(&got[5], "X-More").is_empty(), "{}", got[5]);
+}
+
+#[test]
+fn a_head_whose_lines_replace_each_other_is_not_taken_from_appended_lines() {
+    let got = responses(&["/appended", "/replaced", "/replaced", "/appended"]);
+    let both = ["Set-Cookie: a=1", "Set-Cookie: b=2"];
+    assert_eq!(lines(&got[0], "Set-Cookie"), both, "{}", got[0]);
+    assert_eq!(
+        lines(&got[1], "Set-Cookie"),
+        ["Set-Cookie: b=2"],
+        "{}",
+        got[1]
+    );
+    assert_eq!(
+        lines(&got[2], "Set-Cookie"),
+        ["Set-Cookie: b=2"],
+        "{}",
+        got[2]
+    );
+    assert_eq!(lines(&got[3], "Set-Cookie"), both, "{}", got[3]);
+}
