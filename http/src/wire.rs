@@ -36,6 +36,25 @@ pub(crate) fn push_number(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// Whether `a` and `b` are the same bytes: short ones (as most header
+/// names and values are) by two overlapping word compares each, with no
+/// call to `memcmp`.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    match n {
+        0..=3 => a.iter().zip(b).fold(true, |same, (x, y)| same & (x == y)),
+        4..=7 => (w4(a, 0) == w4(b, 0)) & (w4(a, n - 4) == w4(b, n - 4)),
+        8..=16 => (w8(a, 0) == w8(b, 0)) & (w8(a, n - 8) == w8(b, n - 8)),
+        _ => a == b,
+    }
+}
+
 /// A header name known when compiling (4 to 24 bytes, lowercase), kept as
 /// three words to compare a name with, eight bytes at a time (four for a
 /// name under 8). Setting bit 5 of a byte gives a lowercase letter only for
@@ -119,6 +138,22 @@ pub(crate) const fn byte_table(extra: &[u8]) -> [bool; 256] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `same_bytes` is `==`, for every byte in every position of slices of
+    /// 0 to 40 bytes.
+    #[test]
+    fn same_bytes_is_equality() {
+        for len in 0..=40usize {
+            let a: Vec<u8> = (0..len as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            assert!(!same_bytes(&a, &a[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "{len} {at}");
+            }
+        }
+    }
 
     #[test]
     fn numbers_and_tables() {

@@ -7,6 +7,7 @@
 //! joined with ", ".
 
 use super::marks::Marks;
+use crate::wire::same_bytes;
 
 #[derive(Clone, Copy, Debug)]
 struct Line {
@@ -230,9 +231,9 @@ impl HeaderList {
                 return false;
             }
             lens |= bit;
-            if self.slice(line.name) != name.as_bytes()
-                || self.slice(line.value) != value.as_bytes()
-            {
+            let same = same_bytes(self.slice(line.name), name.as_bytes())
+                & same_bytes(self.slice(line.value), value.as_bytes());
+            if !same {
                 return false;
             }
         }
