@@ -393,7 +393,6 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             let unread = done.req.unread_body(done.body.received);
             cn.finished_before_body(done.seq, unread);
         }
-        let closers = std::mem::take(&mut done.closers);
         // A pause belongs to its request: it ends with it.
         cn.hold = cn.hold.user(false);
         if !done.res.keep_alive {
@@ -417,11 +416,14 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
             }
             http(lp).recycle_queue(rest);
         }
-        if done.res.phase == ResponsePhase::Short {
-            // Cut short of its Content-Length: not finished.
-            lifecycle::tell(lp, closers, false);
-        } else {
-            lifecycle::left_queue(lp, c, closers);
+        if !done.closers.is_empty() {
+            let closers = std::mem::take(&mut done.closers);
+            if done.res.phase == ResponsePhase::Short {
+                // Cut short of its Content-Length: not finished.
+                lifecycle::tell(lp, closers, false);
+            } else {
+                lifecycle::left_queue(lp, c, closers);
+            }
         }
         let h = http(lp);
         let Some(cn) = h.conns.get_mut(c) else { return };

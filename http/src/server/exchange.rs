@@ -249,7 +249,9 @@ impl Exchange {
         (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();
         *drain_cb = None;
-        self.closers = Closers::default();
+        if !self.closers.is_empty() {
+            self.closers = Closers::default();
+        }
         self.file = None;
         if self.held.capacity() > KEEP_HELD {
             self.held = Vec::new();
