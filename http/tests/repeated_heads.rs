@@ -4,7 +4,9 @@
 //! with sequential requests (so the record is reused) and check that what
 //! goes out is what setting each line in turn gives: repeated heads, heads
 //! that differ in one value, and a head whose own lines replace each other
-//! after a response that appended lines of one name.
+//! after a response that appended lines of one name. A head composed from
+//! lines taken back is copied from the record's last one only when the
+//! status and keep-alive are the same too.
 
 mod common;
 
@@ -29,6 +31,12 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
             res.write_head(lp, 200, &[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
                 .unwrap();
         }
+        // The same lines with the status from the path.
+        p if p.starts_with("/s/") => {
+            let status = p[3..].parse().unwrap();
+            res.write_head(lp, status, &[("Content-Type", "text/plain"), ("X-N", "s")])
+                .unwrap();
+        }
         // The same head every time but for one value.
         p => {
             let n = p.trim_start_matches('/');
@@ -46,14 +54,22 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
 
 /// The responses to `paths`, asked one after the other on one connection.
 fn responses(paths: &[&str]) -> Vec<String> {
+    let requests: Vec<String> = paths
+        .iter()
+        .map(|p| format!("GET {p} HTTP/1.1\r\nHost: a\r\n\r\n"))
+        .collect();
+    answers(&requests)
+}
+
+/// The answers to `requests`, sent one after the other on one connection.
+fn answers(requests: &[String]) -> Vec<String> {
     let server = TestServer::start(ServerOptions::default(), routes);
     let mut s = server.connect();
     let mut buf = Vec::new();
-    paths
+    requests
         .iter()
-        .map(|p| {
-            s.write_all(format!("GET {p} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
-                .unwrap();
+        .map(|r| {
+            s.write_all(r.as_bytes()).unwrap();
             read_response(&mut s, &mut buf)
         })
         .collect()
@@ -105,4 +121,43 @@ fn a_head_whose_lines_replace_each_other_is_not_taken_from_appended_lines() {
         got[2]
     );
     assert_eq!(lines(&got[3], "Set-Cookie"), both, "{}", got[3]);
+}
+
+#[test]
+fn the_same_lines_under_another_status_or_keep_alive_get_their_own_head() {
+    let get = |p: &str, extra: &str| format!("GET {p} HTTP/1.1\r\nHost: a\r\n{extra}\r\n");
+    let got = answers(&[
+        get("/s/200", ""),
+        get("/s/200", ""),
+        get("/s/404", ""),
+        get("/s/200", ""),
+        get("/s/200", "Connection: close\r\n"),
+    ]);
+    let status: Vec<&str> = got.iter().map(|r| &r[..12]).collect();
+    assert_eq!(
+        status,
+        [
+            "HTTP/1.1 200",
+            "HTTP/1.1 200",
+            "HTTP/1.1 404",
+            "HTTP/1.1 200",
+            "HTTP/1.1 200"
+        ]
+    );
+    assert!(
+        got[2].starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{}",
+        got[2]
+    );
+    for r in &got[..4] {
+        assert_eq!(lines(r, "Connection"), ["Connection: keep-alive"], "{r}");
+        assert_eq!(lines(r, "X-N"), ["X-N: s"], "{r}");
+    }
+    assert_eq!(
+        lines(&got[4], "Connection"),
+        ["Connection: close"],
+        "{}",
+        got[4]
+    );
+    assert!(lines(&got[4], "Keep-Alive").is_empty(), "{}", got[4]);
 }

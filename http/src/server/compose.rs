@@ -4,7 +4,8 @@
 
 use super::connection::HeadContext;
 use super::date::DateCache;
-use super::exchange::{BodyState, RequestData, ResponsePhase, ResponseState};
+use super::exchange::{BodyState, LinesFrom, RequestData, ResponsePhase, ResponseState};
+use super::head_memo::HeadKey;
 use super::status::reason_phrase;
 use crate::h1::{
     decide, BodyEncoder, BodyKnown, Head, HeaderFacts, Outgoing, Overrun, Role, Short, StartLine,
@@ -121,22 +122,49 @@ fn write_head(p: &mut Parts<'_>, known: BodyKnown, head: HeadInput<'_>, out: &mu
             && !head.ctx.closing
             && head.ctx.keep_alive_secs.is_some(),
     });
-    Head {
-        start: StartLine::Status {
-            status: res.status,
-            reason: res
-                .reason
-                .as_deref()
-                .unwrap_or(reason_phrase(res.status).as_bytes()),
-        },
-        headers: &res.headers,
-        facts: &facts,
-        decision: &decision,
-        extra: b"",
-        date: (!facts.has_date).then(|| head.date.get(head.now).as_bytes()),
+    // The `Date` eddy adds (none if the user set one), current to the second.
+    let date_second = (!facts.has_date).then(|| {
+        head.date.get(head.now);
+        head.date.second()
+    });
+    // A head with the standard reason phrase can be kept, and copied when
+    // the same lines come back with the same rest.
+    let key = res.reason.is_none().then_some(HeadKey {
+        status: res.status,
+        decision,
         keep_alive_secs: head.ctx.keep_alive_secs,
+        date_second,
+    });
+    let kept = match (res.lines_from, &key) {
+        (LinesFrom::TakenBack, Some(key)) => res.memo.get(key),
+        _ => None,
+    };
+    match kept {
+        Some(bytes) => out.extend_from_slice(bytes),
+        None => {
+            let start = out.len();
+            Head {
+                start: StartLine::Status {
+                    status: res.status,
+                    reason: res
+                        .reason
+                        .as_deref()
+                        .unwrap_or(reason_phrase(res.status).as_bytes()),
+                },
+                headers: &res.headers,
+                facts: &facts,
+                decision: &decision,
+                extra: b"",
+                date: date_second.map(|_| head.date.text().as_bytes()),
+                keep_alive_secs: head.ctx.keep_alive_secs,
+            }
+            .encode(out);
+            match key {
+                Some(key) => res.memo.keep(key, &out[start..]),
+                None => res.memo.forget(),
+            }
+        }
     }
-    .encode(out);
     res.phase = ResponsePhase::Body(BodyEncoder::new(decision.framing));
     res.keep_alive = decision.keep_alive;
 }

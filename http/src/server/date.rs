@@ -34,6 +34,16 @@ impl DateCache {
         }
         &self.text
     }
+
+    /// The second `get` last formatted.
+    pub fn second(&self) -> u64 {
+        self.second
+    }
+
+    /// What `get` last returned.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Formats seconds since the epoch as `Sun, 06 Nov 1994 08:49:37 GMT`.

@@ -8,6 +8,7 @@ use eddy_loop::Loop;
 
 use super::file_body::FileBody;
 use super::handles::{Request, Response};
+use super::head_memo::HeadMemo;
 use super::target_form::{locate, Located};
 use crate::h1::{BodyEncoder, HeaderList};
 use crate::parser::Method;
@@ -133,6 +134,19 @@ pub(crate) enum ResponsePhase {
     Short,
 }
 
+/// Where a response's header lines came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinesFrom {
+    /// Set line by line, or changed since they were taken back.
+    Set,
+    /// Taken back whole from the record's last response (`write_head`
+    /// with the same lines): the record's [`HeadMemo`] may hold their head.
+    TakenBack,
+}
+
+/// Header buffers larger than this are not kept for the next response.
+const KEEP_HEADER_BYTES: usize = 4096;
+
 /// A response being built and sent.
 pub(crate) struct ResponseState {
     pub status: u16,
@@ -144,6 +158,11 @@ pub(crate) struct ResponseState {
     /// `write_head` that sets the same lines takes them back whole,
     /// checked as they were then, instead of checking and copying each.
     pub previous: HeaderList,
+    pub lines_from: LinesFrom,
+    /// The head this record composed last, from the lines now in
+    /// `previous` (between responses) or, while they are taken back, in
+    /// `headers`.
+    pub memo: HeadMemo,
     pub phase: ResponsePhase,
     /// What the head decided (or a failure imposed): the connection stays
     /// open after this response.
@@ -160,6 +179,8 @@ impl Default for ResponseState {
             reason: None,
             headers: HeaderList::default(),
             previous: HeaderList::default(),
+            lines_from: LinesFrom::Set,
+            memo: HeadMemo::default(),
             phase: ResponsePhase::Head,
             keep_alive: true,
             continue_sent: false,
@@ -235,6 +256,8 @@ impl Exchange {
             reason,
             headers,
             previous,
+            lines_from,
+            memo,
             phase,
             keep_alive,
             continue_sent,
@@ -243,8 +266,21 @@ impl Exchange {
         } = &mut self.res;
         *status = 200;
         *reason = None;
+        if *phase == ResponsePhase::Head {
+            // No head was composed from these lines: the memo is of others.
+            memo.forget();
+        }
         std::mem::swap(headers, previous);
-        headers.clear();
+        if headers.byte_len() > KEEP_HEADER_BYTES {
+            *headers = HeaderList::default();
+        } else {
+            headers.clear();
+        }
+        if previous.byte_len() > KEEP_HEADER_BYTES {
+            *previous = HeaderList::default();
+            memo.forget();
+        }
+        *lines_from = LinesFrom::Set;
         *phase = ResponsePhase::Head;
         (*keep_alive, *continue_sent) = (true, false);
         trailers.clear();

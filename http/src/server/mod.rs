@@ -49,7 +49,8 @@
 //!   `dispatch.rs` (the server's callbacks);
 //! - state: `table.rs`, `connection.rs`, `server_state.rs`, `exchange.rs`,
 //!   `deadlines.rs`, `hooks.rs`, `handles.rs`, and the leaves `options.rs`,
-//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`, `progress.rs`;
+//!   `error.rs`, `status.rs`, `date.rs`, `target_form.rs`, `progress.rs`,
+//!   `head_memo.rs`;
 //! - below: `crate::h1` and `eddy-net`.
 
 #![deny(missing_docs)]
@@ -71,6 +72,7 @@ mod file_output;
 mod file_path;
 mod file_reply;
 mod handles;
+mod head_memo;
 mod hooks;
 mod lifecycle;
 mod mime;

@@ -9,7 +9,7 @@ use eddy_loop::Loop;
 
 use super::conn;
 use super::error::{Error, Result};
-use super::exchange::Exchange;
+use super::exchange::{Exchange, LinesFrom};
 use super::handles::Response;
 use super::output::{self, SendRefused};
 use super::status::{is_reason_phrase, reason_phrase};
@@ -70,9 +70,10 @@ impl Response {
     pub fn set_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
         check_header(name, value)?;
-        let headers = &mut unsent(lp, self)?.res.headers;
-        headers.remove(name);
-        headers.push(name, value);
+        let res = &mut unsent(lp, self)?.res;
+        res.lines_from = LinesFrom::Set;
+        res.headers.remove(name);
+        res.headers.push(name, value);
         Ok(())
     }
 
@@ -81,7 +82,9 @@ impl Response {
     pub fn append_header(self, lp: &mut Loop, name: &str, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
         check_header(name, value)?;
-        unsent(lp, self)?.res.headers.push(name, value);
+        let res = &mut unsent(lp, self)?.res;
+        res.lines_from = LinesFrom::Set;
+        res.headers.push(name, value);
         Ok(())
     }
 
@@ -104,7 +107,9 @@ impl Response {
 
     /// Removes every header of this name set on this response.
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
-        unsent(lp, self)?.res.headers.remove(name);
+        let res = &mut unsent(lp, self)?.res;
+        res.lines_from = LinesFrom::Set;
+        res.headers.remove(name);
         Ok(())
     }
 
@@ -122,7 +127,9 @@ impl Response {
                     let shown = String::from_utf8_lossy(n).into_owned();
                     return Err(Error::InvalidHeader(shown));
                 }
-                lines.copy_into(&mut unsent(lp, self)?.res.headers);
+                let res = &mut unsent(lp, self)?.res;
+                res.lines_from = LinesFrom::Set;
+                lines.copy_into(&mut res.headers);
                 Ok(())
             })
             .unwrap_or(Err(Error::Closed("received message")))
@@ -164,6 +171,7 @@ impl Response {
             // lines were checked then, and are taken back whole.
             res.status = status;
             std::mem::swap(&mut res.headers, &mut res.previous);
+            res.lines_from = LinesFrom::TakenBack;
             return Ok(());
         }
         // Every line is checked before any is set: a refusal sets none.
@@ -172,6 +180,7 @@ impl Response {
         }
         // `set_status` then `set_header` for each, in one lookup.
         res.status = status;
+        res.lines_from = LinesFrom::Set;
         let bytes = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         res.headers.reserve(headers.len(), bytes);
         for (n, v) in headers {
