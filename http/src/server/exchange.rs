@@ -308,9 +308,31 @@ pub(crate) type Queue = std::collections::VecDeque<Box<Exchange>>;
 #[inline]
 pub(crate) fn position(queue: &Queue, seq: u64) -> Option<usize> {
     let front = queue.front()?.seq;
+    if front == seq {
+        return Some(0);
+    }
     let guess = seq.wrapping_sub(front) as usize;
     if queue.get(guess).is_some_and(|x| x.seq == seq) {
         return Some(guess);
     }
     queue.iter().position(|x| x.seq == seq)
+}
+
+/// Exchange `seq` of `queue` (see [`position`]).
+#[inline]
+pub(crate) fn find(queue: &Queue, seq: u64) -> Option<&Exchange> {
+    match queue.front() {
+        Some(x) if x.seq == seq => Some(x),
+        _ => queue.get(position(queue, seq)?).map(|x| &**x),
+    }
+}
+
+/// Exchange `seq` of `queue`, mutably (see [`position`]).
+#[inline]
+pub(crate) fn find_mut(queue: &mut Queue, seq: u64) -> Option<&mut Exchange> {
+    let pos = match queue.front() {
+        Some(x) if x.seq == seq => 0,
+        _ => position(queue, seq)?,
+    };
+    queue.get_mut(pos).map(|x| &mut **x)
 }

@@ -7,7 +7,7 @@ use eddy_loop::{ExtensionKey, Loop, Table};
 
 use super::connection::Conn;
 use super::date::DateCache;
-use super::exchange::{position, Exchange, Queue, RequestData};
+use super::exchange::{find, find_mut, Exchange, Queue, RequestData};
 use super::handles::ConnId;
 use super::server_state::Server;
 use super::server_state::ServerState;
@@ -142,14 +142,11 @@ pub(crate) fn conn(lp: &mut Loop, c: ConnId) -> Option<&mut Conn> {
 /// Exchange `seq` of connection `c`, if both still exist.
 #[inline]
 pub(crate) fn exchange(lp: &mut Loop, c: ConnId, seq: u64) -> Option<&mut Exchange> {
-    let q = &mut conn(lp, c)?.exchanges;
-    let pos = position(q, seq)?;
-    Some(&mut *q[pos])
+    find_mut(&mut conn(lp, c)?.exchanges, seq)
 }
 
 /// Exchange `seq` of connection `c`, for queries.
 #[inline]
 pub(crate) fn exchange_ref(lp: &Loop, c: ConnId, seq: u64) -> Option<&Exchange> {
-    let q = &http_ref(lp)?.conns.get(c)?.exchanges;
-    Some(&*q[position(q, seq)?])
+    find(&http_ref(lp)?.conns.get(c)?.exchanges, seq)
 }
