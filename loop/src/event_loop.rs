@@ -107,24 +107,33 @@ pub struct ExtensionKey<T> {
     _of: PhantomData<fn() -> T>,
 }
 
-static NEXT_EXTENSION_SLOT: AtomicUsize = AtomicUsize::new(0);
+/// Slots are numbered from 1: slot 0, the number of a key not yet used,
+/// is never filled, so looking a fresh key up finds nothing there and
+/// takes the slow path, which assigns it (one test on the hot path).
+static NEXT_EXTENSION_SLOT: AtomicUsize = AtomicUsize::new(1);
 
 impl<T> ExtensionKey<T> {
     /// A key whose slot is assigned at its first use.
     pub const fn new() -> ExtensionKey<T> {
         ExtensionKey {
-            slot: AtomicUsize::new(usize::MAX),
+            slot: AtomicUsize::new(0),
             _of: PhantomData,
         }
     }
 
+    /// The key's slot, or 0 (a slot never filled) before its first use.
+    #[inline]
+    pub(crate) fn slot_if_assigned(&self) -> usize {
+        self.slot.load(Ordering::Acquire)
+    }
+
+    /// The key's slot, assigned now if it has none.
     #[inline]
     pub(crate) fn slot(&self) -> usize {
-        let slot = self.slot.load(Ordering::Acquire);
-        if slot != usize::MAX {
-            return slot;
+        match self.slot.load(Ordering::Acquire) {
+            0 => self.assign(),
+            slot => slot,
         }
-        self.assign()
     }
 
     #[cold]
@@ -133,7 +142,7 @@ impl<T> ExtensionKey<T> {
         let fresh = NEXT_EXTENSION_SLOT.fetch_add(1, Ordering::AcqRel);
         match self
             .slot
-            .compare_exchange(usize::MAX, fresh, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => fresh,
             Err(taken) => taken,

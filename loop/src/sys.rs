@@ -215,26 +215,32 @@ impl KeyedSlots {
         key: &'static crate::ExtensionKey<T>,
         init: impl FnOnce() -> T,
     ) -> &mut T {
-        let slot = key.slot();
-        if !matches!(self.slots.get(slot), Some(Some(_))) {
-            self.fill(slot, init);
+        // Slot 0 (a key not used yet) is never filled: one test finds a
+        // filled slot.
+        if let Some(Some(value)) = self.slots.get_mut(key.slot_if_assigned()) {
+            debug_assert!(value.is::<T>());
+            let ptr: *mut dyn std::any::Any = &mut **value;
+            // SAFETY: a slot is filled only by `fill::<T>` for its key
+            // (slot numbers are unique per key, and a key has one `T`), so
+            // the box holds a `T`; the pointer comes from a live `&mut`
+            // borrow of `self`, which the returned reference keeps.
+            return unsafe { &mut *ptr.cast::<T>() };
         }
+        let slot = key.slot();
+        self.fill(slot, init);
         let Some(Some(value)) = self.slots.get_mut(slot) else {
             unreachable!("filled above")
         };
         debug_assert!(value.is::<T>());
         let ptr: *mut dyn std::any::Any = &mut **value;
-        // SAFETY: slot `slot` was filled only by `fill::<T>` for this key
-        // (slot numbers are unique per key, and a key has one `T`), so the
-        // box holds a `T`; the pointer comes from a live `&mut` borrow of
-        // `self`, which the returned reference keeps.
+        // SAFETY: as above: `fill::<T>` just put this key's `T` there.
         unsafe { &mut *ptr.cast::<T>() }
     }
 
     /// The value in `key`'s slot, if it was made.
     #[inline]
     pub fn get<T: 'static>(&self, key: &'static crate::ExtensionKey<T>) -> Option<&T> {
-        let value = self.slots.get(key.slot())?.as_ref()?;
+        let value = self.slots.get(key.slot_if_assigned())?.as_ref()?;
         debug_assert!(value.is::<T>());
         let ptr: *const dyn std::any::Any = &**value;
         // SAFETY: as in `get_or_insert_with`: the slot holds this key's `T`,

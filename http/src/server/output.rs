@@ -16,7 +16,7 @@ use super::deadlines::At;
 use super::exchange::{position, ResponsePhase};
 use super::handles::ConnId;
 use super::lifecycle;
-use super::progress::SendCheck;
+use super::progress::{SendCheck, SendWatch};
 use super::stats::CloseReason;
 use super::table::{conn, http, Http};
 use super::teardown::destroy;
@@ -117,6 +117,13 @@ pub(crate) fn watch_output(lp: &mut Loop, c: ConnId, stream: Stream) {
         return;
     }
     let queued = stream.write_queue_size(lp).unwrap_or(0);
+    if queued == 0 {
+        // All of it went out: nothing to watch (the usual case).
+        if let Some(cn) = conn(lp, c) {
+            cn.send_watch = SendWatch::Off;
+        }
+        return;
+    }
     let written = stream.bytes_written(lp).unwrap_or(0);
     let now = lp.now();
     let Some(cn) = conn(lp, c) else { return };
