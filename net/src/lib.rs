@@ -89,7 +89,7 @@ pub use listener::{listen_socket, resolve_blocking, ListenOptions, Listener};
 pub use shared_bytes::SharedBytes;
 pub use shrink::shrink_to_fit;
 pub use stream::{Probe, ReadEvent, Stream};
-pub use write::DEFAULT_HIGH_WATER_MARK;
+pub use write::{Written, DEFAULT_HIGH_WATER_MARK};
 
 /// Raises this process's soft limit on open files to its hard limit (a
 /// server with many connections wants this); returns the new limit.

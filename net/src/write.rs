@@ -96,17 +96,48 @@ fn write_error(errno: i32) -> Error {
     Error::io("write", "socket", io::Error::from_raw_os_error(errno))
 }
 
+/// What a write did with its bytes ([`Stream::write_reporting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The kernel took them all at once: nothing is queued.
+    All,
+    /// Some wait in the stream's queue (what the kernel did not take, or
+    /// all of them behind earlier bytes); `below_mark` says whether the
+    /// queue is still under the high-water mark (`write`'s return value).
+    Queued {
+        /// The queue holds less than the high-water mark.
+        below_mark: bool,
+    },
+}
+
+impl Written {
+    /// `write`'s return value: whether to go on writing.
+    pub fn below_mark(self) -> bool {
+        match self {
+            Written::All => true,
+            Written::Queued { below_mark } => below_mark,
+        }
+    }
+}
+
 impl Stream {
     /// Writes `data` (copying only what cannot be sent at once). Returns
     /// false once the queue holds the high-water mark or more: wait for the
     /// drain callback before writing more.
     pub fn write(self, lp: &mut Loop, data: &[u8]) -> Result<bool> {
+        write_data(lp, self, Data::Borrowed(data), None).map(Written::below_mark)
+    }
+
+    /// Like `write`, saying whether anything was left queued: a caller that
+    /// watches queued output for progress (a send timeout) has nothing to
+    /// watch after [`Written::All`].
+    pub fn write_reporting(self, lp: &mut Loop, data: &[u8]) -> Result<Written> {
         write_data(lp, self, Data::Borrowed(data), None)
     }
 
     /// Like `write`, taking ownership so nothing is copied.
     pub fn write_vec(self, lp: &mut Loop, data: Vec<u8>) -> Result<bool> {
-        write_data(lp, self, Data::Queued(owned(data)), None)
+        write_data(lp, self, Data::Queued(owned(data)), None).map(Written::below_mark)
     }
 
     /// Like `write_vec`, with `cb` run from the pending phase once every
@@ -118,7 +149,7 @@ impl Stream {
         data: Vec<u8>,
         cb: impl FnOnce(&mut Loop, Stream, Result<()>) + 'static,
     ) -> Result<bool> {
-        write_data(lp, self, Data::Queued(owned(data)), Some(Box::new(cb)))
+        write_data(lp, self, Data::Queued(owned(data)), Some(Box::new(cb))).map(Written::below_mark)
     }
 
     /// Writes what the kernel takes right now and never queues: returns the
@@ -246,7 +277,7 @@ pub(crate) fn write_data(
     s: Stream,
     mut data: Data<'_>,
     cb: Option<DoneCb>,
-) -> Result<bool> {
+) -> Result<Written> {
     let now = lp.now();
     let st = state(lp, s)?;
     if st.w.shutdown_requested || st.end_requested {
@@ -281,13 +312,19 @@ pub(crate) fn write_data(
                 // Even from inside the read callback (its slot is empty
                 // then): whether a reader is told is decided at delivery.
                 complete(lp, s, Completion::WriteFailed(errno));
-                return Ok(false);
+                return Ok(Written::Queued { below_mark: false });
             }
         }
     }
     if sent == len && cb.is_none() && rearm.is_none() {
-        // All taken at once, nothing to report: the common case.
-        return Ok(true);
+        // All taken at once, nothing to report: the common case. (An
+        // empty write behind queued bytes, with no callback, queues
+        // nothing either.)
+        return Ok(if len > 0 || direct {
+            Written::All
+        } else {
+            Written::Queued { below_mark: true }
+        });
     }
     if let Some(rearm) = rearm {
         rearm.apply(lp);
@@ -301,7 +338,7 @@ pub(crate) fn write_data(
         if let Some(cb) = cb {
             complete(lp, s, Completion::Done(cb, Ok(())));
         }
-        return Ok(true);
+        return Ok(Written::All);
     }
     let data = match data {
         Data::Borrowed(b) => owned(b[sent..].to_vec()),
@@ -317,7 +354,7 @@ pub(crate) fn write_data(
         st.w.needs_drain = true;
     }
     sync_interest(lp, s);
-    Ok(below)
+    Ok(Written::Queued { below_mark: below })
 }
 
 /// What one step of a flush did.

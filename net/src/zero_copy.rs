@@ -18,7 +18,7 @@ use crate::payload::{FileRange, Payload};
 use crate::shared_bytes::SharedBytes;
 use crate::stream::Stream;
 use crate::sys;
-use crate::write::{write_data, Data};
+use crate::write::{write_data, Data, Written};
 
 impl Stream {
     /// Queues a view of a shared buffer without copying it: the queue keeps
@@ -39,7 +39,7 @@ impl Stream {
     /// ```
     pub fn write_shared(self, lp: &mut Loop, bytes: impl Into<SharedBytes>) -> Result<bool> {
         let bytes = bytes.into();
-        write_data(lp, self, Data::Queued(Payload::Shared(bytes)), None)
+        write_data(lp, self, Data::Queued(Payload::Shared(bytes)), None).map(Written::below_mark)
     }
 
     /// Like [`Stream::write_shared`], with `cb` run from the pending phase
@@ -58,6 +58,7 @@ impl Stream {
             Data::Queued(Payload::Shared(bytes)),
             Some(Box::new(cb)),
         )
+        .map(Written::below_mark)
     }
 
     /// Sends `len` bytes of `file` from `offset` with `sendfile(2)`: the
@@ -115,5 +116,6 @@ impl Stream {
             Data::Queued(Payload::File(range)),
             Some(Box::new(cb)),
         )
+        .map(Written::below_mark)
     }
 }

@@ -163,3 +163,49 @@ fn an_unrefd_stream_does_not_keep_the_loop_alive() {
     listener.close(&mut lp, |_, _| {}).unwrap();
     lp.run(RunMode::Default);
 }
+
+/// `write_reporting` says whether a write left anything queued: nothing
+/// when the kernel takes it all, something once a peer that does not read
+/// lets the socket buffers fill, and then for every write behind it; its
+/// `below_mark` is what `write` returns.
+#[test]
+fn write_reporting_says_what_was_left_queued() {
+    use eddy_net::Written;
+    let mut lp = Loop::new().unwrap();
+    watchdog(&mut lp, 30);
+    // A peer that accepts and never reads, until the test ends.
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = peer.local_addr().unwrap();
+    let got: Rc<RefCell<Vec<Written>>> = Rc::default();
+    let g = got.clone();
+    Stream::connect(
+        &mut lp,
+        addr,
+        &ConnectOptions::default(),
+        move |lp, s, res| {
+            res.unwrap();
+            let mut g = g.borrow_mut();
+            g.push(s.write_reporting(lp, b"small").unwrap());
+            let big = vec![b'x'; 1 << 20];
+            // Until the kernel stops taking it all (its buffers are bounded).
+            for _ in 0..256 {
+                let w = s.write_reporting(lp, &big).unwrap();
+                if w != Written::All {
+                    g.push(w);
+                    break;
+                }
+            }
+            g.push(s.write_reporting(lp, b"behind").unwrap());
+            assert!(!s.write(lp, b"and more").unwrap());
+            s.close(lp, |_, _| {}).unwrap();
+        },
+    )
+    .unwrap();
+    let (_held, _) = peer.accept().unwrap();
+    lp.run(RunMode::Default);
+    let got = got.borrow();
+    assert_eq!(got[0], Written::All);
+    assert_eq!(got[1], Written::Queued { below_mark: false }, "{got:?}");
+    assert_eq!(got[2], Written::Queued { below_mark: false }, "{got:?}");
+    assert!(!got[2].below_mark());
+}

@@ -8,7 +8,7 @@
 //! code (`conn.rs`) decides what follows (resume, drain, advance).
 
 use eddy_loop::Loop;
-use eddy_net::{SharedBytes, Stream};
+use eddy_net::{SharedBytes, Stream, Written};
 
 use super::compose::{compose, Composed, HeadInput, Parts};
 use super::connection::{Conn, Output};
@@ -86,9 +86,14 @@ pub(crate) enum Flushed {
 /// Whether the write of `bytes` to `stream` left room; a failure closes
 /// the connection from the next pending phase.
 fn write_stream(lp: &mut Loop, c: ConnId, stream: Stream, bytes: &[u8]) -> Room {
-    let written = stream.write(lp, bytes);
-    watch_output(lp, c, stream);
-    room_after(lp, c, written)
+    match stream.write_reporting(lp, bytes) {
+        // All of it went out: no output to watch (the usual case).
+        Ok(Written::All) => Room::Below,
+        written => {
+            watch_output(lp, c, stream);
+            room_after(lp, c, written.map(Written::below_mark))
+        }
+    }
 }
 
 /// What a write's result means for the connection: below the mark, or
