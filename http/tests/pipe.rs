@@ -318,3 +318,41 @@ fn a_net_stream_pipes_into_itself_as_an_echo_with_its_end() {
     writer.join().unwrap();
     assert!(back == body, "{} of {} bytes", back.len(), body.len());
 }
+
+/// A request whose head says no body follows (a GET) has nothing to
+/// flow: its pipe ends the destination at once, through a proxy and an
+/// echo upstream alike, and a destination already gone is an error, as
+/// for any pipe.
+#[test]
+fn a_bodiless_request_pipes_its_end_at_once() {
+    let proxy = start_proxy(echo_upstream());
+    let mut s = connect(proxy.port);
+    for _ in 0..3 {
+        s.write_all(b"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+        let head = String::from_utf8(read_head(&mut s)).unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("Content-Length: 0\r\n"), "{head}");
+    }
+    static ERRORS: AtomicUsize = AtomicUsize::new(0);
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut lp = Loop::new().unwrap();
+        let srv = Server::new(&mut lp, ServerOptions::default(), |lp, req, res| {
+            res.end(lp, b"done").unwrap();
+            // The response left its queue: stale.
+            if pipe(lp, req, res).is_err() {
+                ERRORS.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        tx.send(srv.listen(&mut lp, any).unwrap().ip().unwrap().port())
+            .unwrap();
+        lp.run(RunMode::Default);
+    });
+    let mut s = connect(rx.recv_timeout(Duration::from_secs(30)).unwrap());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let head = String::from_utf8(read_head(&mut s)).unwrap();
+    assert!(head.contains("Content-Length: 4\r\n"), "{head}");
+    assert_eq!(ERRORS.load(Ordering::SeqCst), 1);
+}

@@ -20,7 +20,9 @@
 //! two `Copy` handles. It takes the source's data, end and abort slots
 //! (`on_data`, `on_end`, `on_aborted`; a stream's read callback) and the
 //! destination's drain slot; close events are watched alongside the
-//! user's own `on_close`.
+//! user's own `on_close`. A source known to hold nothing (a request whose
+//! head says no body follows, as a GET's) installs none of them: its pipe
+//! ends the destination at once.
 //!
 //! Files: `readable.rs` and `writable.rs` (the traits and their impls);
 //! this file joins them.
@@ -66,6 +68,10 @@ pub enum Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn pipe<R: Readable, W: Writable>(lp: &mut Loop, from: R, to: W) -> Result<(), Error> {
+    if from.is_known_empty(lp) {
+        // Nothing will flow (a GET, say): the end goes through now.
+        return to.end(lp);
+    }
     to.on_drain(lp, move |lp| from.resume(lp))?;
     to.on_gone(lp, move |lp| from.abort(lp))?;
     from.start(
@@ -77,7 +83,9 @@ pub fn pipe<R: Readable, W: Writable>(lp: &mut Loop, from: R, to: W) -> Result<(
             // The destination is gone (its close aborts the source).
             Err(_) => from.abort(lp),
         },
-        move |lp| to.end(lp),
+        move |lp| {
+            let _ = to.end(lp);
+        },
         move |lp| to.abort(lp),
     )
 }

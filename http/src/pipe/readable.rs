@@ -27,6 +27,11 @@ pub trait Readable: Copy + 'static {
     fn resume(self, lp: &mut Loop);
     /// Abandons it: the destination is gone.
     fn abort(self, lp: &mut Loop);
+    /// Whether it is known now to hold nothing: no chunk will come, and
+    /// nothing can cut it, so a pipe only ends its destination.
+    fn is_known_empty(self, _lp: &Loop) -> bool {
+        false
+    }
 }
 
 impl Readable for Request {
@@ -58,6 +63,12 @@ impl Readable for Request {
         if !self.is_complete(lp) {
             let _ = self.destroy(lp);
         }
+    }
+
+    fn is_known_empty(self, lp: &Loop) -> bool {
+        // Its end comes in the same parse as its head: no byte between
+        // them for a pause, a drain or an abort to act on.
+        self.has_no_body(lp)
     }
 }
 

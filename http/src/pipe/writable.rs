@@ -14,8 +14,8 @@ pub trait Writable: Copy + 'static {
     /// Writes `chunk`; `Ok(false)` once buffered output reached the
     /// high-water mark (wait for the drain).
     fn write(self, lp: &mut Loop, chunk: &[u8]) -> Result<bool, Error>;
-    /// Ends the body.
-    fn end(self, lp: &mut Loop);
+    /// Ends the body; `Err` if it is already gone.
+    fn end(self, lp: &mut Loop) -> Result<(), Error>;
     /// Runs `cb` when buffered output drained below the mark.
     fn on_drain(self, lp: &mut Loop, cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error>;
     /// Runs `cb` once if it goes away before it finished.
@@ -29,8 +29,12 @@ impl Writable for Response {
         Response::write(self, lp, chunk).map_err(|_| Error::Closed("response"))
     }
 
-    fn end(self, lp: &mut Loop) {
-        let _ = Response::end(self, lp, b"");
+    fn end(self, lp: &mut Loop) -> Result<(), Error> {
+        match Response::end(self, lp, b"") {
+            Err(crate::server::Error::Closed(_)) => Err(Error::Closed("response")),
+            // Ended (short of its length, say, which closes it as it is).
+            _ => Ok(()),
+        }
     }
 
     fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {
@@ -56,8 +60,11 @@ impl Writable for ClientRequest {
         ClientRequest::write(self, lp, chunk).map_err(|_| Error::Closed("request"))
     }
 
-    fn end(self, lp: &mut Loop) {
-        let _ = ClientRequest::end(self, lp, b"");
+    fn end(self, lp: &mut Loop) -> Result<(), Error> {
+        match ClientRequest::end(self, lp, b"") {
+            Err(crate::client::Error::Closed(_)) => Err(Error::Closed("request")),
+            _ => Ok(()),
+        }
     }
 
     fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {
@@ -83,8 +90,11 @@ impl Writable for Stream {
         Stream::write(self, lp, chunk).map_err(|_| Error::Closed("stream"))
     }
 
-    fn end(self, lp: &mut Loop) {
-        let _ = Stream::end(self, lp);
+    fn end(self, lp: &mut Loop) -> Result<(), Error> {
+        match Stream::end(self, lp) {
+            Err(eddy_net::Error::Closed(_)) => Err(Error::Closed("stream")),
+            _ => Ok(()),
+        }
     }
 
     fn on_drain(self, lp: &mut Loop, mut cb: impl FnMut(&mut Loop) + 'static) -> Result<(), Error> {

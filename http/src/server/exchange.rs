@@ -52,6 +52,8 @@ pub(crate) struct RequestData {
     pub headers: HeaderList,
     pub keep_alive: bool,
     pub expects_continue: bool,
+    /// A body follows the head (a `Content-Length` above 0, or chunked).
+    pub body_follows: bool,
     /// The body length the head declared: its `Content-Length`, unless a
     /// `Transfer-Encoding` came too (then it is not known). Read once,
     /// when the head is complete, rather than looked up for each response.
@@ -70,6 +72,7 @@ impl Default for RequestData {
             headers: HeaderList::default(),
             keep_alive: true,
             expects_continue: false,
+            body_follows: false,
             declared_length: None,
             trailers: None,
         }
@@ -105,6 +108,7 @@ impl RequestData {
         self.headers.clear();
         self.keep_alive = true;
         self.expects_continue = false;
+        self.body_follows = false;
         self.declared_length = None;
         self.trailers = None;
     }

@@ -259,6 +259,7 @@ impl Handler for Feed<'_> {
         b.method = parser.method().unwrap_or(Method::Get);
         b.version = parser.version();
         b.keep_alive = keeps_alive(parser, self.max_drain) && !stops;
+        b.body_follows = has_body(parser);
         if parser.method() != Some(Method::Connect) {
             b.locate_target();
         }

@@ -177,6 +177,13 @@ impl Request {
         stream.peer_addr(lp).ok()
     }
 
+    /// Whether the request's head said no body follows (no
+    /// `Content-Length` above 0, not chunked): nothing but its end will
+    /// come (false for a stale request).
+    pub fn has_no_body(self, lp: &Loop) -> bool {
+        data(lp, self).is_some_and(|d| !d.body_follows)
+    }
+
     /// Whether the whole body has arrived (false for a stale request).
     pub fn is_complete(self, lp: &Loop) -> bool {
         exchange_ref(lp, self.conn, self.seq).is_some_and(|x| x.body.complete)
