@@ -31,6 +31,17 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
             res.write_head(lp, 200, &[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
                 .unwrap();
         }
+        // Received lines forwarded (a proxy's), hop-by-hop ones dropped,
+        // repeated names kept.
+        p if p.starts_with("/fwd/") => {
+            let mut got = eddy_http::h1::HeaderList::default();
+            got.push("Content-Type", b"text/plain");
+            got.push("Connection", b"keep-alive");
+            got.push("Set-Cookie", b"a=1");
+            got.push("Set-Cookie", b"b=2");
+            got.push("X-N", p[5..].as_bytes());
+            res.forward_headers(lp, &got).unwrap();
+        }
         // The same lines with the status from the path.
         p if p.starts_with("/s/") => {
             let status = p[3..].parse().unwrap();
@@ -160,4 +171,25 @@ fn the_same_lines_under_another_status_or_keep_alive_get_their_own_head() {
         got[4]
     );
     assert!(lines(&got[4], "Keep-Alive").is_empty(), "{}", got[4]);
+}
+
+#[test]
+fn forwarded_lines_taken_back_go_out_as_received() {
+    let got = responses(&["/fwd/1", "/fwd/1", "/fwd/2", "/1", "/fwd/2"]);
+    for (i, n) in [(0, "1"), (1, "1"), (2, "2"), (4, "2")] {
+        let r = &got[i];
+        assert_eq!(
+            lines(r, "Set-Cookie"),
+            ["Set-Cookie: a=1", "Set-Cookie: b=2"],
+            "{r}"
+        );
+        assert_eq!(lines(r, "X-N"), [format!("X-N: {n}")], "{r}");
+        assert_eq!(
+            lines(r, "Content-Type"),
+            ["Content-Type: text/plain"],
+            "{r}"
+        );
+        assert_eq!(lines(r, "Connection"), ["Connection: keep-alive"], "{r}");
+    }
+    assert!(lines(&got[3], "Set-Cookie").is_empty(), "{}", got[3]);
 }

@@ -147,6 +147,12 @@ impl<'a> Forwardable<'a> {
             .map(|(n, _)| n)
     }
 
+    /// Whether `list` holds exactly these lines, in order, byte for byte
+    /// (what [`copy_into`](Self::copy_into) an empty list builds).
+    pub(crate) fn are_all_of(&self, list: &HeaderList) -> bool {
+        list.is_copy_of(self.iter())
+    }
+
     /// Appends the lines to `dst`, reserved to size first (one
     /// allocation at most).
     pub fn copy_into(&self, dst: &mut HeaderList) {

@@ -240,6 +240,27 @@ impl HeaderList {
         true
     }
 
+    /// Whether this list holds exactly `lines`, in order, byte for byte:
+    /// what copying them into an empty list builds (values are kept
+    /// trimmed, so a copy changes none).
+    pub(crate) fn is_copy_of<'a>(&self, lines: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> bool {
+        if self.pieces {
+            return false;
+        }
+        let mut mine = self.lines.iter();
+        for (name, value) in lines {
+            let Some(line) = mine.next() else {
+                return false;
+            };
+            let same =
+                same_bytes(self.slice(line.name), name) & same_bytes(self.slice(line.value), value);
+            if !same {
+                return false;
+            }
+        }
+        mine.next().is_none()
+    }
+
     /// Every line as it goes on the wire (`Name: value\r\n` each), when
     /// all were added whole.
     pub(crate) fn wire(&self) -> Option<&[u8]> {

@@ -123,11 +123,18 @@ impl Response {
         received
             .with_headers(lp, |lp, list| {
                 let lines = list.forwardable();
+                let res = &mut unsent(lp, self)?.res;
+                if res.headers.is_empty() && lines.are_all_of(&res.previous) {
+                    // The lines of this record's last response, byte for
+                    // byte (checked then): taken back whole.
+                    std::mem::swap(&mut res.headers, &mut res.previous);
+                    res.lines_from = LinesFrom::TakenBack;
+                    return Ok(());
+                }
                 if let Some(n) = lines.first_invalid() {
                     let shown = String::from_utf8_lossy(n).into_owned();
                     return Err(Error::InvalidHeader(shown));
                 }
-                let res = &mut unsent(lp, self)?.res;
                 res.lines_from = LinesFrom::Set;
                 lines.copy_into(&mut res.headers);
                 Ok(())
