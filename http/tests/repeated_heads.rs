@@ -39,7 +39,7 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
             got.push("Connection", b"keep-alive");
             got.push("Set-Cookie", b"a=1");
             got.push("Set-Cookie", b"b=2");
-            got.push("X-N", p[5..].as_bytes());
+            got.push("X-N", &p.as_bytes()[5..]);
             res.forward_headers(lp, &got).unwrap();
         }
         // The same lines with the status from the path.
