@@ -42,6 +42,15 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
             got.push("X-N", &p.as_bytes()[5..]);
             res.forward_headers(lp, &got).unwrap();
         }
+        // Lines taken back, then removed, then an empty head set again:
+        // nothing of the taken lines (nor of their head) may go out.
+        "/removed" => {
+            res.write_head(lp, 200, &[("Content-Type", "text/plain"), ("X-N", "1")])
+                .unwrap();
+            res.remove_header(lp, "X-N").unwrap();
+            res.remove_header(lp, "Content-Type").unwrap();
+            res.write_head(lp, 200, &[]).unwrap();
+        }
         // The same lines with the status from the path.
         p if p.starts_with("/s/") => {
             let status = p[3..].parse().unwrap();
@@ -192,4 +201,15 @@ fn forwarded_lines_taken_back_go_out_as_received() {
         assert_eq!(lines(r, "Connection"), ["Connection: keep-alive"], "{r}");
     }
     assert!(lines(&got[3], "Set-Cookie").is_empty(), "{}", got[3]);
+}
+
+#[test]
+fn lines_taken_back_then_removed_leave_nothing_behind() {
+    let got = responses(&["/1", "/1", "/removed", "/1", "/removed"]);
+    for r in [&got[2], &got[4]] {
+        assert!(lines(r, "X-N").is_empty(), "{r}");
+        assert!(lines(r, "Content-Type").is_empty(), "{r}");
+        assert!(r.ends_with("\r\n\r\nok"), "{r}");
+    }
+    assert_eq!(lines(&got[3], "X-N"), ["X-N: 1"], "{}", got[3]);
 }

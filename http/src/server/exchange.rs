@@ -195,6 +195,16 @@ impl Default for ResponseState {
 }
 
 impl ResponseState {
+    /// The header lines are about to change (set, appended, removed,
+    /// forwarded): lines taken back are no longer those the memo's head
+    /// was composed from, so it is forgotten with them.
+    pub fn lines_changed(&mut self) {
+        if self.lines_from == LinesFrom::TakenBack {
+            self.memo.forget();
+        }
+        self.lines_from = LinesFrom::Set;
+    }
+
     /// The head has been composed.
     pub fn head_sent(&self) -> bool {
         self.phase != ResponsePhase::Head

@@ -71,7 +71,7 @@ impl Response {
         let value = value.as_ref();
         check_header(name, value)?;
         let res = &mut unsent(lp, self)?.res;
-        res.lines_from = LinesFrom::Set;
+        res.lines_changed();
         res.headers.remove(name);
         res.headers.push(name, value);
         Ok(())
@@ -83,7 +83,7 @@ impl Response {
         let value = value.as_ref();
         check_header(name, value)?;
         let res = &mut unsent(lp, self)?.res;
-        res.lines_from = LinesFrom::Set;
+        res.lines_changed();
         res.headers.push(name, value);
         Ok(())
     }
@@ -108,7 +108,7 @@ impl Response {
     /// Removes every header of this name set on this response.
     pub fn remove_header(self, lp: &mut Loop, name: &str) -> Result<()> {
         let res = &mut unsent(lp, self)?.res;
-        res.lines_from = LinesFrom::Set;
+        res.lines_changed();
         res.headers.remove(name);
         Ok(())
     }
@@ -135,7 +135,7 @@ impl Response {
                     let shown = String::from_utf8_lossy(n).into_owned();
                     return Err(Error::InvalidHeader(shown));
                 }
-                res.lines_from = LinesFrom::Set;
+                res.lines_changed();
                 lines.copy_into(&mut res.headers);
                 Ok(())
             })
@@ -187,7 +187,7 @@ impl Response {
         }
         // `set_status` then `set_header` for each, in one lookup.
         res.status = status;
-        res.lines_from = LinesFrom::Set;
+        res.lines_changed();
         let bytes = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         res.headers.reserve(headers.len(), bytes);
         for (n, v) in headers {
