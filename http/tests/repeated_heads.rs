@@ -16,6 +16,9 @@ use common::{read_response, TestServer};
 use eddy_http::server::{Request, Response, ServerOptions};
 use eddy_loop::Loop;
 
+const DATE: &str = "Mon, 01 Jan 2024 00:00:00 GMT";
+const DATED: [(&str, &str); 3] = [("Content-Length", "2"), ("Date", DATE), ("X-A", "a")];
+
 fn routes(lp: &mut Loop, req: Request, res: Response) {
     let path = req.path(lp).unwrap_or("").to_string();
     match path.as_str() {
@@ -50,6 +53,21 @@ fn routes(lp: &mut Loop, req: Request, res: Response) {
             res.remove_header(lp, "X-N").unwrap();
             res.remove_header(lp, "Content-Type").unwrap();
             res.write_head(lp, 200, &[]).unwrap();
+        }
+        // A head refused for a body past its length, its lines removed,
+        // then the lines of the record's last response set again. (A Date
+        // of their own: the kept head's key does not hang on the clock.)
+        "/dated" => {
+            res.write_head(lp, 200, &DATED).unwrap();
+        }
+        "/refused" => {
+            let other = [("Content-Length", "2"), ("Date", DATE), ("X-B", "b")];
+            res.write_head(lp, 200, &other).unwrap();
+            assert!(res.end(lp, b"far too long").is_err());
+            for (n, _) in other {
+                res.remove_header(lp, n).unwrap();
+            }
+            res.write_head(lp, 200, &DATED).unwrap();
         }
         // The same lines with the status from the path.
         p if p.starts_with("/s/") => {
@@ -212,4 +230,15 @@ fn lines_taken_back_then_removed_leave_nothing_behind() {
         assert!(r.ends_with("\r\n\r\nok"), "{r}");
     }
     assert_eq!(lines(&got[3], "X-N"), ["X-N: 1"], "{}", got[3]);
+}
+
+/// A head composed for a body that was refused (past its
+/// `Content-Length`) is not kept as the record's: lines taken back later
+/// go out with their own head, on that response and those after it.
+#[test]
+fn a_refused_head_is_not_copied_for_lines_taken_back() {
+    let got = responses(&["/dated", "/refused", "/dated"]);
+    assert_eq!(got[0], got[1]);
+    assert_eq!(got[0], got[2]);
+    assert_eq!(lines(&got[0], "X-A"), ["X-A: a"], "{}", got[0]);
 }

@@ -113,6 +113,12 @@ impl HeaderList {
         self.buf.len()
     }
 
+    /// The bytes the list holds on to, used or not (its buffers'
+    /// capacity).
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.buf.capacity() + self.lines.capacity() * std::mem::size_of::<Line>()
+    }
+
     /// How many lines there are.
     pub fn len(&self) -> usize {
         self.lines.len()

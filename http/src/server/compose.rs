@@ -72,6 +72,10 @@ pub(crate) fn compose(
         if composing_head {
             p.res.phase = ResponsePhase::Head;
             p.res.keep_alive = keep_alive;
+            // The head kept for these lines was never sent, and the lines
+            // may change now: the memo would no longer be of the record's
+            // last response.
+            p.res.memo.forget();
         }
         return Composed::Refused(over);
     }

@@ -285,12 +285,12 @@ impl Exchange {
             memo.forget();
         }
         std::mem::swap(headers, previous);
-        if headers.byte_len() > KEEP_HEADER_BYTES {
+        if headers.retained_bytes() > KEEP_HEADER_BYTES {
             *headers = HeaderList::default();
         } else {
             headers.clear();
         }
-        if previous.byte_len() > KEEP_HEADER_BYTES {
+        if previous.retained_bytes() > KEEP_HEADER_BYTES {
             *previous = HeaderList::default();
             memo.forget();
         }
@@ -349,4 +349,23 @@ pub(crate) fn find_mut(queue: &mut Queue, seq: u64) -> Option<&mut Exchange> {
         _ => position(queue, seq)?,
     };
     queue.get_mut(pos).map(|x| &mut **x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record does not hold on to a large header buffer, whether its
+    /// lines are still there or were removed (a removal keeps the buffer).
+    #[test]
+    fn large_header_buffers_are_not_kept_between_responses() {
+        let mut x = Exchange::new(0);
+        for _ in 0..2 {
+            x.res.headers.push("X-Big", vec![b'a'; 64 * 1024]);
+            x.res.headers.remove("x-big");
+            x.reset();
+        }
+        let kept = x.res.headers.retained_bytes() + x.res.previous.retained_bytes();
+        assert!(kept <= 2 * KEEP_HEADER_BYTES, "a record keeps {kept} bytes");
+    }
 }
