@@ -19,7 +19,9 @@ use eddy_loop::{Loop, Timer};
 use eddy_net::{Hangup, ReadEvent, Stream};
 
 use super::closing::{arm, close_gracefully, hand_off_stream};
-use super::connection::{Conn, Hold, Input, Next, Parsing, Reading, Writing, MAX_PIPELINED};
+use super::connection::{
+    Conn, Hold, Input, Next, Output, Parsing, Reading, Writing, MAX_PIPELINED,
+};
 use super::deadlines::{At, Due};
 use super::dispatch;
 use super::exchange::{EndCb, Exchange, RequestData, ResponsePhase, ResponseState};
@@ -406,10 +408,21 @@ pub(crate) fn advance(lp: &mut Loop, c: ConnId) {
                 .filter(|x| !x.body.complete)
                 .filter_map(|x| x.body.on_abort.take().map(|cb| (cb, x.seq)))
                 .collect();
+            // Whether all of this response is with the kernel already
+            // (nothing batched, nothing queued on the stream), should an
+            // `aborted` callback destroy the connection.
+            let batched = matches!(&cn.output, Output::Batch { buf, .. } if !buf.is_empty());
+            let stream = cn.stream;
+            let all_out = !batched && stream.write_queue_size(lp).unwrap_or(0) == 0;
             for (cb, seq) in aborts {
                 cb(lp, Request { conn: c, seq });
             }
-            let Some(cn) = conn(lp, c) else { return };
+            let Some(cn) = conn(lp, c) else {
+                // An `aborted` callback destroyed the connection: this
+                // response, out of the queue already, is told here.
+                lifecycle::tell(lp, std::mem::take(&mut done.closers), all_out);
+                return;
+            };
             let mut rest = std::mem::take(&mut cn.exchanges);
             for x in rest.iter_mut() {
                 lifecycle::dropped(lp, x);
