@@ -320,11 +320,12 @@ fn a_net_stream_pipes_into_itself_as_an_echo_with_its_end() {
 }
 
 /// A request whose head says no body follows (a GET) has nothing to
-/// flow: its pipe ends the destination at once, through a proxy and an
-/// echo upstream alike, and a destination already gone is an error, as
+/// flow: its pipe carries only its end, through a proxy and an echo
+/// upstream alike, when the request ends (so the handler may still set
+/// headers after the call); a destination already gone is an error, as
 /// for any pipe.
 #[test]
-fn a_bodiless_request_pipes_its_end_at_once() {
+fn a_bodiless_request_pipes_only_its_end() {
     let proxy = start_proxy(echo_upstream());
     let mut s = connect(proxy.port);
     for _ in 0..3 {
@@ -339,6 +340,13 @@ fn a_bodiless_request_pipes_its_end_at_once() {
     std::thread::spawn(move || {
         let mut lp = Loop::new().unwrap();
         let srv = Server::new(&mut lp, ServerOptions::default(), |lp, req, res| {
+            if req.path(lp) == Some("/after") {
+                // The end comes when the request's does, as through any
+                // pipe: after what the handler does next.
+                pipe(lp, req, res).unwrap();
+                res.set_header(lp, "X-After", "1").unwrap();
+                return;
+            }
             res.end(lp, b"done").unwrap();
             // The response left its queue: stale.
             if pipe(lp, req, res).is_err() {
@@ -355,4 +363,9 @@ fn a_bodiless_request_pipes_its_end_at_once() {
     let head = String::from_utf8(read_head(&mut s)).unwrap();
     assert!(head.contains("Content-Length: 4\r\n"), "{head}");
     assert_eq!(ERRORS.load(Ordering::SeqCst), 1);
+    s.write_all(b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let head = String::from_utf8(read_head(&mut s)).unwrap();
+    assert!(head.contains("X-After: 1\r\n"), "{head}");
+    assert!(head.contains("Content-Length: 0\r\n"), "{head}");
 }

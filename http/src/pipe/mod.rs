@@ -21,8 +21,7 @@
 //! (`on_data`, `on_end`, `on_aborted`; a stream's read callback) and the
 //! destination's drain slot; close events are watched alongside the
 //! user's own `on_close`. A source known to hold nothing (a request whose
-//! head says no body follows, as a GET's) installs none of them: its pipe
-//! ends the destination at once.
+//! head says no body follows, as a GET's) installs only its end.
 //!
 //! Files: `readable.rs` and `writable.rs` (the traits and their impls);
 //! this file joins them.
@@ -69,8 +68,12 @@ pub enum Error {
 /// ```
 pub fn pipe<R: Readable, W: Writable>(lp: &mut Loop, from: R, to: W) -> Result<(), Error> {
     if from.is_known_empty(lp) {
-        // Nothing will flow (a GET, say): the end goes through now.
-        return to.end(lp);
+        // Nothing will flow (a GET, say): only the end is carried, when it
+        // comes (after the caller's own calls, as a full pipe's would).
+        to.check_open(lp)?;
+        return from.on_end_only(lp, move |lp| {
+            let _ = to.end(lp);
+        });
     }
     to.on_drain(lp, move |lp| from.resume(lp))?;
     to.on_gone(lp, move |lp| from.abort(lp))?;

@@ -28,9 +28,18 @@ pub trait Readable: Copy + 'static {
     /// Abandons it: the destination is gone.
     fn abort(self, lp: &mut Loop);
     /// Whether it is known now to hold nothing: no chunk will come, and
-    /// nothing can cut it, so a pipe only ends its destination.
+    /// nothing can cut it, so a pipe only carries its end.
     fn is_known_empty(self, _lp: &Loop) -> bool {
         false
+    }
+    /// Runs `end` when it ends (a body known to be empty: see
+    /// [`is_known_empty`](Self::is_known_empty)).
+    fn on_end_only(
+        self,
+        lp: &mut Loop,
+        end: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error> {
+        self.start(lp, |_, _| {}, end, |_| {})
     }
 }
 
@@ -69,6 +78,15 @@ impl Readable for Request {
         // Its end comes in the same parse as its head: no byte between
         // them for a pause, a drain or an abort to act on.
         self.has_no_body(lp)
+    }
+
+    fn on_end_only(
+        self,
+        lp: &mut Loop,
+        end: impl FnOnce(&mut Loop) + 'static,
+    ) -> Result<(), Error> {
+        self.on_end(lp, move |lp, _| end(lp))
+            .map_err(|_| Error::Closed("request"))
     }
 }
 

@@ -22,6 +22,8 @@ pub trait Writable: Copy + 'static {
     fn on_gone(self, lp: &mut Loop, cb: impl FnOnce(&mut Loop) + 'static) -> Result<(), Error>;
     /// Cuts it visibly (the source failed): never a clean end.
     fn abort(self, lp: &mut Loop);
+    /// `Err` if it is already gone.
+    fn check_open(self, lp: &Loop) -> Result<(), Error>;
 }
 
 impl Writable for Response {
@@ -53,6 +55,14 @@ impl Writable for Response {
     fn abort(self, lp: &mut Loop) {
         let _ = self.destroy(lp);
     }
+
+    fn check_open(self, lp: &Loop) -> Result<(), Error> {
+        // Stale once it left its queue (then it has no headers to show).
+        match self.get_headers(lp) {
+            Some(_) => Ok(()),
+            None => Err(Error::Closed("response")),
+        }
+    }
 }
 
 impl Writable for ClientRequest {
@@ -83,6 +93,13 @@ impl Writable for ClientRequest {
     fn abort(self, lp: &mut Loop) {
         let _ = ClientRequest::abort(self, lp);
     }
+
+    fn check_open(self, lp: &Loop) -> Result<(), Error> {
+        match self.is_active(lp) {
+            true => Ok(()),
+            false => Err(Error::Closed("request")),
+        }
+    }
 }
 
 impl Writable for Stream {
@@ -109,5 +126,12 @@ impl Writable for Stream {
 
     fn abort(self, lp: &mut Loop) {
         let _ = self.close(lp, |_, _| {});
+    }
+
+    fn check_open(self, lp: &Loop) -> Result<(), Error> {
+        match self.is_active(lp) {
+            true => Ok(()),
+            false => Err(Error::Closed("stream")),
+        }
     }
 }
