@@ -227,23 +227,18 @@ impl HeaderList {
     /// same lines in the same order, byte for byte, values with no blank to
     /// trim, and no two names of one length (so none replaced another).
     pub(crate) fn is_set_from(&self, lines: &[(&str, &str)]) -> bool {
-        if self.lines.len() != lines.len() || self.pieces {
-            return false;
-        }
+        // Names of distinct lengths are distinct names: none replaced
+        // another as they were set in turn.
         let mut lens = 0u64;
-        for (line, (name, value)) in self.lines.iter().zip(lines) {
+        let distinct = lines.iter().all(|(name, _)| {
             let bit = len_bit(name.len());
-            if lens & bit != 0 {
-                return false;
-            }
+            let fresh = lens & bit == 0;
             lens |= bit;
-            let same = same_bytes(self.slice(line.name), name.as_bytes())
-                & same_bytes(self.slice(line.value), value.as_bytes());
-            if !same {
-                return false;
-            }
-        }
-        true
+            fresh
+        });
+        self.lines.len() == lines.len()
+            && distinct
+            && self.is_copy_of(lines.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
     }
 
     /// Whether this list holds exactly `lines`, in order, byte for byte:

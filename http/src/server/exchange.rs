@@ -205,6 +205,14 @@ impl ResponseState {
         self.lines_from = LinesFrom::Set;
     }
 
+    /// Takes back whole the lines of the record's last response (the
+    /// caller found them to be exactly what it sets; they were checked
+    /// when they were set): the memo's head, if any, is theirs.
+    pub fn take_back_lines(&mut self) {
+        std::mem::swap(&mut self.headers, &mut self.previous);
+        self.lines_from = LinesFrom::TakenBack;
+    }
+
     /// The head has been composed.
     pub fn head_sent(&self) -> bool {
         self.phase != ResponsePhase::Head

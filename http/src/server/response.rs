@@ -9,7 +9,7 @@ use eddy_loop::Loop;
 
 use super::conn;
 use super::error::{Error, Result};
-use super::exchange::{Exchange, LinesFrom};
+use super::exchange::Exchange;
 use super::handles::Response;
 use super::output::{self, SendRefused};
 use super::status::{is_reason_phrase, reason_phrase};
@@ -127,8 +127,7 @@ impl Response {
                 if res.headers.is_empty() && lines.are_all_of(&res.previous) {
                     // The lines of this record's last response, byte for
                     // byte (checked then): taken back whole.
-                    std::mem::swap(&mut res.headers, &mut res.previous);
-                    res.lines_from = LinesFrom::TakenBack;
+                    res.take_back_lines();
                     return Ok(());
                 }
                 if let Some(n) = lines.first_invalid() {
@@ -177,8 +176,7 @@ impl Response {
             // The head of this record's last response, byte for byte: its
             // lines were checked then, and are taken back whole.
             res.status = status;
-            std::mem::swap(&mut res.headers, &mut res.previous);
-            res.lines_from = LinesFrom::TakenBack;
+            res.take_back_lines();
             return Ok(());
         }
         // Every line is checked before any is set: a refusal sets none.
