@@ -82,33 +82,58 @@ impl Parser {
                     LinesEnd::StateMachine => return Ok(()),
                     LinesEnd::OneLine => {}
                 }
-                self.header_count += 1;
-                if self.header_count > self.limits.headers {
-                    return Err(self.fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
-                }
-                if !self.header_line(h, data, cx)? {
-                    self.start_span(Span::HeaderField, cx);
-                    self.state = State::Field;
-                    if !self.line_fast(h, data, cx)? {
-                        if self.state == State::Field {
-                            // The name continues in the state machine.
-                            self.matcher = NameMatch::new(SPECIAL.len());
-                            self.alt_alive = 3;
-                            self.alt_len = 0;
-                        }
-                        return Ok(());
-                    }
-                }
-                match data[cx.p] {
-                    b'\r' if data.get(cx.p + 1) == Some(&b'\n') => {
-                        cx.p += 2;
-                        return self.end_of_headers(h, cx);
-                    }
-                    b'\r' | b'\n' | b':' => return Ok(()),
-                    _ => {}
+                match self.one_line(h, data, cx)? {
+                    LinesEnd::HeadersEnd => return self.end_of_headers(h, cx),
+                    LinesEnd::StateMachine => return Ok(()),
+                    LinesEnd::OneLine => {}
                 }
             },
         }
+    }
+
+    /// The header line at `cx.p` that `header_lines` did not take, read
+    /// whole by `header_line` or `line_fast`, or left to the state machine
+    /// (`StateMachine`); `OneLine` when the next line starts at `cx.p`.
+    /// Out of line: the one-line scans' vector constants would otherwise
+    /// be hoisted into registers across the whole header loop, and
+    /// reloaded after each of its calls. (Without those scans, on other
+    /// targets, where every line comes here, it is inlined.)
+    #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), inline(never))]
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        inline(always)
+    )]
+    fn one_line<H: Handler>(
+        &mut self,
+        h: &mut H,
+        data: &[u8],
+        cx: &mut Cx,
+    ) -> Result<LinesEnd, Stop> {
+        self.header_count += 1;
+        if self.header_count > self.limits.headers {
+            return Err(self.fail(ErrorKind::TooManyHeaders, cx.p, "Too many headers"));
+        }
+        if !self.header_line(h, data, cx)? {
+            self.start_span(Span::HeaderField, cx);
+            self.state = State::Field;
+            if !self.line_fast(h, data, cx)? {
+                if self.state == State::Field {
+                    // The name continues in the state machine.
+                    self.matcher = NameMatch::new(SPECIAL.len());
+                    self.alt_alive = 3;
+                    self.alt_len = 0;
+                }
+                return Ok(LinesEnd::StateMachine);
+            }
+        }
+        Ok(match data[cx.p] {
+            b'\r' if data.get(cx.p + 1) == Some(&b'\n') => {
+                cx.p += 2;
+                LinesEnd::HeadersEnd
+            }
+            b'\r' | b'\n' | b':' => LinesEnd::StateMachine,
+            _ => LinesEnd::OneLine,
+        })
     }
 
     pub(super) fn s_field<H: Handler>(&mut self, h: &mut H, data: &[u8], cx: &mut Cx) -> Res {
